@@ -1,0 +1,510 @@
+//! `bloggo.toml` and command-line overrides, resolved into one validated `Settings`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The name of a site's configuration file.
+pub const CONFIG_FILE: &str = "bloggo.toml";
+
+/// `bloggo.toml` as written. Unknown keys are refused so a typo is not silently ignored;
+/// free-form values for templates go under `[extra]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub title: String,
+    pub base_url: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Posts per listing page (index, categories, tags, authors).
+    #[serde(default = "default_paginate")]
+    pub paginate: usize,
+    /// IANA name (`Europe/Paris`) or fixed offset (`+02:00`); dates without a zone are read in
+    /// it and pages show dates in it. UTC when unset.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// A theme under `SITE/themes/NAME/`; the embedded default theme when unset.
+    #[serde(default)]
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub paths: PathsConfig,
+    #[serde(default)]
+    pub content: ContentConfig,
+    #[serde(default)]
+    pub urls: UrlsConfig,
+    #[serde(default)]
+    pub markdown: MarkdownConfig,
+    #[serde(default)]
+    pub feed: FeedConfig,
+    #[serde(default)]
+    pub backup: BackupConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
+    /// Anything else, passed to templates as `config.extra`.
+    #[serde(default)]
+    pub extra: toml::Table,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_paginate() -> usize {
+    10
+}
+
+/// Where things are, relative to the site folder.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    pub store: PathBuf,
+    pub content: PathBuf,
+    #[serde(rename = "static")]
+    pub static_dir: PathBuf,
+    pub output: PathBuf,
+    pub templates: PathBuf,
+    pub themes: PathBuf,
+    /// Post media (page bundle files) copied in by import, published under `/media/`.
+    pub media: PathBuf,
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig {
+            store: "bloggo.sqlite".into(),
+            content: "content".into(),
+            static_dir: "static".into(),
+            output: "public".into(),
+            templates: "templates".into(),
+            themes: "themes".into(),
+            media: "media".into(),
+        }
+    }
+}
+
+/// How `content/` and imports are read.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContentConfig {
+    /// Sync `content/` into the store at the start of `build` and `serve`.
+    pub sync: bool,
+    /// Reading speed for `read_time`.
+    pub words_per_minute: u32,
+    /// Larger markdown files are refused by import.
+    pub max_file_size: u64,
+}
+
+impl Default for ContentConfig {
+    fn default() -> Self {
+        ContentConfig {
+            sync: true,
+            words_per_minute: 200,
+            max_file_size: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// The first path segment of each kind of page.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UrlsConfig {
+    pub posts: String,
+    pub categories: String,
+    pub tags: String,
+    pub authors: String,
+    pub archive: String,
+    pub page: String,
+}
+
+impl Default for UrlsConfig {
+    fn default() -> Self {
+        UrlsConfig {
+            posts: "posts".into(),
+            categories: "categories".into(),
+            tags: "tags".into(),
+            authors: "authors".into(),
+            archive: "archive".into(),
+            page: "page".into(),
+        }
+    }
+}
+
+/// Markdown rendering.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarkdownConfig {
+    /// Highlight fenced code blocks at build time.
+    pub highlight: bool,
+    /// `css` for class names (the theme styles them) or a syntect theme name for inline styles.
+    pub highlight_theme: String,
+    pub smart_punctuation: bool,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig {
+            highlight: true,
+            highlight_theme: "css".into(),
+            smart_punctuation: true,
+        }
+    }
+}
+
+/// Feeds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// Entries in each feed.
+    pub limit: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig { limit: 20 }
+    }
+}
+
+/// `[backup]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    pub dir: PathBuf,
+    /// How often `bloggo serve` takes a backup (`24h`, `6h`, `30m`); none when unset.
+    pub interval: Option<String>,
+    pub keep_daily: usize,
+    pub keep_weekly: usize,
+    pub keep_monthly: usize,
+    /// The weekday whose daily backup is also kept as weekly.
+    pub weekly_day: String,
+    /// `backup status` fails when the newest good backup is older than this.
+    pub max_age: String,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: "backups".into(),
+            interval: None,
+            keep_daily: 7,
+            keep_weekly: 4,
+            keep_monthly: 12,
+            weekly_day: "sunday".into(),
+            max_age: "26h".into(),
+        }
+    }
+}
+
+/// `[serve]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    pub bind: String,
+    pub port: u16,
+    /// Request worker threads.
+    pub workers: usize,
+    /// Longest time a recorded view waits before it is committed.
+    pub flush_interval_ms: u64,
+    /// Record page views while serving.
+    pub record_views: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: "127.0.0.1".into(),
+            port: 4000,
+            workers: 8,
+            flush_interval_ms: 250,
+            record_views: true,
+        }
+    }
+}
+
+/// A loaded, validated site: its folder, its config and every path resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub root: PathBuf,
+    pub config: Config,
+    pub store: PathBuf,
+    pub content: PathBuf,
+    pub static_dir: PathBuf,
+    pub output: PathBuf,
+    pub templates: PathBuf,
+    /// The theme folder on disk, when the site names one.
+    pub theme_dir: Option<PathBuf>,
+    pub media: PathBuf,
+    pub backup_dir: PathBuf,
+    pub timezone: Timezone,
+}
+
+/// The site's time zone.
+#[derive(Debug, Clone, Copy)]
+pub enum Timezone {
+    Fixed(chrono::FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Timezone {
+    pub fn utc() -> Timezone {
+        Timezone::Fixed(chrono::FixedOffset::east_opt(0).expect("zero offset"))
+    }
+
+    pub fn parse(s: &str) -> Result<Timezone> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(Timezone::utc());
+        }
+        if let Some(off) = parse_offset(t) {
+            return Ok(Timezone::Fixed(off));
+        }
+        match t.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Ok(Timezone::Named(tz)),
+            Err(_) => bail!(
+                "unknown time zone {t:?}: use an IANA name such as \"Europe/Paris\" or an offset such as \"+02:00\""
+            ),
+        }
+    }
+
+    /// Reads a naive local time in this zone (the earlier instant when ambiguous).
+    pub fn to_utc(&self, naive: chrono::NaiveDateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::TimeZone;
+        match self {
+            Timezone::Fixed(o) => o
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|d| d.with_timezone(&chrono::Utc)),
+            Timezone::Named(tz) => tz
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|d| d.with_timezone(&chrono::Utc)),
+        }
+    }
+
+    /// The offset in effect at a UTC instant, for showing dates.
+    pub fn offset_at(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::FixedOffset {
+        use chrono::Offset;
+        match self {
+            Timezone::Fixed(o) => *o,
+            Timezone::Named(tz) => at.with_timezone(tz).offset().fix(),
+        }
+    }
+}
+
+/// `+02:00`, `-0800`, `+02`.
+pub fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
+        _ => return None,
+    };
+    if h > 23 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// Reads a duration such as `24h`, `30m`, `7d`, `90s`.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    humantime::parse_duration(s.trim()).with_context(|| {
+        format!("{s:?} is not a duration: write it like \"24h\", \"30m\" or \"7d\"")
+    })
+}
+
+impl Settings {
+    /// Loads `SITE/bloggo.toml` and resolves every path against the site folder.
+    pub fn load(site: &Path) -> Result<Settings> {
+        let file = site.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{}: no bloggo.toml here; run `bloggo init {}` to create a site, or pass --site DIR",
+                file.display(),
+                site.display()
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot read", file.display()))
+            }
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+            anyhow::anyhow!(
+                "{}:{}:{}: {}; fix the file (see the configuration reference in the guide)",
+                file.display(),
+                line,
+                col,
+                e.message()
+            )
+        })?;
+        Settings::from_config(site, config).with_context(|| format!("{}", file.display()))
+    }
+
+    /// Resolves and validates a config for a site folder.
+    pub fn from_config(site: &Path, config: Config) -> Result<Settings> {
+        if config.paginate == 0 {
+            bail!("paginate must be at least 1");
+        }
+        if !(config.base_url.starts_with("http://")
+            || config.base_url.starts_with("https://")
+            || config.base_url.starts_with('/'))
+        {
+            bail!(
+                "base_url {:?} must start with http://, https:// or /",
+                config.base_url
+            );
+        }
+        if let Some(i) = &config.backup.interval {
+            parse_duration(i).context("[backup] interval")?;
+        }
+        parse_duration(&config.backup.max_age).context("[backup] max_age")?;
+        crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
+        for (key, seg) in [
+            ("posts", &config.urls.posts),
+            ("categories", &config.urls.categories),
+            ("tags", &config.urls.tags),
+            ("authors", &config.urls.authors),
+            ("archive", &config.urls.archive),
+            ("page", &config.urls.page),
+        ] {
+            if seg.is_empty() || seg.contains(['/', '\\', '?', '#', ' ']) || seg == ".." {
+                bail!("[urls] {key} = {seg:?} must be one plain path segment, like \"{key}\"");
+            }
+        }
+        let timezone = match &config.timezone {
+            Some(t) => Timezone::parse(t).context("timezone")?,
+            None => Timezone::utc(),
+        };
+        let root = site.to_path_buf();
+        let at = |p: &Path| root.join(p);
+        Ok(Settings {
+            store: at(&config.paths.store),
+            content: at(&config.paths.content),
+            static_dir: at(&config.paths.static_dir),
+            output: at(&config.paths.output),
+            templates: at(&config.paths.templates),
+            theme_dir: config
+                .theme
+                .as_ref()
+                .filter(|t| t.as_str() != "default" || at(&config.paths.themes).join(t).is_dir())
+                .map(|t| at(&config.paths.themes).join(t)),
+            media: at(&config.paths.media),
+            backup_dir: at(&config.backup.dir),
+            timezone,
+            root,
+            config,
+        })
+    }
+
+    /// The site's base URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.config.base_url.trim_end_matches('/')
+    }
+}
+
+/// `monday` … `sunday` (or their first three letters).
+pub fn weekday(s: &str) -> Result<chrono::Weekday> {
+    use chrono::Weekday::*;
+    let l = s.trim().to_ascii_lowercase();
+    let days = [
+        ("monday", Mon),
+        ("tuesday", Tue),
+        ("wednesday", Wed),
+        ("thursday", Thu),
+        ("friday", Fri),
+        ("saturday", Sat),
+        ("sunday", Sun),
+    ];
+    days.iter()
+        .find(|(name, _)| l.len() >= 3 && name.starts_with(l.as_str()))
+        .map(|(_, d)| *d)
+        .ok_or_else(|| {
+            anyhow::anyhow!("{s:?} is not a weekday: write monday, tuesday, … or sunday")
+        })
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+/// The `bloggo.toml` that `bloggo init` writes.
+pub fn starter_config(title: &str) -> String {
+    format!(
+        r#"# bloggo site configuration. Every key is described in the guide's configuration reference.
+title = {title:?}
+base_url = "http://127.0.0.1:4000"
+description = "A blog built with bloggo"
+author = "Administrator"
+language = "en"
+paginate = 10
+# timezone = "Europe/Paris"
+# theme = "default"
+
+[content]
+sync = true
+words_per_minute = 200
+
+[backup]
+keep_daily = 7
+keep_weekly = 4
+keep_monthly = 12
+# interval = "24h"   # bloggo serve takes a backup this often
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(parse_offset("+02:00").unwrap().local_minus_utc(), 7200);
+        assert_eq!(parse_offset("-0800").unwrap().local_minus_utc(), -28800);
+        assert!(parse_offset("+2500").is_none());
+        assert!(parse_offset("0200").is_none());
+    }
+
+    #[test]
+    fn weekdays_parse() {
+        assert_eq!(weekday("Sunday").unwrap(), chrono::Weekday::Sun);
+        assert_eq!(weekday("mon").unwrap(), chrono::Weekday::Mon);
+        assert!(weekday("funday").is_err());
+    }
+
+    #[test]
+    fn starter_config_loads() {
+        let c: Config = toml::from_str(&starter_config("T")).unwrap();
+        Settings::from_config(Path::new("/tmp/x"), c).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = toml::from_str::<Config>("title='a'\nbase_url='/'\npaginat=3\n").unwrap_err();
+        assert!(e.message().contains("paginat"), "{}", e.message());
+    }
+}

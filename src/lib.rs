@@ -1,0 +1,27 @@
+//! bloggo: a static site generator whose content store is SQLite.
+//!
+//! The data flows one way: `store` (all SQL) → `snapshot` (plain structs) → `render`
+//! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes).
+//! `import`, `serve` and `backup` are clients of those pieces.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod model;
+pub mod store;
+
+// Owned by the import work (issue 3): markdown folders → store, and content/ sync.
+pub mod import;
+// Owned by the build work (issue 4): store → snapshot → render → output.
+pub mod build;
+pub mod markdown;
+pub mod output;
+pub mod render;
+pub mod snapshot;
+pub mod templates;
+// Owned by the serve work (issue 5).
+pub mod serve;
+// Owned by the backup work (issue 6).
+pub mod backup;
+// Owned by the content-management work (issue 8).
+pub mod export;

@@ -1,0 +1,214 @@
+//! Versioned schema migrations, embedded at compile time from `migrations/`.
+//!
+//! Each migration is a pair of files `NNNN_name.up.sql` / `NNNN_name.down.sql`. Applied
+//! versions are recorded in `schema_migrations` with the SHA-256 of their up SQL; an applied
+//! migration whose file changed since is refused (add a new migration instead).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            up: include_str!(concat!("../../migrations/", $name, ".up.sql")),
+            down: include_str!(concat!("../../migrations/", $name, ".down.sql")),
+        }
+    };
+}
+
+/// Every migration this bloggo knows, in order. A test checks this list against the folder.
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_initial"),
+    migration!(2, "0002_import_metadata"),
+];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+impl Migration {
+    pub fn checksum(&self) -> String {
+        hex(&Sha256::digest(self.up.as_bytes()))
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A row of `schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub version: i64,
+    pub name: String,
+    pub checksum: String,
+    pub applied_at: String,
+}
+
+/// Applied and pending migrations, as `migrate status` shows them.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub applied: Vec<Applied>,
+    pub pending: Vec<Migration>,
+}
+
+impl Status {
+    pub fn current_version(&self) -> i64 {
+        self.applied.iter().map(|a| a.version).max().unwrap_or(0)
+    }
+}
+
+fn ensure_table(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            checksum   TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+        )",
+    )
+}
+
+/// Reads `schema_migrations` without creating it (works on a read-only connection).
+pub fn applied(conn: &Connection) -> Result<Vec<Applied>, StoreError> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Applied {
+            version: r.get(0)?,
+            name: r.get(1)?,
+            checksum: r.get(2)?,
+            applied_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Compares what the store has applied with what this build knows.
+/// Errors when the store is newer than this bloggo or an applied migration was edited.
+pub fn status(conn: &Connection, path: &std::path::Path) -> Result<Status, StoreError> {
+    let applied = applied(conn)?;
+    for a in &applied {
+        match MIGRATIONS.iter().find(|m| m.version == a.version) {
+            None => {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_path_buf(),
+                    found: a.version,
+                    known: latest_version(),
+                })
+            }
+            Some(m) if m.checksum() != a.checksum => {
+                return Err(StoreError::TamperedMigration {
+                    path: path.to_path_buf(),
+                    version: a.version,
+                    name: a.name.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let pending = MIGRATIONS
+        .iter()
+        .filter(|m| !applied.iter().any(|a| a.version == m.version))
+        .copied()
+        .collect();
+    Ok(Status { applied, pending })
+}
+
+/// Applies pending migrations up to `to` (all when `None`), each in its own transaction.
+/// Returns the migrations applied.
+pub fn up(
+    conn: &mut Connection,
+    path: &std::path::Path,
+    to: Option<i64>,
+) -> Result<Vec<Migration>, StoreError> {
+    ensure_table(conn)?;
+    let st = status(conn, path)?;
+    let mut done = Vec::new();
+    for m in st.pending {
+        if to.is_some_and(|t| m.version > t) {
+            break;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.up).map_err(|e| StoreError::Migration {
+            version: m.version,
+            name: m.name.to_string(),
+            source: e,
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, m.checksum()],
+        )?;
+        tx.commit()?;
+        done.push(m);
+    }
+    Ok(done)
+}
+
+/// Rolls back applied migrations newer than `to`, newest first, each in its own transaction.
+pub fn down(
+    conn: &mut Connection,
+    path: &std::path::Path,
+    to: i64,
+) -> Result<Vec<Migration>, StoreError> {
+    ensure_table(conn)?;
+    let st = status(conn, path)?;
+    let mut done = Vec::new();
+    for a in st.applied.iter().rev().filter(|a| a.version > to) {
+        let m = *MIGRATIONS
+            .iter()
+            .find(|m| m.version == a.version)
+            .expect("status() checked every applied version is known");
+        // Some down steps (DROP COLUMN) rewrite tables; foreign keys must not fire mid-way.
+        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let result = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction()?;
+            tx.execute_batch(m.down)
+                .map_err(|e| StoreError::Migration {
+                    version: m.version,
+                    name: m.name.to_string(),
+                    source: e,
+                })?;
+            tx.execute(
+                "DELETE FROM schema_migrations WHERE version = ?1",
+                [m.version],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        result?;
+        done.push(m);
+    }
+    Ok(done)
+}

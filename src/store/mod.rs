@@ -1,0 +1,245 @@
+//! The content store: the only module that talks SQL.
+//!
+//! `Store::open` checks the file is a SQLite database that this bloggo can use, sets the
+//! connection pragmas and brings the schema up to date. Query modules for each area of the
+//! blog live beside this file.
+
+pub mod check;
+pub mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use thiserror::Error;
+
+/// Errors opening or migrating a store, typed because callers (and tests) branch on them.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{path}: not a SQLite database (the file exists but its header is not SQLite's); point --site at the right folder or move the file away")]
+    NotADatabase { path: PathBuf },
+    #[error("{path}: written by a newer bloggo (schema version {found}, this bloggo knows up to {known}); upgrade bloggo to use this store")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path}: applied migration {version} ({name}) has changed since it was applied; never edit an applied migration, add a new one instead")]
+    TamperedMigration {
+        path: PathBuf,
+        version: i64,
+        name: String,
+    },
+    #[error("{path}: cannot write here ({reason}); make the file and its folder writable, or work on a copy")]
+    ReadOnly { path: PathBuf, reason: String },
+    #[error("{path}: no store here; run `bloggo init` to create a site, or pass --site DIR")]
+    Missing { path: PathBuf },
+    #[error("migration {version} ({name}) failed")]
+    Migration {
+        version: i64,
+        name: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open, migrated store.
+pub struct Store {
+    pub conn: Connection,
+    path: PathBuf,
+}
+
+/// The pragmas every connection runs with.
+pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;
+         PRAGMA mmap_size = 268435456;",
+    )?;
+    // journal_mode returns a row; a read-only database keeps its mode.
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    Ok(())
+}
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Checks that an existing file starts with SQLite's header (an empty file is fine).
+pub fn check_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    while n < 16 {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
+    }
+    if n == 0 || (n == 16 && &buf == SQLITE_HEADER) {
+        Ok(())
+    } else {
+        Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// Refuses a store (or, when it does not exist yet, its folder) that cannot be written.
+///
+/// Write bits are checked rather than access(2), so a store marked read-only is refused for
+/// every user, root included; a read-only mount is caught when SQLite first writes.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let read_only = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().readonly())
+            .unwrap_or(false)
+    };
+    if !dir.exists() {
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: format!("its folder {} does not exist", dir.display()),
+        });
+    }
+    if read_only(dir) {
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: format!("its folder {} is read-only", dir.display()),
+        });
+    }
+    if path.exists() && read_only(path) {
+        return Err(StoreError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: "the file is read-only".to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens an existing store, or creates it when `create` is set, and migrates it.
+    pub fn open(path: &Path, create: bool) -> Result<Store, StoreError> {
+        if path.exists() {
+            check_header(path)?;
+        } else if !create {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        check_writable(path)?;
+        let mut conn = Self::connect(path)?;
+        migrate::up(&mut conn, path, None).map_err(|e| match e {
+            StoreError::Sqlite(e) => classify(path, e),
+            other => other,
+        })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing store and checks its migrations, without applying any
+    /// (for `migrate` itself, which decides what to apply).
+    pub fn open_unmigrated(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        check_header(path)?;
+        check_writable(path)?;
+        let conn = Self::connect(path)?;
+        migrate::status(&conn, path).map_err(|e| match e {
+            StoreError::Sqlite(e) => classify(path, e),
+            other => other,
+        })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A second connection to the same store (a writer thread, a read snapshot).
+    pub fn connect(path: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+        Ok(conn)
+    }
+
+    /// A read-only connection that never creates or migrates anything.
+    pub fn connect_read_only(path: &Path) -> Result<Connection, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        check_header(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Turns SQLite's "file is not a database" into the typed error.
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == rusqlite::ErrorCode::NotADatabase {
+            return StoreError::NotADatabase {
+                path: path.to_path_buf(),
+            };
+        }
+        if f.code == rusqlite::ErrorCode::ReadOnly || f.code == rusqlite::ErrorCode::CannotOpen {
+            return StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            };
+        }
+    }
+    StoreError::Sqlite(e)
+}
+
+/// The current UTC time in the store's timestamp format.
+pub fn now_text() -> String {
+    chrono::Utc::now().format(TIMESTAMP_FORMAT).to_string()
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, UTC: the format of every timestamp column.
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";

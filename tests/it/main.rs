@@ -1,0 +1,10 @@
+//! bloggo's integration tests: one binary, one module per area, a shared harness.
+
+mod harness;
+
+mod backup;
+mod build;
+mod content;
+mod foundation;
+mod import;
+mod serve;
