@@ -7,6 +7,14 @@
 pub mod check;
 pub mod migrate;
 
+// Query modules, one per area: import (posts), build (site snapshot), serve (views),
+// backup (online copy), content management (content).
+pub mod backup;
+pub mod content;
+pub mod posts;
+pub mod site;
+pub mod views;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
