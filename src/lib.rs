@@ -23,5 +23,7 @@ pub mod templates;
 pub mod serve;
 // Owned by the backup work (issue 6).
 pub mod backup;
+// The lock a running `bloggo serve` holds on a site (owned by the backup work; serve takes it).
+pub mod lock;
 // Owned by the content-management work (issue 8).
 pub mod export;
