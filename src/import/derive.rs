@@ -89,7 +89,9 @@ pub fn parse_file(
             if slug.is_empty() {
                 problems.push(problem(
                     line_of(key),
-                    format!("the slug {s:?} has no letter or digit; write one such as `slug: my-post`"),
+                    format!(
+                        "the slug {s:?} has no letter or digit; write one such as `slug: my-post`"
+                    ),
                 ));
             }
             slug
@@ -255,7 +257,12 @@ pub fn parse_file(
     if authors.len() > 1 && !extra.contains_key("authors") {
         extra.insert(
             "authors".into(),
-            Value::Array(authors.iter().map(|a| Value::String(a.name.clone())).collect()),
+            Value::Array(
+                authors
+                    .iter()
+                    .map(|a| Value::String(a.name.clone()))
+                    .collect(),
+            ),
         );
     }
 
@@ -467,4 +474,3 @@ fn dedup_by_key<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
         }
     });
 }
-

@@ -47,7 +47,10 @@ pub fn split(src: &str) -> Result<Split<'_>, FmError> {
     };
     let mut at = rest_at;
     while at < src.len() {
-        let end = src[at..].find('\n').map(|i| at + i + 1).unwrap_or(src.len());
+        let end = src[at..]
+            .find('\n')
+            .map(|i| at + i + 1)
+            .unwrap_or(src.len());
         let line = src[at..end].trim_end();
         if closers.contains(&line) {
             return Ok(Split {
@@ -83,7 +86,9 @@ fn parse_yaml(s: &Split<'_>) -> Result<Map<String, Value>, FmError> {
         return Ok(Map::new());
     }
     let v: serde_norway::Value = serde_norway::from_str(s.text).map_err(|e| {
-        let line = e.location().map(|l| l.line()).unwrap_or(1);
+        // libyaml may notice a problem at the closing fence; point into the front matter.
+        let last = s.text.lines().count().max(1);
+        let line = e.location().map(|l| l.line()).unwrap_or(1).min(last);
         let mut msg = e.to_string();
         if let Some(i) = msg.find(" at line ") {
             msg.truncate(i);
@@ -100,7 +105,7 @@ fn parse_yaml(s: &Split<'_>) -> Result<Map<String, Value>, FmError> {
                 let key = yaml_key(&k);
                 let value = match &v {
                     // Keep what the writer typed: `version: 3.0` stays "3.0", not 3.
-                    serde_norway::Value::Number(n) if n.is_f64() => raw_scalar(s, &key)
+                    serde_norway::Value::Number(n) if n.is_f64() => raw_scalar(s, None, &key)
                         .map(Value::String)
                         .unwrap_or_else(|| yaml_to_json(v)),
                     _ => yaml_to_json(v),
@@ -171,11 +176,25 @@ fn parse_toml(s: &Split<'_>) -> Result<Map<String, Value>, FmError> {
     })?;
     let mut out = Map::new();
     for (k, v) in table {
-        let value = match &v {
-            toml::Value::Float(_) => raw_scalar(s, &k)
+        let value = match v {
+            toml::Value::Float(_) => raw_scalar(s, None, &k)
                 .map(Value::String)
                 .unwrap_or_else(|| toml_to_json(v)),
-            _ => toml_to_json(v),
+            // Zola's [extra]: its version-like numbers keep their text too.
+            toml::Value::Table(t) if k == "extra" => Value::Object(
+                t.into_iter()
+                    .map(|(ek, ev)| {
+                        let j = match ev {
+                            toml::Value::Float(_) => raw_scalar(s, Some("extra"), &ek)
+                                .map(Value::String)
+                                .unwrap_or_else(|| toml_to_json(ev)),
+                            other => toml_to_json(other),
+                        };
+                        (ek, j)
+                    })
+                    .collect(),
+            ),
+            other => toml_to_json(other),
         };
         out.insert(k, value);
     }
@@ -192,31 +211,38 @@ fn toml_to_json(v: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(
-            t.into_iter()
-                .map(|(k, v)| (k, toml_to_json(v)))
-                .collect(),
-        ),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
     }
 }
 
 /// The file line of a top-level key (`key:` or `key =`), for messages.
 pub fn key_line(s: &Split<'_>, key: &str) -> Option<usize> {
-    top_level_line(s.text, key).map(|(i, _)| s.first_line + i)
+    key_in_section(s.text, None, key).map(|(i, _)| s.first_line + i)
 }
 
-fn top_level_line<'t>(text: &'t str, key: &str) -> Option<(usize, &'t str)> {
+/// The line index and value text of `key` at the top level (`section` None) or in a TOML
+/// `[section]` table.
+fn key_in_section<'t>(text: &'t str, section: Option<&str>, key: &str) -> Option<(usize, &'t str)> {
+    let mut current: Option<&str> = None;
     text.lines().enumerate().find_map(|(i, line)| {
-        let rest = line.strip_prefix(key)?;
-        let rest = rest.trim_start();
+        if let Some(h) = line.strip_prefix('[') {
+            current = Some(h.trim_end().trim_end_matches(']').trim());
+            return None;
+        }
+        if current != section {
+            return None;
+        }
+        let rest = line.strip_prefix(key)?.trim_start();
         let value = rest.strip_prefix(':').or_else(|| rest.strip_prefix('='))?;
         Some((i, value))
     })
 }
 
 /// The text a scalar was written as, without quotes or a trailing comment.
-fn raw_scalar(s: &Split<'_>, key: &str) -> Option<String> {
-    let (_, value) = top_level_line(s.text, key)?;
+fn raw_scalar(s: &Split<'_>, section: Option<&str>, key: &str) -> Option<String> {
+    let (_, value) = key_in_section(s.text, section, key)?;
     let v = match value.find(" #") {
         Some(i) => &value[..i],
         None => value,

@@ -143,7 +143,9 @@ pub fn install(src: &Path, dest: &Path) -> io::Result<bool> {
         .parent()
         .ok_or_else(|| io::Error::other("no parent folder"))?;
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".bloggo-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bloggo-")
+        .tempfile_in(dir)?;
     io::Write::write_all(&mut tmp, &bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(dest).map_err(|e| e.error)?;

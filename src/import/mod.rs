@@ -27,7 +27,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Settings, Timezone};
 use crate::model::PostStatus;
-use crate::store::posts::{FileRecord, IndexedPost, Links, Outcome, PostRecord, WriteError, Writer};
+use crate::store::posts::{
+    FileRecord, IndexedPost, Links, Outcome, PostRecord, WriteError, Writer,
+};
 use crate::store::Store;
 
 pub use derive::KNOWN_KEYS;
@@ -136,9 +138,11 @@ impl AuthorRef {
     /// An author from a name and/or an email (the email's local part names it when alone).
     pub fn new(name: Option<String>, email: Option<String>) -> Option<AuthorRef> {
         let email = email.filter(|e| !e.trim().is_empty());
-        let name = name
-            .filter(|n| !n.trim().is_empty())
-            .or_else(|| email.as_ref().map(|e| e.split('@').next().unwrap_or(e).to_string()))?;
+        let name = name.filter(|n| !n.trim().is_empty()).or_else(|| {
+            email
+                .as_ref()
+                .map(|e| e.split('@').next().unwrap_or(e).to_string())
+        })?;
         Some(AuthorRef {
             name: name.trim().to_string(),
             email,
@@ -259,8 +263,8 @@ pub fn import_dir(
 /// How posts' `source_path` begins for files under `root`: relative to the site folder when
 /// inside it (`content/`), else the folder's absolute path.
 fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
-    let root_abs = std::fs::canonicalize(root)
-        .with_context(|| format!("{}: cannot read", root.display()))?;
+    let root_abs =
+        std::fs::canonicalize(root).with_context(|| format!("{}: cannot read", root.display()))?;
     let site_abs = std::fs::canonicalize(&settings.root)
         .with_context(|| format!("{}: cannot read", settings.root.display()))?;
     let prefix = match root_abs.strip_prefix(&site_abs) {
@@ -290,11 +294,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Reads, hashes and (when changed) parses one file.
-fn stage(
-    file: &media::SourceFile,
-    known: Option<&&IndexedPost>,
-    ctx: &ParseContext,
-) -> Staged {
+fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseContext) -> Staged {
     let fail = |msg: String| Staged::Failed(vec![Problem::at(&file.rel, None, msg)]);
     let meta = match std::fs::metadata(&file.abs) {
         Ok(m) => m,
@@ -382,8 +382,7 @@ fn run(
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
         .collect();
-    let by_slug: HashMap<&str, &IndexedPost> =
-        index.iter().map(|p| (p.slug.as_str(), p)).collect();
+    let by_slug: HashMap<&str, &IndexedPost> = index.iter().map(|p| (p.slug.as_str(), p)).collect();
 
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
@@ -427,10 +426,12 @@ fn run(
             }
             Staged::Unchanged { slug } => slug.as_str(),
             Staged::Parsed { post, .. } => {
-                summary.warnings.extend(post.warnings.iter().map(|p| Problem {
-                    path: shown(&p.path),
-                    ..p.clone()
-                }));
+                summary
+                    .warnings
+                    .extend(post.warnings.iter().map(|p| Problem {
+                        path: shown(&p.path),
+                        ..p.clone()
+                    }));
                 post.slug.as_str()
             }
         };
@@ -480,11 +481,11 @@ fn run(
             (a, b) => a.or(b).map(|p| p.id),
         };
         let mut author_ids = Vec::new();
-        for a in post.authors.iter().chain(
-            default_author
-                .iter()
-                .filter(|_| post.authors.is_empty()),
-        ) {
+        for a in post
+            .authors
+            .iter()
+            .chain(default_author.iter().filter(|_| post.authors.is_empty()))
+        {
             author_ids.push(w.author(&a.name, a.email.as_deref())?);
         }
         let author_id = author_ids.first().copied();
@@ -567,7 +568,10 @@ fn run(
             let Some(sp) = p.source_path.as_deref() else {
                 continue;
             };
-            if sp.starts_with(&scope) && !present.contains(sp) && !p.deleted && w.soft_delete(p.id)?
+            if sp.starts_with(&scope)
+                && !present.contains(sp)
+                && !p.deleted
+                && w.soft_delete(p.id)?
             {
                 summary.deleted += 1;
                 summary.changes.push(Change {

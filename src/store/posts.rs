@@ -123,7 +123,8 @@ pub struct Writer<'c> {
     tags: HashMap<String, i64>,
 }
 
-const POST_COLUMNS: &str = "title, subtitle, slug, content, excerpt, cover_image, author_id, status, \
+const POST_COLUMNS: &str =
+    "title, subtitle, slug, content, excerpt, cover_image, author_id, status, \
      published_at, modified_at, read_time, extra, source_path, source_hash";
 
 impl<'c> Writer<'c> {
@@ -361,7 +362,9 @@ impl<'c> Writer<'c> {
         if same_row && !deleted && cur_links == links {
             if cur.source_path != rec.source_path || cur.source_hash != rec.source_hash {
                 self.conn
-                    .prepare_cached("UPDATE posts SET source_path = ?1, source_hash = ?2 WHERE id = ?3")?
+                    .prepare_cached(
+                        "UPDATE posts SET source_path = ?1, source_hash = ?2 WHERE id = ?3",
+                    )?
                     .execute(params![rec.source_path, rec.source_hash, id])?;
             }
             return Ok(Outcome::Unchanged(id));
