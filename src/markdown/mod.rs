@@ -302,19 +302,44 @@ fn is_more_marker_event(ev: &Event) -> bool {
 }
 
 /// The events before the marker, with every element still open at that point closed, so a
-/// marker inside a paragraph or list gives well-formed HTML.
+/// marker inside a paragraph or list gives well-formed HTML. Summaries are shown several to a
+/// page (indexes, feeds), so headings lose their ids and footnotes are left out: neither would
+/// be unique or resolve there.
 fn summary_events<'a>(before: &[Event<'a>]) -> Vec<Event<'a>> {
+    let mut out = Vec::with_capacity(before.len() + 8);
     let mut open: Vec<TagEnd> = Vec::new();
+    let mut in_footnote = 0usize;
     for ev in before {
         match ev {
-            Event::Start(tag) => open.push(tag.to_end()),
-            Event::End(_) => {
-                open.pop();
+            Event::Start(Tag::FootnoteDefinition(_)) => in_footnote += 1,
+            Event::End(TagEnd::FootnoteDefinition) => in_footnote = in_footnote.saturating_sub(1),
+            _ if in_footnote > 0 => {}
+            Event::FootnoteReference(_) => {}
+            Event::Start(tag) => {
+                open.push(tag.to_end());
+                let tag = match tag {
+                    Tag::Heading {
+                        level,
+                        classes,
+                        attrs,
+                        ..
+                    } => Tag::Heading {
+                        level: *level,
+                        id: None,
+                        classes: classes.clone(),
+                        attrs: attrs.clone(),
+                    },
+                    tag => tag.clone(),
+                };
+                out.push(Event::Start(tag));
             }
-            _ => {}
+            Event::End(end) => {
+                open.pop();
+                out.push(Event::End(*end));
+            }
+            ev => out.push(ev.clone()),
         }
     }
-    let mut out = before.to_vec();
     out.extend(open.into_iter().rev().map(Event::End));
     out
 }
@@ -557,10 +582,8 @@ mod tests {
     #[test]
     fn summary_is_the_part_before_the_more_marker() {
         let r = md("# T\n\nOne.\n\n<!-- more -->\n\nTwo.\n");
-        assert_eq!(
-            r.summary_html.as_deref(),
-            Some("<h1 id=\"t\">T</h1>\n<p>One.</p>\n")
-        );
+        assert_eq!(r.summary_html.as_deref(), Some("<h1>T</h1>\n<p>One.</p>\n"));
+        assert!(r.html.contains("<h1 id=\"t\">T</h1>"));
         assert!(r.html.contains("<p>Two.</p>"));
         assert!(md("One.\n\nTwo.\n").summary_html.is_none());
         // Hugo's spelling, and a marker inside a paragraph and a list.
@@ -571,6 +594,10 @@ mod tests {
             r.summary_html.as_deref(),
             Some("<ul>\n<li>a </li>\n</ul>\n")
         );
+        // Footnotes, whose ids would repeat on an index page, are left out.
+        let r = md("A[^1].\n\n[^1]: Note.\n\n<!-- more -->\n\nB.\n");
+        assert_eq!(r.summary_html.as_deref(), Some("<p>A.</p>\n"));
+        assert!(r.html.contains("footnote-definition"));
         // The marker quoted in code is not a marker.
         assert!(md("```\n<!-- more -->\n```\n").summary_html.is_none());
         assert!(md("`<!-- more -->`").summary_html.is_none());
