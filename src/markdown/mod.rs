@@ -735,6 +735,10 @@ mod tests {
             };
             let r = render(&src, &opts);
             check_unique_ids(&r)?;
+            for t in &r.toc {
+                let attr = format!("id=\"{}\"", highlight::escape(&t.id));
+                prop_assert_eq!(r.html.matches(&attr).count(), 1, "{} in {}", attr, r.html);
+            }
             let _ = excerpt_text(&src);
             let _ = word_count(&src);
         }
