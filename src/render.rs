@@ -109,6 +109,33 @@ pub struct Renderer<'a> {
     base: Context,
 }
 
+/// Makes relative `href`/`src` attributes of an HTML fragment absolute against `base` (a URL
+/// path ending in `/`).
+pub fn rebase_links(html: &str, base: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"\b(href|src)="([^"]*)""#).expect("valid regex"));
+    re.replace_all(html, |c: &regex::Captures| {
+        let v = &c[2];
+        let absolute = v.is_empty()
+            || v.starts_with('/')
+            || v.starts_with('#')
+            || v.starts_with('?')
+            || v.split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "+-.".contains(ch))
+            });
+        if absolute {
+            c[0].to_string()
+        } else {
+            format!("{}=\"{base}{}\"", &c[1], v.trim_start_matches("./"))
+        }
+    })
+    .into_owned()
+}
+
 /// At most `max` characters, cut at a word, with an ellipsis when cut.
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -195,7 +222,9 @@ impl<'a> Renderer<'a> {
 
     fn summary_html(&self, i: usize) -> String {
         if let Some(s) = &self.bodies[i].summary_html {
-            return s.clone();
+            // Listings show the summary away from the post's folder: relative links and
+            // images (raw HTML included) must point into it.
+            return rebase_links(s, &self.post(i).path);
         }
         let e = self.excerpt(i);
         if e.is_empty() {
@@ -731,6 +760,17 @@ impl ListRef<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_links_are_rebased() {
+        assert_eq!(
+            rebase_links(
+                r##"<img src="cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="./b.pdf">b</a>"##,
+                "/posts/p/"
+            ),
+            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="/posts/p/b.pdf">b</a>"##
+        );
+    }
 
     #[test]
     fn clip_cuts_at_a_word() {

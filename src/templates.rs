@@ -305,7 +305,10 @@ mod tests {
 
     #[test]
     fn a_syntax_error_names_template_and_line() {
-        let e = one("post.html", "a\nb\n{{ x \n").err().unwrap().to_string();
+        let e = one("post.html", "a\nb\n{% if %}\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("post.html"), "{e}");
         assert!(e.contains("3:"), "{e}");
     }
