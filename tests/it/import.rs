@@ -596,3 +596,25 @@ fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_change
     assert_eq!(sync().updated, 1);
     assert_eq!(site.post("other", "deleted_at"), "NULL");
 }
+
+#[test]
+fn the_importing_guide_imports_and_documents_every_key() {
+    let page = repo().join("content/importing.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    for key in bloggo::import::KNOWN_KEYS {
+        assert!(
+            text.contains(&format!("`{key}`")),
+            "the guide misses `{key}`"
+        );
+    }
+    let site = Site::new();
+    let dir = site.tmp.path().join("guide");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&page, dir.join("importing.md")).unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(site.category_paths("importing"), ["guide"]);
+    assert_eq!(site.post("importing", "status"), "published");
+    assert!(site
+        .post("importing", "excerpt")
+        .starts_with("Bring a folder of markdown"));
+}
