@@ -671,7 +671,6 @@ fn run(
         w.audit(&counts.to_string())?;
     }
     drop(w);
-    let t_write = started.elapsed();
     if opts.dry_run {
         tx.rollback()?;
     } else {
@@ -687,8 +686,5 @@ fn run(
         tx.commit().context("cannot commit the import")?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
-    if std::env::var_os("BLOGGO_TIMINGS").is_some() {
-        eprintln!("write {:?} commit {:?}", t_write, started.elapsed());
-    }
     Ok(summary)
 }
