@@ -20,19 +20,20 @@ cargo build --release --quiet --manifest-path "$HERE/Cargo.toml"
 BIN=$HERE/target/release/bloggo
 
 python3 "$GEN" "$N" "$WORK/corpus" --layout plain >/dev/null
-echo "corpus: $N posts, $(du -sh "$WORK/corpus" | cut -f1), $(nproc) cores"
+echo "corpus: $N posts, $(du -sh "$WORK/corpus" | cut -f1), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 
 now() { date +%s.%N; }
 for run in $(seq 1 "$RUNS"); do
     rm -rf "$WORK/site"
     "$BIN" --quiet init "$WORK/site" >/dev/null
     t0=$(now)
-    "$BIN" --quiet --site "$WORK/site" import "$WORK/corpus" >/dev/null
+    # CPU seconds (user + sys) too: on a shared, busy machine they are steadier than wall time.
+    cpu=$( { /usr/bin/time -f '%U %S' "$BIN" --quiet --site "$WORK/site" import "$WORK/corpus" >/dev/null; } 2>&1 | tail -1)
     t1=$(now)
     "$BIN" --quiet --site "$WORK/site" import "$WORK/corpus" >/dev/null
     t2=$(now)
-    printf 'run %d: import %.2f s, re-import (unchanged) %.2f s\n' "$run" \
-        "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+    printf 'run %d: import %.2f s wall (%s s user+sys), re-import (unchanged) %.2f s\n' "$run" \
+        "$(echo "$t1 - $t0" | bc)" "$(echo "$cpu" | awk '{print $1 + $2}')" "$(echo "$t2 - $t1" | bc)"
 done
 posts=$(sqlite3 "$WORK/site/bloggo.sqlite" 'SELECT count(*) FROM posts' 2>/dev/null || echo '?')
 echo "posts in the store: $posts"

@@ -618,3 +618,35 @@ fn the_importing_guide_imports_and_documents_every_key() {
         .post("importing", "excerpt")
         .starts_with("Bring a folder of markdown"));
 }
+
+#[test]
+fn import_errors_are_typed_for_callers() {
+    use bloggo::config::Settings;
+    use bloggo::import::{import_dir, ImportError, ImportOptions};
+    use bloggo::store::Store;
+
+    let site = Site::new();
+    let settings = Settings::load(&site.root).unwrap();
+    let mut store = Store::open(&settings.store, false).unwrap();
+    let err = import_dir(
+        &settings,
+        &mut store,
+        &fixture("broken"),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    let e = err.downcast_ref::<ImportError>().expect("an ImportError");
+    let lines: Vec<(String, Option<usize>)> = e
+        .problems
+        .iter()
+        .map(|p| (p.path.rsplit('/').next().unwrap().to_string(), p.line))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("broken-date.md".to_string(), Some(3)),
+            ("unterminated.md".to_string(), Some(1))
+        ]
+    );
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
+}
