@@ -650,3 +650,37 @@ fn import_errors_are_typed_for_callers() {
     );
     assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
 }
+
+#[test]
+fn child_categories_get_unique_slugs_and_the_tree_keeps_its_shape() {
+    let site = Site::new();
+    let dir = site.tmp.path().join("cats");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.md"),
+        "---\ncategories: [\"Programming/Rust\"]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.md"),
+        "---\ncategories: [[\"Games\", \"Rust\"]]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.md"), "---\ncategories: [\"Rust\"]\n---\n").unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, coalesce(p.name, '-'), c.slug FROM categories c
+             LEFT JOIN categories p ON p.id = c.parent_id ORDER BY c.id"
+        ),
+        [
+            ["Programming", "-", "programming"],
+            ["Rust", "Programming", "rust"],
+            ["Games", "-", "games"],
+            ["Rust", "Games", "games-rust"],
+            ["Rust", "-", "rust-2"],
+        ]
+    );
+    assert_eq!(site.category_paths("b"), ["Games/Rust"]);
+    assert_eq!(site.category_paths("c"), ["Rust"]);
+}
