@@ -11,7 +11,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
-use super::check::{check_conn, Health, Report, MAIN_TABLES};
+use super::check::{check_conn, Report, MAIN_TABLES};
 use super::{migrate, Store, StoreError, BUSY_TIMEOUT};
 
 /// Pages copied per backup step (4 MiB with SQLite's default 4 KiB pages).
@@ -75,24 +75,14 @@ pub fn check_copy(path: &Path) -> CopyCheck {
         size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         ..CopyCheck::default()
     };
-    let conn = match open_read_only(path) {
+    let conn = match Store::connect_read_only(path) {
         Ok(c) => c,
         Err(e) => {
             out.problems.push(format!("cannot open: {e}"));
             return out;
         }
     };
-    let mut report = Report {
-        file_size: out.size,
-        integrity: Vec::new(),
-        foreign_key_violations: Vec::new(),
-        schema_version: 0,
-        latest_version: migrate::latest_version(),
-        pending: Vec::new(),
-        row_counts: Vec::new(),
-        problems: Vec::new(),
-        health: Health::Healthy,
-    };
+    let mut report = Report::new(out.size);
     if let Err(e) = check_conn(&conn, path, &mut report) {
         out.problems.push(e.to_string());
         return out;
@@ -125,17 +115,6 @@ pub fn check_copy(path: &Path) -> CopyCheck {
         }
     }
     out
-}
-
-/// A read-only connection to a standalone database file (no WAL side files expected).
-fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    super::check_header(path)?;
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
 }
 
 /// Whether the store at `path` can be read at all (opens and passes `quick_check`): decides
@@ -180,6 +159,17 @@ pub struct TableSalvage {
     pub damaged_ranges: u64,
     /// The first read error met, if any.
     pub first_error: Option<String>,
+}
+
+impl TableSalvage {
+    fn new(table: &str) -> TableSalvage {
+        TableSalvage {
+            table: table.to_string(),
+            rows: 0,
+            damaged_ranges: 0,
+            first_error: None,
+        }
+    }
 }
 
 /// What `db recover` saved.
@@ -363,12 +353,7 @@ fn salvage_by_rowid(
         quote(table)
     );
     let mut insert = dst.prepare(&insert_sql(table, cols, true))?;
-    let mut t = TableSalvage {
-        table: table.to_string(),
-        rows: 0,
-        damaged_ranges: 0,
-        first_error: None,
-    };
+    let mut t = TableSalvage::new(table);
     let mut start = i64::MIN;
     loop {
         let (saved, last, err) = read_from(src, &mut insert, &select, start, cols.len())?;
@@ -452,12 +437,7 @@ fn salvage_by_scan(
         .collect::<Vec<_>>()
         .join(", ");
     let mut insert = dst.prepare(&insert_sql(table, cols, false))?;
-    let mut t = TableSalvage {
-        table: table.to_string(),
-        rows: 0,
-        damaged_ranges: 0,
-        first_error: None,
-    };
+    let mut t = TableSalvage::new(table);
     let mut seen = std::collections::HashSet::new();
     for dir in [order, desc] {
         let sql = format!("SELECT {list} FROM {} ORDER BY {dir}", quote(table));
@@ -505,7 +485,7 @@ fn salvage_by_scan(
 /// Schema version and row counts of the main tables of a database copy (tables it lacks are
 /// left out; `check_copy` reports them).
 pub fn summary(path: &Path) -> Result<(i64, BTreeMap<String, i64>), StoreError> {
-    let conn = open_read_only(path)?;
+    let conn = Store::connect_read_only(path)?;
     let version = migrate::applied(&conn)?
         .iter()
         .map(|a| a.version)
