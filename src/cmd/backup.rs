@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
             let meta = c.info.meta.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "backup {} ({}): {} → {} in {:.1}s, verified in {:.1}s",
+                "backup {} ({}): {} → {} in {:.2}s, verified in {:.2}s",
                 c.info.id,
                 c.tiers
                     .iter()

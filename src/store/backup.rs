@@ -34,6 +34,9 @@ pub fn online_copy(
     from.execute_batch("BEGIN")?;
     let _: i64 = from.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
     let mut to = Connection::open(dst)?;
+    // The copy is a temp file that is compressed (and fsync'd) afterwards: no journal, no syncs.
+    to.execute_batch("PRAGMA synchronous = OFF")?;
+    let _: String = to.query_row("PRAGMA journal_mode = OFF", [], |r| r.get(0))?;
     {
         let backup = Backup::new(&from, &mut to)?;
         loop {
@@ -82,6 +85,12 @@ pub fn check_copy(path: &Path) -> CopyCheck {
             return out;
         }
     };
+    // A large cache and memory-mapped reads make integrity_check several times faster.
+    if let Err(e) = conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;")
+    {
+        out.problems.push(format!("cannot read: {e}"));
+        return out;
+    }
     let mut report = Report::new(out.size);
     if let Err(e) = check_conn(&conn, path, &mut report) {
         out.problems.push(e.to_string());
