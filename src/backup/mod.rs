@@ -219,10 +219,40 @@ pub fn verify(settings: &Settings, backup: &BackupInfo, now: DateTime<Utc>) -> R
 pub struct Pruned {
     pub deleted: Vec<BackupInfo>,
     pub kept: usize,
+    /// Temp files left by interrupted backups (older than a day), removed.
+    pub stale_temp: Vec<PathBuf>,
+}
+
+/// Temp files of the backup folders (`.…tmp`, from an interrupted backup or verification)
+/// untouched for a day: no running backup still writes them.
+fn stale_temp_files(settings: &Settings, now: DateTime<Utc>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for tier in Tier::ALL {
+        let Ok(entries) = std::fs::read_dir(tier_dir(settings, tier)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with('.') && name.ends_with(".tmp")) {
+                continue;
+            }
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|m| DateTime::<Utc>::from(m) < now - chrono::Duration::days(1))
+                .unwrap_or(false);
+            if old {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 /// Deletes daily/weekly/monthly backups beyond the `[backup]` retention (and their sidecars),
-/// never the newest good backup nor `pre-restore` ones. With `dry_run`, only says what would go.
+/// never the newest good backup nor `pre-restore` ones, and temp files of interrupted backups
+/// older than a day. With `dry_run`, only says what would go.
 pub fn prune(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<Pruned> {
     let policy = retention::Policy::from_settings(settings)?;
     let all = list(settings)?;
@@ -253,6 +283,12 @@ pub fn prune(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<P
             remove_backup(&b)?;
         }
         pruned.deleted.push(b);
+    }
+    for p in stale_temp_files(settings, now) {
+        if !dry_run {
+            std::fs::remove_file(&p).with_context(|| format!("{}: cannot delete", p.display()))?;
+        }
+        pruned.stale_temp.push(p);
     }
     Ok(pruned)
 }

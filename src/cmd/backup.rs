@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             if !ctx.quiet {
                 println!("  {}", shown(&settings, &c.info.path));
             }
-            print_pruned(&settings, &c.pruned.deleted, false);
+            print_pruned(&settings, &c.pruned, false);
             Ok(ExitCode::SUCCESS)
         }
         Args::List => {
@@ -208,8 +208,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         }
         Args::Prune { dry_run } => {
             let p = backup::prune(&settings, now, dry_run)?;
-            print_pruned(&settings, &p.deleted, dry_run);
-            if p.deleted.is_empty() {
+            print_pruned(&settings, &p, dry_run);
+            if p.deleted.is_empty() && p.stale_temp.is_empty() {
                 println!("nothing to prune ({} backup files kept)", p.kept);
             }
             Ok(ExitCode::SUCCESS)
@@ -244,13 +244,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
 }
 
-fn print_pruned(settings: &crate::config::Settings, deleted: &[BackupInfo], dry_run: bool) {
-    for b in deleted {
+fn print_pruned(settings: &crate::config::Settings, pruned: &backup::Pruned, dry_run: bool) {
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for b in &pruned.deleted {
+        println!("{verb} {} ({})", b.tier_id(), shown(settings, &b.path));
+    }
+    for p in &pruned.stale_temp {
         println!(
-            "{} {} ({})",
-            if dry_run { "would delete" } else { "deleted" },
-            b.tier_id(),
-            shown(settings, &b.path)
+            "{verb} {} (left by an interrupted backup)",
+            shown(settings, p)
         );
     }
 }

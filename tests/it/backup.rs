@@ -382,6 +382,18 @@ fn prune_keeps_the_gfs_set_end_to_end() {
         std::fs::read(site.backup_path("monthly", "20260301-023000")).unwrap()
     );
 
+    // A temp file left by an interrupted backup a while ago goes too; a fresh one stays.
+    let stale = site.root.join("backups/daily/.backup-crashed.gz.tmp");
+    let fresh = site.root.join("backups/daily/.backup-running.gz.tmp");
+    std::fs::write(&stale, b"partial").unwrap();
+    std::fs::write(&fresh, b"partial").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400))
+        .unwrap();
+
     // A tighter policy: dry run says what would go and deletes nothing.
     site.set_backup_config("keep_daily = 1\nkeep_weekly = 1\nkeep_monthly = 1");
     let dry = site.run(&["backup", "prune", "--dry-run"]).ok().stdout;
@@ -391,6 +403,8 @@ fn prune_keeps_the_gfs_set_end_to_end() {
     assert_eq!(site.backup_files().len(), 6);
     let done = site.run(&["backup", "prune"]).ok().stdout;
     assert!(done.contains("deleted daily/20260302-023000"), "{done}");
+    assert!(done.contains(".backup-crashed.gz.tmp"), "{done}");
+    assert!(!stale.exists() && fresh.exists());
     assert_eq!(ids("daily"), ["20260303-023000"]);
     assert_eq!(ids("weekly"), ["20260301-023000"]);
 }
