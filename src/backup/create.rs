@@ -46,7 +46,7 @@ pub fn create(
     let info = take(settings, Tier::Daily, &id, at, note, progress)?;
     let copy_time = started.elapsed();
     let started = Instant::now();
-    let verdict = super::verify::verify_and_record(settings, &info, now)?;
+    let verdict = super::verify::verify_and_record(&info, now)?;
     let verify_time = started.elapsed();
     if !verdict.ok {
         bail!(

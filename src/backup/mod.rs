@@ -210,8 +210,8 @@ pub fn create(settings: &Settings, note: Option<&str>, now: DateTime<Utc>) -> Re
 }
 
 /// Verifies one backup file and records the result in its sidecar.
-pub fn verify(settings: &Settings, backup: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
-    verify::verify_and_record(settings, backup, now)
+pub fn verify(backup: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
+    verify::verify_and_record(backup, now)
 }
 
 /// What `prune` removed (or would remove).

@@ -38,7 +38,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         .find(|b| b.tier == Tier::Daily)
         .unwrap_or(&candidates[0])
         .clone();
-    let verdict = verify_and_record(settings, &backup, now)?;
+    let verdict = verify_and_record(&backup, now)?;
     if !verdict.ok {
         bail!(
             "backup {} failed verification: {}; nothing was changed. Pick another backup (`bloggo backup list`)",
@@ -70,7 +70,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
                 &mut |_, _| {},
             )
             .context("cannot take the safety backup of the current store; nothing was changed")?;
-            let v = verify_and_record(settings, &safety, now)?;
+            let v = verify_and_record(&safety, now)?;
             report.safety_problems = v.problems;
             report.safety = Some(safety);
         }

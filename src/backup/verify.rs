@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use super::sidecar::{self, Verification};
 use super::BackupInfo;
-use crate::config::Settings;
 use crate::store::backup::{check_copy, CopyCheck};
 
 /// The outcome of verifying one backup file.
@@ -134,11 +133,7 @@ pub fn verify_file(backup: &BackupInfo) -> Verdict {
 }
 
 /// Verifies and records the result in the sidecar (when there is a readable one).
-pub fn verify_and_record(
-    _settings: &Settings,
-    backup: &BackupInfo,
-    now: DateTime<Utc>,
-) -> Result<Verdict> {
+pub fn verify_and_record(backup: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
     let verdict = verify_file(backup);
     if let Ok(meta) = &backup.meta {
         let mut meta = meta.clone();

@@ -141,7 +141,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut failed = 0;
             println!("{:<16} {:<11} {:<6} PROBLEMS", "ID", "TIER", "RESULT");
             for b in &targets {
-                let v = backup::verify(&settings, b, now)?;
+                let v = backup::verify(b, now)?;
                 if !v.ok {
                     failed += 1;
                 }

@@ -330,10 +330,9 @@ fn read_from(
                     (0..=ncols).map(|i| row.get(i)).collect();
                 match values {
                     Ok(v) => {
-                        last = Some(v[0].clone()).and_then(|id| match id {
-                            Value::Integer(i) => Some(i),
-                            _ => None,
-                        });
+                        if let Value::Integer(rowid) = v[0] {
+                            last = Some(rowid);
+                        }
                         insert.execute(rusqlite::params_from_iter(v))?;
                         saved += 1;
                     }
@@ -435,13 +434,15 @@ fn salvage_by_scan(
         pk.sort_by_key(|(_, k)| *k);
         pk.into_iter().map(|(n, _)| quote(&n)).collect()
     };
-    let order = if pk.is_empty() {
-        list.clone()
+    // Forwards by primary key, then backwards to reach the rows past a damaged page.
+    let keys: Vec<String> = if pk.is_empty() {
+        cols.iter().map(|c| quote(c)).collect()
     } else {
-        pk.join(", ")
+        pk
     };
-    let desc = order
-        .split(", ")
+    let order = keys.join(", ");
+    let desc = keys
+        .iter()
         .map(|c| format!("{c} DESC"))
         .collect::<Vec<_>>()
         .join(", ");

@@ -487,18 +487,23 @@ fn recover_salvages_the_rows_of_a_store_with_a_damaged_page() {
         .unwrap();
     let store = site.store_path();
     let page = 4096;
-    let at = find_bytes(&store, b"Mozilla/5.0 reader 10000");
+    // Two damaged pages of post_views, far apart.
+    let pages: Vec<usize> = ["Mozilla/5.0 reader 8000", "Mozilla/5.0 reader 15000"]
+        .iter()
+        .map(|m| find_bytes(&store, m.as_bytes()) / page * page)
+        .collect();
     let mut bytes = std::fs::read(&store).unwrap();
-    let start = at / page * page;
-    for b in &mut bytes[start..start + page] {
-        *b = 0xff;
+    for start in pages {
+        for b in &mut bytes[start..start + page] {
+            *b = 0xff;
+        }
     }
     std::fs::write(&store, &bytes).unwrap();
     site.run(&["db", "check"]).fails();
 
     let r = site.run(&["db", "recover", "recovered.sqlite"]).ok();
     assert!(r.stdout.contains("post_views"), "{}", r.stdout);
-    assert!(r.stdout.contains("damaged"), "{}", r.stdout);
+    assert!(r.stdout.contains("2 damaged range(s)"), "{}", r.stdout);
     assert_eq!(
         std::fs::read(&store).unwrap(),
         bytes,
@@ -517,7 +522,15 @@ fn recover_salvages_the_rows_of_a_store_with_a_damaged_page() {
         (19_000..20_000).contains(&views),
         "{views} of 20000 views salvaged"
     );
-    // Rows after the damaged page came back too.
+    // Rows between and after the damaged pages came back too.
+    let between: i64 = out
+        .query_row(
+            "SELECT count(*) FROM post_views WHERE id BETWEEN 10000 AND 14000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(between, 4001);
     let last: i64 = out
         .query_row("SELECT max(id) FROM post_views", [], |r| r.get(0))
         .unwrap();
