@@ -551,3 +551,33 @@ fn recover_salvages_the_rows_of_a_store_with_a_damaged_page() {
     assert!(onto_input.stderr.contains("already exists"));
     assert_eq!(std::fs::read(&store).unwrap(), bytes);
 }
+
+#[test]
+fn restoring_a_backup_of_an_older_schema_migrates_it() {
+    let site = Site::new();
+    site.fill_blog(3, 10);
+    let store = site.store_path();
+    {
+        let mut conn = bloggo::store::Store::connect(&store).unwrap();
+        bloggo::store::migrate::down(&mut conn, &store, 1).unwrap();
+    }
+    let settings = site.settings();
+    let old = bloggo::backup::create(&settings, Some("schema 1"), Utc::now()).unwrap();
+    assert_eq!(old.meta.as_ref().unwrap().schema_version, 1);
+    bloggo::store::Store::open(&store, false).unwrap();
+
+    let r = site.run(&["backup", "restore", &old.id, "--yes"]).ok();
+    let latest = bloggo::store::migrate::latest_version();
+    assert!(
+        r.stdout
+            .contains(&format!("migrated from schema 1 to {latest}")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        site.count("SELECT max(version) FROM schema_migrations"),
+        latest
+    );
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 3);
+    site.run(&["db", "check"]).ok();
+}
