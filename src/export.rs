@@ -110,10 +110,10 @@ fn strings(v: &[String]) -> Value {
 }
 
 /// The front matter of a post as ordered key/value pairs, in a format's spelling.
-pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Map<String, Value> {
-    let mut m = Map::new();
+pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, Value)> {
+    let mut m: Vec<(String, Value)> = Vec::new();
     let mut put = |k: &str, v: Value| {
-        m.insert(k.to_string(), v);
+        m.push((k.to_string(), v));
     };
     put("title", Value::String(post.title.clone()));
     if let Some(s) = &post.subtitle {
@@ -155,8 +155,8 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Map<String, V
         put(key, strings(&post.aliases));
     }
     for (k, v) in &post.extra {
-        if !m.contains_key(k) && !KNOWN.contains(&k.as_str()) {
-            m.insert(k.clone(), v.clone());
+        if !KNOWN.contains(&k.as_str()) {
+            m.push((k.clone(), v.clone()));
         }
     }
     m
@@ -170,9 +170,18 @@ pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
         body.push('\n');
     }
     if format == Format::Zola {
-        return Ok(format!("+++\n{}+++\n\n{body}", zola_toml(fm)?));
+        return Ok(format!(
+            "+++\n{}+++\n\n{body}",
+            zola_toml(fm.into_iter().collect())?
+        ));
     }
-    let yaml = serde_norway::to_string(&Value::Object(fm)).context("writing YAML front matter")?;
+    // A YAML mapping keeps the order the keys were written in (title first).
+    let mut mapping = serde_norway::Mapping::new();
+    for (k, v) in fm {
+        let v = serde_norway::to_value(v).context("writing YAML front matter")?;
+        mapping.insert(serde_norway::Value::String(k), v);
+    }
+    let yaml = serde_norway::to_string(&mapping).context("writing YAML front matter")?;
     Ok(format!("---\n{yaml}---\n\n{body}"))
 }
 
@@ -231,8 +240,8 @@ pub fn parse_document(text: &str) -> Result<(Map<String, Value>, String)> {
     } else {
         serde_norway::from_str::<serde_norway::Value>(yaml)
             .map_err(|e| {
-                let line = e.location().map(|l| l.line() + 1).unwrap_or(1);
-                anyhow::anyhow!("line {line}: {e}")
+                let line = e.location().map(|l| l.line() + 1).unwrap_or(2);
+                anyhow::anyhow!("line {line}: {}", document_lines(&e.to_string()))
             })
             .and_then(|v| {
                 serde_json::to_value(v).map_err(|e| anyhow::anyhow!("line 2: {e}"))
@@ -246,6 +255,17 @@ pub fn parse_document(text: &str) -> Result<(Map<String, Value>, String)> {
         .or_else(|| rest[body_start..].strip_prefix('\n'))
         .unwrap_or(&rest[body_start..]);
     Ok((fm, body.to_string()))
+}
+
+/// YAML error messages count lines from the front matter's first line; the writer sees the
+/// document, where that is line 2.
+fn document_lines(msg: &str) -> String {
+    let re = regex::Regex::new(r"line (\d+)").expect("valid regex");
+    re.replace_all(msg, |c: &regex::Captures| {
+        let n: usize = c[1].parse().unwrap_or(0);
+        format!("line {}", n + 1)
+    })
+    .into_owned()
 }
 
 fn text_of(fm: &Map<String, Value>, key: &str) -> Result<Option<String>> {

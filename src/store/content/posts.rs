@@ -426,3 +426,12 @@ pub fn purge(conn: &Connection, id: i64) -> Result<()> {
     conn.execute("DELETE FROM posts WHERE id = ?1", [id])?;
     Ok(())
 }
+
+/// Gives a post another author.
+pub fn set_author(conn: &Connection, id: i64, author_id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE posts SET author_id = ?1 WHERE id = ?2",
+        params![author_id, id],
+    )?;
+    Ok(())
+}
