@@ -65,19 +65,28 @@ pub fn parse_time(s: &str, tz: &Timezone) -> Result<String> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(fmt(d.with_timezone(&chrono::Utc)));
     }
-    for f in ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S%:z"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M %z",
+        "%Y-%m-%d %H:%M:%S%:z",
+    ] {
         if let Ok(d) = chrono::DateTime::parse_from_str(t, f) {
             return Ok(fmt(d.with_timezone(&chrono::Utc)));
         }
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    });
     match naive.and_then(|n| tz.to_utc(n)) {
         Some(d) => Ok(fmt(d)),
         None => bail!(
@@ -243,9 +252,7 @@ pub fn parse_document(text: &str) -> Result<(Map<String, Value>, String)> {
                 let line = e.location().map(|l| l.line() + 1).unwrap_or(2);
                 anyhow::anyhow!("line {line}: {}", document_lines(&e.to_string()))
             })
-            .and_then(|v| {
-                serde_json::to_value(v).map_err(|e| anyhow::anyhow!("line 2: {e}"))
-            })?
+            .and_then(|v| serde_json::to_value(v).map_err(|e| anyhow::anyhow!("line 2: {e}")))?
     };
     let Value::Object(fm) = fm else {
         bail!("line 2: the front matter must be `key: value` lines");
@@ -511,7 +518,10 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(fm["taxonomies"]["categories"][0].as_str(), Some("Tech/Rust"));
+        assert_eq!(
+            fm["taxonomies"]["categories"][0].as_str(),
+            Some("Tech/Rust")
+        );
         assert_eq!(fm["extra"]["mood"].as_str(), Some("happy"));
         assert_eq!(fm["description"].as_str(), Some("Short"));
     }

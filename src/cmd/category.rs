@@ -34,11 +34,18 @@ pub enum Args {
         act: ActAs,
     },
     /// Move a category (with its posts and subcategories) under another, or to the root.
-    #[command(after_help = "Examples:\n  bloggo category move rust --to programming\n  bloggo category move rust --root")]
+    #[command(
+        after_help = "Examples:\n  bloggo category move rust --to programming\n  bloggo category move rust --root"
+    )]
     Move {
         slug: String,
         /// The new parent's slug or path.
-        #[arg(long, value_name = "PARENT", conflicts_with = "root", required_unless_present = "root")]
+        #[arg(
+            long,
+            value_name = "PARENT",
+            conflicts_with = "root",
+            required_unless_present = "root"
+        )]
         to: Option<String>,
         /// Make it a top-level category.
         #[arg(long)]
@@ -47,7 +54,9 @@ pub enum Args {
         act: ActAs,
     },
     /// Rename a category (the slug, and so its URL, changes only with --slug).
-    #[command(after_help = "Example:\n  bloggo category rename tech \"Technology\" --slug technology")]
+    #[command(
+        after_help = "Example:\n  bloggo category rename tech \"Technology\" --slug technology"
+    )]
     Rename {
         slug: String,
         name: String,
@@ -121,10 +130,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             )?;
             let all = taxonomy::categories(&tx)?;
             let added = all.iter().find(|c| c.id == id).expect("just added");
-            audit::write(&tx, actor.id, "category.add", "category", Some(id), None, Some(&cat_json(added)))?;
+            audit::write(
+                &tx,
+                actor.id,
+                "category.add",
+                "category",
+                Some(id),
+                None,
+                Some(&cat_json(added)),
+            )?;
             format!("added {} ({})", taxonomy::path_of(&all, id), added.slug)
         }
-        Args::Move { slug, to, root, act } => {
+        Args::Move {
+            slug,
+            to,
+            root,
+            act,
+        } => {
             let actor = act.require(&tx, perm, "manage categories")?;
             let cat = taxonomy::category(&tx, &slug)?;
             let parent = match (to, root) {
@@ -134,7 +156,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             taxonomy::move_to(&tx, &cat, parent.as_ref())?;
             let all = taxonomy::categories(&tx)?;
             let moved = all.iter().find(|c| c.id == cat.id).expect("still there");
-            audit::write(&tx, actor.id, "category.move", "category", Some(cat.id), Some(&cat_json(&cat)), Some(&cat_json(moved)))?;
+            audit::write(
+                &tx,
+                actor.id,
+                "category.move",
+                "category",
+                Some(cat.id),
+                Some(&cat_json(&cat)),
+                Some(&cat_json(moved)),
+            )?;
             format!("moved {} to {}", cat.slug, taxonomy::path_of(&all, cat.id))
         }
         Args::Rename {
@@ -146,9 +176,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let actor = act.require(&tx, perm, "manage categories")?;
             let cat = taxonomy::category(&tx, &slug)?;
             taxonomy::rename(&tx, &cat, &name, new_slug.as_deref())?;
-            let renamed = taxonomy::category(&tx, new_slug.as_deref().map(slug::slugify).as_deref().unwrap_or(&cat.slug))?;
-            audit::write(&tx, actor.id, "category.rename", "category", Some(cat.id), Some(&cat_json(&cat)), Some(&cat_json(&renamed)))?;
-            format!("renamed {} to {:?} ({})", cat.slug, renamed.name, renamed.slug)
+            let renamed = taxonomy::category(
+                &tx,
+                new_slug
+                    .as_deref()
+                    .map(slug::slugify)
+                    .as_deref()
+                    .unwrap_or(&cat.slug),
+            )?;
+            audit::write(
+                &tx,
+                actor.id,
+                "category.rename",
+                "category",
+                Some(cat.id),
+                Some(&cat_json(&cat)),
+                Some(&cat_json(&renamed)),
+            )?;
+            format!(
+                "renamed {} to {:?} ({})",
+                cat.slug, renamed.name, renamed.slug
+            )
         }
         Args::Remove {
             slug,
@@ -169,7 +217,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 "category",
                 Some(cat.id),
                 Some(&cat_json(&cat)),
-                to.as_ref().map(|t| json!({"posts_to": t.slug, "posts": moved})).as_ref(),
+                to.as_ref()
+                    .map(|t| json!({"posts_to": t.slug, "posts": moved}))
+                    .as_ref(),
             )?;
             match to {
                 Some(t) => format!("removed {}; {moved} post(s) moved to {}", cat.slug, t.slug),

@@ -96,7 +96,9 @@ pub enum Args {
         act: ActAs,
     },
     /// Physically delete posts soft-deleted longer ago than --older-than.
-    #[command(after_help = "Examples:\n  bloggo post purge --older-than 30d\n  bloggo post purge --older-than 0s --yes   # in scripts")]
+    #[command(
+        after_help = "Examples:\n  bloggo post purge --older-than 30d\n  bloggo post purge --older-than 0s --yes   # in scripts"
+    )]
     Purge {
         #[arg(long, default_value = "30d", value_name = "DURATION")]
         older_than: String,
@@ -110,8 +112,14 @@ pub enum Args {
     #[command(after_help = "Example:\n  bloggo post history hello-world")]
     History { slug: String },
     /// A unified diff between two versions (V2 defaults to the current post).
-    #[command(after_help = "Examples:\n  bloggo post diff hello-world 1\n  bloggo post diff hello-world 1 3")]
-    Diff { slug: String, v1: i64, v2: Option<i64> },
+    #[command(
+        after_help = "Examples:\n  bloggo post diff hello-world 1\n  bloggo post diff hello-world 1 3"
+    )]
+    Diff {
+        slug: String,
+        v1: i64,
+        v2: Option<i64>,
+    },
     /// Make a version current again (recorded as a new version).
     #[command(after_help = "Example:\n  bloggo post revert hello-world --to 2")]
     Revert {
@@ -216,7 +224,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             say(&mut out, format!("{slug} is a draft again"))?;
         }
         Args::Archive { slug, act } => {
-            set_status(conn, &settings, &slug, PostStatus::Archived, "archive", &act)?;
+            set_status(
+                conn,
+                &settings,
+                &slug,
+                PostStatus::Archived,
+                "archive",
+                &act,
+            )?;
             say(&mut out, format!("archived {slug}"))?;
         }
         Args::Delete { slug, act } => {
@@ -249,10 +264,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         }
         Args::Submit { slug, act } => {
             let v = review(conn, &settings, &slug, Review::Submit, None, &act)?;
-            say(
-                &mut out,
-                format!("{slug} (version {v}) is pending review"),
-            )?;
+            say(&mut out, format!("{slug} (version {v}) is pending review"))?;
         }
         Args::Approve { slug, by, act } => {
             let v = review(conn, &settings, &slug, Review::Approve, by, &act)?;
@@ -532,7 +544,9 @@ fn edit(
     quiet: bool,
 ) -> Result<()> {
     let editor = editor().ok_or_else(|| {
-        anyhow::anyhow!("set $EDITOR (or $VISUAL) to your editor, e.g. EDITOR=nano bloggo post edit {slug}")
+        anyhow::anyhow!(
+            "set $EDITOR (or $VISUAL) to your editor, e.g. EDITOR=nano bloggo post edit {slug}"
+        )
     })?;
     let post = posts::by_slug(conn, slug)?;
     act.require(conn, Permission::PostsEdit, "edit posts")?;
@@ -566,7 +580,10 @@ fn edit(
                 eprintln!("error: {e:#}");
                 if !confirm("nothing was saved; reopen the editor?", true)? {
                     let kept = keep(file)?;
-                    bail!("edit abandoned; nothing was saved (your text is in {})", kept.display());
+                    bail!(
+                        "edit abandoned; nothing was saved (your text is in {})",
+                        kept.display()
+                    );
                 }
             }
             Err(e) => {
@@ -608,13 +625,25 @@ fn save_edit(
     let old = Edit::of(before);
     let actor = act.require(&tx, Permission::PostsEdit, "edit posts")?;
     if edit.status != old.status || edit.published_at != old.published_at {
-        users::require(&tx, &actor, Permission::PostsPublish, "change a post's status or date")?;
+        users::require(
+            &tx,
+            &actor,
+            Permission::PostsPublish,
+            "change a post's status or date",
+        )?;
     }
     let mut changed = changed_fields(&old, &edit);
     let author_id = match author {
-        Some(a) if before.author.as_ref().map_or(true, |b| b.name != a && b.email != a) => {
+        Some(a)
+            if before
+                .author
+                .as_ref()
+                .map_or(true, |b| b.name != a && b.email != a) =>
+        {
             let u = users::find(&tx, &a)?.ok_or_else(|| {
-                anyhow::anyhow!("the edited post: no user named {a:?}; add them with `bloggo user add`")
+                anyhow::anyhow!(
+                    "the edited post: no user named {a:?}; add them with `bloggo user add`"
+                )
             })?;
             changed.push("author");
             Some(u.id)
@@ -844,7 +873,10 @@ fn purge(
     tx.commit()?;
     for f in files {
         std::fs::remove_file(&f).with_context(|| {
-            format!("{}: the post was purged but its file could not be removed", f.display())
+            format!(
+                "{}: the post was purged but its file could not be removed",
+                f.display()
+            )
         })?;
     }
     Ok(doomed.len())
@@ -881,10 +913,7 @@ fn write_history(conn: &rusqlite::Connection, post: &Post, out: &mut impl Write)
     }
     if all.last().map(|v| v.state()) != Some(current.clone()) {
         let (add, del) = versions::line_changes(&prev_content, &current.content);
-        writeln!(
-            out,
-            "current (not yet a version)  +{add}/-{del}"
-        )?;
+        writeln!(out, "current (not yet a version)  +{add}/-{del}")?;
     }
     Ok(())
 }
@@ -921,7 +950,10 @@ fn diff(
     let id = posts::id_of(conn, slug)?;
     let a = versions::get(conn, id, slug, v1)?.state();
     let (b, b_name) = match v2 {
-        Some(v) => (versions::get(conn, id, slug, v)?.state(), format!("{slug} v{v}")),
+        Some(v) => (
+            versions::get(conn, id, slug, v)?.state(),
+            format!("{slug} v{v}"),
+        ),
         None => (versions::current(conn, id)?, format!("{slug} current")),
     };
     let (ta, tb) = (diff_text(&a), diff_text(&b));
@@ -996,7 +1028,12 @@ fn review(
             if post.status == PostStatus::Published {
                 bail!("{slug} is already published; unpublish it first to send it to review");
             }
-            (actor, PostStatus::Pending, VersionStatus::Pending, "post.submit")
+            (
+                actor,
+                PostStatus::Pending,
+                VersionStatus::Pending,
+                "post.submit",
+            )
         }
         Review::Approve | Review::Reject => {
             let reviewer = match &by {
@@ -1016,9 +1053,19 @@ fn review(
                 );
             }
             if step == Review::Approve {
-                (reviewer, PostStatus::Published, VersionStatus::Approved, "post.approve")
+                (
+                    reviewer,
+                    PostStatus::Published,
+                    VersionStatus::Approved,
+                    "post.approve",
+                )
             } else {
-                (reviewer, PostStatus::Draft, VersionStatus::Rejected, "post.reject")
+                (
+                    reviewer,
+                    PostStatus::Draft,
+                    VersionStatus::Rejected,
+                    "post.reject",
+                )
             }
         }
     };

@@ -185,7 +185,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let actor = act.require(&tx, Permission::UsersManage, "remove users")?;
             let user = users::by_email(&tx, &email)?;
             if user.id == actor.id {
-                bail!("{} cannot remove themselves; act --as another admin", user.email);
+                bail!(
+                    "{} cannot remove themselves; act --as another admin",
+                    user.email
+                );
             }
             let to = reassign
                 .as_deref()

@@ -110,15 +110,7 @@ pub fn list(conn: &Connection, f: &Filter, now: &str) -> Result<Vec<Summary>> {
          ORDER BY COALESCE(p.published_at, p.created_at) DESC, p.id DESC",
     )?;
     let rows = stmt.query_map(
-        params![
-            status,
-            scheduled,
-            f.tag,
-            f.category,
-            f.author,
-            f.deleted,
-            now
-        ],
+        params![status, scheduled, f.tag, f.category, f.author, f.deleted, now],
         |r| {
             Ok(Summary {
                 id: r.get(0)?,
@@ -416,7 +408,9 @@ pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<(i64, String, St
          WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY deleted_at, id",
     )?;
     let rows = stmt
-        .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([cutoff], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

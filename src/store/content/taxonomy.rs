@@ -143,7 +143,9 @@ pub fn add(
 ) -> Result<i64> {
     let name = check_name(name)?;
     if child_named(conn, parent, name)?.is_some() {
-        bail!("a category named {name:?} already exists there; `bloggo category list` shows the tree");
+        bail!(
+            "a category named {name:?} already exists there; `bloggo category list` shows the tree"
+        );
     }
     let slug = match slug {
         Some(s) => {
@@ -180,7 +182,11 @@ fn child_named(conn: &Connection, parent: Option<i64>, name: &str) -> Result<Opt
 pub fn ensure_path(conn: &Connection, path: &str) -> Result<i64> {
     let mut parent = None;
     let mut id = None;
-    for part in path.split(PATH_SEP).map(str::trim).filter(|p| !p.is_empty()) {
+    for part in path
+        .split(PATH_SEP)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         let next = match child_named(conn, parent, part)? {
             Some(found) => found,
             None => add(conn, part, parent, None, "")?,

@@ -47,7 +47,8 @@ pub struct State {
     pub cover_image: Option<String>,
 }
 
-const SELECT: &str = "SELECT v.id, v.version, v.title, v.content, v.excerpt, v.cover_image, v.status,
+const SELECT: &str =
+    "SELECT v.id, v.version, v.title, v.content, v.excerpt, v.cover_image, v.status,
         a.email, b.email, v.approved_at, v.created_at
      FROM post_versions v LEFT JOIN users a ON a.id = v.author_id
                           LEFT JOIN users b ON b.id = v.approved_by";
