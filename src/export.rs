@@ -45,16 +45,19 @@ impl FromStr for Format {
     }
 }
 
+/// A store timestamp (UTC) as a time in the site's zone.
+pub fn in_zone(ts: &str, tz: &Timezone) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let utc = chrono::NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT)
+        .ok()?
+        .and_utc();
+    Some(utc.with_timezone(&tz.offset_at(utc)))
+}
+
 /// A store timestamp shown in the site's zone, RFC 3339 (`2024-05-01T12:00:00+02:00`).
 pub fn show_time(ts: &str, tz: &Timezone) -> String {
-    match chrono::NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT) {
-        Ok(naive) => {
-            let utc = naive.and_utc();
-            utc.with_timezone(&tz.offset_at(utc))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        }
-        Err(_) => ts.to_string(),
-    }
+    in_zone(ts, tz)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+        .unwrap_or_else(|| ts.to_string())
 }
 
 /// Reads a time as a writer types it: RFC 3339, `YYYY-MM-DD HH:MM[:SS] [+HH:MM]` or

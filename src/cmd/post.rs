@@ -187,7 +187,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         Ok(())
     };
     match args {
-        Args::List(a) => list(conn, &a, &mut out)?,
+        Args::List(a) => list(conn, &settings, &a, &mut out)?,
         Args::Show { slug } => show(conn, &settings, &slug, &mut out)?,
         Args::New {
             title,
@@ -292,7 +292,12 @@ fn shown_status(status: PostStatus, published_at: Option<&str>, now: &str) -> St
     }
 }
 
-fn list(conn: &rusqlite::Connection, a: &ListArgs, out: &mut impl Write) -> Result<()> {
+fn list(
+    conn: &rusqlite::Connection,
+    settings: &Settings,
+    a: &ListArgs,
+    out: &mut impl Write,
+) -> Result<()> {
     let now = crate::store::now_text();
     let filter = posts::Filter {
         status: a.status.clone(),
@@ -333,7 +338,7 @@ fn list(conn: &rusqlite::Connection, a: &ListArgs, out: &mut impl Write) -> Resu
         .max(4);
     writeln!(
         out,
-        "{:>5}  {:<slug_w$}  {:<title_w$}  {:<9}  {:<19}  {:>6}",
+        "{:>5}  {:<slug_w$}  {:<title_w$}  {:<9}  {:<22}  {:>6}",
         "id", "slug", "title", "status", "published", "views"
     )?;
     for r in &rows {
@@ -344,16 +349,26 @@ fn list(conn: &rusqlite::Connection, a: &ListArgs, out: &mut impl Write) -> Resu
         };
         writeln!(
             out,
-            "{:>5}  {:<slug_w$}  {:<title_w$}  {:<9}  {:<19}  {:>6}",
+            "{:>5}  {:<slug_w$}  {:<title_w$}  {:<9}  {:<22}  {:>6}",
             r.id,
             r.slug,
             title,
             shown_status(r.status, r.published_at.as_deref(), &now),
-            r.published_at.as_deref().unwrap_or("-"),
+            r.published_at
+                .as_deref()
+                .map(|d| local_minutes(d, &settings.timezone))
+                .unwrap_or_else(|| "-".into()),
             r.views
         )?;
     }
     Ok(())
+}
+
+/// `2024-05-01 10:00 +02:00`: a store timestamp in the site's zone, to the minute.
+fn local_minutes(ts: &str, tz: &crate::config::Timezone) -> String {
+    export::in_zone(ts, tz)
+        .map(|d| d.format("%Y-%m-%d %H:%M %:z").to_string())
+        .unwrap_or_else(|| ts.to_string())
 }
 
 fn show(
@@ -548,7 +563,7 @@ fn edit(
             "set $EDITOR (or $VISUAL) to your editor, e.g. EDITOR=nano bloggo post edit {slug}"
         )
     })?;
-    let post = posts::by_slug(conn, slug)?;
+    let post = live_post(conn, slug)?;
     act.require(conn, Permission::PostsEdit, "edit posts")?;
     let original = export::document(&post, &settings.timezone, Format::Plain)?;
     let file = tempfile::Builder::new()

@@ -172,6 +172,7 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
     );
     let list = site.run(&["post", "list"]).ok().stdout;
     assert!(list.contains("scheduled"), "{list}");
+    assert!(list.contains("2031-03-01 09:30 +02:00"), "{list}");
     let list = site
         .run(&["post", "list", "--status", "scheduled"])
         .ok()
@@ -202,6 +203,9 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
         .stdout
         .contains("first"));
     let r = site.run(&["post", "publish", "first"]).fails();
+    assert!(r.stderr.contains("restore"), "{}", r.stderr);
+    let noop = site.editor_script("noop.sh", "true");
+    let r = site.run_editor(&["post", "edit", "first"], &noop).fails();
     assert!(r.stderr.contains("restore"), "{}", r.stderr);
     site.run(&["post", "restore", "first"]).ok();
     assert_eq!(site.text("SELECT deleted_at FROM posts"), "NULL");
