@@ -177,10 +177,8 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, 
 /// A post as a markdown document: front matter, blank line, body.
 pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
     let fm = front_matter(post, tz, format);
-    let mut body = post.content.clone();
-    if !body.ends_with('\n') && !body.is_empty() {
-        body.push('\n');
-    }
+    // The body exactly as stored, so an import of the export gives the same text.
+    let body = &post.content;
     if format == Format::Zola {
         return Ok(format!(
             "+++\n{}+++\n\n{body}",
