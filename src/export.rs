@@ -11,7 +11,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 
-use crate::config::Timezone;
+use crate::config::{Settings, Timezone};
 use crate::model::PostStatus;
 use crate::store::content::posts::{self, Edit, Post};
 use crate::store::TIMESTAMP_FORMAT;
@@ -166,22 +166,25 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, 
         };
         put(key, strings(&post.aliases));
     }
+    // Extra keys go at the top level, where import reads unknown keys from (a key the
+    // front matter already has cannot be written twice).
     for (k, v) in &post.extra {
-        if !KNOWN.contains(&k.as_str()) {
+        if !m.iter().any(|(have, _)| have == k) {
             m.push((k.clone(), v.clone()));
         }
     }
     m
 }
 
-/// A post as a markdown document: front matter, blank line, body.
+/// A post as a markdown document: front matter, then the body exactly as stored (import
+/// reads everything after the closing fence as the body, so no blank line is added).
 pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
     let fm = front_matter(post, tz, format);
     // The body exactly as stored, so an import of the export gives the same text.
     let body = &post.content;
     if format == Format::Zola {
         return Ok(format!(
-            "+++\n{}+++\n\n{body}",
+            "+++\n{}+++\n{body}",
             zola_toml(fm.into_iter().collect())?
         ));
     }
@@ -192,7 +195,7 @@ pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
         mapping.insert(serde_norway::Value::String(k), v);
     }
     let yaml = serde_norway::to_string(&mapping).context("writing YAML front matter")?;
-    Ok(format!("---\n{yaml}---\n\n{body}"))
+    Ok(format!("---\n{yaml}---\n{body}"))
 }
 
 /// Zola's front matter: its own keys at the top, taxonomies and everything else in tables.
@@ -258,11 +261,7 @@ pub fn parse_document(text: &str) -> Result<(Map<String, Value>, String)> {
     let Value::Object(fm) = fm else {
         bail!("line 2: the front matter must be `key: value` lines");
     };
-    let body = rest[body_start..]
-        .strip_prefix("\r\n")
-        .or_else(|| rest[body_start..].strip_prefix('\n'))
-        .unwrap_or(&rest[body_start..]);
-    Ok((fm, body.to_string()))
+    Ok((fm, rest[body_start..].to_string()))
 }
 
 /// YAML error messages count lines from the front matter's first line; the writer sees the
@@ -394,12 +393,13 @@ pub struct Report {
 /// the site (naming the file) before writing anything.
 pub fn export(
     conn: &rusqlite::Connection,
-    site_root: &Path,
+    settings: &Settings,
     dir: &Path,
     format: Format,
     force: bool,
-    tz: &Timezone,
 ) -> Result<Report> {
+    let site_root = &settings.root;
+    let tz = &settings.timezone;
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir)
             .with_context(|| format!("{}: cannot read the export folder", dir.display()))?;
@@ -439,17 +439,41 @@ pub fn export(
         std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
         report.posts += 1;
         for f in &post.files {
-            let name = Path::new(&f.file_path)
-                .file_name()
-                .map(|n| n.to_os_string())
-                .unwrap_or_else(|| f.filename.clone().into());
-            let to = parent.join(name);
+            let to = parent.join(media_rel(settings, &post.slug, &f.file_path));
+            if let Some(d) = to.parent() {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("{}: cannot create", d.display()))?;
+            }
             std::fs::copy(site_root.join(&f.file_path), &to)
                 .with_context(|| format!("copying {} to {}", f.file_path, to.display()))?;
             report.files += 1;
         }
     }
     Ok(report)
+}
+
+/// Where a media file goes in its post's bundle: its path under the post's media folder
+/// (`media/SLUG/images/map.svg` → `images/map.svg`), else its file name.
+fn media_rel(settings: &Settings, slug: &str, file_path: &str) -> PathBuf {
+    let under = settings
+        .media
+        .strip_prefix(&settings.root)
+        .unwrap_or(&settings.media)
+        .join(slug);
+    let path = Path::new(file_path);
+    match path.strip_prefix(&under) {
+        Ok(rel)
+            if rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_))) =>
+        {
+            rel.to_path_buf()
+        }
+        _ => path
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("file")),
+    }
 }
 
 /// The SHA-256 of a file's bytes, as lowercase hex (what import keeps in `source_hash`).

@@ -28,14 +28,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (settings, mut store) = open_store(ctx)?;
     // One read transaction: the export is one consistent snapshot of the store.
     let tx = store.conn.transaction()?;
-    let report = export(
-        &tx,
-        &settings.root,
-        &args.dir,
-        args.format,
-        args.force,
-        &settings.timezone,
-    )?;
+    let report = export(&tx, &settings, &args.dir, args.format, args.force)?;
     if !ctx.quiet {
         println!(
             "exported {} post(s) and {} media file(s) to {}",

@@ -753,14 +753,17 @@ fn export_writes_front_matter_media_and_each_layout() {
     site.run(&["post", "new", "Gone"]).ok();
     site.run(&["post", "delete", "gone"]).ok();
     site.write("media/with-media/peak.jpg", "JPEGBYTES");
+    site.write("media/with-media/img/map.svg", "<svg/>");
     let c = site.conn();
     c.execute_batch(
         "UPDATE posts SET content = 'Look: ![](peak.jpg)\n', excerpt = 'Up high', cover_image = 'peak.jpg',
                 extra = '{\"mood\":\"sunny\",\"rating\":5}' WHERE slug = 'with-media';
          INSERT INTO post_aliases VALUES ((SELECT id FROM posts WHERE slug = 'with-media'), '/old/alps/');
          INSERT INTO files (id, filename, original_name, file_path, file_size, mime_type)
-             VALUES (1, 'peak.jpg', 'peak.jpg', 'media/with-media/peak.jpg', 9, 'image/jpeg');
-         INSERT INTO post_files VALUES ((SELECT id FROM posts WHERE slug = 'with-media'), 1);",
+             VALUES (1, 'peak.jpg', 'peak.jpg', 'media/with-media/peak.jpg', 9, 'image/jpeg'),
+                    (2, 'map.svg', 'img/map.svg', 'media/with-media/img/map.svg', 6, 'image/svg+xml');
+         INSERT INTO post_files SELECT id, 1 FROM posts WHERE slug = 'with-media';
+         INSERT INTO post_files SELECT id, 2 FROM posts WHERE slug = 'with-media';",
     )
     .unwrap();
     drop(c);
@@ -768,7 +771,7 @@ fn export_writes_front_matter_media_and_each_layout() {
     let out = site.tmp.path().join("out");
     let r = site.run(&["export", out.to_str().unwrap()]).ok();
     assert!(
-        r.stdout.contains("exported 2 post(s) and 1 media file(s)"),
+        r.stdout.contains("exported 2 post(s) and 2 media file(s)"),
         "{}",
         r.stdout
     );
@@ -777,11 +780,15 @@ fn export_writes_front_matter_media_and_each_layout() {
         doc,
         "---\ntitle: With Media\nslug: with-media\ndate: 2024-05-01T10:00:00+02:00\ndraft: false\n\
          author: Administrator\ncategories:\n- Travel/Alps\ntags:\n- snow\nsummary: Up high\ncover: peak.jpg\n\
-         aliases:\n- /old/alps/\nmood: sunny\nrating: 5\n---\n\nLook: ![](peak.jpg)\n"
+         aliases:\n- /old/alps/\nmood: sunny\nrating: 5\n---\nLook: ![](peak.jpg)\n"
     );
     assert_eq!(
         std::fs::read_to_string(out.join("with-media/peak.jpg")).unwrap(),
         "JPEGBYTES"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("with-media/img/map.svg")).unwrap(),
+        "<svg/>"
     );
     assert!(std::fs::read_to_string(out.join("plain-draft.md"))
         .unwrap()
