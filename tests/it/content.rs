@@ -7,83 +7,81 @@ use std::process::{Command, Stdio};
 
 use crate::harness::{bin, Run, Site};
 
-impl Site {
-    /// A shell script usable as $EDITOR (it gets the file as $1).
-    fn editor_script(&self, name: &str, body: &str) -> PathBuf {
-        let p = self.tmp.path().join(name);
-        std::fs::write(&p, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        p
+/// A shell script usable as $EDITOR (it gets the file as $1).
+fn editor_script(site: &Site, name: &str, body: &str) -> PathBuf {
+    let p = site.tmp.path().join(name);
+    std::fs::write(&p, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    p
+}
 
-    /// Runs with $EDITOR set (and temp files kept inside the test's folder).
-    fn run_editor(&self, args: &[&str], editor: &Path) -> Run {
-        let tmp = self.tmp.path().to_str().unwrap();
-        self.run_env(
-            args,
-            &[
-                ("EDITOR", editor.to_str().unwrap()),
-                ("VISUAL", ""),
-                ("TMPDIR", tmp),
-            ],
-        )
-    }
+/// Runs with $EDITOR set (and temp files kept inside the test's folder).
+fn run_editor(site: &Site, args: &[&str], editor: &Path) -> Run {
+    let tmp = site.tmp.path().to_str().unwrap();
+    site.run_env(
+        args,
+        &[
+            ("EDITOR", editor.to_str().unwrap()),
+            ("VISUAL", ""),
+            ("TMPDIR", tmp),
+        ],
+    )
+}
 
-    /// Runs with bytes on stdin.
-    fn run_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = Command::new(bin())
-            .arg("--site")
-            .arg(&self.root)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+/// Runs with bytes on stdin.
+fn run_stdin(site: &Site, args: &[&str], input: &str) -> Run {
+    let mut child = Command::new(bin())
+        .arg("--site")
+        .arg(&site.root)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
 
-    /// One text value from a query (NULL as "NULL").
-    fn text(&self, sql: &str) -> String {
-        self.rows(sql)
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .unwrap_or_else(|| panic!("{sql}: no row"))
-    }
+/// One text value from a query (NULL as "NULL").
+fn text(site: &Site, sql: &str) -> String {
+    site.rows(sql)
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+}
 
-    /// Sets the site's time zone in bloggo.toml.
-    fn set_timezone(&self, tz: &str) {
-        let cfg = self.read("bloggo.toml");
-        let cfg = cfg.replace(
-            "# timezone = \"Europe/Paris\"",
-            &format!("timezone = \"{tz}\""),
-        );
-        assert!(cfg.contains(&format!("timezone = \"{tz}\"")));
-        self.write("bloggo.toml", &cfg);
-    }
+/// Sets the site's time zone in bloggo.toml.
+fn set_timezone(site: &Site, tz: &str) {
+    let cfg = site.read("bloggo.toml");
+    let cfg = cfg.replace(
+        "# timezone = \"Europe/Paris\"",
+        &format!("timezone = \"{tz}\""),
+    );
+    assert!(cfg.contains(&format!("timezone = \"{tz}\"")));
+    site.write("bloggo.toml", &cfg);
+}
 
-    fn audit_actions(&self) -> Vec<String> {
-        self.rows("SELECT action FROM audit_logs ORDER BY id")
-            .into_iter()
-            .map(|r| r[0].clone())
-            .collect()
-    }
+fn audit_actions(site: &Site) -> Vec<String> {
+    site.rows("SELECT action FROM audit_logs ORDER BY id")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -143,13 +141,13 @@ fn post_new_makes_a_draft_and_a_synced_file_the_next_sync_recognises() {
         .run(&["post", "new", "Other", "--slug", "hello-world"])
         .fails();
     assert!(r.stderr.contains("already exists"), "{}", r.stderr);
-    assert_eq!(site.audit_actions(), vec!["post.create", "post.create"]);
+    assert_eq!(audit_actions(&site), vec!["post.create", "post.create"]);
 }
 
 #[test]
 fn publish_schedule_unpublish_archive_delete_restore_purge() {
     let site = Site::new();
-    site.set_timezone("+02:00");
+    set_timezone(&site, "+02:00");
     site.run(&["post", "new", "First"]).ok();
     site.run(&["post", "publish", "first"]).ok();
     let (status, at) = {
@@ -181,7 +179,7 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
     site.run(&["post", "publish", "first", "--at", "2031-03-01T09:30:00Z"])
         .ok();
     assert_eq!(
-        site.text("SELECT published_at FROM posts"),
+        text(&site, "SELECT published_at FROM posts"),
         "2031-03-01 09:30:00"
     );
     let r = site
@@ -190,12 +188,12 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
     assert!(r.stderr.contains("is not a time"), "{}", r.stderr);
 
     site.run(&["post", "unpublish", "first"]).ok();
-    assert_eq!(site.text("SELECT status FROM posts"), "draft");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "draft");
     site.run(&["post", "archive", "first"]).ok();
-    assert_eq!(site.text("SELECT status FROM posts"), "archived");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "archived");
 
     site.run(&["post", "delete", "first"]).ok();
-    assert_ne!(site.text("SELECT deleted_at FROM posts"), "NULL");
+    assert_ne!(text(&site, "SELECT deleted_at FROM posts"), "NULL");
     assert!(!site.run(&["post", "list"]).ok().stdout.contains("first"));
     assert!(site
         .run(&["post", "list", "--deleted"])
@@ -204,11 +202,11 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
         .contains("first"));
     let r = site.run(&["post", "publish", "first"]).fails();
     assert!(r.stderr.contains("restore"), "{}", r.stderr);
-    let noop = site.editor_script("noop.sh", "true");
-    let r = site.run_editor(&["post", "edit", "first"], &noop).fails();
+    let noop = editor_script(&site, "noop.sh", "true");
+    let r = run_editor(&site, &["post", "edit", "first"], &noop).fails();
     assert!(r.stderr.contains("restore"), "{}", r.stderr);
     site.run(&["post", "restore", "first"]).ok();
-    assert_eq!(site.text("SELECT deleted_at FROM posts"), "NULL");
+    assert_eq!(text(&site, "SELECT deleted_at FROM posts"), "NULL");
 
     // Purge: only posts deleted long enough ago, only with confirmation.
     site.run(&["post", "new", "Second"]).ok();
@@ -235,7 +233,7 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
     assert!(site.path("content/second.md").exists());
 
     assert_eq!(
-        site.audit_actions(),
+        audit_actions(&site),
         vec![
             "post.create",
             "post.publish",
@@ -257,13 +255,16 @@ fn publish_schedule_unpublish_archive_delete_restore_purge() {
 fn edit_history_diff_and_revert() {
     let site = Site::new();
     site.run(&["post", "new", "Notes", "--tag", "a"]).ok();
-    let ed1 = site.editor_script(
-        "ed1.sh",
+    let ed1 = editor_script(&site, "ed1.sh",
         "sed -i 's/^title: Notes$/title: Field notes/' \"$1\"\nprintf 'one\\ntwo\\nthree\\n' >> \"$1\"",
     );
-    site.run_editor(&["post", "edit", "notes"], &ed1).ok();
-    let ed2 = site.editor_script("ed2.sh", "sed -i 's/^two$/TWO/; s/^- a$/- b/' \"$1\"");
-    site.run_editor(&["post", "edit", "notes"], &ed2).ok();
+    run_editor(&site, &["post", "edit", "notes"], &ed1).ok();
+    let ed2 = editor_script(
+        &site,
+        "ed2.sh",
+        "sed -i 's/^two$/TWO/; s/^- a$/- b/' \"$1\"",
+    );
+    run_editor(&site, &["post", "edit", "notes"], &ed2).ok();
     assert_eq!(
         site.rows("SELECT title, content FROM posts"),
         vec![vec!["Field notes", "one\nTWO\nthree\n"]]
@@ -284,7 +285,7 @@ fn edit_history_diff_and_revert() {
     let bytes = std::fs::read(site.path("content/notes.md")).unwrap();
     assert!(String::from_utf8_lossy(&bytes).ends_with("one\nTWO\nthree\n"));
     assert_eq!(
-        site.text("SELECT source_hash FROM posts"),
+        text(&site, "SELECT source_hash FROM posts"),
         sha256_hex(&bytes)
     );
 
@@ -309,7 +310,10 @@ fn edit_history_diff_and_revert() {
     assert!(r.stderr.contains("no version 9"), "{}", r.stderr);
 
     site.run(&["post", "revert", "notes", "--to", "2"]).ok();
-    assert_eq!(site.text("SELECT content FROM posts"), "one\ntwo\nthree\n");
+    assert_eq!(
+        text(&site, "SELECT content FROM posts"),
+        "one\ntwo\nthree\n"
+    );
     assert_eq!(
         site.rows("SELECT version, content FROM post_versions WHERE version = 4"),
         vec![vec!["4", "one\ntwo\nthree\n"]]
@@ -317,7 +321,7 @@ fn edit_history_diff_and_revert() {
     site.run(&["post", "revert", "notes", "--to", "2"]).fails();
     assert_eq!(site.count("SELECT COUNT(*) FROM post_versions"), 4);
     assert_eq!(
-        site.audit_actions(),
+        audit_actions(&site),
         vec!["post.create", "post.edit", "post.edit", "post.revert"]
     );
 }
@@ -331,8 +335,8 @@ fn a_post_changed_outside_the_commands_keeps_its_unrecorded_state_as_a_version()
         .unwrap();
     let h = site.run(&["post", "history", "raw"]).ok().stdout;
     assert!(h.contains("current (not yet a version)"), "{h}");
-    let ed = site.editor_script("ed.sh", "printf 'more\\n' >> \"$1\"");
-    site.run_editor(&["post", "edit", "raw"], &ed).ok();
+    let ed = editor_script(&site, "ed.sh", "printf 'more\\n' >> \"$1\"");
+    run_editor(&site, &["post", "edit", "raw"], &ed).ok();
     assert_eq!(
         site.rows("SELECT version, content FROM post_versions ORDER BY version"),
         vec![
@@ -349,11 +353,12 @@ fn an_editor_parse_error_saves_nothing_and_keeps_the_text() {
     site.run(&["post", "new", "Careful"]).ok();
     let before = site.rows("SELECT * FROM posts");
     let file_before = site.read("content/careful.md");
-    let bad = site.editor_script(
+    let bad = editor_script(
+        &site,
         "bad.sh",
         "sed -i 's/^title: Careful$/title: [unclosed/' \"$1\"\nprintf 'lost?\\n' >> \"$1\"",
     );
-    let r = site.run_editor(&["post", "edit", "careful"], &bad).fails();
+    let r = run_editor(&site, &["post", "edit", "careful"], &bad).fails();
     assert!(r.stderr.contains("nothing was saved"), "{}", r.stderr);
     assert!(r.stderr.contains("line 2"), "{}", r.stderr);
     assert_eq!(site.rows("SELECT * FROM posts"), before);
@@ -372,21 +377,20 @@ fn an_editor_parse_error_saves_nothing_and_keeps_the_text() {
 
     // A valid document whose change the store refuses (a slug taken) also saves nothing.
     site.run(&["post", "new", "Other"]).ok();
-    let clash = site.editor_script(
+    let clash = editor_script(
+        &site,
         "clash.sh",
         "sed -i 's/^slug: careful$/slug: other/; s/^title: Careful$/title: Renamed/' \"$1\"",
     );
-    let r = site
-        .run_editor(&["post", "edit", "careful"], &clash)
-        .fails();
+    let r = run_editor(&site, &["post", "edit", "careful"], &clash).fails();
     assert!(r.stderr.contains("slug \"other\""), "{}", r.stderr);
     assert_eq!(
-        site.text("SELECT title FROM posts WHERE slug = 'careful'"),
+        text(&site, "SELECT title FROM posts WHERE slug = 'careful'"),
         "Careful"
     );
     // An unchanged document is not a change.
-    let noop = site.editor_script("noop.sh", "true");
-    let r = site.run_editor(&["post", "edit", "careful"], &noop).ok();
+    let noop = editor_script(&site, "noop.sh", "true");
+    let r = run_editor(&site, &["post", "edit", "careful"], &noop).ok();
     assert!(r.stdout.contains("no changes"), "{}", r.stdout);
     assert_eq!(
         site.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'post.edit'"),
@@ -410,9 +414,12 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
     .ok();
     site.run(&["post", "new", "Draft by Ann", "--as", "ann@example.org"])
         .ok();
-    let ann: String = site.text("SELECT id FROM users WHERE email = 'ann@example.org'");
-    let ed: String = site.text("SELECT id FROM users WHERE email = 'ed@example.org'");
-    assert_eq!(site.text("SELECT author_id FROM posts"), ann);
+    let ann: String = text(
+        &site,
+        "SELECT id FROM users WHERE email = 'ann@example.org'",
+    );
+    let ed: String = text(&site, "SELECT id FROM users WHERE email = 'ed@example.org'");
+    assert_eq!(text(&site, "SELECT author_id FROM posts"), ann);
 
     // An author cannot publish: the refusal names the permission, and nothing changes.
     let r = site
@@ -420,11 +427,11 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
         .fails();
     assert!(r.stderr.contains("posts.publish"), "{}", r.stderr);
     assert!(r.stderr.contains("author"), "{}", r.stderr);
-    assert_eq!(site.text("SELECT status FROM posts"), "draft");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "draft");
 
     site.run(&["post", "submit", "draft-by-ann", "--as", "ann@example.org"])
         .ok();
-    assert_eq!(site.text("SELECT status FROM posts"), "pending");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "pending");
     assert_eq!(
         site.rows("SELECT version, status, approved_by FROM post_versions"),
         vec![vec!["1", "pending", "NULL"]]
@@ -433,7 +440,7 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
         .run(&["post", "approve", "draft-by-ann", "--by", "ann@example.org"])
         .fails();
     assert!(r.stderr.contains("posts.publish"), "{}", r.stderr);
-    assert_eq!(site.text("SELECT status FROM posts"), "pending");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "pending");
 
     site.run(&["post", "approve", "draft-by-ann", "--by", "ed@example.org"])
         .ok();
@@ -441,8 +448,8 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
     assert_eq!(row[0], "approved");
     assert_eq!(row[1], ed);
     assert_ne!(row[2], "NULL");
-    assert_eq!(site.text("SELECT status FROM posts"), "published");
-    assert_ne!(site.text("SELECT published_at FROM posts"), "NULL");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "published");
+    assert_ne!(text(&site, "SELECT published_at FROM posts"), "NULL");
 
     // Reject: a new version goes back to draft with the reviewer recorded.
     site.run(&[
@@ -453,7 +460,7 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
         "ed@example.org",
     ])
     .ok();
-    let ed_script = site.editor_script("ed.sh", "printf 'v2\\n' >> \"$1\"");
+    let ed_script = editor_script(&site, "ed.sh", "printf 'v2\\n' >> \"$1\"");
     let r = site.run_env(
         &["post", "edit", "draft-by-ann", "--as", "ann@example.org"],
         &[("EDITOR", ed_script.to_str().unwrap())],
@@ -463,7 +470,7 @@ fn review_flow_refuses_an_author_and_lets_an_editor_approve() {
         .ok();
     site.run(&["post", "reject", "draft-by-ann", "--by", "ed@example.org"])
         .ok();
-    assert_eq!(site.text("SELECT status FROM posts"), "draft");
+    assert_eq!(text(&site, "SELECT status FROM posts"), "draft");
     assert_eq!(
         site.rows(
             "SELECT version, status, approved_by, author_id FROM post_versions ORDER BY version"
@@ -550,13 +557,16 @@ fn category_tree_move_rename_remove_keep_post_links() {
     // Moving keeps every post's links.
     site.run(&["category", "move", "rust", "--to", "life"]).ok();
     assert_eq!(
-        site.text("SELECT p.slug FROM categories c JOIN categories p ON p.id = c.parent_id WHERE c.slug = 'rust'"),
+        text(&site, "SELECT p.slug FROM categories c JOIN categories p ON p.id = c.parent_id WHERE c.slug = 'rust'"),
         "life"
     );
     assert_eq!(links(), before);
     site.run(&["category", "move", "rust", "--root"]).ok();
     assert_eq!(
-        site.text("SELECT parent_id FROM categories WHERE slug = 'rust'"),
+        text(
+            &site,
+            "SELECT parent_id FROM categories WHERE slug = 'rust'"
+        ),
         "NULL"
     );
     site.run(&[
@@ -588,7 +598,7 @@ fn category_tree_move_rename_remove_keep_post_links() {
     site.run(&["category", "remove", "rust-lang", "--reassign", "life"])
         .ok();
     assert_eq!(
-        site.text("SELECT p.slug FROM categories c JOIN categories p ON p.id = c.parent_id WHERE c.slug = 'async'"),
+        text(&site, "SELECT p.slug FROM categories c JOIN categories p ON p.id = c.parent_id WHERE c.slug = 'async'"),
         "tech"
     );
     assert_eq!(
@@ -598,7 +608,7 @@ fn category_tree_move_rename_remove_keep_post_links() {
     site.run(&["category", "add", "Empty"]).ok();
     site.run(&["category", "remove", "empty"]).ok();
     assert_eq!(
-        site.audit_actions(),
+        audit_actions(&site),
         vec![
             "category.add",
             "category.add",
@@ -650,18 +660,22 @@ fn tag_rename_and_merge_keep_every_post_tagged() {
     assert!(l.contains("Rust") && l.contains("3"), "{l}");
     let l = site.run(&["post", "list", "--tag", "rust"]).ok().stdout;
     assert_eq!(l.lines().count(), 4, "{l}");
-    assert_eq!(site.audit_actions(), vec!["tag.merge", "tag.rename"]);
+    assert_eq!(audit_actions(&site), vec!["tag.merge", "tag.rename"]);
 }
 
 #[test]
 fn users_roles_passphrases_and_the_audit_log() {
     let site = Site::new();
-    site.run_stdin(
+    run_stdin(
+        &site,
         &["user", "add", "Bo", "bo@example.org", "--passphrase-stdin"],
         "correct horse battery\n",
     )
     .ok();
-    let hash = site.text("SELECT passphrase_hash FROM users WHERE email = 'bo@example.org'");
+    let hash = text(
+        &site,
+        "SELECT passphrase_hash FROM users WHERE email = 'bo@example.org'",
+    );
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("correct horse"));
     site.run(&["user", "add", "Cy", "cy@example.org", "--role", "editor"])
@@ -676,7 +690,7 @@ fn users_roles_passphrases_and_the_audit_log() {
     assert!(r.stderr.contains("not a role"), "{}", r.stderr);
     site.run(&["user", "role", "bo@example.org", "editor"]).ok();
     assert_eq!(
-        site.text("SELECT r.name FROM users u JOIN roles r ON r.id = u.role_id WHERE email = 'bo@example.org'"),
+        text(&site, "SELECT r.name FROM users u JOIN roles r ON r.id = u.role_id WHERE email = 'bo@example.org'"),
         "editor"
     );
     let r = site
@@ -697,7 +711,10 @@ fn users_roles_passphrases_and_the_audit_log() {
     ])
     .ok();
     assert_eq!(
-        site.text("SELECT u.email FROM posts p JOIN users u ON u.id = p.author_id"),
+        text(
+            &site,
+            "SELECT u.email FROM posts p JOIN users u ON u.id = p.author_id"
+        ),
         "cy@example.org"
     );
     let list = site.run(&["user", "list"]).ok().stdout;
@@ -707,7 +724,7 @@ fn users_roles_passphrases_and_the_audit_log() {
     );
 
     assert_eq!(
-        site.audit_actions(),
+        audit_actions(&site),
         vec![
             "user.add",
             "user.add",
@@ -736,7 +753,7 @@ fn users_roles_passphrases_and_the_audit_log() {
 #[test]
 fn export_writes_front_matter_media_and_each_layout() {
     let site = Site::new();
-    site.set_timezone("+02:00");
+    set_timezone(&site, "+02:00");
     site.run(&[
         "post",
         "new",
