@@ -346,7 +346,11 @@ pub fn edit_from_document(
     } else {
         list_of(fm, "aliases")?
     };
-    e.excerpt = text_of(fm, "summary")?;
+    // As import does: the front matter's summary, else derived from the body.
+    e.excerpt = match text_of(fm, "summary")? {
+        Some(s) => Some(s),
+        None => crate::markdown::excerpt_text(body),
+    };
     e.cover_image = text_of(fm, "cover")?;
     e.content = body.to_string();
     e.extra = fm

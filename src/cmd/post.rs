@@ -203,7 +203,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             if let Some(p) = &post.source_path {
                 say(
                     &mut out,
-                    format!("  file: {}", settings.content.join(p).display()),
+                    format!("  file: {}", settings.root.join(p).display()),
                 )?;
             }
             if interactive && !no_edit && editor().is_some() {
@@ -235,14 +235,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             say(&mut out, format!("archived {slug}"))?;
         }
         Args::Delete { slug, act } => {
-            soft_delete(conn, &slug, true, &act)?;
+            soft_delete(conn, &settings, &slug, true, &act)?;
             say(
                 &mut out,
                 format!("deleted {slug} (`bloggo post restore {slug}` undoes it)"),
             )?;
         }
         Args::Restore { slug, act } => {
-            soft_delete(conn, &slug, false, &act)?;
+            soft_delete(conn, &settings, &slug, false, &act)?;
             say(&mut out, format!("restored {slug}"))?;
         }
         Args::Purge {
@@ -419,26 +419,82 @@ fn read_time(settings: &Settings, content: &str) -> i64 {
     (words + wpm - 1) / wpm
 }
 
-/// Writes a post's document into `content/` (atomically) and records it as the post's
-/// source, so the next sync sees an unchanged file.
+/// What `bloggo import` keeps in `posts.source_path` for a file: its path relative to the
+/// site folder when inside it (`content/hello.md`), else its absolute path.
+fn source_key(settings: &Settings, file: &Path) -> Result<String> {
+    let site = std::fs::canonicalize(&settings.root)
+        .with_context(|| format!("{}: cannot read", settings.root.display()))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let abs = std::fs::canonicalize(dir)
+        .with_context(|| format!("{}: cannot read", dir.display()))?
+        .join(file.file_name().unwrap_or_default());
+    Ok(match abs.strip_prefix(&site) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => abs.to_string_lossy().into_owned(),
+    })
+}
+
+/// Where a post's `source_path` is inside `content/`: the file and its path there. None for
+/// a post imported from another folder (it is never written back there).
+fn in_content(settings: &Settings, source_path: &str) -> Option<(PathBuf, PathBuf)> {
+    let site = std::fs::canonicalize(&settings.root).ok()?;
+    let content = std::fs::canonicalize(&settings.content).ok()?;
+    let file = site.join(source_path);
+    let rel = file.strip_prefix(&content).ok()?.to_path_buf();
+    let trashed = rel
+        .components()
+        .next()
+        .is_some_and(|c| c.as_os_str() == TRASH);
+    (!trashed).then_some((file, rel))
+}
+
+/// The existing file in `content/` a post's `source_path` names.
+fn content_file(settings: &Settings, source_path: &str) -> Option<PathBuf> {
+    in_content(settings, source_path)
+        .map(|(file, _)| file)
+        .filter(|f| f.is_file())
+}
+
+/// The hidden folder of `content/` (sync skips it) where a deleted post's file waits, so a
+/// sync does not bring the post back; `restore` moves it home, `purge` removes it.
+const TRASH: &str = ".trash";
+
+fn trash_path(settings: &Settings, rel: &Path) -> PathBuf {
+    settings.content.join(TRASH).join(rel)
+}
+
+fn move_file(from: &Path, to: &Path) -> Result<()> {
+    if let Some(d) = to.parent() {
+        std::fs::create_dir_all(d).with_context(|| format!("{}: cannot create", d.display()))?;
+    }
+    std::fs::rename(from, to)
+        .with_context(|| format!("moving {} to {}", from.display(), to.display()))
+}
+
+/// Writes a post's document to a file (atomically) and records it as the post's source,
+/// with the SHA-256 of its bytes, so the next sync sees an unchanged file.
 fn write_source_file(
     conn: &rusqlite::Connection,
     settings: &Settings,
     post_id: i64,
-    rel: &str,
+    path: &Path,
 ) -> Result<()> {
     let post = posts::load(conn, post_id)?;
     let text = export::document(&post, &settings.timezone, Format::Plain)?;
-    let path = settings.content.join(rel);
     let dir = path.parent().unwrap_or(&settings.content);
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("{}: cannot write here", dir.display()))?;
     tmp.write_all(text.as_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
-    tmp.persist(&path)
+    tmp.persist(path)
         .with_context(|| format!("{}: cannot write", path.display()))?;
-    posts::set_source(conn, post_id, rel, &export::sha256_hex(text.as_bytes()))
+    let key = source_key(settings, path)?;
+    posts::set_source(conn, post_id, &key, &export::sha256_hex(text.as_bytes()))
 }
 
 /// Keeps a synced post's file in `content/` in step with the store after a change.
@@ -446,11 +502,9 @@ fn sync_source_file(conn: &rusqlite::Connection, settings: &Settings, post_id: i
     if !settings.config.content.sync {
         return Ok(());
     }
-    let source: Option<String> = posts::load(conn, post_id)?.source_path;
-    if let Some(rel) = source {
-        if settings.content.join(&rel).is_file() {
-            write_source_file(conn, settings, post_id, &rel)?;
-        }
+    let source = posts::load(conn, post_id)?.source_path;
+    if let Some(file) = source.and_then(|s| content_file(settings, &s)) {
+        write_source_file(conn, settings, post_id, &file)?;
     }
     Ok(())
 }
@@ -494,15 +548,14 @@ fn new_post(
     )?;
     let mut written = None;
     if settings.config.content.sync {
-        let rel = format!("{slug}.md");
-        let path = settings.content.join(&rel);
+        let path = settings.content.join(format!("{slug}.md"));
         if path.exists() {
             bail!(
                 "{}: a file with this name already exists in content/; import it, or pick another --slug",
                 path.display()
             );
         }
-        write_source_file(&tx, settings, id, &rel)?;
+        write_source_file(&tx, settings, id, &path)?;
         written = Some(path);
     }
     if let Err(e) = tx.commit() {
@@ -800,6 +853,7 @@ fn set_status(
 
 fn soft_delete(
     conn: &mut rusqlite::Connection,
+    settings: &Settings,
     slug: &str,
     delete: bool,
     act: &ActAs,
@@ -815,6 +869,30 @@ fn soft_delete(
     }
     let now = crate::store::now_text();
     posts::set_deleted(&tx, post.id, delete.then_some(now.as_str()))?;
+    // A synced post's file goes to (or comes back from) content/.trash.
+    let moved = match post
+        .source_path
+        .as_deref()
+        .and_then(|s| in_content(settings, s))
+    {
+        Some((file, rel)) if settings.config.content.sync => {
+            let trash = trash_path(settings, &rel);
+            let (from, to) = if delete { (file, trash) } else { (trash, file) };
+            if !delete && to.exists() {
+                bail!(
+                    "{} exists again; the next sync brings the post back from it (or remove that file and restore)",
+                    to.display()
+                );
+            }
+            if from.is_file() {
+                move_file(&from, &to)?;
+                Some((from, to))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     audit::write(
         &tx,
         actor.id,
@@ -824,7 +902,12 @@ fn soft_delete(
         Some(&json!({"deleted_at": post.deleted_at})),
         Some(&json!({"deleted_at": delete.then_some(now)})),
     )?;
-    tx.commit()?;
+    if let Err(e) = tx.commit() {
+        if let Some((from, to)) = moved {
+            let _ = std::fs::rename(to, from);
+        }
+        return Err(e.into());
+    }
     Ok(())
 }
 
@@ -868,10 +951,13 @@ fn purge(
     for (id, slug, title, deleted_at) in &doomed {
         let post = posts::load(&tx, *id)?;
         // A synced post's unchanged file would bring it back at the next sync.
-        if let (Some(rel), Some(hash)) = (&post.source_path, &post.source_hash) {
-            let path = settings.content.join(rel);
-            if std::fs::read(&path).is_ok_and(|b| export::sha256_hex(&b) == *hash) {
-                files.push(path);
+        if let (Some(source), Some(hash)) = (&post.source_path, &post.source_hash) {
+            if let Some((file, rel)) = in_content(settings, source) {
+                for path in [file, trash_path(settings, &rel)] {
+                    if std::fs::read(&path).is_ok_and(|b| export::sha256_hex(&b) == *hash) {
+                        files.push(path);
+                    }
+                }
             }
         }
         posts::purge(&tx, *id)?;
