@@ -706,7 +706,7 @@ fn save_edit(
             if before
                 .author
                 .as_ref()
-                .map_or(true, |b| b.name != a && b.email != a) =>
+                .is_none_or(|b| b.name != a && b.email != a) =>
         {
             let u = users::find(&tx, &a)?.ok_or_else(|| {
                 anyhow::anyhow!(
