@@ -1117,3 +1117,50 @@ fn a_sync_after_each_command_changes_nothing() {
     assert_eq!(site.count("SELECT COUNT(*) FROM posts"), 1);
     assert_eq!(text(&site, "SELECT deleted_at FROM posts"), "NULL");
 }
+
+#[test]
+fn an_edit_reads_every_spelling_import_knows() {
+    let site = Site::new();
+    site.run(&["user", "add", "Ann", "ann@example.org"]).ok();
+    site.run(&["post", "new", "Spellings", "--category", "Old"])
+        .ok();
+    let ed = editor_script(
+        &site,
+        "ed.sh",
+        "sed -i '/^categories:/,/^- Old$/d' \"$1\"\n\
+         sed -i 's/^author: Administrator$/author: Ann\\ncategory: Notes\\/Daily\\ndescription: Short one\\nmood: calm/' \"$1\"",
+    );
+    run_editor(&site, &["post", "edit", "spellings"], &ed).ok();
+    assert_eq!(
+        site.rows(
+            "SELECT u.name, p.excerpt, p.extra FROM posts p JOIN users u ON u.id = p.author_id"
+        ),
+        vec![vec!["Ann", "Short one", "{\"mood\":\"calm\"}"]]
+    );
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, parent.name FROM post_categories pc JOIN categories c ON c.id = pc.category_id
+             LEFT JOIN categories parent ON parent.id = c.parent_id"
+        ),
+        vec![vec!["Daily", "Notes"]]
+    );
+    // An author nobody knows is refused, and nothing is saved.
+    let bad = editor_script(
+        &site,
+        "bad.sh",
+        "sed -i 's/^author: Ann$/author: Nobody/' \"$1\"",
+    );
+    let r = run_editor(&site, &["post", "edit", "spellings"], &bad).fails();
+    assert!(
+        r.stderr.contains("no user named \"Nobody\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        text(
+            &site,
+            "SELECT u.name FROM posts p JOIN users u ON u.id = p.author_id"
+        ),
+        "Ann"
+    );
+}
