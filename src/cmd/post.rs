@@ -393,6 +393,16 @@ fn show(
         shown_status(post.status, post.published_at.as_deref(), &now)
     )?;
     writeln!(out, "views:     {}", post.view_count)?;
+    if let Some(st) = posts::stats(conn, post.id)? {
+        writeln!(
+            out,
+            "devices:   {} desktop, {} mobile, {} tablet",
+            st.desktop_views, st.mobile_views, st.tablet_views
+        )?;
+        if let Some(at) = &st.last_viewed_at {
+            writeln!(out, "last view: {at}")?;
+        }
+    }
     writeln!(out, "read time: {} min", post.read_time)?;
     writeln!(out, "created:   {}", post.created_at)?;
     writeln!(out, "updated:   {}", post.updated_at)?;

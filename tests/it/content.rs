@@ -904,6 +904,19 @@ fn post_show_and_list_filters() {
     assert!(s.contains("author: Ann\n"), "{s}");
     assert!(s.contains("-- versions --\nv1 "), "{s}");
     assert!(s.contains("views:     0"), "{s}");
+    site.conn()
+        .execute_batch(
+            "INSERT INTO post_statistics (post_id, view_count, desktop_views, mobile_views, tablet_views, last_viewed_at)
+             SELECT id, 7, 4, 2, 1, '2026-01-02 03:04:05' FROM posts WHERE slug = 'mine'",
+        )
+        .unwrap();
+    let s = site.run(&["post", "show", "mine"]).ok().stdout;
+    assert!(s.contains("views:     7\ndevices:   4 desktop, 2 mobile, 1 tablet\nlast view: 2026-01-02 03:04:05"), "{s}");
+    let l = site
+        .run(&["post", "list", "--author", "ann@example.org"])
+        .ok()
+        .stdout;
+    assert!(l.lines().nth(1).unwrap().ends_with(" 7"), "{l}");
     let r = site.run(&["post", "show", "nope"]).fails();
     assert!(
         r.stderr.contains("no post with slug \"nope\""),
