@@ -595,6 +595,16 @@ fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_change
     );
     assert_eq!(sync().updated, 1);
     assert_eq!(site.post("other", "deleted_at"), "NULL");
+
+    // A post deleted in the store stays deleted while its file is unchanged.
+    site.conn()
+        .execute(
+            "UPDATE posts SET deleted_at = '2024-06-01 00:00:00' WHERE slug = 'other'",
+            [],
+        )
+        .unwrap();
+    assert!(!sync().changed());
+    assert_eq!(site.post("other", "deleted_at"), "2024-06-01 00:00:00");
 }
 
 #[test]
