@@ -1,10 +1,19 @@
 //! `bloggo serve`
 
+use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Ctx;
+use crate::config::{parse_duration, Settings};
+use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
+use crate::serve::watcher::{self, WatchSet};
+use crate::serve::{backups, http::Limits, ServeOptions, Server};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  bloggo --site my-blog serve --port 0 --open")]
@@ -21,11 +30,167 @@ pub struct Args {
     /// Do not watch for changes.
     #[arg(long)]
     pub no_watch: bool,
+    /// Serve the output folder as it is: no build at start, no watching (views are still
+    /// recorded).
+    #[arg(long, conflicts_with = "drafts")]
+    pub no_build: bool,
     /// Open the site in a browser.
     #[arg(long)]
     pub open: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("serve: in progress (issue 5)")
+/// How often the store is checked for changes made by other programs.
+const STORE_POLL: Duration = Duration::from_secs(1);
+/// A burst of saves closer together than this is one rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let settings = ctx.settings()?;
+    let cfg = &settings.config.serve;
+    let bind_text = args.bind.clone().unwrap_or_else(|| cfg.bind.clone());
+    let bind: IpAddr = bind_text.parse().with_context(|| {
+        format!("--bind {bind_text:?} is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
+    })?;
+    if cfg.flush_interval_ms == 0 || cfg.flush_interval_ms > 1000 {
+        anyhow::bail!(
+            "[serve] flush_interval_ms = {} must be between 1 and 1000",
+            cfg.flush_interval_ms
+        );
+    }
+    // Migrates the store if needed, so the writer and the build see the current schema.
+    Store::open(&settings.store, false)?;
+
+    let build = if args.no_build {
+        None
+    } else {
+        site_builder(&settings, args.drafts)?
+    };
+    let drafts_dir = if args.drafts {
+        Some(tempfile::tempdir().context("cannot create a folder for the drafts preview")?)
+    } else {
+        None
+    };
+    let output = drafts_dir
+        .as_ref()
+        .map_or_else(|| settings.output.clone(), |d| d.path().join("site"));
+    let opts = ServeOptions {
+        bind,
+        port: args.port.unwrap_or(cfg.port),
+        workers: cfg.workers,
+        output: output.clone(),
+        store: settings.store.clone(),
+        posts_segment: settings.config.urls.posts.clone(),
+        record_views: cfg.record_views,
+        flush_interval: Duration::from_millis(cfg.flush_interval_ms),
+        drafts: args.drafts,
+        live_reload: build.is_some(),
+        limits: Limits::default(),
+    };
+    let server = Server::start(&opts)?;
+    let url = server.url();
+    // The first line on stdout is the URL (scripts and tests read it).
+    println!("{url}");
+    if !bind.is_loopback() {
+        eprintln!("warning: listening on {bind}: other machines can read this site");
+    }
+    if !ctx.quiet {
+        println!(
+            "serving {} (Ctrl-C stops; views are recorded in {})",
+            output.display(),
+            settings.store.display()
+        );
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot handle Ctrl-C")?;
+    }
+
+    let fingerprint: watcher::Fingerprint = Arc::new(Mutex::new(None));
+    let mut background = Vec::new();
+    let mut watching = None;
+    if let Some(mut build) = build {
+        rebuild_once(&server.handle(), &mut build, None, &fingerprint);
+        if !args.no_watch {
+            let (tx, rx) = mpsc::channel();
+            let set = WatchSet::for_site(&settings, &output);
+            watching = Some(watcher::watch(set, DEBOUNCE, tx.clone())?);
+            background.push(watcher::poll_store(
+                settings.store.clone(),
+                STORE_POLL,
+                fingerprint.clone(),
+                tx,
+                stop.clone(),
+            )?);
+            background.push(spawn_rebuilds(server.handle(), rx, build, fingerprint)?);
+        }
+    }
+    if let Some(interval) = &settings.config.backup.interval {
+        let interval = parse_duration(interval).context("[backup] interval")?;
+        let (newest, create) = backup_hooks(&settings)?;
+        background.push(backups::spawn_backups(
+            interval,
+            newest,
+            create,
+            stop.clone(),
+        )?);
+    }
+    if args.open {
+        open_browser(&url);
+    }
+
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stop watching first (the rebuild thread ends when its senders are gone), then serving.
+    drop(watching);
+    let report = server.shutdown();
+    for h in background {
+        let _ = h.join();
+    }
+    if !ctx.quiet {
+        println!(
+            "stopped; {} views recorded in {} transactions",
+            report.recorded, report.batches
+        );
+    }
+    if report.lost > 0 {
+        eprintln!(
+            "error: {} views could not be recorded (see above)",
+            report.lost
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rebuild action: syncs content/ into the store and builds the site into `output`.
+/// None while this bloggo has no site builder (the output folder is then served as it is).
+fn site_builder(_settings: &Settings, _drafts: bool) -> Result<Option<RebuildFn>> {
+    // Wired to `crate::build::build_site` once the build work lands on main.
+    eprintln!("note: this bloggo cannot build sites yet; serving the output folder as it is");
+    Ok(None)
+}
+
+/// How serve finds the newest backup and takes one (through the backup code).
+fn backup_hooks(_settings: &Settings) -> Result<(backups::NewestFn, backups::CreateFn)> {
+    anyhow::bail!("[backup] interval is set, but this bloggo cannot take backups yet")
+}
+
+fn open_browser(url: &str) {
+    let cmd = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(cmd)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("cannot open a browser ({cmd}: {e}); open {url} yourself");
+    }
 }
