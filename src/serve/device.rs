@@ -1,7 +1,8 @@
 //! User agent → device class: `isbot` for bots and crawlers, `woothee` for phones and
 //! desktops, plus the tablet class woothee lacks (iPad, Android without "Mobile", and the like).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
 use crate::store::views::DeviceClass;
 
@@ -34,6 +35,30 @@ pub fn classify(user_agent: &str) -> Device {
             Device::Person(DeviceClass::Mobile)
         }
         _ => Device::Person(DeviceClass::Desktop),
+    }
+}
+
+/// Remembers the class of the agents seen (a server sees few distinct agents, and classifying
+/// one takes regex matching); forgets everything once it holds `CACHE_SIZE` agents.
+#[derive(Default)]
+pub struct Classifier {
+    seen: RwLock<HashMap<String, Device>>,
+}
+
+const CACHE_SIZE: usize = 4096;
+
+impl Classifier {
+    pub fn classify(&self, user_agent: &str) -> Device {
+        if let Some(d) = self.seen.read().unwrap().get(user_agent) {
+            return *d;
+        }
+        let d = classify(user_agent);
+        let mut seen = self.seen.write().unwrap();
+        if seen.len() >= CACHE_SIZE {
+            seen.clear();
+        }
+        seen.insert(user_agent.to_string(), d);
+        d
     }
 }
 
@@ -72,5 +97,8 @@ mod tests {
         assert_eq!(classify(BOT), Device::Bot);
         assert_eq!(classify("curl/8.5.0"), Device::Bot);
         assert_eq!(classify(""), Device::Bot);
+        let c = Classifier::default();
+        assert_eq!(c.classify(IPAD), Device::Person(DeviceClass::Tablet));
+        assert_eq!(c.classify(IPAD), Device::Person(DeviceClass::Tablet));
     }
 }

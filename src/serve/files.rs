@@ -63,6 +63,17 @@ pub fn resolve(root: &Path, target: &str) -> Resolved {
     };
     let mut p = root.to_path_buf();
     p.extend(&segments);
+    // A folder URL: its index.html, resolved in one go (the common case of a page request).
+    if path.ends_with('/') {
+        return match p.join("index.html").canonicalize() {
+            Ok(index) if !index.starts_with(root) => Resolved::Forbidden,
+            Ok(index) if index.is_file() => Resolved::File(index),
+            _ => match p.canonicalize() {
+                Ok(c) if !c.starts_with(root) => Resolved::Forbidden,
+                _ => Resolved::NotFound,
+            },
+        };
+    }
     let canonical = match p.canonicalize() {
         Ok(c) => c,
         Err(_) => return Resolved::NotFound,
@@ -71,19 +82,12 @@ pub fn resolve(root: &Path, target: &str) -> Resolved {
         return Resolved::Forbidden;
     }
     if canonical.is_dir() {
-        if !path.ends_with('/') {
-            let mut to = format!("{path}/");
-            if let Some(q) = query {
-                to.push('?');
-                to.push_str(q);
-            }
-            return Resolved::Redirect(to);
+        let mut to = format!("{path}/");
+        if let Some(q) = query {
+            to.push('?');
+            to.push_str(q);
         }
-        return match canonical.join("index.html").canonicalize() {
-            Ok(index) if !index.starts_with(root) => Resolved::Forbidden,
-            Ok(index) if index.is_file() => Resolved::File(index),
-            _ => Resolved::NotFound,
-        };
+        return Resolved::Redirect(to);
     }
     if canonical.is_file() {
         Resolved::File(canonical)

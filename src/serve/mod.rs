@@ -79,6 +79,7 @@ struct Shared {
     posts_segment: String,
     slugs: RwLock<HashMap<String, i64>>,
     anonymiser: IpAnonymiser,
+    devices: device::Classifier,
     live: Option<LiveReload>,
     limits: Limits,
     stop: AtomicBool,
@@ -154,6 +155,7 @@ impl Server {
             posts_segment: opts.posts_segment.clone(),
             slugs: RwLock::new(slugs),
             anonymiser: IpAnonymiser::new()?,
+            devices: device::Classifier::default(),
             live: opts.live_reload.then(LiveReload::new),
             limits: opts.limits,
             stop: AtomicBool::new(false),
@@ -399,7 +401,7 @@ fn beacon(
 fn record(shared: &Shared, views: Option<&ViewSender>, rq: &Request, post_id: i64, ip: IpAddr) {
     let Some(views) = views else { return };
     let ua = rq.header("user-agent").unwrap_or("");
-    let Device::Person(device) = device::classify(ua) else {
+    let Device::Person(device) = shared.devices.classify(ua) else {
         return;
     };
     let viewed_at = now_text();
