@@ -87,7 +87,11 @@ fn run_thread(o: &Opts, t: usize, n: usize, deadline: Instant) -> (usize, usize,
         let good = w.write_all(req.as_bytes()).is_ok() && {
             line.clear();
             let mut good = r.read_line(&mut line).map(|n| n > 0).unwrap_or(false);
-            status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            status = line
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             while good {
                 line.clear();
                 good = r.read_line(&mut line).map(|n| n > 0).unwrap_or(false);
@@ -102,7 +106,11 @@ fn run_thread(o: &Opts, t: usize, n: usize, deadline: Instant) -> (usize, usize,
                     close = true;
                 }
             }
-            good && r.by_ref().take(len as u64).read_to_end(&mut Vec::new()).is_ok()
+            good && r
+                .by_ref()
+                .take(len as u64)
+                .read_to_end(&mut Vec::new())
+                .is_ok()
         };
         lat.push(start.elapsed().as_micros() as u32);
         if good && status == 200 {

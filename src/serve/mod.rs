@@ -510,3 +510,145 @@ mod tests {
         assert_eq!(truncate("héllo", 2), "h");
     }
 }
+
+/// The live-reload path end to end with a stand-in for the site builder: watcher → debounced
+/// rebuild → SSE event → new page; a failing rebuild keeps the last page and adds the overlay.
+#[cfg(test)]
+mod live_tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::mpsc;
+
+    use super::watcher::{Change, Fingerprint, WatchSet};
+    use super::*;
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("not within 2 s: {what}");
+    }
+
+    #[test]
+    fn edits_reload_the_page_and_failures_keep_the_last_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().canonicalize().unwrap();
+        let (content, output, store) = (
+            site.join("content"),
+            site.join("public"),
+            site.join("s.sqlite"),
+        );
+        std::fs::create_dir_all(&content).unwrap();
+        std::fs::write(content.join("a.md"), "version one").unwrap();
+        Store::open(&store, true).unwrap();
+        let (src, out) = (content.join("a.md"), output.clone());
+        let mut build: rebuild::RebuildFn = Box::new(move || {
+            let text = std::fs::read_to_string(&src)?;
+            if text.contains("BROKEN") {
+                anyhow::bail!("content/a.md:1: bad front matter");
+            }
+            std::fs::create_dir_all(&out)?;
+            let tmp = out.join(".index.tmp");
+            std::fs::write(&tmp, format!("<html><body>{text}</body></html>"))?;
+            std::fs::rename(&tmp, out.join("index.html"))?;
+            Ok("1 page".into())
+        });
+        let server = Server::start(&ServeOptions {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            workers: 2,
+            output: output.clone(),
+            store: store.clone(),
+            posts_segment: "posts".into(),
+            record_views: true,
+            flush_interval: Duration::from_millis(50),
+            drafts: false,
+            live_reload: true,
+            limits: Limits::default(),
+        })
+        .unwrap();
+        let fingerprint: Fingerprint = Arc::new(Mutex::new(None));
+        assert!(rebuild::rebuild_once(
+            &server.handle(),
+            &mut build,
+            None,
+            &fingerprint
+        ));
+        let addr = server.addr();
+        assert!(get(addr, "/").contains("version one"));
+
+        // A browser listening for events.
+        let mut sse = TcpStream::connect(addr).unwrap();
+        sse.write_all(b"GET /_bloggo/livereload HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let (etx, events) = mpsc::channel::<String>();
+        let reader = BufReader::new(sse.try_clone().unwrap());
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if line.starts_with("event:") && etx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        wait_for("the browser subscribed", || {
+            server.handle().live().unwrap().listeners() == 1
+        });
+
+        let (tx, rx) = mpsc::channel::<Change>();
+        let set = WatchSet {
+            folders: vec![content.clone()],
+            root: site.clone(),
+            ignored: vec![output.clone()],
+        };
+        let debouncer = watcher::watch(set, Duration::from_millis(100), tx).unwrap();
+        let rebuilds = rebuild::spawn_rebuilds(server.handle(), rx, build, fingerprint).unwrap();
+
+        // A burst of saves: one rebuild, one reload event, the new page within 2 s.
+        for i in 0..3 {
+            std::fs::write(content.join("a.md"), format!("version two {i}")).unwrap();
+        }
+        wait_for("the edit shows", || {
+            get(addr, "/").contains("version two 2")
+        });
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(2)).unwrap(),
+            "event: reload"
+        );
+
+        // A broken edit: the old page stays, with the error overlay, and an error event.
+        std::fs::write(content.join("a.md"), "BROKEN").unwrap();
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(2)).unwrap(),
+            "event: error"
+        );
+        let page = get(addr, "/");
+        assert!(page.contains("version two 2"), "{page}");
+        assert!(page.contains("bad front matter"), "{page}");
+
+        // Fixed: reloads, overlay gone. Writes to the output never trigger a rebuild.
+        std::fs::write(content.join("a.md"), "version three").unwrap();
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(2)).unwrap(),
+            "event: reload"
+        );
+        let page = get(addr, "/");
+        assert!(page.contains("version three") && !page.contains("bad front matter"));
+        assert!(events.recv_timeout(Duration::from_millis(500)).is_err());
+
+        drop(debouncer);
+        server.shutdown();
+        rebuilds.join().unwrap();
+    }
+}

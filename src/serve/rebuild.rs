@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -13,6 +13,9 @@ use super::watcher::{Change, Fingerprint};
 use super::ServerHandle;
 use crate::store::views::content_fingerprint;
 use crate::store::Store;
+
+/// How long the rebuild loop waits for more changes before it starts a rebuild.
+const QUIET: Duration = Duration::from_millis(60);
 
 /// Builds the site into the served folder; returns a one-line summary.
 pub type RebuildFn = Box<dyn FnMut() -> Result<String> + Send>;
@@ -77,13 +80,14 @@ pub fn spawn_rebuilds(
         .name("bloggo-rebuild".into())
         .spawn(move || {
             while let Ok(first) = changes.recv() {
-                // Changes that came while the last rebuild ran are folded into this one.
+                // Changes that came while the last rebuild ran, or come within QUIET of each
+                // other (a watcher may report one save in two parts), are folded into this one.
                 let mut change = first;
-                for more in changes.try_iter() {
+                while let Ok(more) = changes.recv_timeout(QUIET) {
                     if more.at < change.at {
                         change.at = more.at;
                     }
-                    if !change.what.contains(&more.what) {
+                    if !change.what.split(", ").any(|w| w == more.what) {
                         change.what = format!("{}, {}", change.what, more.what);
                     }
                 }
