@@ -268,7 +268,16 @@ fn worker(shared: &Shared, rx: &Mutex<Receiver<TcpStream>>, views: Option<&ViewS
     loop {
         let next = rx.lock().unwrap().recv();
         match next {
-            Ok(stream) => serve_connection(shared, views, stream),
+            Ok(stream) => {
+                // A bug in one request must not shrink the pool: the connection is dropped,
+                // the worker goes on.
+                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    serve_connection(shared, views, stream)
+                }));
+                if served.is_err() {
+                    eprintln!("serve: a request failed unexpectedly; its connection was closed");
+                }
+            }
             Err(_) => return,
         }
     }
