@@ -1,1 +1,780 @@
-//! (in progress)
+//! Snapshot → page jobs → rendered pages. Pure: no IO, no locks, no store reads.
+//!
+//! `jobs` lists every page of the site; `Renderer::render` turns one job into bytes. The
+//! caller runs jobs in parallel (rayon) and streams each page to the output as it comes.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::markdown::{self, Rendered};
+use crate::snapshot::{Post, Snapshot};
+use crate::templates::{escape, TemplateContext as Context, Templates};
+
+/// Whose posts a listing or feed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Home,
+    Category(usize),
+    Tag(usize),
+    Author(usize),
+}
+
+/// One page of the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// A page (1-based) of a paginated listing.
+    Listing(Scope, usize),
+    Post(usize),
+    Categories,
+    Tags,
+    Archive,
+    /// Atom feed of the site, a category or a tag.
+    Atom(Scope),
+    Rss,
+    Sitemap,
+    Robots,
+    NotFound,
+    Search,
+    Alias(usize),
+}
+
+/// A rendered page: its file under the output root and its bytes.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub file: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A page that failed: its route and the whole cause (template, line, chain).
+#[derive(Debug, Clone)]
+pub struct PageError {
+    pub route: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.route, self.message)
+    }
+}
+
+/// Every page of a snapshot, posts first (the most expensive jobs start early).
+pub fn jobs(snap: &Snapshot) -> Vec<Job> {
+    let per = snap.site.paginate;
+    let pages = |n: usize| n.div_ceil(per).max(1);
+    let mut v: Vec<Job> = (0..snap.posts.len()).map(Job::Post).collect();
+    for p in 1..=pages(snap.posts.len()) {
+        v.push(Job::Listing(Scope::Home, p));
+    }
+    for (i, c) in snap.categories.iter().enumerate() {
+        for p in 1..=pages(c.posts.len()) {
+            v.push(Job::Listing(Scope::Category(i), p));
+        }
+        v.push(Job::Atom(Scope::Category(i)));
+    }
+    for (i, t) in snap.tags.iter().enumerate() {
+        for p in 1..=pages(t.posts.len()) {
+            v.push(Job::Listing(Scope::Tag(i), p));
+        }
+        v.push(Job::Atom(Scope::Tag(i)));
+    }
+    for (i, a) in snap.authors.iter().enumerate() {
+        for p in 1..=pages(a.posts.len()) {
+            v.push(Job::Listing(Scope::Author(i), p));
+        }
+    }
+    v.extend([
+        Job::Categories,
+        Job::Tags,
+        Job::Archive,
+        Job::Atom(Scope::Home),
+        Job::Rss,
+        Job::Sitemap,
+        Job::Robots,
+        Job::NotFound,
+        Job::Search,
+    ]);
+    v.extend((0..snap.aliases.len()).map(Job::Alias));
+    v
+}
+
+/// Everything a render job reads: the snapshot, rendered bodies, templates.
+pub struct Renderer<'a> {
+    pub snap: &'a Snapshot,
+    /// Rendered markdown, one per post (same order as `snap.posts`).
+    pub bodies: &'a [Rendered],
+    pub templates: &'a Templates,
+    /// Each post's card (what listings show), serialized once.
+    cards: Vec<Value>,
+    base: Context,
+}
+
+/// Makes relative `href`/`src` attributes of an HTML fragment absolute against `base` (a URL
+/// path ending in `/`).
+pub fn rebase_links(html: &str, base: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"\b(href|src)="([^"]*)""#).expect("valid regex"));
+    re.replace_all(html, |c: &regex::Captures| {
+        let v = &c[2];
+        let absolute = v.is_empty()
+            || v.starts_with('/')
+            || v.starts_with('#')
+            || v.starts_with('?')
+            || v.split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "+-.".contains(ch))
+            });
+        if absolute {
+            c[0].to_string()
+        } else {
+            format!("{}=\"{base}{}\"", &c[1], v.trim_start_matches("./"))
+        }
+    })
+    .into_owned()
+}
+
+/// At most `max` characters, cut at a word, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => &cut,
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
+#[derive(Serialize)]
+struct Paginator {
+    current: usize,
+    total_pages: usize,
+    per_page: usize,
+    total_posts: usize,
+    first: String,
+    last: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(snap: &'a Snapshot, bodies: &'a [Rendered], templates: &'a Templates) -> Self {
+        let s = &snap.site;
+        let u = &s.urls;
+        let site = json!({
+            "title": s.title,
+            "description": s.description,
+            "author": s.author,
+            "language": s.language,
+            "base_url": s.base_url,
+            "root": s.root,
+            "extra": s.extra,
+            "drafts": snap.drafts,
+            "generated_at": s.local(snap.built_at).to_rfc3339(),
+            "urls": {
+                "home": s.root,
+                "archive": s.path(&format!("{}/", u.archive)),
+                "categories": s.path(&format!("{}/", u.categories)),
+                "tags": s.path(&format!("{}/", u.tags)),
+                "atom": s.path("atom.xml"),
+                "rss": s.path("rss.xml"),
+                "sitemap": s.path("sitemap.xml"),
+                "search": s.path("search.json"),
+                "style": s.path("style.css"),
+            },
+            "counts": {
+                "posts": snap.posts.len(),
+                "categories": snap.categories.len(),
+                "tags": snap.tags.len(),
+                "authors": snap.authors.len(),
+            },
+        });
+        let mut base = Context::new();
+        base.insert("config", &site);
+        base.insert("site", &site);
+        let mut r = Renderer {
+            snap,
+            bodies,
+            templates,
+            cards: Vec::new(),
+            base,
+        };
+        r.cards = (0..snap.posts.len()).map(|i| r.card(i)).collect();
+        r
+    }
+
+    fn post(&self, i: usize) -> &Post {
+        &self.snap.posts[i]
+    }
+
+    /// Plain-text excerpt of a post, for meta descriptions and search.
+    pub fn excerpt(&self, i: usize) -> String {
+        let p = self.post(i);
+        p.excerpt
+            .clone()
+            .or_else(|| markdown::excerpt_text(&p.content))
+            .unwrap_or_default()
+    }
+
+    fn summary_html(&self, i: usize) -> String {
+        if let Some(s) = &self.bodies[i].summary_html {
+            // Listings show the summary away from the post's folder: relative links and
+            // images (raw HTML included) must point into it.
+            return rebase_links(s, &self.post(i).path);
+        }
+        let e = self.excerpt(i);
+        if e.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", escape(&clip(&e, 300)))
+        }
+    }
+
+    fn media_url(&self, p: &Post, v: &str) -> String {
+        if v.contains("://") || v.starts_with("data:") {
+            v.to_string()
+        } else if v.starts_with('/') {
+            self.snap.site.path(v)
+        } else {
+            format!("{}{}", p.path, v.trim_start_matches("./"))
+        }
+    }
+
+    fn card(&self, i: usize) -> Value {
+        let s = &self.snap.site;
+        let p = self.post(i);
+        let local = s.local(p.date);
+        let author = p.author.map(|a| {
+            let a = &self.snap.authors[a];
+            json!({"name": a.name, "slug": a.slug, "path": a.path})
+        });
+        let tags: Vec<Value> = p
+            .tags
+            .iter()
+            .map(|&t| {
+                let t = &self.snap.tags[t];
+                json!({"name": t.name, "slug": t.slug, "path": t.path})
+            })
+            .collect();
+        let categories: Vec<Value> = p
+            .categories
+            .iter()
+            .map(|&c| {
+                // The category with its parents, outermost first.
+                let mut trail = Vec::new();
+                let mut at = Some(c);
+                while let Some(k) = at {
+                    let cat = &self.snap.categories[k];
+                    trail.push(json!({"name": cat.name, "slug": cat.slug, "path": cat.path}));
+                    at = cat.parent;
+                }
+                trail.reverse();
+                let cat = &self.snap.categories[c];
+                json!({"name": cat.name, "slug": cat.slug, "path": cat.path, "trail": trail})
+            })
+            .collect();
+        let updated = p.updated.filter(|u| *u > p.date).map(|u| s.local(u));
+        json!({
+            "id": p.id,
+            "title": p.title,
+            "subtitle": p.subtitle,
+            "slug": p.slug,
+            "path": p.path,
+            "permalink": s.permalink(&p.path),
+            "date": local.to_rfc3339(),
+            "date_display": local.format("%-d %B %Y").to_string(),
+            "year": local.format("%Y").to_string(),
+            "updated": updated.map(|u| u.to_rfc3339()),
+            "updated_display": updated.map(|u| u.format("%-d %B %Y").to_string()),
+            "summary": self.summary_html(i),
+            "description": clip(&self.excerpt(i), 160),
+            "has_more": self.bodies[i].summary_html.is_some(),
+            "author": author,
+            "tags": tags,
+            "categories": categories,
+            "status": p.state(),
+            "is_draft": p.state() != "published",
+            "read_time": p.read_time,
+            "cover_image": p.cover_image.as_deref().map(|c| self.media_url(p, c)),
+            "extra": p.extra,
+        })
+    }
+
+    /// The site-relative file and URL path of a listing page.
+    fn listing_dir(&self, scope: Scope) -> String {
+        match scope {
+            Scope::Home => String::new(),
+            Scope::Category(c) => self.snap.categories[c].dir.clone(),
+            Scope::Tag(t) => self.snap.tags[t].dir.clone(),
+            Scope::Author(a) => self.snap.authors[a].dir.clone(),
+        }
+    }
+
+    fn page_dir(&self, scope: Scope, page: usize) -> String {
+        let d = self.listing_dir(scope);
+        match (page, d.is_empty()) {
+            (1, _) => d,
+            (n, true) => format!("{}/{n}", self.snap.site.urls.page),
+            (n, false) => format!("{d}/{}/{n}", self.snap.site.urls.page),
+        }
+    }
+
+    fn scope_posts(&self, scope: Scope) -> ListRef<'_> {
+        match scope {
+            Scope::Home => ListRef::All(self.snap.posts.len()),
+            Scope::Category(c) => ListRef::Some(&self.snap.categories[c].posts),
+            Scope::Tag(t) => ListRef::Some(&self.snap.tags[t].posts),
+            Scope::Author(a) => ListRef::Some(&self.snap.authors[a].posts),
+        }
+    }
+
+    /// The output file and URL path of a job.
+    pub fn route(&self, job: Job) -> (String, String) {
+        let s = &self.snap.site;
+        let dir_page = |d: String| {
+            let file = if d.is_empty() {
+                "index.html".to_string()
+            } else {
+                format!("{d}/index.html")
+            };
+            let path = if d.is_empty() {
+                s.root.clone()
+            } else {
+                s.path(&format!("{d}/"))
+            };
+            (file, path)
+        };
+        let plain = |f: String| (f.clone(), s.path(&f));
+        match job {
+            Job::Listing(scope, n) => dir_page(self.page_dir(scope, n)),
+            Job::Post(i) => dir_page(self.post(i).dir.clone()),
+            Job::Categories => dir_page(s.urls.categories.clone()),
+            Job::Tags => dir_page(s.urls.tags.clone()),
+            Job::Archive => dir_page(s.urls.archive.clone()),
+            Job::Atom(scope) => {
+                let d = self.listing_dir(scope);
+                plain(if d.is_empty() {
+                    "atom.xml".into()
+                } else {
+                    format!("{d}/atom.xml")
+                })
+            }
+            Job::Rss => plain("rss.xml".into()),
+            Job::Sitemap => plain("sitemap.xml".into()),
+            Job::Robots => plain("robots.txt".into()),
+            Job::NotFound => plain("404.html".into()),
+            Job::Search => plain("search.json".into()),
+            Job::Alias(a) => plain(self.snap.aliases[a].file.clone()),
+        }
+    }
+
+    fn page_ctx(&self, kind: &str, title: &str, description: &str, path: &str) -> Context {
+        let s = &self.snap.site;
+        let mut ctx = self.base.clone();
+        let full_title = if title.is_empty() || title == s.title {
+            s.title.clone()
+        } else {
+            format!("{title} · {}", s.title)
+        };
+        let description = if description.is_empty() {
+            &s.description
+        } else {
+            description
+        };
+        ctx.insert(
+            "page",
+            &json!({
+                "kind": kind,
+                "title": title,
+                "full_title": full_title,
+                "description": description,
+                "path": path,
+                "permalink": s.permalink(path),
+                "feed_path": s.path("atom.xml"),
+            }),
+        );
+        ctx
+    }
+
+    fn cards_of(&self, list: &ListRef, range: std::ops::Range<usize>) -> Vec<&Value> {
+        range.map(|k| &self.cards[list.get(k)]).collect()
+    }
+
+    /// Renders one job.
+    pub fn render(&self, job: Job) -> Result<Page, PageError> {
+        let (file, path) = self.route(job);
+        let fail = |message: String| PageError {
+            route: path.clone(),
+            message,
+        };
+        let bytes = match job {
+            Job::Robots => format!(
+                "User-agent: *\nAllow: /\n\nSitemap: {}\n",
+                self.snap
+                    .site
+                    .permalink(&self.snap.site.path("sitemap.xml"))
+            )
+            .into_bytes(),
+            Job::Search => self.search().map_err(|e| fail(e.to_string()))?,
+            _ => {
+                let (template, ctx) = self.context(job, &path);
+                self.templates
+                    .render(template, &ctx)
+                    .map_err(fail)?
+                    .into_bytes()
+            }
+        };
+        Ok(Page { file, bytes })
+    }
+
+    fn context(&self, job: Job, path: &str) -> (&'static str, Context) {
+        let snap = self.snap;
+        let s = &snap.site;
+        match job {
+            Job::Post(i) => {
+                let p = self.post(i);
+                let mut ctx = self.page_ctx(
+                    "post",
+                    &p.title,
+                    self.cards[i]["description"].as_str().unwrap_or(""),
+                    path,
+                );
+                let mut post = self.cards[i].clone();
+                post["content"] = Value::String(self.bodies[i].html.clone());
+                post["toc"] = serde_json::to_value(&self.bodies[i].toc).unwrap_or(Value::Null);
+                post["newer"] = p.newer.map(|k| self.cards[k].clone()).into();
+                post["older"] = p.older.map(|k| self.cards[k].clone()).into();
+                post["related"] =
+                    Value::Array(p.related.iter().map(|&k| self.cards[k].clone()).collect());
+                ctx.insert("post", &post);
+                ("post.html", ctx)
+            }
+            Job::Listing(scope, n) => {
+                let list = self.scope_posts(scope);
+                let per = s.paginate;
+                let total = list.len();
+                let pages = total.div_ceil(per).max(1);
+                let lo = ((n - 1) * per).min(total);
+                let hi = (n * per).min(total);
+                let url = |k: usize| s.path(&format!("{}/", self.page_dir(scope, k)));
+                let paginator = Paginator {
+                    current: n,
+                    total_pages: pages,
+                    per_page: per,
+                    total_posts: total,
+                    first: url(1),
+                    last: url(pages),
+                    prev: (n > 1).then(|| url(n - 1)),
+                    next: (n < pages).then(|| url(n + 1)),
+                };
+                let (kind, template, title, desc, key, obj) = match scope {
+                    Scope::Home => (
+                        "index",
+                        "index.html",
+                        s.title.clone(),
+                        s.description.clone(),
+                        "",
+                        Value::Null,
+                    ),
+                    Scope::Category(c) => {
+                        let c = &snap.categories[c];
+                        let desc = if c.description.is_empty() {
+                            format!("Posts in {}", c.name)
+                        } else {
+                            c.description.clone()
+                        };
+                        let trail: Vec<Value> = {
+                            let mut v = Vec::new();
+                            let mut at = c.parent;
+                            while let Some(k) = at {
+                                let p = &snap.categories[k];
+                                v.push(json!({"name": p.name, "path": p.path}));
+                                at = p.parent;
+                            }
+                            v.reverse();
+                            v
+                        };
+                        let children: Vec<Value> = c
+                            .children
+                            .iter()
+                            .map(|&k| {
+                                let k = &snap.categories[k];
+                                json!({"name": k.name, "path": k.path, "count": k.posts.len()})
+                            })
+                            .collect();
+                        let obj = json!({"name": c.name, "slug": c.slug, "description": c.description,
+                            "path": c.path, "count": c.posts.len(), "parents": trail, "children": children,
+                            "feed_path": s.path(&format!("{}/atom.xml", c.dir))});
+                        (
+                            "category",
+                            "category.html",
+                            c.name.clone(),
+                            desc,
+                            "category",
+                            obj,
+                        )
+                    }
+                    Scope::Tag(t) => {
+                        let t = &snap.tags[t];
+                        let obj = json!({"name": t.name, "slug": t.slug, "path": t.path, "count": t.posts.len(),
+                            "feed_path": s.path(&format!("{}/atom.xml", t.dir))});
+                        (
+                            "tag",
+                            "tag.html",
+                            format!("#{}", t.name),
+                            format!("Posts tagged {}", t.name),
+                            "tag",
+                            obj,
+                        )
+                    }
+                    Scope::Author(a) => {
+                        let a = &snap.authors[a];
+                        let obj = json!({"name": a.name, "slug": a.slug, "path": a.path, "count": a.posts.len(),
+                            "bio": a.bio, "avatar": a.avatar});
+                        let desc = a
+                            .bio
+                            .clone()
+                            .unwrap_or_else(|| format!("Posts by {}", a.name));
+                        ("author", "author.html", a.name.clone(), desc, "author", obj)
+                    }
+                };
+                let title = if n > 1 {
+                    format!("{title} (page {n})")
+                } else {
+                    title
+                };
+                let mut ctx = self.page_ctx(kind, &title, &clip(&desc, 160), path);
+                if !key.is_empty() {
+                    ctx.insert(key, &obj);
+                }
+                ctx.insert("posts", &self.cards_of(&list, lo..hi));
+                ctx.insert("paginator", &paginator);
+                (template, ctx)
+            }
+            Job::Categories => {
+                let mut ctx = self.page_ctx("categories", "Categories", "", path);
+                let tree: Vec<Value> = snap.roots.iter().map(|&c| self.cat_tree(c)).collect();
+                ctx.insert("categories", &tree);
+                ("categories.html", ctx)
+            }
+            Job::Tags => {
+                let mut ctx = self.page_ctx("tags", "Tags", "", path);
+                let tags: Vec<Value> = snap
+                    .tags
+                    .iter()
+                    .map(|t| json!({"name": t.name, "slug": t.slug, "path": t.path, "count": t.posts.len()}))
+                    .collect();
+                ctx.insert("tags", &tags);
+                ("tags.html", ctx)
+            }
+            Job::Archive => {
+                let mut ctx = self.page_ctx("archive", "Archive", "", path);
+                let mut years: Vec<Value> = Vec::new();
+                let mut cur: Option<(String, String)> = None;
+                for (i, p) in snap.posts.iter().enumerate() {
+                    let d = s.local(p.date);
+                    let y = d.format("%Y").to_string();
+                    let m = d.format("%m").to_string();
+                    let entry = json!({"title": p.title, "path": p.path, "date": d.to_rfc3339(),
+                        "date_display": d.format("%-d %B").to_string(), "status": p.state(),
+                        "is_draft": self.cards[i]["is_draft"]});
+                    if cur.as_ref().map(|c| &c.0) != Some(&y) {
+                        years.push(json!({"year": y, "months": []}));
+                    }
+                    let months = years.last_mut().unwrap()["months"].as_array_mut().unwrap();
+                    if cur.as_ref() != Some(&(y.clone(), m.clone())) {
+                        months.push(
+                            json!({"month": m, "name": d.format("%B").to_string(), "posts": []}),
+                        );
+                    }
+                    months.last_mut().unwrap()["posts"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(entry);
+                    cur = Some((y, m));
+                }
+                ctx.insert("years", &years);
+                ("archive.html", ctx)
+            }
+            Job::Atom(scope) => self.feed(scope, path, "atom.xml"),
+            Job::Rss => self.feed(Scope::Home, path, "rss.xml"),
+            Job::Sitemap => {
+                let mut ctx = self.page_ctx("sitemap", "Sitemap", "", path);
+                ctx.insert("entries", &self.sitemap());
+                ("sitemap.xml", ctx)
+            }
+            Job::NotFound => ("404.html", self.page_ctx("404", "Page not found", "", path)),
+            Job::Alias(a) => {
+                let al = &snap.aliases[a];
+                let p = self.post(al.post);
+                let mut ctx = self.page_ctx("alias", &p.title, "", path);
+                ctx.insert("target", &s.permalink(&p.path));
+                ctx.insert("post", &self.cards[al.post]);
+                ("alias.html", ctx)
+            }
+            Job::Robots | Job::Search => unreachable!("rendered without a template"),
+        }
+    }
+
+    fn cat_tree(&self, c: usize) -> Value {
+        let cat = &self.snap.categories[c];
+        json!({
+            "name": cat.name, "slug": cat.slug, "path": cat.path, "description": cat.description,
+            "count": cat.posts.len(), "depth": cat.depth,
+            "children": cat.children.iter().map(|&k| self.cat_tree(k)).collect::<Vec<_>>(),
+        })
+    }
+
+    fn feed(&self, scope: Scope, path: &str, template: &'static str) -> (&'static str, Context) {
+        let s = &self.snap.site;
+        let list = self.scope_posts(scope);
+        let n = list.len().min(s.feed_limit);
+        let (title, alternate) = match scope {
+            Scope::Home => (s.title.clone(), s.root.clone()),
+            Scope::Category(c) => {
+                let c = &self.snap.categories[c];
+                (format!("{} · {}", c.name, s.title), c.path.clone())
+            }
+            Scope::Tag(t) => {
+                let t = &self.snap.tags[t];
+                (format!("#{} · {}", t.name, s.title), t.path.clone())
+            }
+            Scope::Author(a) => {
+                let a = &self.snap.authors[a];
+                (format!("{} · {}", a.name, s.title), a.path.clone())
+            }
+        };
+        let entries: Vec<Value> = (0..n)
+            .map(|k| {
+                let i = list.get(k);
+                let p = self.post(i);
+                let mut e = self.cards[i].clone();
+                e["content"] = Value::String(self.bodies[i].html.clone());
+                let upd = p.updated.filter(|u| *u > p.date).unwrap_or(p.date);
+                e["updated_utc"] = Value::String(upd.to_rfc3339());
+                e["date_rfc2822"] = Value::String(s.local(p.date).to_rfc2822());
+                e
+            })
+            .collect();
+        let updated = (0..n)
+            .map(|k| {
+                let p = self.post(list.get(k));
+                p.updated.filter(|u| *u > p.date).unwrap_or(p.date)
+            })
+            .max()
+            .unwrap_or(self.snap.built_at);
+        let mut ctx = self.page_ctx("feed", &title, "", path);
+        ctx.insert(
+            "feed",
+            &json!({
+                "title": title,
+                "id": s.permalink(path),
+                "url": s.permalink(path),
+                "alternate": s.permalink(&alternate),
+                "updated": updated.to_rfc3339(),
+                "updated_rfc2822": updated.to_rfc2822(),
+                "origin": s.origin,
+            }),
+        );
+        ctx.insert("posts", &entries);
+        (template, ctx)
+    }
+
+    fn sitemap(&self) -> Vec<Value> {
+        let snap = self.snap;
+        let s = &snap.site;
+        let newest = snap
+            .posts
+            .first()
+            .map(|p| p.updated.unwrap_or(p.date).max(p.date));
+        let mut out = Vec::new();
+        for job in jobs(snap) {
+            let lastmod = match job {
+                Job::Post(i) => {
+                    let p = self.post(i);
+                    Some(p.updated.unwrap_or(p.date).max(p.date))
+                }
+                Job::Listing(scope, n) => {
+                    let list = self.scope_posts(scope);
+                    let k = (n - 1) * s.paginate;
+                    (k < list.len()).then(|| self.post(list.get(k)).date)
+                }
+                Job::Categories | Job::Tags | Job::Archive => newest,
+                _ => continue,
+            };
+            let (_, path) = self.route(job);
+            out.push(json!({
+                "loc": s.permalink(&path),
+                "lastmod": lastmod.map(|d| d.format("%Y-%m-%d").to_string()),
+            }));
+        }
+        out
+    }
+
+    fn search(&self) -> serde_json::Result<Vec<u8>> {
+        let items: Vec<Value> = self
+            .snap
+            .posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let c = &self.cards[i];
+                json!({
+                    "title": p.title,
+                    "url": p.path,
+                    "date": c["date"],
+                    "tags": p.tags.iter().map(|&t| &self.snap.tags[t].name).collect::<Vec<_>>(),
+                    "excerpt": clip(&self.excerpt(i), 300),
+                })
+            })
+            .collect();
+        serde_json::to_vec(&items)
+    }
+}
+
+/// A list of post indexes: every post, or some.
+enum ListRef<'a> {
+    All(usize),
+    Some(&'a [usize]),
+}
+
+impl ListRef<'_> {
+    fn len(&self) -> usize {
+        match self {
+            ListRef::All(n) => *n,
+            ListRef::Some(v) => v.len(),
+        }
+    }
+    fn get(&self, k: usize) -> usize {
+        match self {
+            ListRef::All(_) => k,
+            ListRef::Some(v) => v[k],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_links_are_rebased() {
+        assert_eq!(
+            rebase_links(
+                r##"<img src="cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="./b.pdf">b</a>"##,
+                "/posts/p/"
+            ),
+            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="/posts/p/b.pdf">b</a>"##
+        );
+    }
+
+    #[test]
+    fn clip_cuts_at_a_word() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("one two three four", 12), "one two…");
+    }
+}

@@ -1,1 +1,643 @@
-//! (in progress)
+//! Store rows → an immutable, resolved site: posts sorted newest first with their neighbours,
+//! the category tree (counts include descendants), tag and author indexes, related posts, URLs.
+//!
+//! Built once per build, then shared read-only by every render job.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+
+use crate::config::{Settings, Timezone, UrlsConfig};
+use crate::model::PostStatus;
+use crate::store::site::SiteRows;
+
+/// How many related posts each post lists.
+pub const RELATED: usize = 5;
+/// How far around a post (in a tag's or category's date order) related candidates are sought,
+/// so a tag with thousands of posts stays linear.
+const RELATED_WINDOW: usize = 60;
+
+/// Site-wide values every page sees.
+#[derive(Debug, Clone)]
+pub struct SiteInfo {
+    pub title: String,
+    pub description: String,
+    pub author: String,
+    pub language: String,
+    /// `https://host/blog` (no trailing slash).
+    pub base_url: String,
+    /// `https://host` (scheme and host of base_url), empty for a path-only base_url.
+    pub origin: String,
+    /// The path part of base_url, always ending in `/` (`/` or `/blog/`).
+    pub root: String,
+    pub paginate: usize,
+    pub feed_limit: usize,
+    pub urls: UrlsConfig,
+    pub extra: serde_json::Value,
+    pub timezone: Timezone,
+}
+
+impl SiteInfo {
+    /// The URL path of a site-relative path (`posts/a/` → `/blog/posts/a/`).
+    pub fn path(&self, rel: &str) -> String {
+        format!("{}{}", self.root, rel.trim_start_matches('/'))
+    }
+
+    /// The absolute URL of a URL path made by [`SiteInfo::path`].
+    pub fn permalink(&self, path: &str) -> String {
+        format!("{}{}", self.origin, path)
+    }
+
+    /// A UTC instant in the site's time zone.
+    pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&self.timezone.offset_at(at))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub id: i64,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub slug: String,
+    /// Markdown source.
+    pub content: String,
+    /// The excerpt stored with the post (plain text), if any.
+    pub excerpt: Option<String>,
+    pub cover_image: Option<String>,
+    pub author: Option<usize>,
+    pub status: PostStatus,
+    /// Published, but dated in the future (only shown with `--drafts`).
+    pub scheduled: bool,
+    pub date: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    pub extra: serde_json::Value,
+    pub read_time: u32,
+    /// Direct categories (indexes into `Snapshot::categories`).
+    pub categories: Vec<usize>,
+    pub tags: Vec<usize>,
+    /// Output folder relative to the site root (`posts/slug`).
+    pub dir: String,
+    /// URL path (`/posts/slug/`).
+    pub path: String,
+    /// The next newer and older post.
+    pub newer: Option<usize>,
+    pub older: Option<usize>,
+    pub related: Vec<usize>,
+}
+
+impl Post {
+    /// `draft`, `pending`, `scheduled` or `published`.
+    pub fn state(&self) -> &'static str {
+        if self.scheduled {
+            "scheduled"
+        } else {
+            self.status.as_str()
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub parent: Option<usize>,
+    pub children: Vec<usize>,
+    pub depth: usize,
+    pub dir: String,
+    pub path: String,
+    /// Posts of this category and its descendants, newest first.
+    pub posts: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub dir: String,
+    pub path: String,
+    pub posts: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub avatar: Option<String>,
+    pub bio: Option<String>,
+    pub dir: String,
+    pub path: String,
+    pub posts: Vec<usize>,
+}
+
+/// An old URL of a post: a redirect page written at `file`.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    pub post: usize,
+    pub file: String,
+}
+
+/// A post's media file, copied from `source` to `file` (relative to the output root).
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub post: usize,
+    pub source: PathBuf,
+    pub file: String,
+}
+
+/// The whole site as one build sees it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub site: SiteInfo,
+    pub posts: Vec<Post>,
+    /// Categories with at least one post, in tree order (parents before children).
+    pub categories: Vec<Category>,
+    pub roots: Vec<usize>,
+    /// Tags with at least one post, by name.
+    pub tags: Vec<Tag>,
+    /// Authors with at least one post, by name.
+    pub authors: Vec<Author>,
+    pub aliases: Vec<Alias>,
+    pub media: Vec<Media>,
+    pub drafts: bool,
+    pub built_at: DateTime<Utc>,
+    /// Things skipped with a reason (bad alias paths...), for the build to print.
+    pub warnings: Vec<String>,
+}
+
+/// Reads a store timestamp (`YYYY-MM-DD HH:MM:SS` UTC; a bare date or RFC 3339 is accepted).
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim();
+    if let Ok(d) = NaiveDateTime::parse_from_str(t, crate::store::TIMESTAMP_FORMAT) {
+        return Some(d.and_utc());
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+/// A slug usable as one URL path segment, or a slug made from `fallback`.
+fn segment(slug: &str, fallback: &str, id: i64) -> String {
+    let ok = !slug.is_empty()
+        && slug != "."
+        && slug != ".."
+        && !slug.contains(['/', '\\', '?', '#', '%', ' ', '"', '<', '>']);
+    if ok {
+        return slug.to_string();
+    }
+    let s = slug::slugify(fallback);
+    if s.is_empty() {
+        format!("{id}")
+    } else {
+        s
+    }
+}
+
+/// Splits a base URL into (origin, root path).
+fn split_base(base_url: &str) -> (String, String) {
+    let b = base_url.trim_end_matches('/');
+    let (origin, path) = match b.find("://") {
+        Some(i) => match b[i + 3..].find('/') {
+            Some(j) => (&b[..i + 3 + j], &b[i + 3 + j..]),
+            None => (b, ""),
+        },
+        None => ("", b),
+    };
+    (
+        origin.to_string(),
+        format!("{}/", path.trim_end_matches('/')),
+    )
+}
+
+/// Where an alias path is written (`/old/` → `old/index.html`), or why it cannot be.
+pub fn alias_file(path: &str) -> Result<String, String> {
+    let p = path.trim().trim_start_matches('/');
+    let p = p.split(['?', '#']).next().unwrap_or("");
+    if p.is_empty() {
+        return Err("it is the site root".into());
+    }
+    if path.contains("://") || p.contains('\\') {
+        return Err("it is not a site path".into());
+    }
+    if p.split('/').any(|s| s == ".." || s == ".") {
+        return Err("it contains `.` or `..`".into());
+    }
+    let p = p.trim_end_matches('/');
+    let last = p.rsplit('/').next().unwrap_or(p);
+    if path.trim().ends_with('/') || !last.contains('.') {
+        Ok(format!("{p}/index.html"))
+    } else {
+        Ok(p.to_string())
+    }
+}
+
+impl Snapshot {
+    /// Resolves the rows of one store read.
+    pub fn build(
+        settings: &Settings,
+        rows: SiteRows,
+        base_url: &str,
+        drafts: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Snapshot> {
+        let c = &settings.config;
+        let (origin, root) = split_base(base_url);
+        let extra = serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null);
+        let site = SiteInfo {
+            title: c.title.clone(),
+            description: c.description.clone(),
+            author: c.author.clone(),
+            language: c.language.clone(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            origin,
+            root,
+            paginate: c.paginate.max(1),
+            feed_limit: c.feed.limit,
+            urls: c.urls.clone(),
+            extra,
+            timezone: settings.timezone,
+        };
+        let urls = &site.urls;
+        let wpm = c.content.words_per_minute.max(1) as usize;
+        let mut warnings = Vec::new();
+
+        // Posts, newest first.
+        let mut posts = Vec::with_capacity(rows.posts.len());
+        for r in rows.posts {
+            let status: PostStatus = r
+                .status
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("post {} ({}): {e}", r.id, r.slug))?;
+            let when = r.published_at.as_deref().unwrap_or(&r.created_at);
+            let Some(date) = parse_time(when) else {
+                bail!(
+                    "post {} ({}): date {when:?} is not YYYY-MM-DD HH:MM:SS; fix it with `bloggo post edit`",
+                    r.id,
+                    r.slug
+                );
+            };
+            let updated = r.modified_at.as_deref().and_then(parse_time);
+            let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
+            let read_time = if r.read_time > 0 {
+                r.read_time as u32
+            } else {
+                (crate::markdown::word_count(&r.content) / wpm).max(1) as u32
+            };
+            let slug = segment(&r.slug, &r.title, r.id);
+            let dir = format!("{}/{slug}", urls.posts);
+            let path = site.path(&format!("{dir}/"));
+            posts.push(Post {
+                id: r.id,
+                title: r.title,
+                subtitle: r.subtitle.filter(|s| !s.trim().is_empty()),
+                slug,
+                content: r.content,
+                excerpt: r.excerpt.filter(|s| !s.trim().is_empty()),
+                cover_image: r.cover_image.filter(|s| !s.trim().is_empty()),
+                author: None,
+                status,
+                scheduled: status == PostStatus::Published && date > now,
+                date,
+                updated,
+                extra,
+                read_time,
+                categories: Vec::new(),
+                tags: Vec::new(),
+                dir,
+                path,
+                newer: None,
+                older: None,
+                related: Vec::new(),
+            });
+            posts.last_mut().unwrap().author = r.author_id.map(|a| a as usize); // resolved below
+        }
+        posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+        let n = posts.len();
+        for (i, p) in posts.iter_mut().enumerate() {
+            p.newer = i.checked_sub(1);
+            p.older = (i + 1 < n).then_some(i + 1);
+        }
+        let post_index: HashMap<i64, usize> =
+            posts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+
+        // Authors with posts, by name.
+        let mut authors: Vec<Author> = Vec::new();
+        let mut author_index: HashMap<i64, usize> = HashMap::new();
+        let mut used_slugs = HashSet::new();
+        for u in rows.users {
+            let mut slug = segment(u.slug.as_deref().unwrap_or(""), &u.name, u.id);
+            if !used_slugs.insert(slug.clone()) {
+                slug = format!("{slug}-{}", u.id);
+                used_slugs.insert(slug.clone());
+            }
+            let dir = format!("{}/{slug}", urls.authors);
+            author_index.insert(u.id, authors.len());
+            authors.push(Author {
+                id: u.id,
+                path: site.path(&format!("{dir}/")),
+                name: u.name,
+                slug,
+                avatar: u.avatar.filter(|s| !s.is_empty()),
+                bio: u.bio.filter(|s| !s.is_empty()),
+                dir,
+                posts: Vec::new(),
+            });
+        }
+        for (i, p) in posts.iter_mut().enumerate() {
+            p.author = p
+                .author
+                .and_then(|id| author_index.get(&(id as i64)).copied());
+            if let Some(a) = p.author {
+                authors[a].posts.push(i);
+            }
+        }
+
+        // Categories: resolve parents (a cycle is cut), then keep the ones with posts.
+        let cat_rows = rows.categories;
+        let by_id: HashMap<i64, usize> = cat_rows
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        let mut parent: Vec<Option<usize>> = cat_rows
+            .iter()
+            .map(|c| c.parent_id.and_then(|p| by_id.get(&p).copied()))
+            .collect();
+        for i in 0..cat_rows.len() {
+            let mut seen = HashSet::from([i]);
+            let mut at = parent[i];
+            while let Some(p) = at {
+                if !seen.insert(p) {
+                    warnings.push(format!(
+                        "category {:?} is its own ancestor; shown at the top level",
+                        cat_rows[i].slug
+                    ));
+                    parent[i] = None;
+                    break;
+                }
+                at = parent[p];
+            }
+        }
+        let mut cat_posts: Vec<Vec<usize>> = vec![Vec::new(); cat_rows.len()];
+        let mut direct: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (pid, cid) in &rows.post_categories {
+            if let (Some(&p), Some(&c)) = (post_index.get(pid), by_id.get(cid)) {
+                direct[p].push(c);
+            }
+        }
+        for (p, cats) in direct.iter().enumerate() {
+            for &c in cats {
+                let mut at = Some(c);
+                while let Some(k) = at {
+                    if cat_posts[k].last() != Some(&p) {
+                        cat_posts[k].push(p);
+                    }
+                    at = parent[k];
+                }
+            }
+        }
+        // Tree order: depth-first from the roots, children by name (rows are sorted by name).
+        let mut kids: Vec<Vec<usize>> = vec![Vec::new(); cat_rows.len()];
+        let mut top = Vec::new();
+        for (i, p) in parent.iter().enumerate() {
+            match p {
+                Some(p) => kids[*p].push(i),
+                None => top.push(i),
+            }
+        }
+        let mut categories: Vec<Category> = Vec::new();
+        let mut new_index: Vec<Option<usize>> = vec![None; cat_rows.len()];
+        let mut stack: Vec<(usize, Option<usize>, usize, String)> = top
+            .iter()
+            .rev()
+            .map(|&i| (i, None, 0, urls.categories.clone()))
+            .collect();
+        while let Some((i, par, depth, base)) = stack.pop() {
+            if cat_posts[i].is_empty() {
+                continue;
+            }
+            let r = &cat_rows[i];
+            let dir = format!("{base}/{}", segment(&r.slug, &r.name, r.id));
+            let me = categories.len();
+            new_index[i] = Some(me);
+            if let Some(p) = par {
+                categories[p].children.push(me);
+            }
+            categories.push(Category {
+                id: r.id,
+                name: r.name.clone(),
+                slug: r.slug.clone(),
+                description: r.description.clone(),
+                parent: par,
+                children: Vec::new(),
+                depth,
+                path: site.path(&format!("{dir}/")),
+                dir: dir.clone(),
+                posts: std::mem::take(&mut cat_posts[i]),
+            });
+            for &k in kids[i].iter().rev() {
+                stack.push((k, Some(me), depth + 1, dir.clone()));
+            }
+        }
+        let roots = categories
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parent.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        for (p, cats) in direct.into_iter().enumerate() {
+            posts[p].categories = cats.into_iter().filter_map(|c| new_index[c]).collect();
+        }
+
+        // Tags with posts, by name.
+        let tag_by_id: HashMap<i64, usize> = rows
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id, i))
+            .collect();
+        let mut tag_posts: Vec<Vec<usize>> = vec![Vec::new(); rows.tags.len()];
+        let mut post_tags: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (pid, tid) in &rows.post_tags {
+            if let (Some(&p), Some(&t)) = (post_index.get(pid), tag_by_id.get(tid)) {
+                tag_posts[t].push(p);
+                post_tags[p].push(t);
+            }
+        }
+        let mut tag_new: Vec<Option<usize>> = vec![None; rows.tags.len()];
+        let mut tags = Vec::new();
+        for (i, t) in rows.tags.into_iter().enumerate() {
+            let mut ps = std::mem::take(&mut tag_posts[i]);
+            if ps.is_empty() {
+                continue;
+            }
+            ps.sort_unstable();
+            ps.dedup();
+            let slug = segment(&t.slug, &t.name, t.id);
+            let dir = format!("{}/{slug}", urls.tags);
+            tag_new[i] = Some(tags.len());
+            tags.push(Tag {
+                id: t.id,
+                name: t.name,
+                slug,
+                path: site.path(&format!("{dir}/")),
+                dir,
+                posts: ps,
+            });
+        }
+        for (p, ts) in post_tags.into_iter().enumerate() {
+            posts[p].tags = ts.into_iter().filter_map(|t| tag_new[t]).collect();
+        }
+
+        // Authors with posts only, by name.
+        let mut authors: Vec<Author> = authors.into_iter().collect();
+        let mut keep: Vec<usize> = (0..authors.len())
+            .filter(|&a| !authors[a].posts.is_empty())
+            .collect();
+        keep.sort_by(|&a, &b| authors[a].name.cmp(&authors[b].name));
+        let mut remap = vec![None; authors.len()];
+        for (new, &old) in keep.iter().enumerate() {
+            remap[old] = Some(new);
+        }
+        for p in posts.iter_mut() {
+            p.author = p.author.and_then(|a| remap[a]);
+        }
+        let mut slots: Vec<Option<Author>> = authors.drain(..).map(Some).collect();
+        let authors: Vec<Author> = keep.iter().map(|&a| slots[a].take().unwrap()).collect();
+
+        // Related posts: shared tags count twice, shared categories once.
+        let related: Vec<Vec<usize>> = {
+            use rayon::prelude::*;
+            (0..n)
+                .into_par_iter()
+                .map(|i| related_of(i, &posts, &tags, &categories))
+                .collect()
+        };
+        for (p, r) in posts.iter_mut().zip(related) {
+            p.related = r;
+        }
+
+        // Aliases and media.
+        let mut aliases = Vec::new();
+        for (pid, path) in rows.aliases {
+            let Some(&p) = post_index.get(&pid) else {
+                continue;
+            };
+            match alias_file(&path) {
+                Ok(file) => aliases.push(Alias { post: p, file }),
+                Err(why) => warnings.push(format!(
+                    "alias {path:?} of post {:?} skipped: {why}",
+                    posts[p].slug
+                )),
+            }
+        }
+        let mut media = Vec::new();
+        for f in rows.files {
+            let Some(&p) = post_index.get(&f.post_id) else {
+                continue;
+            };
+            let name = std::path::Path::new(&f.filename)
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
+                warnings.push(format!(
+                    "media {:?} of post {:?} skipped: not a plain file name",
+                    f.filename, posts[p].slug
+                ));
+                continue;
+            }
+            media.push(Media {
+                post: p,
+                source: settings.root.join(&f.file_path),
+                file: format!("{}/{name}", posts[p].dir),
+            });
+        }
+
+        Ok(Snapshot {
+            site,
+            posts,
+            categories,
+            roots,
+            tags,
+            authors,
+            aliases,
+            media,
+            drafts,
+            built_at: now,
+            warnings,
+        })
+    }
+}
+
+fn related_of(i: usize, posts: &[Post], tags: &[Tag], cats: &[Category]) -> Vec<usize> {
+    let mut score: HashMap<usize, u32> = HashMap::new();
+    let mut add = |list: &[usize], weight: u32| {
+        let at = list.binary_search(&i).unwrap_or_else(|x| x);
+        let lo = at.saturating_sub(RELATED_WINDOW);
+        let hi = (at + RELATED_WINDOW + 1).min(list.len());
+        for &o in &list[lo..hi] {
+            if o != i {
+                *score.entry(o).or_default() += weight;
+            }
+        }
+    };
+    for &t in &posts[i].tags {
+        add(&tags[t].posts, 2);
+    }
+    for &c in &posts[i].categories {
+        add(&cats[c].posts, 1);
+    }
+    let mut v: Vec<(usize, u32)> = score.into_iter().collect();
+    // Best score first; among equals, the post nearest in time.
+    v.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i)))
+            .then(a.0.cmp(&b.0))
+    });
+    v.into_iter().take(RELATED).map(|(p, _)| p).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_split_into_origin_and_root() {
+        assert_eq!(
+            split_base("https://a.b"),
+            ("https://a.b".into(), "/".into())
+        );
+        assert_eq!(
+            split_base("https://a.b/blog/"),
+            ("https://a.b".into(), "/blog/".into())
+        );
+        assert_eq!(split_base("/"), ("".into(), "/".into()));
+    }
+
+    #[test]
+    fn alias_paths_become_files() {
+        assert_eq!(alias_file("/old/post/").unwrap(), "old/post/index.html");
+        assert_eq!(alias_file("/old/post").unwrap(), "old/post/index.html");
+        assert_eq!(alias_file("/2019/a.html").unwrap(), "2019/a.html");
+        assert!(alias_file("/../etc/x").is_err());
+        assert!(alias_file("/").is_err());
+    }
+
+    #[test]
+    fn store_times_parse() {
+        assert!(parse_time("2024-01-02 03:04:05").is_some());
+        assert!(parse_time("2024-01-02").is_some());
+        assert!(parse_time("soon").is_none());
+    }
+}

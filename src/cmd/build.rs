@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
+use crate::build::{build_site, BuildOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -26,6 +27,26 @@ pub struct Args {
     pub clean: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("build: in progress (issue 4)")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let settings = ctx.settings()?;
+    let opts = BuildOptions {
+        out: args.out,
+        drafts: args.drafts,
+        base_url: args.base_url,
+        clean: args.clean,
+        quiet: ctx.quiet,
+    };
+    let summary = build_site(&settings, &opts)?;
+    if !ctx.quiet {
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let removed = if summary.removed > 0 {
+        format!(" ({} removed)", summary.removed)
+    } else {
+        String::new()
+    };
+    println!("{summary}{removed} → {}", summary.out.display());
+    Ok(ExitCode::SUCCESS)
 }
