@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::Ctx;
+use crate::build::{build_site, BuildOptions};
 use crate::config::{parse_duration, Settings};
+use crate::import::sync_content;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
 use crate::serve::watcher::{self, WatchSet};
 use crate::serve::{backups, http::Limits, ServeOptions, Server};
@@ -60,11 +62,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     // Migrates the store if needed, so the writer and the build see the current schema.
     Store::open(&settings.store, false)?;
 
-    let build = if args.no_build {
-        None
-    } else {
-        site_builder(&settings, args.drafts)?
-    };
     let drafts_dir = if args.drafts {
         Some(tempfile::tempdir().context("cannot create a folder for the drafts preview")?)
     } else {
@@ -83,7 +80,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         record_views: cfg.record_views,
         flush_interval: Duration::from_millis(cfg.flush_interval_ms),
         drafts: args.drafts,
-        live_reload: build.is_some(),
+        live_reload: !args.no_build,
         limits: Limits::default(),
     };
     let server = Server::start(&opts)?;
@@ -109,7 +106,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let fingerprint: watcher::Fingerprint = Arc::new(Mutex::new(None));
     let mut background = Vec::new();
     let mut watching = None;
-    if let Some(mut build) = build {
+    if !args.no_build {
+        // Pages link to the address actually served (the port may have been picked).
+        let mut build = site_builder(
+            &settings,
+            args.drafts,
+            drafts_dir.as_ref().map(|_| output.clone()),
+            url.trim_end_matches('/').to_string(),
+        );
         rebuild_once(&server.handle(), &mut build, None, &fingerprint);
         if !args.no_watch {
             let (tx, rx) = mpsc::channel();
@@ -164,12 +168,40 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rebuild action: syncs content/ into the store and builds the site into `output`.
-/// None while this bloggo has no site builder (the output folder is then served as it is).
-fn site_builder(_settings: &Settings, _drafts: bool) -> Result<Option<RebuildFn>> {
-    // Wired to `crate::build::build_site` once the build work lands on main.
-    eprintln!("note: this bloggo cannot build sites yet; serving the output folder as it is");
-    Ok(None)
+/// The rebuild action: `build_site` (which syncs content/ into the store) into the served
+/// folder, with bloggo.toml read again each time so its edits apply.
+fn site_builder(
+    settings: &Settings,
+    drafts: bool,
+    out: Option<std::path::PathBuf>,
+    base_url: String,
+) -> RebuildFn {
+    let root = settings.root.clone();
+    Box::new(move || {
+        let settings = Settings::load(&root)?;
+        // content/ → store through the import code (the store stays the truth); a file
+        // that cannot be imported fails the rebuild, so the last good site stays served.
+        // (build_site syncs too once the build work wires it; a second sync finds nothing.)
+        if settings.config.content.sync {
+            let mut store = Store::open(&settings.store, false)?;
+            let synced = sync_content(&settings, &mut store).context("syncing content/")?;
+            for w in &synced.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        let opts = BuildOptions {
+            out: out.clone(),
+            drafts,
+            base_url: Some(base_url.clone()),
+            clean: false,
+            quiet: true,
+        };
+        let summary = build_site(&settings, &opts)?;
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(summary.to_string())
+    })
 }
 
 /// How serve finds the newest backup and takes one (through the backup code).

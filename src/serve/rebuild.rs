@@ -28,14 +28,17 @@ pub fn rebuild_once(
     fingerprint: &Fingerprint,
 ) -> bool {
     let started = Instant::now();
+    // The store poller waits on this lock while the rebuild (and its sync) writes, then finds
+    // the fingerprint taken after it, so this rebuild's writes never count as another
+    // program's.
+    let mut known = fingerprint.lock().unwrap();
     let result = rebuild();
-    // What the store looks like now (our own sync included), so the store poller does not
-    // take this rebuild's writes for another program's.
     if let Ok(conn) = Store::connect_read_only(server.store()) {
         if let Ok(fp) = content_fingerprint(&conn) {
-            *fingerprint.lock().unwrap() = Some(fp);
+            *known = Some(fp);
         }
     }
+    drop(known);
     match result {
         Ok(summary) => {
             if let Err(e) = server.refresh_posts() {

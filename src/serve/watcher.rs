@@ -41,6 +41,7 @@ pub struct WatchSet {
 
 impl WatchSet {
     /// Content, static files, templates and the theme of a site; the output is ignored.
+    /// Paths are made absolute and resolved, as the watcher reports them.
     pub fn for_site(settings: &Settings, output: &Path) -> WatchSet {
         let mut folders = vec![
             settings.content.clone(),
@@ -49,9 +50,9 @@ impl WatchSet {
         ];
         folders.extend(settings.theme_dir.clone());
         WatchSet {
-            folders,
-            root: settings.root.clone(),
-            ignored: vec![output.to_path_buf(), settings.backup_dir.clone()],
+            folders: folders.iter().map(|f| resolved(f)).collect(),
+            root: resolved(&settings.root),
+            ignored: vec![resolved(output), resolved(&settings.backup_dir)],
         }
     }
 
@@ -71,6 +72,13 @@ impl WatchSet {
         }
         self.folders.iter().any(|f| path.starts_with(f))
     }
+}
+
+/// The real path of an existing file, else the absolute path.
+fn resolved(p: &Path) -> PathBuf {
+    p.canonicalize()
+        .or_else(|_| std::path::absolute(p))
+        .unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Editor swap, backup and lock files, and hidden files (`.#x`, `x.swp`, `x~`, `4913`, `#x#`).
@@ -197,10 +205,12 @@ pub fn poll_store(
                     continue;
                 }
                 version = v;
+                // Under the lock: a rebuild in progress finishes (and records what it wrote)
+                // before the store is compared.
+                let mut k = known.lock().unwrap();
                 let Ok(now) = content_fingerprint(&conn) else {
                     continue;
                 };
-                let mut k = known.lock().unwrap();
                 if k.as_deref() != Some(now.as_str()) {
                     *k = Some(now);
                     let _ = tx.send(Change {

@@ -497,3 +497,100 @@ fn errors_on_a_port_in_use() {
     let r = site.run(&["serve", "--no-build", "--port", &port]).fails();
     assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
 }
+
+/// Polls `ok` every 20 ms for at most `secs` seconds.
+fn within(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("not within {secs} s: {what}");
+}
+
+fn post_md(body: &str) -> String {
+    format!("---\ntitle: Hello\ndate: 2026-01-01\n---\n{body}\n")
+}
+
+#[test]
+fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
+    let site = Site::new();
+    site.write("content/posts/hello.md", &post_md("First words."));
+    let mut s = site.serve(&[]);
+    // The first build runs right after the URL is printed.
+    within(20, "the first build", || {
+        s.get("/posts/hello/", &[]).text().contains("First words.")
+    });
+    let page = s.get("/posts/hello/", &[("User-Agent", DESKTOP)]).text();
+    assert!(
+        page.contains("/_bloggo/livereload"),
+        "the live-reload script is injected"
+    );
+    // Links point at the address served, not at base_url's port.
+    assert!(!page.contains("127.0.0.1:4000"), "{page}");
+
+    // A browser listening for reload events.
+    let mut sse = TcpStream::connect(s.addr).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sse.write_all(b"GET /_bloggo/livereload HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (tx, events) = mpsc::channel::<String>();
+    let reader = BufReader::new(sse.try_clone().unwrap());
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if line.starts_with("event:") && tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+
+    site.write("content/posts/hello.md", &post_md("Second words."));
+    within(2, "the edit on the page", || {
+        s.get("/posts/hello/", &[]).text().contains("Second words.")
+    });
+    assert_eq!(
+        events.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "event: reload"
+    );
+
+    // A broken edit: the last good page stays, with the error shown over it.
+    site.write(
+        "content/posts/hello.md",
+        "---\ntitle: [Hello\ndate: 2026-01-01\n---\nBroken words.\n",
+    );
+    assert_eq!(
+        events.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "event: error"
+    );
+    let page = s.get("/posts/hello/", &[]).text();
+    assert!(page.contains("Second words.") && !page.contains("Broken words."));
+    assert!(
+        page.contains("hello.md:"),
+        "the overlay names the file: {page}"
+    );
+
+    // Fixed again: reload, no overlay. Nothing else rebuilds on its own.
+    site.write("content/posts/hello.md", &post_md("Third words."));
+    assert_eq!(
+        events.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "event: reload"
+    );
+    let page = s.get("/posts/hello/", &[("User-Agent", PHONE)]).text();
+    assert!(page.contains("Third words.") && !page.contains("hello.md:"));
+    assert!(events.recv_timeout(Duration::from_millis(1500)).is_err());
+
+    assert_eq!(s.terminate(), 0);
+    // The two views of the built post page were recorded (one desktop, one phone).
+    assert_eq!(
+        site.rows("SELECT view_count, desktop_views, mobile_views FROM post_statistics"),
+        vec![vec!["2", "1", "1"]]
+    );
+    let out: Vec<String> = s.lines.try_iter().collect();
+    assert!(
+        out.iter().any(|l| l.contains("saved → reload sent:")),
+        "{out:?}"
+    );
+}
