@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 use super::Ctx;
 use crate::build::{build_site, BuildOptions};
 use crate::config::{parse_duration, Settings};
-use crate::import::sync_content;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
 use crate::serve::watcher::{self, WatchSet};
 use crate::serve::{backups, http::Limits, ServeOptions, Server};
@@ -168,8 +167,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rebuild action: `build_site` (which syncs content/ into the store) into the served
-/// folder, with bloggo.toml read again each time so its edits apply.
+/// The rebuild action: `build_site` into the served folder. It syncs content/ into the store
+/// through the import code first (a file that cannot be imported fails the rebuild, so the
+/// last good site stays served), and bloggo.toml is read again each time so its edits apply.
 fn site_builder(
     settings: &Settings,
     drafts: bool,
@@ -179,16 +179,6 @@ fn site_builder(
     let root = settings.root.clone();
     Box::new(move || {
         let settings = Settings::load(&root)?;
-        // content/ → store through the import code (the store stays the truth); a file
-        // that cannot be imported fails the rebuild, so the last good site stays served.
-        // (build_site syncs too once the build work wires it; a second sync finds nothing.)
-        if settings.config.content.sync {
-            let mut store = Store::open(&settings.store, false)?;
-            let synced = sync_content(&settings, &mut store).context("syncing content/")?;
-            for w in &synced.warnings {
-                eprintln!("warning: {w}");
-            }
-        }
         let opts = BuildOptions {
             out: out.clone(),
             drafts,
