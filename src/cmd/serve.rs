@@ -42,8 +42,9 @@ pub struct Args {
 
 /// How often the store is checked for changes made by other programs.
 const STORE_POLL: Duration = Duration::from_secs(1);
-/// A burst of saves closer together than this is one rebuild.
-const DEBOUNCE: Duration = Duration::from_millis(150);
+/// The watcher's debounce; the rebuild loop then waits for a quiet period (`rebuild::QUIET`),
+/// so a burst of saves closer together than that is one rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(50);
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
@@ -58,8 +59,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             cfg.flush_interval_ms
         );
     }
-    // Migrates the store if needed, so the writer and the build see the current schema.
-    Store::open(&settings.store, false)?;
+    // Creates or migrates the store (as build does), so the writer and the build see the
+    // current schema.
+    Store::open(&settings.store, true)?;
+    // Signals are caught before the URL is printed: whoever reads it may stop us at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot handle Ctrl-C")?;
+    }
 
     let drafts_dir = if args.drafts {
         Some(tempfile::tempdir().context("cannot create a folder for the drafts preview")?)
@@ -95,11 +102,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             output.display(),
             settings.store.display()
         );
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("cannot handle Ctrl-C")?;
     }
 
     let fingerprint: watcher::Fingerprint = Arc::new(Mutex::new(None));

@@ -14,8 +14,10 @@ use super::ServerHandle;
 use crate::store::views::content_fingerprint;
 use crate::store::Store;
 
-/// How long the rebuild loop waits for more changes before it starts a rebuild.
-const QUIET: Duration = Duration::from_millis(60);
+/// How long the rebuild loop waits for more changes before it starts a rebuild. The watcher's
+/// debouncer emits each event once it is old enough, so one save can come in several reports a
+/// tick apart; this quiet period makes them (and a burst of saves) one rebuild.
+pub const QUIET: Duration = Duration::from_millis(150);
 
 /// Builds the site into the served folder; returns a one-line summary.
 pub type RebuildFn = Box<dyn FnMut() -> Result<String> + Send>;

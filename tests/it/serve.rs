@@ -490,12 +490,16 @@ fn can_record_thousands_of_views_through_sigterm() {
 }
 
 #[test]
-fn errors_on_a_port_in_use() {
+fn errors_on_a_port_in_use_and_stops_cleanly_at_once() {
     let site = site_with_output();
-    let s = site.serve(&["--no-build"]);
+    let mut s = site.serve(&["--no-build"]);
     let port = s.addr.port().to_string();
     let r = site.run(&["serve", "--no-build", "--port", &port]).fails();
     assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
+    // SIGTERM right after start-up is a clean stop too.
+    assert_eq!(s.terminate(), 0);
+    let r = site.run(&["stats"]).ok();
+    assert!(r.stdout.contains("No views recorded"), "{}", r.stdout);
 }
 
 /// Polls `ok` every 20 ms for at most `secs` seconds.
