@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use super::Ctx;
 use crate::build::{build_site, BuildOptions};
 use crate::config::{parse_duration, Settings};
+use crate::lock::ServeLock;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
 use crate::serve::watcher::{self, WatchSet};
 use crate::serve::{backups, http::Limits, ServeOptions, Server};
@@ -59,6 +60,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             cfg.flush_interval_ms
         );
     }
+    // Held while serving: `backup restore` refuses to replace the store under us.
+    let _lock = ServeLock::acquire(&settings)?;
     // Creates or migrates the store (as build does), so the writer and the build see the
     // current schema.
     Store::open(&settings.store, true)?;
@@ -132,7 +135,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     if let Some(interval) = &settings.config.backup.interval {
         let interval = parse_duration(interval).context("[backup] interval")?;
-        let (newest, create) = backup_hooks(&settings)?;
+        let (newest, create) = backup_hooks(&settings);
         background.push(backups::spawn_backups(
             interval,
             newest,
@@ -196,9 +199,29 @@ fn site_builder(
     })
 }
 
-/// How serve finds the newest backup and takes one (through the backup code).
-fn backup_hooks(_settings: &Settings) -> Result<(backups::NewestFn, backups::CreateFn)> {
-    anyhow::bail!("[backup] interval is set, but this bloggo cannot take backups yet")
+/// How serve finds the newest good backup and takes one (through the backup code).
+fn backup_hooks(settings: &Settings) -> (backups::NewestFn, backups::CreateFn) {
+    let for_newest = settings.clone();
+    let newest: backups::NewestFn =
+        Box::new(move || {
+            Ok(crate::backup::newest_good(&for_newest)?
+                .map(|b| std::time::SystemTime::from(b.created)))
+        });
+    let for_create = settings.clone();
+    let create: backups::CreateFn = Box::new(move || {
+        let b = crate::backup::create(
+            &for_create,
+            Some("scheduled by bloggo serve"),
+            chrono::Utc::now(),
+        )?;
+        Ok(format!(
+            "{} ({} bytes) → {}",
+            b.tier_id(),
+            b.file_size(),
+            crate::backup::shown(&for_create, &b.path)
+        ))
+    });
+    (newest, create)
 }
 
 fn open_browser(url: &str) {

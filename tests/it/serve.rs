@@ -494,8 +494,12 @@ fn errors_on_a_port_in_use_and_stops_cleanly_at_once() {
     let site = site_with_output();
     let mut s = site.serve(&["--no-build"]);
     let port = s.addr.port().to_string();
-    let r = site.run(&["serve", "--no-build", "--port", &port]).fails();
+    let other = Site::new();
+    let r = other.run(&["serve", "--no-build", "--port", &port]).fails();
     assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
+    // A second server on the same site is refused by the serve lock.
+    let r = site.run(&["serve", "--no-build", "--port", "0"]).fails();
+    assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
     // SIGTERM right after start-up is a clean stop too.
     assert_eq!(s.terminate(), 0);
     let r = site.run(&["stats"]).ok();
@@ -597,4 +601,31 @@ fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
         out.iter().any(|l| l.contains("saved → reload sent:")),
         "{out:?}"
     );
+}
+
+#[test]
+fn can_take_a_backup_at_start_up_while_serving_and_hold_the_lock() {
+    let site = site_with_output();
+    let cfg = site
+        .read("bloggo.toml")
+        .replace("# interval = \"24h\"", "interval = \"24h\"");
+    assert!(cfg.contains("\ninterval = \"24h\""), "{cfg}");
+    site.write("bloggo.toml", &cfg);
+    let mut s = site.serve(&["--no-build"]);
+    // No backup yet: one is taken at start-up, while requests are served.
+    within(20, "a scheduled backup", || {
+        s.get("/posts/hello/", &[("User-Agent", DESKTOP)]);
+        site.run(&["backup", "list"]).stdout.contains("daily")
+    });
+    let list = site.run(&["backup", "list"]).ok().stdout;
+    let id = list
+        .split_whitespace()
+        .find(|w| w.len() == 15 && w.as_bytes()[8] == b'-')
+        .unwrap_or_else(|| panic!("no backup id in {list}"))
+        .to_string();
+    // The store cannot be replaced under a running server.
+    let r = site.run(&["backup", "restore", &id, "--yes"]).fails();
+    assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
+    assert_eq!(s.terminate(), 0);
+    assert!(site.count("SELECT count(*) FROM post_views") >= 1);
 }
