@@ -303,6 +303,7 @@ fn serve_connection(shared: &Shared, views: Option<&ViewSender>, stream: TcpStre
             Err(ReadError::Closed) => return,
             Err(ReadError::Bad(status, why)) => {
                 let _ = Response::text(status, why).write_to(&mut writer, false, false);
+                lingering_close(reader.get_mut());
                 return;
             }
         };
@@ -326,6 +327,29 @@ fn serve_connection(shared: &Shared, views: Option<&ViewSender>, stream: TcpStre
             || !keep
         {
             return;
+        }
+    }
+}
+
+/// Closes a connection whose client may still be sending (an oversized head): stops writing,
+/// then reads and drops what arrives for a moment, so the kernel does not reset the connection
+/// before the client has read the error response.
+fn lingering_close(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut buf = [0u8; 16 * 1024];
+    let mut left = 4 * 1024 * 1024usize;
+    while Instant::now() < deadline && left > 0 {
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => left = left.saturating_sub(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
         }
     }
 }
