@@ -62,15 +62,6 @@ pub fn cache_path(settings: &Settings) -> PathBuf {
     settings.root.join(".bloggo-cache").join("markdown.json")
 }
 
-/// Syncs `content/` into the store when the site asks for it.
-///
-/// The import work provides `crate::import::sync_content`; until it lands on main this
-/// only reports that sync is not available yet, so a build of a store-only site works.
-fn sync_content(settings: &Settings, _store: &mut Store) -> Result<()> {
-    let _ = settings;
-    Ok(())
-}
-
 /// Builds the site: one store snapshot, every page rendered in parallel, written atomically.
 pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSummary> {
     let started = Instant::now();
@@ -97,7 +88,11 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
 
     let mut store = Store::open(&settings.store, true)?;
     if settings.config.content.sync {
-        sync_content(settings, &mut store).context("syncing content/ into the store")?;
+        let synced = crate::import::sync_content(settings, &mut store)
+            .context("syncing content/ into the store")?;
+        if !opts.quiet && synced.changed() {
+            eprintln!("content: {synced}");
+        }
     }
     let now = chrono::Utc::now();
     let rows = crate::store::site::load_site(

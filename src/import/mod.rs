@@ -1,1 +1,690 @@
-//! (in progress)
+//! Import: markdown folders (Jekyll, Hugo, Zola, plain notes) → the store.
+//!
+//! The pipeline: walk the folder (`media::discover`) → read and hash every file and parse the
+//! changed ones in parallel (`parse_file`, pure) → one writer in one transaction
+//! (`store::posts::Writer`) → media installed → commit. Any problem in any file stops the
+//! import before anything is written, with every problem listed as `path:line: what`.
+//!
+//! `sync_content` runs the same pipeline on the site's `content/` folder at the start of
+//! `build` and `serve`.
+
+pub mod dates;
+pub mod derive;
+pub mod frontmatter;
+pub mod media;
+pub mod slug;
+mod sync;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Settings, Timezone};
+use crate::model::PostStatus;
+use crate::store::posts::{
+    FileRecord, IndexedPost, Links, Outcome, PostRecord, WriteError, Writer,
+};
+use crate::store::Store;
+
+pub use derive::KNOWN_KEYS;
+pub use slug::slugify;
+pub use sync::sync_content;
+
+/// One thing wrong with one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    /// 1-based line in the file, when the problem has one.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: &str, line: usize, message: String) -> Problem {
+        Problem::at(path, Some(line), message)
+    }
+
+    pub fn at(path: &str, line: Option<usize>, message: String) -> Problem {
+        Problem {
+            path: path.to_string(),
+            line,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.path, l, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// An import refused because of bad files; the store was left as it was.
+#[derive(Debug, thiserror::Error)]
+pub struct ImportError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{n} problem{} found; nothing was imported (fix the files and run the import again):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Work out and report every change, then roll back (and copy no media).
+    pub dry_run: bool,
+    /// Soft-delete posts whose source file (under the imported folder) is gone.
+    pub prune: bool,
+    /// Give every imported post this status.
+    pub status: Option<PostStatus>,
+    /// Show a progress bar (drawn only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What `parse_file` needs besides the bytes.
+#[derive(Debug, Clone)]
+pub struct ParseContext {
+    /// Dates without a zone are read in it.
+    pub timezone: Timezone,
+    pub words_per_minute: u32,
+    pub max_file_size: u64,
+    pub forced_status: Option<PostStatus>,
+    /// The file's modification time: the date of a post that has none in its front matter or
+    /// file name.
+    pub file_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ParseContext {
+    pub fn for_site(settings: &Settings) -> ParseContext {
+        ParseContext {
+            timezone: settings.timezone,
+            words_per_minute: settings.config.content.words_per_minute,
+            max_file_size: settings.config.content.max_file_size,
+            forced_status: None,
+            file_time: None,
+        }
+    }
+}
+
+/// A post's author as the front matter names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorRef {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+impl AuthorRef {
+    /// An author from a name and/or an email (the email's local part names it when alone).
+    pub fn new(name: Option<String>, email: Option<String>) -> Option<AuthorRef> {
+        let email = email.filter(|e| !e.trim().is_empty());
+        let name = name.filter(|n| !n.trim().is_empty()).or_else(|| {
+            email
+                .as_ref()
+                .map(|e| e.split('@').next().unwrap_or(e).to_string())
+        })?;
+        Some(AuthorRef {
+            name: name.trim().to_string(),
+            email,
+        })
+    }
+}
+
+/// One markdown file, read: everything the store needs, nothing resolved to ids yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedPost {
+    pub source_path: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub slug: String,
+    pub content: String,
+    pub excerpt: Option<String>,
+    pub cover_image: Option<String>,
+    pub status: PostStatus,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub published_at: Option<String>,
+    pub modified_at: Option<String>,
+    pub read_time: i64,
+    /// Category paths from the root (`[["Programming", "Rust"]]`).
+    pub categories: Vec<Vec<String>>,
+    pub tags: Vec<String>,
+    pub authors: Vec<AuthorRef>,
+    pub aliases: Vec<String>,
+    /// Front matter keys bloggo does not know, and Zola's `[extra]`.
+    pub extra: Map<String, Value>,
+    /// Things read with a fallback (printed, never silent).
+    pub warnings: Vec<Problem>,
+}
+
+/// Parses one markdown file: front matter (YAML or TOML), the derived fields, every problem.
+/// Pure (no IO), so it can be fuzzed; `rel_path` names the file in problems and gives the
+/// slug and date when the front matter has none.
+pub fn parse_file(
+    rel_path: &str,
+    bytes: &[u8],
+    ctx: &ParseContext,
+) -> Result<ParsedPost, Vec<Problem>> {
+    derive::parse_file(rel_path, bytes, ctx)
+}
+
+/// What kind of change an import made to a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    New,
+    Updated,
+    Deleted,
+}
+
+/// One post an import added, changed or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub kind: ChangeKind,
+    /// The source file (as stored in `posts.source_path`).
+    pub path: String,
+}
+
+/// Counts of an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+    pub deleted: usize,
+    pub seconds: f64,
+    pub dry_run: bool,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<Problem>,
+}
+
+impl ImportSummary {
+    /// True when the store was (or, in a dry run, would be) changed.
+    pub fn changed(&self) -> bool {
+        self.new + self.updated + self.deleted > 0
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} new, {} updated, {} unchanged, {} skipped",
+            self.new, self.updated, self.unchanged, self.skipped
+        )?;
+        if self.deleted > 0 {
+            write!(f, ", {} deleted", self.deleted)?;
+        }
+        write!(f, " in {:.2} s", self.seconds)?;
+        if self.dry_run {
+            f.write_str(" (dry run: nothing was written)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Imports a folder of markdown into the store in one transaction (see the module docs).
+/// Problems in files come back as an `ImportError` (downcast to list them); warnings are
+/// printed to stderr and kept in the summary.
+pub fn import_dir(
+    settings: &Settings,
+    store: &mut Store,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    if !path.is_dir() {
+        bail!(
+            "{}: not a folder; give the folder that holds the markdown posts (a Jekyll site's _posts, a Hugo or Zola content/)",
+            path.display()
+        );
+    }
+    run(settings, store, path, opts, true)
+}
+
+/// How posts' `source_path` begins for files under `root`: relative to the site folder when
+/// inside it (`content/`), else the folder's absolute path.
+fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
+    let root_abs =
+        std::fs::canonicalize(root).with_context(|| format!("{}: cannot read", root.display()))?;
+    let site_abs = std::fs::canonicalize(&settings.root)
+        .with_context(|| format!("{}: cannot read", settings.root.display()))?;
+    let prefix = match root_abs.strip_prefix(&site_abs) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => root_abs.to_string_lossy().into_owned(),
+    };
+    Ok(if prefix.is_empty() || prefix.ends_with('/') {
+        prefix
+    } else {
+        format!("{prefix}/")
+    })
+}
+
+/// A file after the parallel stage.
+enum Staged {
+    Unchanged { slug: String },
+    Parsed { post: Box<ParsedPost>, hash: String },
+    Failed(Vec<Problem>),
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    crate::store::migrate::hex(&Sha256::digest(bytes))
+}
+
+/// Reads, hashes and (when changed) parses one file.
+fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseContext) -> Staged {
+    let fail = |msg: String| Staged::Failed(vec![Problem::at(&file.rel, None, msg)]);
+    let meta = match std::fs::metadata(&file.abs) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    if meta.len() > ctx.max_file_size {
+        return Staged::Failed(vec![Problem::new(
+            &file.rel,
+            1,
+            format!(
+                "the file is {} bytes, more than [content] max_file_size = {}; split it or raise the limit in bloggo.toml",
+                meta.len(),
+                ctx.max_file_size
+            ),
+        )]);
+    }
+    let bytes = match std::fs::read(&file.abs) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    // A bundle's hash covers its media too, so a changed image re-imports the post.
+    let hash = if file.media.is_empty() {
+        sha256_hex(&bytes)
+    } else {
+        let mut h = Sha256::new();
+        h.update(&bytes);
+        for m in &file.media {
+            match std::fs::read(&m.abs) {
+                Ok(b) => {
+                    h.update(m.rel.as_bytes());
+                    h.update([0]);
+                    h.update(Sha256::digest(&b));
+                }
+                Err(e) => return fail(format!("cannot read the bundle file {}: {e}", m.rel)),
+            }
+        }
+        crate::store::migrate::hex(&h.finalize())
+    };
+    if let Some(p) = known {
+        let same_status = ctx
+            .forced_status
+            .is_none_or(|s| s.as_str() == p.status.as_str());
+        if p.source_hash.as_deref() == Some(hash.as_str()) && !p.deleted && same_status {
+            return Staged::Unchanged {
+                slug: p.slug.clone(),
+            };
+        }
+    }
+    let mut ctx = ctx.clone();
+    ctx.file_time = meta
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)
+        .and_then(|d| chrono::DateTime::from_timestamp(d.timestamp(), 0));
+    match parse_file(&file.rel, &bytes, &ctx) {
+        Ok(post) => Staged::Parsed {
+            post: Box::new(post),
+            hash,
+        },
+        Err(problems) => Staged::Failed(problems),
+    }
+}
+
+/// Files parsed together while the writer stores the previous batch.
+const BATCH: usize = 256;
+
+/// The writer's side of an import: one file at a time, in file-name order.
+struct Apply<'a, 'c> {
+    settings: &'a Settings,
+    shown: &'a dyn Fn(&str) -> String,
+    by_path: &'a HashMap<&'a str, &'a IndexedPost>,
+    by_slug: &'a HashMap<&'a str, &'a IndexedPost>,
+    default_author: Option<AuthorRef>,
+    w: Writer<'c>,
+    summary: ImportSummary,
+    problems: Vec<Problem>,
+    /// slug → the file that has it (duplicates name both files).
+    slugs: HashMap<String, &'a str>,
+    copies: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl<'a, 'c> Apply<'a, 'c> {
+    fn file(&mut self, f: &'a media::SourceFile, key: &str, staged: Staged) -> Result<()> {
+        let shown = self.shown;
+        let slug = match &staged {
+            Staged::Failed(ps) => {
+                self.problems.extend(ps.iter().map(|p| Problem {
+                    path: shown(&p.path),
+                    ..p.clone()
+                }));
+                return Ok(());
+            }
+            Staged::Unchanged { slug } => slug.clone(),
+            Staged::Parsed { post, .. } => {
+                self.summary
+                    .warnings
+                    .extend(post.warnings.iter().map(|p| Problem {
+                        path: shown(&p.path),
+                        ..p.clone()
+                    }));
+                post.slug.clone()
+            }
+        };
+        if let Some(other) = self.slugs.insert(slug.clone(), &f.rel) {
+            self.problems.push(Problem::new(
+                &shown(&f.rel),
+                1,
+                format!(
+                    "the slug {slug:?} is also the slug of {}; give one of them another `slug:`",
+                    shown(other)
+                ),
+            ));
+        }
+        match staged {
+            Staged::Parsed { post, hash } if self.problems.is_empty() => {
+                self.write(f, key, *post, hash)
+            }
+            Staged::Unchanged { .. } => {
+                self.summary.unchanged += 1;
+                Ok(())
+            }
+            // After a problem nothing more is written (it will be rolled back anyway).
+            _ => Ok(()),
+        }
+    }
+
+    fn write(
+        &mut self,
+        f: &media::SourceFile,
+        key: &str,
+        post: ParsedPost,
+        hash: String,
+    ) -> Result<()> {
+        let shown = self.shown;
+        let target = match (self.by_path.get(key), self.by_slug.get(post.slug.as_str())) {
+            (Some(a), Some(b)) if a.id != b.id => {
+                self.problems.push(Problem::new(
+                    &shown(&f.rel),
+                    1,
+                    format!(
+                        "the slug {:?} is taken by another post ({}); give this one another `slug:`",
+                        post.slug,
+                        b.source_path.as_deref().unwrap_or("made in the store")
+                    ),
+                ));
+                return Ok(());
+            }
+            (a, b) => a.or(b).map(|p| p.id),
+        };
+        let w = &mut self.w;
+        let mut author_id = None;
+        for a in post.authors.iter().chain(
+            self.default_author
+                .iter()
+                .filter(|_| post.authors.is_empty()),
+        ) {
+            let id = w.author(&a.name, a.email.as_deref())?;
+            author_id = author_id.or(Some(id));
+        }
+        let mut links = Links::default();
+        for path in &post.categories {
+            links.categories.extend(w.category(path)?);
+        }
+        for t in &post.tags {
+            links.tags.extend(w.tag(t)?);
+        }
+        links.aliases = post.aliases.clone();
+        for m in &f.media {
+            let dest = self.settings.media.join(&post.slug).join(&m.rel);
+            let file_path = match dest.strip_prefix(&self.settings.root) {
+                Ok(p) => p
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                Err(_) => dest.display().to_string(),
+            };
+            let size = std::fs::metadata(&m.abs)
+                .with_context(|| format!("{}: cannot read", m.abs.display()))?
+                .len();
+            let rec = FileRecord {
+                filename: m.rel.rsplit('/').next().unwrap_or(&m.rel).to_string(),
+                original_name: m.rel.clone(),
+                file_path,
+                file_size: size as i64,
+                mime_type: mime_guess::from_path(&m.abs)
+                    .first_or_octet_stream()
+                    .to_string(),
+                uploaded_by: author_id,
+            };
+            links.files.push(w.file(&rec)?);
+            self.copies.push((m.abs.clone(), dest));
+        }
+        let rec = PostRecord {
+            title: post.title,
+            subtitle: post.subtitle,
+            slug: post.slug,
+            content: post.content,
+            excerpt: post.excerpt,
+            cover_image: post.cover_image,
+            author_id,
+            status: post.status.as_str().to_string(),
+            published_at: post.published_at,
+            modified_at: post.modified_at,
+            read_time: post.read_time,
+            extra: serde_json::to_string(&post.extra)?,
+            source_path: key.to_string(),
+            source_hash: hash,
+        };
+        let change = |kind| Change {
+            kind,
+            path: key.to_string(),
+        };
+        match w.upsert(target, &rec, links) {
+            Ok(Outcome::New(_)) => {
+                self.summary.new += 1;
+                self.summary.changes.push(change(ChangeKind::New));
+            }
+            Ok(Outcome::Updated(_)) => {
+                self.summary.updated += 1;
+                self.summary.changes.push(change(ChangeKind::Updated));
+            }
+            Ok(Outcome::Unchanged(_)) => self.summary.unchanged += 1,
+            Err(WriteError::AliasTaken { path, other }) => self.problems.push(Problem::new(
+                &shown(&f.rel),
+                1,
+                format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
+            )),
+            Err(WriteError::Sql(e)) => {
+                return Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The shared pipeline of `import_dir` and `sync_content`. `audit_always`: write the audit
+/// row even when nothing changed (an explicit import does; a sync at build start does not).
+///
+/// Batches of files are read, hashed and parsed in parallel (rayon) on a helper thread while
+/// this thread writes the previous batch in the open transaction; any problem anywhere rolls
+/// the whole transaction back.
+fn run(
+    settings: &Settings,
+    store: &mut Store,
+    root: &Path,
+    opts: &ImportOptions,
+    audit_always: bool,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let scope = source_scope(settings, root)?;
+    let found = media::discover(root);
+    let shown = |rel: &str| root.join(rel).display().to_string();
+
+    let tx = store
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .context("cannot start a write transaction on the store")?;
+    let index = crate::store::posts::index(&tx).context("cannot read the posts")?;
+    let by_path: HashMap<&str, &IndexedPost> = index
+        .iter()
+        .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
+        .collect();
+    let by_slug: HashMap<&str, &IndexedPost> = index.iter().map(|p| (p.slug.as_str(), p)).collect();
+
+    let mut ctx = ParseContext::for_site(settings);
+    ctx.forced_status = opts.status;
+    let bar = if opts.progress {
+        indicatif::ProgressBar::new(found.files.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let keys: Vec<String> = found
+        .files
+        .iter()
+        .map(|f| format!("{scope}{}", f.rel))
+        .collect();
+    let now = crate::store::now_text();
+    let mut apply = Apply {
+        settings,
+        shown: &shown,
+        by_path: &by_path,
+        by_slug: &by_slug,
+        default_author: AuthorRef::new(Some(settings.config.author.clone()), None),
+        w: Writer::new(&tx, &now).context("cannot read the store")?,
+        summary: ImportSummary {
+            skipped: found.skipped,
+            dry_run: opts.dry_run,
+            ..Default::default()
+        },
+        problems: found.problems.clone(),
+        slugs: HashMap::new(),
+        copies: Vec::new(),
+    };
+
+    let parse = |range: std::ops::Range<usize>| -> Vec<Staged> {
+        found.files[range.clone()]
+            .par_iter()
+            .zip(keys[range].par_iter())
+            .map(|(f, key)| {
+                let s = stage(f, by_path.get(key.as_str()), &ctx);
+                bar.inc(1);
+                s
+            })
+            .collect()
+    };
+    let n = found.files.len();
+    let batches: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(BATCH)
+        .map(|s| s..(s + BATCH).min(n))
+        .collect();
+    std::thread::scope(|sc| -> Result<()> {
+        let parse = &parse;
+        let mut next = batches.first().cloned().map(|r| sc.spawn(move || parse(r)));
+        for (i, range) in batches.iter().enumerate() {
+            let staged = match next.take().map(|h| h.join()) {
+                Some(Ok(s)) => s,
+                _ => bail!("a parser thread failed; nothing was imported"),
+            };
+            next = batches
+                .get(i + 1)
+                .cloned()
+                .map(|r| sc.spawn(move || parse(r)));
+            for (j, s) in range.clone().zip(staged) {
+                apply.file(&found.files[j], &keys[j], s)?;
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+
+    let Apply {
+        w,
+        mut summary,
+        mut problems,
+        copies,
+        ..
+    } = apply;
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if opts.prune && problems.is_empty() {
+        let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        for p in &index {
+            let Some(sp) = p.source_path.as_deref() else {
+                continue;
+            };
+            if sp.starts_with(&scope)
+                && !present.contains(sp)
+                && !p.deleted
+                && w.soft_delete(p.id)?
+            {
+                summary.deleted += 1;
+                summary.changes.push(Change {
+                    kind: ChangeKind::Deleted,
+                    path: sp.to_string(),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+        return Err(ImportError { problems }.into());
+    }
+    if audit_always || summary.changed() {
+        let counts = serde_json::json!({
+            "source": root.display().to_string(),
+            "new": summary.new,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "skipped": summary.skipped,
+            "deleted": summary.deleted,
+        });
+        w.audit(&counts.to_string())?;
+    }
+    drop(w);
+    if opts.dry_run {
+        tx.rollback()?;
+    } else {
+        for (src, dest) in &copies {
+            media::install(src, dest).with_context(|| {
+                format!(
+                    "cannot copy {} to {}; nothing was imported",
+                    src.display(),
+                    dest.display()
+                )
+            })?;
+        }
+        tx.commit().context("cannot commit the import")?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

@@ -1,1 +1,686 @@
-//! Integration tests (in progress).
+//! `bloggo import` and the content/ sync (issues 3 and 7): every dialect's rows, repeatability,
+//! all-or-nothing failures, the real Jekyll corpus, dry runs, pruning and sync.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::{copy_dir, repo, rows, shared_corpus, Run, Site};
+
+/// A fixture folder of `tests/fixtures/import/`.
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/import").join(name)
+}
+
+impl Site {
+    fn import(&self, path: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["import", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// Every table's rows, sorted (`audit_logs` left out when `with_audit` is false).
+    fn dump(&self, with_audit: bool) -> Vec<(String, Vec<Vec<String>>)> {
+        let conn = self.conn();
+        let tables = rows(
+            &conn,
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        );
+        tables
+            .into_iter()
+            .map(|t| t[0].clone())
+            .filter(|t| with_audit || t != "audit_logs")
+            .map(|t| {
+                let mut r = rows(&conn, &format!("SELECT * FROM \"{t}\""));
+                r.sort();
+                (t, r)
+            })
+            .collect()
+    }
+
+    /// One text value from a query.
+    fn text(&self, sql: &str) -> String {
+        let r = self.rows(sql);
+        assert_eq!(r.len(), 1, "{sql}: {r:?}");
+        r[0][0].clone()
+    }
+
+    /// The category path (root first) of the categories of a post.
+    fn category_paths(&self, slug: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rows(&format!(
+                "WITH RECURSIVE up(leaf, id, name, parent_id, depth) AS (
+                    SELECT c.id, c.id, c.name, c.parent_id, 0 FROM categories c
+                    JOIN post_categories pc ON pc.category_id = c.id
+                    JOIN posts p ON p.id = pc.post_id WHERE p.slug = '{slug}'
+                  UNION ALL
+                    SELECT up.leaf, c.id, c.name, c.parent_id, up.depth + 1
+                    FROM up JOIN categories c ON c.id = up.parent_id)
+                 SELECT group_concat(name, '/') FROM
+                    (SELECT leaf, name FROM up ORDER BY leaf, depth DESC) GROUP BY leaf"
+            ))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn tags_of(&self, slug: &str) -> Vec<String> {
+        self.rows(&format!(
+            "SELECT t.name FROM tags t JOIN post_tags pt ON pt.tag_id = t.id
+             JOIN posts p ON p.id = pt.post_id WHERE p.slug = '{slug}' ORDER BY t.name"
+        ))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+    }
+
+    fn author_of(&self, slug: &str) -> String {
+        self.text(&format!(
+            "SELECT u.name || ' <' || u.email || '> ' || u.slug || ' ' || u.role_id
+             FROM users u JOIN posts p ON p.author_id = u.id WHERE p.slug = '{slug}'"
+        ))
+    }
+
+    fn post(&self, slug: &str, col: &str) -> String {
+        self.text(&format!("SELECT {col} FROM posts WHERE slug = '{slug}'"))
+    }
+
+    fn set_config(&self, from: &str, to: &str) {
+        let c = self.read("bloggo.toml");
+        assert!(c.contains(from), "{c}");
+        self.write("bloggo.toml", &c.replacen(from, to, 1));
+    }
+}
+
+#[test]
+fn can_import_jekyll_posts_with_dates_categories_authors_and_extra_keys() {
+    let site = Site::new();
+    site.set_config(
+        "# timezone = \"Europe/Paris\"",
+        "timezone = \"Europe/Paris\"",
+    );
+    let r = site.import(&fixture("jekyll"), &[]).ok();
+    assert!(
+        r.stdout
+            .contains("4 new, 0 updated, 0 unchanged, 0 skipped in "),
+        "{}",
+        r.stdout
+    );
+
+    let s = "hello-jekyll";
+    assert_eq!(site.post(s, "title"), "Hello from Jekyll");
+    // 23:30 at +0200 is 21:30 UTC; the front matter's zone wins over the site's.
+    assert_eq!(site.post(s, "published_at"), "2024-03-10 21:30:00");
+    assert_eq!(site.post(s, "status"), "published");
+    assert_eq!(
+        site.post(s, "excerpt"),
+        "This first paragraph is the excerpt of the post."
+    );
+    assert!(site
+        .post(s, "content")
+        .contains("{% raw %}{{ liquid }}{% endraw %}"));
+    assert_eq!(
+        site.post(s, "extra"),
+        r#"{"layout":"post","version":"3.0"}"#
+    );
+    assert_eq!(site.post(s, "read_time"), "1");
+    assert_eq!(
+        site.category_paths(s),
+        ["Programming/Rust", "Writing"],
+        "a `Parent/Child` string is a path; a list holds several categories"
+    );
+    assert_eq!(site.tags_of(s), ["jekyll", "migration"]);
+    assert_eq!(
+        site.author_of(s),
+        "Ada Lovelace <ada@example.com> ada-lovelace 3"
+    );
+    assert_eq!(
+        site.rows("SELECT path FROM post_aliases ORDER BY path"),
+        [["/2024/03/10/hello.html"], ["/old/hello"]]
+    );
+
+    // No date in the front matter: the file name's, at midnight in the site's zone.
+    let s = "no-date-in-front-matter";
+    assert_eq!(site.post(s, "published_at"), "2024-03-11 23:00:00");
+    assert_eq!(site.post(s, "excerpt"), "Intro that is not the excerpt.");
+    assert_eq!(site.category_paths(s), ["Programming/Rust/Async"]);
+    assert_eq!(site.tags_of(s), ["async", "rust"]);
+    // `ada lovelace` is the same author, matched by name.
+    assert_eq!(
+        site.author_of(s),
+        "Ada Lovelace <ada@example.com> ada-lovelace 3"
+    );
+
+    // A zone-less date is read in the site's zone (Paris, summer: +02:00).
+    assert_eq!(
+        site.post("site-zone", "published_at"),
+        "2024-07-01 10:00:00"
+    );
+    assert_eq!(
+        site.author_of("site-zone"),
+        "Grace Hopper <grace-hopper@authors.invalid> grace-hopper 3"
+    );
+    // _drafts/ holds drafts.
+    assert_eq!(site.post("work-in-progress", "status"), "draft");
+
+    // The tree: Programming > Rust > Async, once each, slugs unique.
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, coalesce(p.name, '-'), c.slug FROM categories c
+             LEFT JOIN categories p ON p.id = c.parent_id ORDER BY c.id"
+        ),
+        [
+            ["Writing", "-", "writing"],
+            ["Programming", "-", "programming"],
+            ["Rust", "Programming", "rust"],
+            ["Async", "Rust", "async"],
+        ]
+    );
+    assert_eq!(
+        site.count("SELECT count(*) FROM audit_logs WHERE action = 'import'"),
+        1
+    );
+}
+
+#[test]
+fn can_import_hugo_yaml_and_toml_and_zola_taxonomies() {
+    let site = Site::new();
+    site.import(&fixture("hugo"), &[]).ok();
+    let s = "first-hugo-post";
+    assert_eq!(site.post(s, "title"), "First Hugo post");
+    assert_eq!(site.post(s, "subtitle"), "YAML front matter");
+    assert_eq!(site.post(s, "status"), "draft");
+    assert_eq!(site.post(s, "published_at"), "2023-11-02 13:15:00");
+    assert_eq!(site.post(s, "modified_at"), "2023-11-05 10:00:00");
+    assert_eq!(site.post(s, "excerpt"), "A summary written by hand.");
+    assert_eq!(site.post(s, "cover_image"), "cover.jpg");
+    assert_eq!(
+        site.post(s, "extra"),
+        r#"{"authors":["Grace Hopper","Ada Lovelace"],"params":{"toc":true},"weight":10}"#
+    );
+    assert_eq!(site.category_paths(s), ["Tech/Databases"]);
+    assert_eq!(
+        site.author_of(s),
+        "Grace Hopper <grace-hopper@authors.invalid> grace-hopper 3",
+        "the first author is the post's author"
+    );
+    assert_eq!(
+        site.count("SELECT count(*) FROM users WHERE role_id = 3"),
+        2
+    );
+
+    let s = "toml-post";
+    assert_eq!(site.post(s, "status"), "pending");
+    assert_eq!(site.post(s, "published_at"), "2023-12-24 17:00:00");
+    assert_eq!(site.post(s, "excerpt"), "Hugo description used as excerpt.");
+    assert_eq!(site.tags_of(s), ["front matter", "hugo", "toml"]);
+    assert_eq!(site.category_paths(s), ["Tech/Databases"]);
+    assert_eq!(site.post(s, "extra"), r#"{"series":"Migrations"}"#);
+    assert_eq!(
+        site.post(s, "author_id"),
+        "1",
+        "no author: the site's author (bloggo.toml `author`)"
+    );
+
+    let r = site.import(&fixture("zola"), &[]).ok();
+    assert!(
+        r.stdout
+            .contains("1 new, 0 updated, 0 unchanged, 1 skipped"),
+        "{}",
+        r.stdout
+    );
+    let s = "zola-taxonomies-unicode";
+    assert_eq!(site.post(s, "title"), "Zola with taxonomies");
+    assert_eq!(site.post(s, "published_at"), "2024-01-05 00:00:00");
+    assert_eq!(site.post(s, "modified_at"), "2024-01-06 09:30:00");
+    assert_eq!(site.category_paths(s), ["Programming/Rust"]);
+    assert_eq!(site.tags_of(s), ["Rust", "zola"]);
+    assert_eq!(
+        site.post(s, "extra"),
+        r#"{"math":true,"taxonomies":{"series":["Static sites"]},"version":"1.10"}"#
+    );
+    assert_eq!(
+        site.count("SELECT count(*) FROM tags WHERE slug = 'rust'"),
+        1
+    );
+}
+
+#[test]
+fn can_import_page_bundles_and_files_without_front_matter() {
+    let site = Site::new();
+    site.import(&fixture("bundles"), &[]).ok();
+    assert_eq!(site.post("my-trip", "title"), "My trip");
+    assert_eq!(site.post("my-trip", "cover_image"), "cat.png");
+    assert_eq!(
+        site.rows(
+            "SELECT f.filename, f.original_name, f.file_path, f.file_size, f.mime_type
+             FROM files f JOIN post_files pf ON pf.file_id = f.id
+             JOIN posts p ON p.id = pf.post_id WHERE p.slug = 'my-trip' ORDER BY f.file_path"
+        ),
+        [
+            [
+                "cat.png",
+                "cat.png",
+                "media/my-trip/cat.png",
+                "33",
+                "image/png"
+            ],
+            [
+                "map.svg",
+                "images/map.svg",
+                "media/my-trip/images/map.svg",
+                "42",
+                "image/svg+xml"
+            ],
+        ]
+    );
+    assert_eq!(
+        std::fs::read(site.path("media/my-trip/cat.png")).unwrap(),
+        std::fs::read(fixture("bundles/my-trip/cat.png")).unwrap()
+    );
+    assert!(site.path("media/my-trip/images/map.svg").is_file());
+
+    site.import(&fixture("plain"), &[]).ok();
+    assert_eq!(
+        site.post("meeting-notes", "title"),
+        "Notes from the meeting"
+    );
+    assert_eq!(site.post("meeting-notes", "status"), "published");
+    assert_eq!(site.post("untitled-note", "title"), "untitled note");
+    assert_eq!(
+        site.post("untitled-note", "excerpt"),
+        "Just a line of text, no heading at all."
+    );
+    assert_ne!(site.post("untitled-note", "published_at"), "NULL");
+}
+
+#[test]
+fn reimporting_unchanged_files_changes_nothing_and_an_edit_adds_one_version() {
+    let site = Site::new();
+    let src = site.tmp.path().join("posts");
+    copy_dir(&fixture("jekyll"), &src);
+    copy_dir(&fixture("bundles"), &src.join("bundles"));
+    site.import(&src, &[]).ok();
+    let before = site.dump(false);
+    let r = site.import(&src, &[]).ok();
+    assert!(
+        r.stdout.contains("0 new, 0 updated, 5 unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        site.dump(false),
+        before,
+        "a re-import must not change any row"
+    );
+    assert_eq!(site.count("SELECT count(*) FROM audit_logs"), 2);
+    assert_eq!(
+        site.text("SELECT new_values FROM audit_logs ORDER BY id DESC LIMIT 1"),
+        format!(
+            r#"{{"deleted":0,"new":0,"skipped":0,"source":"{}","unchanged":5,"updated":0}}"#,
+            src.display()
+        )
+    );
+
+    let file = src.join("_posts/2024-03-10-hello-jekyll.md");
+    let old = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        old.replace("title: \"Hello from Jekyll\"", "title: \"Hello again\"")
+            .replace("second paragraph", "changed paragraph"),
+    )
+    .unwrap();
+    let r = site.import(&src, &[]).ok();
+    assert!(
+        r.stdout.contains("0 new, 1 updated, 4 unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT v.version, v.title, v.status, v.author_id = p.author_id, v.content = p.content FROM post_versions v JOIN posts p ON p.id = v.post_id"),
+        [["1", "Hello from Jekyll", "approved", "1", "0"]]
+    );
+    assert!(site
+        .text("SELECT content FROM post_versions")
+        .contains("second paragraph"));
+    assert_eq!(site.post("hello-jekyll", "title"), "Hello again");
+    let id = site.post("hello-jekyll", "id");
+    // Only that post's updated_at moved.
+    let after = site.dump(false);
+    let changed: Vec<&str> = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0.as_str())
+        .collect();
+    assert_eq!(changed, ["post_versions", "posts"]);
+    assert_eq!(
+        site.count(&format!(
+            "SELECT count(*) FROM posts WHERE updated_at <> created_at AND id <> {id}"
+        )),
+        0
+    );
+}
+
+#[test]
+fn one_broken_file_stops_the_import_and_leaves_every_table_unchanged() {
+    let site = Site::new();
+    site.import(&fixture("jekyll"), &[]).ok();
+    let before = site.dump(true);
+    let r = site.import(&fixture("broken"), &[]).fails();
+    assert_eq!(r.code, 1);
+    let broken = fixture("broken");
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:3: cannot read the date \"next tuesday\"",
+            broken.join("broken-date.md").display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{}:1: the front matter opened with `---` is never closed",
+            broken.join("unterminated.md").display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 problems found; nothing was imported"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(site.dump(true), before);
+}
+
+#[test]
+fn every_problem_names_its_file_and_line() {
+    let site = Site::new();
+    site.set_config(
+        "words_per_minute = 200",
+        "words_per_minute = 200\nmax_file_size = 200",
+    );
+    let dir = site.tmp.path().join("bad");
+    let w = |rel: &str, bytes: &[u8]| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    w("a/same.md", b"---\ntitle: One\n---\n");
+    w("b/same.md", b"---\ntitle: Two\n---\n");
+    w("latin1.md", b"---\ntitle: ok\n---\ncaf\xe9\n");
+    w("big.md", &[b'x'; 300]);
+    w("yaml.md", b"---\ntitle: ok\ntags: [a, b\n---\n");
+    w("status.md", b"+++\ntitle = \"x\"\nstatus = \"live\"\n+++\n");
+    let before = site.dump(true);
+    let r = site.import(&dir, &[]).fails();
+    let d = dir.display();
+    for expected in [
+        format!("{d}/b/same.md:1: the slug \"same\" is also the slug of {d}/a/same.md"),
+        format!("{d}/latin1.md:4: not valid UTF-8"),
+        format!("{d}/big.md:1: the file is 300 bytes, more than [content] max_file_size = 200"),
+        format!("{d}/yaml.md:3: the YAML front matter does not parse"),
+        format!("{d}/status.md:3: \"live\" is not a status"),
+    ] {
+        assert!(r.stderr.contains(&expected), "{expected}\n{}", r.stderr);
+    }
+    assert_eq!(site.dump(true), before);
+}
+
+#[test]
+fn the_real_jekyll_posts_import_without_error() {
+    let Some(corpus) = shared_corpus("jekyll-posts") else {
+        eprintln!("skipped: ../shared/corpora/jekyll-posts is not here");
+        return;
+    };
+    let site = Site::new();
+    let r = site.import(&corpus, &[]).ok();
+    assert!(r.stdout.contains("102 new, 0 updated"), "{}", r.stdout);
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE deleted_at IS NULL"),
+        102
+    );
+    // The malformed date falls back to the file name's, with a warning naming the line.
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: {}:3: cannot read the date \"2023-01-29 18:30:22 2023 -0800\"",
+            corpus
+                .join("2023-01-29-jekyll-3-9-3-released.markdown")
+                .display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        site.post("jekyll-3-9-3-released", "published_at"),
+        "2023-01-29 00:00:00"
+    );
+    assert_eq!(
+        site.post("jekyll-1-0-1-released", "published_at"),
+        "2013-05-08 21:46:11"
+    );
+    assert_eq!(
+        site.post("jekyll-3-0-released", "extra"),
+        r#"{"version":"3.0"}"#
+    );
+    // Dots inside names: only the last extension goes.
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE slug LIKE '%markdown%'"),
+        0
+    );
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE status <> 'published'"),
+        0
+    );
+    assert!(site.count("SELECT count(*) FROM post_aliases") >= 1);
+}
+
+#[test]
+fn dry_run_reports_and_writes_nothing() {
+    let site = Site::new();
+    let before = site.dump(true);
+    let r = site.import(&fixture("bundles"), &["--dry-run"]).ok();
+    assert!(r.stdout.contains("would add: "), "{}", r.stdout);
+    assert!(r.stdout.contains("1 new, 0 updated"), "{}", r.stdout);
+    assert!(r.stdout.contains("dry run"), "{}", r.stdout);
+    assert_eq!(site.dump(true), before);
+    assert!(!site.path("media/my-trip").exists());
+}
+
+#[test]
+fn prune_soft_deletes_posts_whose_file_is_gone_and_status_can_be_forced() {
+    let site = Site::new();
+    let src = site.tmp.path().join("posts");
+    copy_dir(&fixture("jekyll/_posts"), &src);
+    site.import(&src, &["--status", "draft"]).ok();
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE status = 'draft'"),
+        3
+    );
+    std::fs::remove_file(src.join("2024-03-15-site-zone.md")).unwrap();
+
+    // Unchanged files are not read again, so the forced status stays...
+    let r = site.import(&src, &[]).ok();
+    assert!(
+        r.stdout.contains("0 new, 0 updated, 2 unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE status = 'draft'"),
+        3
+    );
+    // ...until another status is forced.
+    let r = site.import(&src, &["--status", "published"]).ok();
+    assert!(r.stdout.contains("0 new, 2 updated"), "{}", r.stdout);
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE status = 'draft'"),
+        1
+    );
+    assert_eq!(
+        site.post("site-zone", "deleted_at"),
+        "NULL",
+        "left alone without --prune"
+    );
+    let r = site.import(&src, &["--prune"]).ok();
+    assert!(r.stdout.contains("1 deleted"), "{}", r.stdout);
+    assert_ne!(site.post("site-zone", "deleted_at"), "NULL");
+    assert_eq!(
+        site.count("SELECT count(*) FROM posts WHERE deleted_at IS NULL"),
+        2
+    );
+}
+
+#[test]
+fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_changes() {
+    use bloggo::config::Settings;
+    use bloggo::store::Store;
+
+    let site = Site::new();
+    site.write(
+        "content/guide.md",
+        "---\ntitle: The guide\ndate: 2024-01-01\n---\nFirst words.\n",
+    );
+    site.write(
+        "content/other.md",
+        "---\ntitle: Other\ndate: 2024-01-02\n---\nx\n",
+    );
+    let settings = Settings::load(&site.root).unwrap();
+    let sync = || {
+        let mut store = Store::open(&settings.store, false).unwrap();
+        bloggo::import::sync_content(&settings, &mut store).unwrap()
+    };
+    let s = sync();
+    assert_eq!((s.new, s.updated, s.unchanged), (2, 0, 0));
+    assert_eq!(site.post("guide", "source_path"), "content/guide.md");
+
+    // Nothing changed: nothing written, not even an audit row.
+    let before = site.dump(true);
+    let s = sync();
+    assert_eq!((s.new, s.updated, s.unchanged), (0, 0, 2));
+    assert_eq!(site.dump(true), before);
+
+    // An edit in the store stays while the file is unchanged...
+    site.conn()
+        .execute(
+            "UPDATE posts SET title = 'Edited in the store' WHERE slug = 'guide'",
+            [],
+        )
+        .unwrap();
+    let s = sync();
+    assert!(!s.changed());
+    assert_eq!(site.post("guide", "title"), "Edited in the store");
+
+    // ...and the file wins once it changes.
+    site.write(
+        "content/guide.md",
+        "---\ntitle: The guide, revised\ndate: 2024-01-01\n---\nFirst words.\n",
+    );
+    let s = sync();
+    assert_eq!((s.new, s.updated, s.unchanged), (0, 1, 1));
+    assert_eq!(site.post("guide", "title"), "The guide, revised");
+    assert_eq!(
+        site.text("SELECT title FROM post_versions"),
+        "Edited in the store"
+    );
+
+    // A file removed from content/ soft-deletes its post; it comes back with the file.
+    std::fs::remove_file(site.path("content/other.md")).unwrap();
+    assert_eq!(sync().deleted, 1);
+    assert_ne!(site.post("other", "deleted_at"), "NULL");
+    site.write(
+        "content/other.md",
+        "---\ntitle: Other\ndate: 2024-01-02\n---\nx\n",
+    );
+    assert_eq!(sync().updated, 1);
+    assert_eq!(site.post("other", "deleted_at"), "NULL");
+}
+
+#[test]
+fn the_importing_guide_imports_and_documents_every_key() {
+    let page = repo().join("content/importing.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    for key in bloggo::import::KNOWN_KEYS {
+        assert!(
+            text.contains(&format!("`{key}`")),
+            "the guide misses `{key}`"
+        );
+    }
+    let site = Site::new();
+    let dir = site.tmp.path().join("guide");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&page, dir.join("importing.md")).unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(site.category_paths("importing"), ["guide"]);
+    assert_eq!(site.post("importing", "status"), "published");
+    assert!(site
+        .post("importing", "excerpt")
+        .starts_with("Bring a folder of markdown"));
+}
+
+#[test]
+fn import_errors_are_typed_for_callers() {
+    use bloggo::config::Settings;
+    use bloggo::import::{import_dir, ImportError, ImportOptions};
+    use bloggo::store::Store;
+
+    let site = Site::new();
+    let settings = Settings::load(&site.root).unwrap();
+    let mut store = Store::open(&settings.store, false).unwrap();
+    let err = import_dir(
+        &settings,
+        &mut store,
+        &fixture("broken"),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    let e = err.downcast_ref::<ImportError>().expect("an ImportError");
+    let lines: Vec<(String, Option<usize>)> = e
+        .problems
+        .iter()
+        .map(|p| (p.path.rsplit('/').next().unwrap().to_string(), p.line))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("broken-date.md".to_string(), Some(3)),
+            ("unterminated.md".to_string(), Some(1))
+        ]
+    );
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
+}
+
+#[test]
+fn child_categories_get_unique_slugs_and_the_tree_keeps_its_shape() {
+    let site = Site::new();
+    let dir = site.tmp.path().join("cats");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.md"),
+        "---\ncategories: [\"Programming/Rust\"]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.md"),
+        "---\ncategories: [[\"Games\", \"Rust\"]]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.md"), "---\ncategories: [\"Rust\"]\n---\n").unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, coalesce(p.name, '-'), c.slug FROM categories c
+             LEFT JOIN categories p ON p.id = c.parent_id ORDER BY c.id"
+        ),
+        [
+            ["Programming", "-", "programming"],
+            ["Rust", "Programming", "rust"],
+            ["Games", "-", "games"],
+            ["Rust", "Games", "games-rust"],
+            ["Rust", "-", "rust-2"],
+        ]
+    );
+    assert_eq!(site.category_paths("b"), ["Games/Rust"]);
+    assert_eq!(site.category_paths("c"), ["Rust"]);
+}

@@ -1,0 +1,122 @@
+//! Dates in the forms real blogs use, read into UTC store timestamps.
+//!
+//! Accepted: `2024-05-01`, `2024-05-01 10:00`, `2024-05-01 10:00:00`, `2024-05-01T10:00:00`,
+//! any of those followed by a zone (`Z`, `UTC`, `+0200`, `+02:00`, ` -0800`), and RFC 3339.
+//! Fractional seconds are accepted and dropped. A date without a zone is read in the site's
+//! time zone (UTC unless `timezone` is set in bloggo.toml).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::config::{parse_offset, Timezone};
+use crate::store::TIMESTAMP_FORMAT;
+
+const NAIVE_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+];
+
+/// Reads a date; the error says what was expected.
+pub fn parse_date(text: &str, tz: &Timezone) -> Result<DateTime<Utc>, String> {
+    let s = text.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    let (naive_part, zone) = split_zone(s);
+    let naive = parse_naive(naive_part).ok_or_else(|| {
+        format!(
+            "cannot read the date {s:?}; write it like 2024-05-01, \"2024-05-01 10:00:00 +0200\" or 2024-05-01T10:00:00Z"
+        )
+    })?;
+    match zone {
+        Some(off) => naive
+            .and_local_timezone(off)
+            .single()
+            .map(|d| d.with_timezone(&Utc))
+            .ok_or_else(|| format!("the date {s:?} does not exist")),
+        None => tz
+            .to_utc(naive)
+            .ok_or_else(|| format!("the date {s:?} does not exist in the site's time zone")),
+    }
+}
+
+/// A date at midnight in the site's time zone (for dates taken from file names).
+pub fn midnight(date: NaiveDate, tz: &Timezone) -> Option<DateTime<Utc>> {
+    tz.to_utc(date.and_hms_opt(0, 0, 0)?)
+}
+
+/// The store's text form of an instant.
+pub fn to_store(d: DateTime<Utc>) -> String {
+    d.format(TIMESTAMP_FORMAT).to_string()
+}
+
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for f in NAIVE_FORMATS {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// Splits a trailing zone (`Z`, `UTC`, `GMT`, `+0200`, `+02:00`) from a date.
+fn split_zone(s: &str) -> (&str, Option<chrono::FixedOffset>) {
+    let utc = chrono::FixedOffset::east_opt(0);
+    for suffix in [" UTC", " GMT", " Z", "Z"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            if rest.len() >= 10 {
+                return (rest, utc);
+            }
+        }
+    }
+    // An offset is the last `+`/`-` that comes after the time part (past the date's hyphens).
+    if s.len() > 10 {
+        if let Some(i) = s[10..].rfind(['+', '-']).map(|i| i + 10) {
+            if let Some(off) = parse_offset(s[i..].trim()) {
+                return (s[..i].trim_end(), Some(off));
+            }
+        }
+    }
+    (s, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> String {
+        to_store(parse_date(s, &Timezone::utc()).unwrap())
+    }
+
+    #[test]
+    fn forms_real_blogs_use() {
+        assert_eq!(utc("2024-05-01"), "2024-05-01 00:00:00");
+        assert_eq!(utc("2024-05-01 10:00:00 +0200"), "2024-05-01 08:00:00");
+        assert_eq!(utc("2024-05-01 10:00:00 +02:00"), "2024-05-01 08:00:00");
+        assert_eq!(utc("2024-05-01T10:00:00+02:00"), "2024-05-01 08:00:00");
+        assert_eq!(utc("2024-05-01T10:00:00Z"), "2024-05-01 10:00:00");
+        assert_eq!(utc("2024-05-01T10:00:00.123Z"), "2024-05-01 10:00:00");
+        assert_eq!(utc("2024-05-01 10:00"), "2024-05-01 10:00:00");
+        assert_eq!(utc("2013-05-08 23:46:11 -0700"), "2013-05-09 06:46:11");
+        assert_eq!(utc("2024-05-01 10:00:00 UTC"), "2024-05-01 10:00:00");
+    }
+
+    #[test]
+    fn zone_less_dates_use_the_site_zone() {
+        let paris = Timezone::parse("Europe/Paris").unwrap();
+        let d = parse_date("2024-07-01 12:00:00", &paris).unwrap();
+        assert_eq!(to_store(d), "2024-07-01 10:00:00");
+    }
+
+    #[test]
+    fn malformed_dates_are_refused() {
+        let e = parse_date("2023-01-29 18:30:22 2023 -0800", &Timezone::utc()).unwrap_err();
+        assert!(e.contains("cannot read the date"), "{e}");
+        assert!(parse_date("yesterday", &Timezone::utc()).is_err());
+        assert!(parse_date("2024-02-30", &Timezone::utc()).is_err());
+    }
+}

@@ -1,0 +1,566 @@
+//! One file's bytes → a `ParsedPost`: the front matter's keys read in every common spelling,
+//! and what is derived from the body (title, excerpt, read time, status). Pure: no IO.
+
+use serde_json::{Map, Value};
+
+use super::dates::{midnight, parse_date, to_store};
+use super::frontmatter;
+use super::slug::{slugify, split_dated_name};
+use super::{AuthorRef, ParseContext, ParsedPost, Problem};
+use crate::model::PostStatus;
+
+/// Keys bloggo reads. Everything else is kept in `posts.extra`.
+pub const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "subtitle",
+    "slug",
+    "date",
+    "updated",
+    "lastmod",
+    "last_modified_at",
+    "draft",
+    "status",
+    "published",
+    "categories",
+    "category",
+    "tags",
+    "keywords",
+    "author",
+    "authors",
+    "excerpt",
+    "summary",
+    "description",
+    "cover_image",
+    "cover",
+    "image",
+    "aliases",
+    "redirect_from",
+    "taxonomies",
+    "extra",
+];
+
+/// Parses one markdown file (see `super::parse_file`).
+pub fn parse_file(
+    rel_path: &str,
+    bytes: &[u8],
+    ctx: &ParseContext,
+) -> Result<ParsedPost, Vec<Problem>> {
+    let problem = |line: usize, msg: String| Problem::new(rel_path, line, msg);
+    if bytes.len() as u64 > ctx.max_file_size {
+        return Err(vec![problem(
+            1,
+            format!(
+                "the file is {} bytes, more than [content] max_file_size = {}; split it or raise the limit in bloggo.toml",
+                bytes.len(),
+                ctx.max_file_size
+            ),
+        )]);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        vec![problem(
+            line,
+            format!(
+                "not valid UTF-8 (at byte {}); save the file as UTF-8",
+                e.valid_up_to()
+            ),
+        )]
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let split = frontmatter::split(text).map_err(|(l, m)| vec![problem(l, m)])?;
+    let mut fm = frontmatter::parse(&split).map_err(|(l, m)| vec![problem(l, m)])?;
+    let line_of = |key: &str| frontmatter::key_line(&split, key).unwrap_or(1);
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    let names = Names::of(rel_path);
+    let body = split.body;
+
+    let title = take_text(&mut fm, &["title"])
+        .map(|(_, t)| t)
+        .or_else(|| first_heading(body))
+        .unwrap_or_else(|| names.rest.replace(['-', '_'], " "));
+    let subtitle = take_text(&mut fm, &["subtitle"]).map(|(_, t)| t);
+
+    let slug = match take_text(&mut fm, &["slug"]) {
+        Some((key, s)) => {
+            let slug = slugify(&s);
+            if slug.is_empty() {
+                problems.push(problem(
+                    line_of(key),
+                    format!(
+                        "the slug {s:?} has no letter or digit; write one such as `slug: my-post`"
+                    ),
+                ));
+            }
+            slug
+        }
+        None => {
+            let slug = slugify(names.rest);
+            if slug.is_empty() {
+                problems.push(problem(
+                    1,
+                    format!("cannot make a slug from the file name {:?}; add `slug:` to the front matter", names.rest),
+                ));
+            }
+            slug
+        }
+    };
+
+    // Dates: the front matter wins over the file name; the file's time is the last resort.
+    let published = fm.remove("published");
+    let mut date_text = take_text(&mut fm, &["date"]);
+    if date_text.is_none() {
+        if let Some(Value::String(s)) = &published {
+            date_text = Some(("published", s.clone()));
+        }
+    }
+    let from_name = names.date.and_then(|d| midnight(d, &ctx.timezone));
+    let published_at = match date_text {
+        Some((key, text)) => match parse_date(&text, &ctx.timezone) {
+            Ok(d) => Some(d),
+            Err(msg) => match from_name {
+                Some(d) => {
+                    warnings.push(problem(
+                        line_of(key),
+                        format!(
+                            "{msg}; using the date of the file name instead ({})",
+                            names.date.map(|d| d.to_string()).unwrap_or_default()
+                        ),
+                    ));
+                    Some(d)
+                }
+                None => {
+                    problems.push(problem(line_of(key), msg));
+                    None
+                }
+            },
+        },
+        None => from_name.or(ctx.file_time),
+    };
+    let modified_at = match take_text(&mut fm, &["updated", "lastmod", "last_modified_at"]) {
+        Some((key, text)) => match parse_date(&text, &ctx.timezone) {
+            Ok(d) => Some(to_store(d)),
+            Err(msg) => {
+                problems.push(problem(line_of(key), msg));
+                None
+            }
+        },
+        None => None,
+    };
+
+    // Status: --status, then `status:`, then `draft:`/`published:`, then a `_drafts` folder.
+    let mut status = if names.in_drafts {
+        PostStatus::Draft
+    } else {
+        PostStatus::Published
+    };
+    if let Some(v) = published {
+        match flag(&v) {
+            Some(false) => status = PostStatus::Draft,
+            Some(true) => status = PostStatus::Published,
+            None if v.is_string() => {}
+            None => problems.push(problem(
+                line_of("published"),
+                "`published` must be true, false or a date".into(),
+            )),
+        }
+    }
+    if let Some(v) = fm.remove("draft") {
+        match flag(&v) {
+            Some(true) => status = PostStatus::Draft,
+            Some(false) => {}
+            None => problems.push(problem(
+                line_of("draft"),
+                "`draft` must be true or false".into(),
+            )),
+        }
+    }
+    if let Some((key, s)) = take_text(&mut fm, &["status"]) {
+        match s.parse::<PostStatus>() {
+            Ok(s) => status = s,
+            Err(msg) => problems.push(problem(line_of(key), msg)),
+        }
+    }
+    if let Some(forced) = ctx.forced_status {
+        status = forced;
+    }
+
+    let excerpt = take_text(&mut fm, &["excerpt", "summary", "description"])
+        .map(|(_, t)| t)
+        .or_else(|| crate::markdown::excerpt_text(body));
+    let cover_image = take_cover(&mut fm);
+
+    let mut aliases = Vec::new();
+    for key in ["aliases", "redirect_from"] {
+        if let Some(v) = fm.remove(key) {
+            for a in text_list(&v, false) {
+                let a = normalise_alias(&a);
+                if !a.is_empty() && !aliases.contains(&a) {
+                    aliases.push(a);
+                }
+            }
+        }
+    }
+
+    let mut authors: Vec<AuthorRef> = Vec::new();
+    for key in ["authors", "author"] {
+        if let Some(v) = fm.remove(key) {
+            for a in author_list(&v) {
+                if !authors.contains(&a) {
+                    authors.push(a);
+                }
+            }
+        }
+    }
+
+    let mut categories: Vec<Vec<String>> = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    let mut extra = Map::new();
+    let mut zola_extra = None;
+    if let Some(Value::Object(mut tax)) = fm.remove("taxonomies") {
+        if let Some(v) = tax.remove("categories") {
+            categories.extend(category_paths(&v));
+        }
+        if let Some(v) = tax.remove("tags") {
+            tags.extend(text_list(&v, true));
+        }
+        if !tax.is_empty() {
+            extra.insert("taxonomies".into(), Value::Object(tax));
+        }
+    }
+    for key in ["categories", "category"] {
+        if let Some(v) = fm.remove(key) {
+            categories.extend(category_paths(&v));
+        }
+    }
+    for key in ["tags", "keywords"] {
+        if let Some(v) = fm.remove(key) {
+            tags.extend(text_list(&v, true));
+        }
+    }
+    dedup_by_key(&mut categories, |p| {
+        p.iter().map(|s| slugify(s)).collect::<Vec<_>>()
+    });
+    tags.retain(|t| !slugify(t).is_empty());
+    dedup_by_key(&mut tags, |t| slugify(t));
+    if let Some(Value::Object(e)) = fm.get("extra") {
+        zola_extra = Some(e.clone());
+        fm.remove("extra");
+    }
+    // Unknown keys, then Zola's [extra] table on top, then co-authors for templates.
+    extra.extend(fm);
+    if let Some(e) = zola_extra {
+        extra.extend(e);
+    }
+    if authors.len() > 1 && !extra.contains_key("authors") {
+        extra.insert(
+            "authors".into(),
+            Value::Array(
+                authors
+                    .iter()
+                    .map(|a| Value::String(a.name.clone()))
+                    .collect(),
+            ),
+        );
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let words = crate::markdown::word_count(body);
+    let wpm = ctx.words_per_minute.max(1) as usize;
+    Ok(ParsedPost {
+        source_path: rel_path.to_string(),
+        title,
+        subtitle,
+        slug,
+        content: body.to_string(),
+        excerpt,
+        cover_image,
+        status,
+        published_at: published_at.map(to_store),
+        modified_at,
+        read_time: words.div_ceil(wpm) as i64,
+        categories,
+        tags,
+        authors,
+        aliases,
+        extra,
+        warnings,
+    })
+}
+
+/// What the file's path says: its name without date, its date, whether it is a bundle.
+struct Names<'a> {
+    rest: &'a str,
+    date: Option<chrono::NaiveDate>,
+    in_drafts: bool,
+}
+
+impl<'a> Names<'a> {
+    fn of(rel_path: &'a str) -> Names<'a> {
+        let mut parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
+        let file = parts.pop().unwrap_or(rel_path);
+        // Strip only the last extension: `2016-jekyll-3.0-released.md` keeps its dots.
+        let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
+        let name = match (stem, parts.last()) {
+            ("index", Some(dir)) => dir,
+            _ => stem,
+        };
+        let (date, rest) = split_dated_name(name);
+        Names {
+            rest,
+            date,
+            in_drafts: parts.contains(&"_drafts"),
+        }
+    }
+}
+
+/// The text of the first `# heading` line.
+fn first_heading(body: &str) -> Option<String> {
+    body.lines().find_map(|l| {
+        let t = l.trim_start().strip_prefix("# ")?;
+        let t = t.trim().trim_end_matches('#').trim();
+        (!t.is_empty()).then(|| t.to_string())
+    })
+}
+
+/// A scalar as text (strings, numbers, booleans).
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Removes and returns the first of `keys` that holds text.
+fn take_text(fm: &mut Map<String, Value>, keys: &[&'static str]) -> Option<(&'static str, String)> {
+    for key in keys {
+        if let Some(t) = fm.get(*key).and_then(scalar) {
+            fm.remove(*key);
+            return Some((key, t));
+        }
+    }
+    None
+}
+
+fn take_cover(fm: &mut Map<String, Value>) -> Option<String> {
+    for key in ["cover_image", "cover", "image"] {
+        let found = match fm.get(key) {
+            Some(Value::Object(o)) => ["image", "src", "url"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(scalar)),
+            Some(v) => scalar(v),
+            None => None,
+        };
+        if found.is_some() {
+            fm.remove(key);
+            return found;
+        }
+    }
+    None
+}
+
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => {
+            Some(true)
+        }
+        Value::String(s) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// A list or one value as texts; a string is split on commas when `split_commas`.
+fn text_list(v: &Value, split_commas: bool) -> Vec<String> {
+    match v {
+        Value::Array(items) => items.iter().filter_map(scalar).collect(),
+        Value::String(s) if split_commas => s
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        other => scalar(other).into_iter().collect(),
+    }
+}
+
+/// `"Parent/Child"`, `["a", "b/c"]` (two categories) or `[["Parent", "Child"]]` (a path).
+fn category_paths(v: &Value) -> Vec<Vec<String>> {
+    let path = |s: &str| -> Vec<String> {
+        s.split('/')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !slugify(p).is_empty())
+            .collect()
+    };
+    let mut out = Vec::new();
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Array(segs) => {
+                        let p: Vec<String> = segs
+                            .iter()
+                            .filter_map(scalar)
+                            .filter(|s| !slugify(s).is_empty())
+                            .collect();
+                        out.push(p);
+                    }
+                    other => out.extend(scalar(other).map(|s| path(&s))),
+                }
+            }
+        }
+        other => out.extend(scalar(other).map(|s| path(&s))),
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// `"Jane Doe"`, `"Jane Doe <jane@example.com>"`, `{name, email}`, or a list of those.
+fn author_list(v: &Value) -> Vec<AuthorRef> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(author_list).collect(),
+        Value::Object(o) => {
+            let name = o.get("name").and_then(scalar);
+            let email = o.get("email").and_then(scalar);
+            AuthorRef::new(name, email).into_iter().collect()
+        }
+        other => match scalar(other) {
+            Some(s) => {
+                let (name, email) = match (s.find('<'), s.rfind('>')) {
+                    (Some(a), Some(b)) if a < b => (
+                        Some(s[..a].trim().to_string()).filter(|n| !n.is_empty()),
+                        Some(s[a + 1..b].trim().to_string()),
+                    ),
+                    _ if s.contains('@') && !s.contains(' ') => (None, Some(s.clone())),
+                    _ => (Some(s.clone()), None),
+                };
+                AuthorRef::new(name, email).into_iter().collect()
+            }
+            None => Vec::new(),
+        },
+    }
+}
+
+/// Aliases are site paths starting with `/` (a full URL keeps only its path).
+fn normalise_alias(a: &str) -> String {
+    let a = a.trim();
+    let path = match a.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None => a,
+    };
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    }
+}
+
+fn dedup_by_key<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen: Vec<K> = Vec::new();
+    items.retain(|i| {
+        let k = key(i);
+        if seen.contains(&k) {
+            false
+        } else {
+            seen.push(k);
+            true
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Timezone;
+
+    fn ctx() -> ParseContext {
+        ParseContext {
+            timezone: Timezone::utc(),
+            words_per_minute: 200,
+            max_file_size: 1 << 20,
+            forced_status: None,
+            file_time: None,
+        }
+    }
+
+    fn parse(rel: &str, text: &str) -> ParsedPost {
+        parse_file(rel, text.as_bytes(), &ctx()).unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    #[test]
+    fn authors_in_every_form() {
+        let p = parse(
+            "a.md",
+            "---\nauthors:\n  - Jane Doe <jane@example.com>\n  - {name: Bob, email: bob@example.com}\n  - carol@example.com\n  - Dan\n---\n",
+        );
+        let got: Vec<(String, Option<String>)> =
+            p.authors.into_iter().map(|a| (a.name, a.email)).collect();
+        assert_eq!(
+            got,
+            [
+                ("Jane Doe".into(), Some("jane@example.com".into())),
+                ("Bob".into(), Some("bob@example.com".into())),
+                ("carol".into(), Some("carol@example.com".into())),
+                ("Dan".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn category_paths_and_tags() {
+        let p = parse(
+            "a.md",
+            "---\ncategories: [\"A/B\", [\"C\", \"D\"], E, \"a / b\"]\ntags: \"x, y ,x\"\n---\n",
+        );
+        assert_eq!(p.categories, [vec!["A", "B"], vec!["C", "D"], vec!["E"]]);
+        assert_eq!(p.tags, ["x", "y"]);
+    }
+
+    #[test]
+    fn status_flags_and_aliases() {
+        let p = parse(
+            "_posts/2020-01-02-x.md",
+            "---\npublished: false\naliases: [old, \"https://example.com/a/b/\"]\n---\n",
+        );
+        assert_eq!(p.status, PostStatus::Draft);
+        assert_eq!(p.aliases, ["/old", "/a/b/"]);
+        assert_eq!(p.published_at.as_deref(), Some("2020-01-02 00:00:00"));
+        let p = parse("x.md", "---\ndraft: false\nstatus: archived\n---\n");
+        assert_eq!(p.status, PostStatus::Archived);
+        let mut c = ctx();
+        c.forced_status = Some(PostStatus::Pending);
+        let p = parse_file("x.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        assert_eq!(p.status, PostStatus::Pending);
+    }
+
+    #[test]
+    fn bundle_folder_names_the_post_and_dots_stay_in_names() {
+        assert_eq!(parse("2024-05-01-trip/index.md", "x").slug, "trip");
+        assert_eq!(
+            parse("2015-10-26-jekyll-3.0-released.markdown", "x").slug,
+            "jekyll-3-0-released"
+        );
+        assert_eq!(parse("index.md", "x").slug, "index");
+    }
+
+    #[test]
+    fn read_time_rounds_up() {
+        let words = "word ".repeat(201);
+        assert_eq!(parse("a.md", &words).read_time, 2);
+        assert_eq!(parse("a.md", "").read_time, 0);
+    }
+
+    #[test]
+    fn crlf_and_bom_front_matter() {
+        let p = parse("a.md", "\u{feff}---\r\ntitle: Windows\r\n---\r\nBody\r\n");
+        assert_eq!(p.title, "Windows");
+        assert_eq!(p.content, "Body\r\n");
+    }
+}

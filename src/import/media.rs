@@ -1,0 +1,171 @@
+//! Finding the markdown files of a folder and the media of page bundles, and installing media
+//! into the site's media folder (temp file + rename, only when the bytes changed).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::Problem;
+
+/// A markdown file to import.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Relative to the imported folder, `/`-separated.
+    pub rel: String,
+    pub abs: PathBuf,
+    /// Sibling files when this is a page bundle (`some-post/index.md`).
+    pub media: Vec<BundleFile>,
+}
+
+/// A file of a page bundle.
+#[derive(Debug, Clone)]
+pub struct BundleFile {
+    /// Relative to the bundle folder, `/`-separated (`cat.png`, `images/dog.jpg`).
+    pub rel: String,
+    pub abs: PathBuf,
+}
+
+/// What a walk of the folder found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<SourceFile>,
+    /// Section pages (`_index.md`) that are not posts.
+    pub skipped: usize,
+    pub problems: Vec<Problem>,
+}
+
+fn is_markdown(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+fn hidden(e: &walkdir::DirEntry) -> bool {
+    e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.')
+}
+
+fn slash_path(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Walks `root` for `.md`/`.markdown` files (hidden files and folders left out), in name order.
+pub fn discover(root: &Path) -> Discovery {
+    let mut out = Discovery::default();
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !hidden(e));
+    for entry in walk {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| root.display().to_string());
+                out.problems
+                    .push(Problem::at(&path, None, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() || !is_markdown(entry.path()) {
+            continue;
+        }
+        let rel_path = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let rel = slash_path(rel_path);
+        let stem = entry
+            .path()
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if stem == "_index" {
+            out.skipped += 1;
+            continue;
+        }
+        let media = if stem == "index" && rel.contains('/') {
+            match bundle_files(entry.path().parent().unwrap_or(root)) {
+                Ok(m) => m,
+                Err(e) => {
+                    out.problems.push(Problem::at(
+                        &entry.path().display().to_string(),
+                        None,
+                        format!("cannot list the page bundle's files: {e}"),
+                    ));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        out.files.push(SourceFile {
+            rel,
+            abs: entry.path().to_path_buf(),
+            media,
+        });
+    }
+    out
+}
+
+/// The non-markdown files of a bundle folder, recursively, in name order.
+pub fn bundle_files(dir: &Path) -> io::Result<Vec<BundleFile>> {
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !hidden(e));
+    for entry in walk {
+        let entry = entry.map_err(io::Error::other)?;
+        if entry.file_type().is_file() && !is_markdown(entry.path()) {
+            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+            out.push(BundleFile {
+                rel: slash_path(rel),
+                abs: entry.path().to_path_buf(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Copies `src` to `dest` unless `dest` already has the same bytes; the new file appears
+/// whole (written beside it, then renamed). True when it wrote.
+pub fn install(src: &Path, dest: &Path) -> io::Result<bool> {
+    let bytes = std::fs::read(src)?;
+    if let Ok(meta) = std::fs::metadata(dest) {
+        if meta.len() == bytes.len() as u64 && std::fs::read(dest)? == bytes {
+            return Ok(false);
+        }
+    }
+    let dir = dest
+        .parent()
+        .ok_or_else(|| io::Error::other("no parent folder"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bloggo-")
+        .tempfile_in(dir)?;
+    io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_writes_only_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("a.png");
+        std::fs::write(&src, b"one").unwrap();
+        let dest = d.path().join("media/post/a.png");
+        assert!(install(&src, &dest).unwrap());
+        assert!(!install(&src, &dest).unwrap());
+        std::fs::write(&src, b"two").unwrap();
+        assert!(install(&src, &dest).unwrap());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"two");
+    }
+}

@@ -1,0 +1,48 @@
+//! Slugs: lowercase, transliterated to ASCII (the `slug` crate), words joined by hyphens.
+
+/// The slug of any text: `"Héllo, Wörld!"` → `"hello-world"`. Empty when the text has no
+/// letter or digit that transliterates.
+pub fn slugify(s: &str) -> String {
+    slug::slugify(s)
+}
+
+/// Splits a Jekyll/Zola style name `YYYY-MM-DD-rest` into its date and the rest.
+pub fn split_dated_name(name: &str) -> (Option<chrono::NaiveDate>, &str) {
+    let b = name.as_bytes();
+    let dated = b.len() > 11
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'-' || b[10] == b'_')
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    if !dated {
+        return (None, name);
+    }
+    match chrono::NaiveDate::parse_from_str(&name[..10], "%Y-%m-%d") {
+        Ok(d) => (Some(d), &name[11..]),
+        Err(_) => (None, name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_ascii_with_hyphens() {
+        assert_eq!(slugify("Héllo, Wörld!"), "hello-world");
+        assert_eq!(slugify("Jekyll 3.0 Released"), "jekyll-3-0-released");
+        assert_eq!(slugify("Привет мир"), "privet-mir");
+        assert_eq!(slugify("  --  "), "");
+    }
+
+    #[test]
+    fn dated_names_split() {
+        let (d, rest) = split_dated_name("2016-04-26-jekyll-3-1-3-released");
+        assert_eq!(d.unwrap().to_string(), "2016-04-26");
+        assert_eq!(rest, "jekyll-3-1-3-released");
+        assert_eq!(split_dated_name("2016-13-26-x"), (None, "2016-13-26-x"));
+        assert_eq!(split_dated_name("notes"), (None, "notes"));
+    }
+}
