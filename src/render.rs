@@ -188,6 +188,7 @@ impl<'a> Renderer<'a> {
                 "sitemap": s.path("sitemap.xml"),
                 "search": s.path("search.json"),
                 "style": s.path("style.css"),
+                "syntax": s.path("syntax.css"),
             },
             "counts": {
                 "posts": snap.posts.len(),
