@@ -1,0 +1,380 @@
+//! Crash tests: the real binary on a real site, killed with SIGKILL after a seeded random delay,
+//! then the invariants checked (issue 9).
+//!
+//! The normal suite runs a few kills per command (`BLOGGO_CRASH_RUNS`, default 5);
+//! `benches/crash.sh` runs the full matrix (50+ per command). `BLOGGO_CRASH_SEED` repeats a run.
+//! Every kill's delay is drawn from `[0, 1.1 × T]`, where T is the time one complete run of the
+//! same command took on this machine just before, so kills land in every phase on fast and
+//! slow machines alike.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{bin, Site};
+
+/// A child process that is killed (SIGKILL) and reaped when dropped, so a failing assertion
+/// never leaves a bloggo running.
+pub struct Killable(pub std::process::Child);
+
+impl Killable {
+    pub fn spawn(cmd: &mut Command) -> Killable {
+        Killable(cmd.spawn().expect("start bloggo"))
+    }
+
+    /// SIGKILL (std's `kill` sends SIGKILL on Unix); true when the process had already exited.
+    pub fn kill(&mut self) -> bool {
+        let finished = matches!(self.0.try_wait(), Ok(Some(_)));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        finished
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A small seeded generator (SplitMix64): repeatable kill delays without a dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A delay uniform in `[0, max]`.
+    pub fn delay(&mut self, max: Duration) -> Duration {
+        let micros = max.as_micros().max(1) as u64;
+        Duration::from_micros(self.next() % (micros + 1))
+    }
+}
+
+/// Kills per command: `BLOGGO_CRASH_RUNS`, default 5 (the quick run of the normal suite).
+pub fn runs() -> usize {
+    std::env::var("BLOGGO_CRASH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+/// The seed of this run: `BLOGGO_CRASH_SEED`, default fixed so the suite is repeatable.
+pub fn seed(command: &str) -> u64 {
+    let base = std::env::var("BLOGGO_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5EED_B1066u64);
+    command
+        .bytes()
+        .fold(base, |h, b| h.rotate_left(7) ^ u64::from(b))
+}
+
+/// Writes `n` posts of a few hundred words with front matter into `dir`, named `prefix-N`.
+pub fn write_posts(dir: &Path, prefix: &str, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let words = [
+        "store", "crash", "sqlite", "page", "render", "atomic", "writer", "kill", "disk", "build",
+        "index", "feed", "tag", "theme", "post", "draft",
+    ];
+    for i in 0..n {
+        let mut body = String::new();
+        for p in 0..6 {
+            body.push_str(&format!("\n## Part {p}\n\n"));
+            for w in 0..70 {
+                body.push_str(words[(i * 7 + p * 3 + w) % words.len()]);
+                body.push(' ');
+            }
+            body.push('\n');
+        }
+        let text = format!(
+            "---\ntitle: \"{prefix} post {i}\"\ndate: 2024-{:02}-{:02} 10:00:00\ntags: [t{}, t{}]\ncategories: [\"c{}/d{}\"]\n---\nIntro of {prefix} {i}.\n{body}",
+            1 + i % 12,
+            1 + i % 28,
+            i % 9,
+            i % 4,
+            i % 3,
+            i % 2
+        );
+        std::fs::write(dir.join(format!("{prefix}-{i}.md")), text).unwrap();
+    }
+}
+
+/// `PRAGMA integrity_check` and `foreign_key_check` of a store file, opened read-only.
+pub fn assert_store_sound(path: &Path, what: &str) {
+    let c =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .unwrap_or_else(|e| panic!("{what}: {}: {e}", path.display()));
+    let ic: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ic, "ok", "{what}: integrity_check of {}", path.display());
+    let fk: i64 = c
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0, "{what}: foreign_key_check of {}", path.display());
+}
+
+/// A consistent copy of the store (`VACUUM INTO`), to put back before each kill.
+pub fn snapshot_store(site: &Site, to: &Path) {
+    let _ = std::fs::remove_file(to);
+    site.conn()
+        .execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Replaces the site's store (and its WAL/SHM) with a snapshot.
+pub fn restore_store(site: &Site, from: &Path) {
+    let store = site.store_path();
+    for ext in ["-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", store.display()));
+    }
+    std::fs::copy(from, &store).unwrap();
+}
+
+/// Starts `bloggo --site ROOT ARGS`, output discarded.
+pub fn start(site: &Site, args: &[&str]) -> Killable {
+    Killable::spawn(
+        Command::new(bin())
+            .arg("--site")
+            .arg(&site.root)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+/// Runs the command to completion and returns how long it took.
+fn timed(site: &Site, args: &[&str]) -> Duration {
+    let t = Instant::now();
+    site.run(args).ok();
+    t.elapsed()
+}
+
+/// What the kills of one command saw, printed for the README (benches/crash.sh collects it).
+#[derive(Default, Debug)]
+pub struct Tally {
+    pub runs: usize,
+    /// The process had already finished when the kill came.
+    pub finished: usize,
+    /// Killed mid-run, and the state was the one before.
+    pub old: usize,
+    /// Killed mid-run, and the state was the complete new one.
+    pub new: usize,
+}
+
+impl Tally {
+    pub fn report(&self, command: &str, seed: u64) {
+        eprintln!(
+            "crash-result {command}: {} runs (seed {seed}), {} killed with the old state, {} killed with the new state, {} finished before the kill; invariants held in all",
+            self.runs, self.old, self.new, self.finished
+        );
+    }
+}
+
+/// `import` of a large folder killed at random: the store holds none or all of it, passes its
+/// checks, and a re-run completes it.
+#[test]
+fn import_killed_leaves_none_or_all_and_rerun_completes() {
+    let site = Site::new();
+    let base = site.tmp.path().join("base");
+    let big = site.tmp.path().join("big");
+    write_posts(&base, "base", 5);
+    write_posts(&big, "big", 300);
+    site.run(&["import", base.to_str().unwrap()]).ok();
+    let before = site.count("SELECT count(*) FROM posts");
+    let audits = site.count("SELECT count(*) FROM audit_logs");
+    let snap = site.tmp.path().join("before.sqlite");
+    snapshot_store(&site, &snap);
+
+    let full = timed(&site, &["import", big.to_str().unwrap()]);
+    let after = site.count("SELECT count(*) FROM posts");
+    assert_eq!(after, before + 300);
+
+    let seed = seed("import");
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally::default();
+    for run in 0..runs() {
+        restore_store(&site, &snap);
+        let delay = rng.delay(full.mul_f64(1.1));
+        let mut child = start(&site, &["import", big.to_str().unwrap()]);
+        std::thread::sleep(delay);
+        let finished = child.kill();
+        let what = format!("import run {run} (seed {seed}, killed after {delay:?})");
+        assert_store_sound(&site.store_path(), &what);
+        let posts = site.count("SELECT count(*) FROM posts");
+        let logs = site.count("SELECT count(*) FROM audit_logs");
+        let tagged = site.count("SELECT count(DISTINCT post_id) FROM post_tags");
+        if posts == before {
+            assert_eq!(logs, audits, "{what}: an audit row without its posts");
+            assert!(!finished, "{what}: the import finished but left nothing");
+            tally.old += 1;
+        } else {
+            assert_eq!(posts, after, "{what}: a partial import ({posts} posts)");
+            assert_eq!(logs, audits + 1, "{what}: posts without their audit row");
+            assert_eq!(tagged, after, "{what}: posts without their tags");
+            if finished {
+                tally.finished += 1;
+            } else {
+                tally.new += 1;
+            }
+        }
+        tally.runs += 1;
+        site.run(&["import", big.to_str().unwrap()]).ok();
+        assert_eq!(
+            site.count("SELECT count(*) FROM posts"),
+            after,
+            "{what}: re-run"
+        );
+        site.run(&["db", "check"]).ok();
+    }
+    tally.report("import", seed);
+}
+
+/// Every file of an output folder with its BLAKE3 hash, the manifest aside.
+fn output_files(out: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for e in walkdir::WalkDir::new(out) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(out)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel != ".bloggo-manifest.json" {
+                let bytes = std::fs::read(e.path()).unwrap();
+                files.insert(rel, blake3::hash(&bytes).to_hex().to_string());
+            }
+        }
+    }
+    files
+}
+
+/// The manifest of an output folder (file → hash).
+fn manifest(out: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(out.join(".bloggo-manifest.json"))
+        .unwrap_or_else(|e| panic!("{}: no manifest: {e}", out.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["files"]
+        .as_object()
+        .expect("manifest files")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Every internal link (`href="/..."`) of a page that must exist in the output.
+fn internal_links(html: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for part in html.split("href=\"").skip(1) {
+        let url = &part[..part.find('"').unwrap_or(0)];
+        // The starter site's base_url.
+        let path = url.strip_prefix("http://127.0.0.1:4000").unwrap_or(url);
+        if path.starts_with('/') && !path.starts_with("//") {
+            links.push(path.split(['#', '?']).next().unwrap().to_string());
+        }
+    }
+    links
+}
+
+/// Asserts an output folder is one complete site: its files are exactly its manifest's, and
+/// every internal link of the index resolves.
+pub fn assert_complete_site(out: &Path, what: &str) -> BTreeMap<String, String> {
+    let files = output_files(out);
+    let listed = manifest(out);
+    assert_eq!(files, listed, "{what}: the files are not the manifest's");
+    let index = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    for link in internal_links(&index) {
+        let rel = link.trim_start_matches('/');
+        let target: PathBuf = if rel.is_empty() || rel.ends_with('/') {
+            out.join(rel).join("index.html")
+        } else {
+            out.join(rel)
+        };
+        assert!(
+            target.is_file() || out.join(rel).join("index.html").is_file(),
+            "{what}: the index links to {link}, which is missing"
+        );
+    }
+    listed
+}
+
+/// `build` killed at random while replacing site A with site B: the output is always all of A
+/// or all of B, and a re-run gives B.
+#[test]
+fn build_killed_leaves_a_complete_old_or_new_site() {
+    let site = Site::new();
+    let posts = site.tmp.path().join("posts");
+    write_posts(&posts, "post", 60);
+    site.run(&["import", posts.to_str().unwrap()]).ok();
+    site.run(&["build"]).ok();
+    let out = site.path("public");
+    let site_a = assert_complete_site(&out, "site A");
+    let saved_a = site.tmp.path().join("public-a");
+    crate::harness::copy_dir(&out, &saved_a);
+
+    // Site B: every title changed and 12 more posts, so many pages differ and some are new.
+    site.conn()
+        .execute("UPDATE posts SET title = title || ' (v2)'", [])
+        .unwrap();
+    let more = site.tmp.path().join("more");
+    write_posts(&more, "more", 12);
+    site.run(&["import", more.to_str().unwrap()]).ok();
+    let full = timed(&site, &["build"]);
+    let site_b = assert_complete_site(&out, "site B");
+    assert_ne!(site_a, site_b);
+
+    let seed = seed("build");
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally::default();
+    let parent = site.root.clone();
+    for run in 0..runs() {
+        std::fs::remove_dir_all(&out).unwrap();
+        crate::harness::copy_dir(&saved_a, &out);
+        let _ = std::fs::remove_dir_all(site.path(".bloggo-cache"));
+        let delay = rng.delay(full.mul_f64(1.1));
+        let mut child = start(&site, &["build"]);
+        std::thread::sleep(delay);
+        let finished = child.kill();
+        let what = format!("build run {run} (seed {seed}, killed after {delay:?})");
+        let got = assert_complete_site(&out, &what);
+        if got == site_a {
+            assert!(!finished, "{what}: the build finished but left site A");
+            tally.old += 1;
+        } else {
+            assert_eq!(got, site_b, "{what}: neither site A nor site B");
+            if finished {
+                tally.finished += 1;
+            } else {
+                tally.new += 1;
+            }
+        }
+        tally.runs += 1;
+        site.run(&["build"]).ok();
+        assert_eq!(assert_complete_site(&out, &what), site_b, "{what}: re-run");
+        // A killed build may leave its staging folder; it must never be taken for the site.
+        for e in std::fs::read_dir(&parent).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with(".public.building-") {
+                std::fs::remove_dir_all(parent.join(&name)).unwrap();
+            }
+        }
+    }
+    assert_store_sound(&site.store_path(), "after the build kills");
+    tally.report("build", seed);
+}
