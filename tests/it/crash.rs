@@ -245,7 +245,7 @@ fn import_killed_leaves_none_or_all_and_rerun_completes() {
 }
 
 /// Every file of an output folder with its BLAKE3 hash, the manifest aside.
-fn output_files(out: &Path) -> BTreeMap<String, String> {
+pub fn output_files(out: &Path) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for e in walkdir::WalkDir::new(out) {
         let e = e.unwrap();
