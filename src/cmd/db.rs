@@ -1,5 +1,6 @@
-//! `bloggo db check`
+//! `bloggo db check`, `bloggo db recover OUT`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -13,11 +14,58 @@ pub enum Args {
     /// Ends with healthy, degraded or unhealthy; exits non-zero unless healthy.
     #[command(after_help = "Example:\n  bloggo --site my-blog db check")]
     Check,
+    /// Salvage every readable row of a damaged store into a new store OUT (current schema).
+    /// Never writes over the damaged store or an existing OUT.
+    #[command(after_help = "Example:\n  bloggo db recover recovered.sqlite && bloggo db check")]
+    Recover {
+        /// The new store to write (must not exist).
+        out: PathBuf,
+    },
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     match args {
+        Args::Recover { out } => {
+            let s = crate::backup::recover::recover(&settings.store, &out)?;
+            let mut damaged = 0;
+            for t in &s.tables {
+                println!(
+                    "  {:<20} {:>9} rows{}",
+                    t.table,
+                    t.rows,
+                    match (&t.first_error, t.damaged_ranges) {
+                        (Some(e), n) => {
+                            damaged += 1;
+                            format!("  ({n} damaged range(s) skipped: {e})")
+                        }
+                        _ => String::new(),
+                    }
+                );
+            }
+            for t in &s.skipped_tables {
+                println!("  {t:<20} skipped (not in this bloggo's schema)");
+            }
+            if s.foreign_key_violations > 0 {
+                println!(
+                    "  {} row(s) point to rows that were lost (see `bloggo db check`)",
+                    s.foreign_key_violations
+                );
+            }
+            println!(
+                "salvaged {} rows from {} into {} ({} table(s) damaged); {} was not changed",
+                s.tables.iter().map(|t| t.rows).sum::<u64>(),
+                settings.store.display(),
+                out.display(),
+                damaged,
+                settings.store.display()
+            );
+            println!(
+                "to use it: check it, then move it into place of {} (keep the damaged file)",
+                settings.store.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Args::Check => {
             let r = check(&settings.store);
             println!("store:      {}", settings.store.display());

@@ -1,14 +1,41 @@
-//! `bloggo export`
+//! `bloggo export DIR`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::user::open_store;
 use super::Ctx;
+use crate::export::{export, Format};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(
+    after_help = "Examples:\n  bloggo export ../my-blog-markdown\n  bloggo export ../zola-site --format zola\n  bloggo export out --force   # write over files in a non-empty folder"
+)]
+pub struct Args {
+    /// The folder to write into (must be empty or new unless --force).
+    pub dir: PathBuf,
+    /// Folder layout and front matter: plain, zola, hugo or jekyll.
+    #[arg(long, default_value = "plain", value_parser = |s: &str| s.parse::<Format>())]
+    pub format: Format,
+    /// Write into a folder that is not empty (files with the same names are replaced).
+    #[arg(long)]
+    pub force: bool,
+}
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("export: in progress (issue 8)")
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let (settings, mut store) = open_store(ctx)?;
+    // One read transaction: the export is one consistent snapshot of the store.
+    let tx = store.conn.transaction()?;
+    let report = export(&tx, &settings, &args.dir, args.format, args.force)?;
+    if !ctx.quiet {
+        println!(
+            "exported {} post(s) and {} media file(s) to {}",
+            report.posts,
+            report.files,
+            args.dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -474,3 +474,93 @@ fn dedup_by_key<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Timezone;
+
+    fn ctx() -> ParseContext {
+        ParseContext {
+            timezone: Timezone::utc(),
+            words_per_minute: 200,
+            max_file_size: 1 << 20,
+            forced_status: None,
+            file_time: None,
+        }
+    }
+
+    fn parse(rel: &str, text: &str) -> ParsedPost {
+        parse_file(rel, text.as_bytes(), &ctx()).unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    #[test]
+    fn authors_in_every_form() {
+        let p = parse(
+            "a.md",
+            "---\nauthors:\n  - Jane Doe <jane@example.com>\n  - {name: Bob, email: bob@example.com}\n  - carol@example.com\n  - Dan\n---\n",
+        );
+        let got: Vec<(String, Option<String>)> =
+            p.authors.into_iter().map(|a| (a.name, a.email)).collect();
+        assert_eq!(
+            got,
+            [
+                ("Jane Doe".into(), Some("jane@example.com".into())),
+                ("Bob".into(), Some("bob@example.com".into())),
+                ("carol".into(), Some("carol@example.com".into())),
+                ("Dan".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn category_paths_and_tags() {
+        let p = parse(
+            "a.md",
+            "---\ncategories: [\"A/B\", [\"C\", \"D\"], E, \"a / b\"]\ntags: \"x, y ,x\"\n---\n",
+        );
+        assert_eq!(p.categories, [vec!["A", "B"], vec!["C", "D"], vec!["E"]]);
+        assert_eq!(p.tags, ["x", "y"]);
+    }
+
+    #[test]
+    fn status_flags_and_aliases() {
+        let p = parse(
+            "_posts/2020-01-02-x.md",
+            "---\npublished: false\naliases: [old, \"https://example.com/a/b/\"]\n---\n",
+        );
+        assert_eq!(p.status, PostStatus::Draft);
+        assert_eq!(p.aliases, ["/old", "/a/b/"]);
+        assert_eq!(p.published_at.as_deref(), Some("2020-01-02 00:00:00"));
+        let p = parse("x.md", "---\ndraft: false\nstatus: archived\n---\n");
+        assert_eq!(p.status, PostStatus::Archived);
+        let mut c = ctx();
+        c.forced_status = Some(PostStatus::Pending);
+        let p = parse_file("x.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        assert_eq!(p.status, PostStatus::Pending);
+    }
+
+    #[test]
+    fn bundle_folder_names_the_post_and_dots_stay_in_names() {
+        assert_eq!(parse("2024-05-01-trip/index.md", "x").slug, "trip");
+        assert_eq!(
+            parse("2015-10-26-jekyll-3.0-released.markdown", "x").slug,
+            "jekyll-3-0-released"
+        );
+        assert_eq!(parse("index.md", "x").slug, "index");
+    }
+
+    #[test]
+    fn read_time_rounds_up() {
+        let words = "word ".repeat(201);
+        assert_eq!(parse("a.md", &words).read_time, 2);
+        assert_eq!(parse("a.md", "").read_time, 0);
+    }
+
+    #[test]
+    fn crlf_and_bom_front_matter() {
+        let p = parse("a.md", "\u{feff}---\r\ntitle: Windows\r\n---\r\nBody\r\n");
+        assert_eq!(p.title, "Windows");
+        assert_eq!(p.content, "Body\r\n");
+    }
+}

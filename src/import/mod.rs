@@ -336,7 +336,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
     if let Some(p) = known {
         let same_status = ctx
             .forced_status
-            .is_none_or(|s| s.as_str() == p.status.as_str());
+            .map_or(true, |s| s.as_str() == p.status.as_str());
         if p.source_hash.as_deref() == Some(hash.as_str()) && !p.deleted && same_status {
             return Staged::Unchanged {
                 slug: p.slug.clone(),
@@ -358,8 +358,185 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
     }
 }
 
+/// Files parsed together while the writer stores the previous batch.
+const BATCH: usize = 256;
+
+/// The writer's side of an import: one file at a time, in file-name order.
+struct Apply<'a, 'c> {
+    settings: &'a Settings,
+    shown: &'a dyn Fn(&str) -> String,
+    by_path: &'a HashMap<&'a str, &'a IndexedPost>,
+    by_slug: &'a HashMap<&'a str, &'a IndexedPost>,
+    default_author: Option<AuthorRef>,
+    w: Writer<'c>,
+    summary: ImportSummary,
+    problems: Vec<Problem>,
+    /// slug → the file that has it (duplicates name both files).
+    slugs: HashMap<String, &'a str>,
+    copies: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl<'a, 'c> Apply<'a, 'c> {
+    fn file(&mut self, f: &'a media::SourceFile, key: &str, staged: Staged) -> Result<()> {
+        let shown = self.shown;
+        let slug = match &staged {
+            Staged::Failed(ps) => {
+                self.problems.extend(ps.iter().map(|p| Problem {
+                    path: shown(&p.path),
+                    ..p.clone()
+                }));
+                return Ok(());
+            }
+            Staged::Unchanged { slug } => slug.clone(),
+            Staged::Parsed { post, .. } => {
+                self.summary
+                    .warnings
+                    .extend(post.warnings.iter().map(|p| Problem {
+                        path: shown(&p.path),
+                        ..p.clone()
+                    }));
+                post.slug.clone()
+            }
+        };
+        if let Some(other) = self.slugs.insert(slug.clone(), &f.rel) {
+            self.problems.push(Problem::new(
+                &shown(&f.rel),
+                1,
+                format!(
+                    "the slug {slug:?} is also the slug of {}; give one of them another `slug:`",
+                    shown(other)
+                ),
+            ));
+        }
+        match staged {
+            Staged::Parsed { post, hash } if self.problems.is_empty() => {
+                self.write(f, key, *post, hash)
+            }
+            Staged::Unchanged { .. } => {
+                self.summary.unchanged += 1;
+                Ok(())
+            }
+            // After a problem nothing more is written (it will be rolled back anyway).
+            _ => Ok(()),
+        }
+    }
+
+    fn write(
+        &mut self,
+        f: &media::SourceFile,
+        key: &str,
+        post: ParsedPost,
+        hash: String,
+    ) -> Result<()> {
+        let shown = self.shown;
+        let target = match (self.by_path.get(key), self.by_slug.get(post.slug.as_str())) {
+            (Some(a), Some(b)) if a.id != b.id => {
+                self.problems.push(Problem::new(
+                    &shown(&f.rel),
+                    1,
+                    format!(
+                        "the slug {:?} is taken by another post ({}); give this one another `slug:`",
+                        post.slug,
+                        b.source_path.as_deref().unwrap_or("made in the store")
+                    ),
+                ));
+                return Ok(());
+            }
+            (a, b) => a.or(b).map(|p| p.id),
+        };
+        let w = &mut self.w;
+        let mut author_id = None;
+        for a in post.authors.iter().chain(
+            self.default_author
+                .iter()
+                .filter(|_| post.authors.is_empty()),
+        ) {
+            let id = w.author(&a.name, a.email.as_deref())?;
+            author_id = author_id.or(Some(id));
+        }
+        let mut links = Links::default();
+        for path in &post.categories {
+            links.categories.extend(w.category(path)?);
+        }
+        for t in &post.tags {
+            links.tags.extend(w.tag(t)?);
+        }
+        links.aliases = post.aliases.clone();
+        for m in &f.media {
+            let dest = self.settings.media.join(&post.slug).join(&m.rel);
+            let file_path = match dest.strip_prefix(&self.settings.root) {
+                Ok(p) => p
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                Err(_) => dest.display().to_string(),
+            };
+            let size = std::fs::metadata(&m.abs)
+                .with_context(|| format!("{}: cannot read", m.abs.display()))?
+                .len();
+            let rec = FileRecord {
+                filename: m.rel.rsplit('/').next().unwrap_or(&m.rel).to_string(),
+                original_name: m.rel.clone(),
+                file_path,
+                file_size: size as i64,
+                mime_type: mime_guess::from_path(&m.abs)
+                    .first_or_octet_stream()
+                    .to_string(),
+                uploaded_by: author_id,
+            };
+            links.files.push(w.file(&rec)?);
+            self.copies.push((m.abs.clone(), dest));
+        }
+        let rec = PostRecord {
+            title: post.title,
+            subtitle: post.subtitle,
+            slug: post.slug,
+            content: post.content,
+            excerpt: post.excerpt,
+            cover_image: post.cover_image,
+            author_id,
+            status: post.status.as_str().to_string(),
+            published_at: post.published_at,
+            modified_at: post.modified_at,
+            read_time: post.read_time,
+            extra: serde_json::to_string(&post.extra)?,
+            source_path: key.to_string(),
+            source_hash: hash,
+        };
+        let change = |kind| Change {
+            kind,
+            path: key.to_string(),
+        };
+        match w.upsert(target, &rec, links) {
+            Ok(Outcome::New(_)) => {
+                self.summary.new += 1;
+                self.summary.changes.push(change(ChangeKind::New));
+            }
+            Ok(Outcome::Updated(_)) => {
+                self.summary.updated += 1;
+                self.summary.changes.push(change(ChangeKind::Updated));
+            }
+            Ok(Outcome::Unchanged(_)) => self.summary.unchanged += 1,
+            Err(WriteError::AliasTaken { path, other }) => self.problems.push(Problem::new(
+                &shown(&f.rel),
+                1,
+                format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
+            )),
+            Err(WriteError::Sql(e)) => {
+                return Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The shared pipeline of `import_dir` and `sync_content`. `audit_always`: write the audit
 /// row even when nothing changed (an explicit import does; a sync at build start does not).
+///
+/// Batches of files are read, hashed and parsed in parallel (rayon) on a helper thread while
+/// this thread writes the previous batch in the open transaction; any problem anywhere rolls
+/// the whole transaction back.
 fn run(
     settings: &Settings,
     store: &mut Store,
@@ -371,7 +548,6 @@ fn run(
     let scope = source_scope(settings, root)?;
     let found = media::discover(root);
     let shown = |rel: &str| root.join(rel).display().to_string();
-    let mut problems: Vec<Problem> = found.problems;
 
     let store_path = store.path().to_path_buf();
     let tx = store
@@ -402,173 +578,71 @@ fn run(
         .iter()
         .map(|f| format!("{scope}{}", f.rel))
         .collect();
-    let staged: Vec<Staged> = found
-        .files
-        .par_iter()
-        .zip(keys.par_iter())
-        .map(|(f, key)| {
-            let s = stage(f, by_path.get(key.as_str()), &ctx);
-            bar.inc(1);
-            s
-        })
+    let now = crate::store::now_text();
+    let mut apply = Apply {
+        settings,
+        shown: &shown,
+        by_path: &by_path,
+        by_slug: &by_slug,
+        default_author: AuthorRef::new(Some(settings.config.author.clone()), None),
+        w: Writer::new(&tx, &now).context("cannot read the store")?,
+        summary: ImportSummary {
+            skipped: found.skipped,
+            dry_run: opts.dry_run,
+            ..Default::default()
+        },
+        problems: found.problems.clone(),
+        slugs: HashMap::new(),
+        copies: Vec::new(),
+    };
+
+    let parse = |range: std::ops::Range<usize>| -> Vec<Staged> {
+        found.files[range.clone()]
+            .par_iter()
+            .zip(keys[range].par_iter())
+            .map(|(f, key)| {
+                let s = stage(f, by_path.get(key.as_str()), &ctx);
+                bar.inc(1);
+                s
+            })
+            .collect()
+    };
+    let n = found.files.len();
+    let batches: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(BATCH)
+        .map(|s| s..(s + BATCH).min(n))
         .collect();
+    std::thread::scope(|sc| -> Result<()> {
+        let parse = &parse;
+        let mut next = batches.first().cloned().map(|r| sc.spawn(move || parse(r)));
+        for (i, range) in batches.iter().enumerate() {
+            let staged = match next.take().map(|h| h.join()) {
+                Some(Ok(s)) => s,
+                _ => bail!("a parser thread failed; nothing was imported"),
+            };
+            next = batches
+                .get(i + 1)
+                .cloned()
+                .map(|r| sc.spawn(move || parse(r)));
+            for (j, s) in range.clone().zip(staged) {
+                apply.file(&found.files[j], &keys[j], s)?;
+            }
+        }
+        Ok(())
+    })?;
     bar.finish_and_clear();
 
-    // Problems and duplicate slugs, before anything is written.
-    let mut slugs: HashMap<String, &str> = HashMap::new();
-    let mut summary = ImportSummary {
-        skipped: found.skipped,
-        dry_run: opts.dry_run,
-        ..Default::default()
-    };
-    for (f, s) in found.files.iter().zip(&staged) {
-        let slug = match s {
-            Staged::Failed(ps) => {
-                problems.extend(ps.iter().map(|p| Problem {
-                    path: shown(&p.path),
-                    ..p.clone()
-                }));
-                continue;
-            }
-            Staged::Unchanged { slug } => slug.as_str(),
-            Staged::Parsed { post, .. } => {
-                summary
-                    .warnings
-                    .extend(post.warnings.iter().map(|p| Problem {
-                        path: shown(&p.path),
-                        ..p.clone()
-                    }));
-                post.slug.as_str()
-            }
-        };
-        if let Some(other) = slugs.insert(slug.to_string(), &f.rel) {
-            problems.push(Problem::new(
-                &shown(&f.rel),
-                1,
-                format!(
-                    "the slug {slug:?} is also the slug of {}; give one of them another `slug:`",
-                    shown(other)
-                ),
-            ));
-        }
+    let Apply {
+        w,
+        mut summary,
+        mut problems,
+        copies,
+        ..
+    } = apply;
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
     }
-    for w in &summary.warnings {
-        eprintln!("warning: {w}");
-    }
-    if !problems.is_empty() {
-        return Err(ImportError { problems }.into());
-    }
-
-    let now = crate::store::now_text();
-    let mut w = Writer::new(&tx, &now).context("cannot read the store")?;
-    let default_author = AuthorRef::new(Some(settings.config.author.clone()), None);
-    let mut copies = Vec::new();
-    for ((f, s), key) in found.files.iter().zip(staged).zip(&keys) {
-        let (post, hash) = match s {
-            Staged::Parsed { post, hash } => (post, hash),
-            _ => {
-                summary.unchanged += 1;
-                continue;
-            }
-        };
-        let target = match (by_path.get(key.as_str()), by_slug.get(post.slug.as_str())) {
-            (Some(a), Some(b)) if a.id != b.id => {
-                problems.push(Problem::new(
-                    &shown(&f.rel),
-                    1,
-                    format!(
-                        "the slug {:?} is taken by another post ({}); give this one another `slug:`",
-                        post.slug,
-                        b.source_path.as_deref().unwrap_or("made in the store")
-                    ),
-                ));
-                continue;
-            }
-            (a, b) => a.or(b).map(|p| p.id),
-        };
-        let mut author_ids = Vec::new();
-        for a in post
-            .authors
-            .iter()
-            .chain(default_author.iter().filter(|_| post.authors.is_empty()))
-        {
-            author_ids.push(w.author(&a.name, a.email.as_deref())?);
-        }
-        let author_id = author_ids.first().copied();
-        let mut links = Links::default();
-        for path in &post.categories {
-            links.categories.extend(w.category(path)?);
-        }
-        for t in &post.tags {
-            links.tags.extend(w.tag(t)?);
-        }
-        links.aliases = post.aliases.clone();
-        for m in &f.media {
-            let dest = settings.media.join(&post.slug).join(&m.rel);
-            let file_path = dest
-                .strip_prefix(&settings.root)
-                .map(|p| {
-                    p.components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/")
-                })
-                .unwrap_or_else(|_| dest.display().to_string());
-            let size = std::fs::metadata(&m.abs).map(|x| x.len()).unwrap_or(0);
-            let rec = FileRecord {
-                filename: m.rel.rsplit('/').next().unwrap_or(&m.rel).to_string(),
-                original_name: m.rel.clone(),
-                file_path,
-                file_size: size as i64,
-                mime_type: mime_guess::from_path(&m.abs)
-                    .first_or_octet_stream()
-                    .to_string(),
-                uploaded_by: author_id,
-            };
-            links.files.push(w.file(&rec)?);
-            copies.push((m.abs.clone(), dest));
-        }
-        let rec = PostRecord {
-            title: post.title,
-            subtitle: post.subtitle,
-            slug: post.slug,
-            content: post.content,
-            excerpt: post.excerpt,
-            cover_image: post.cover_image,
-            author_id,
-            status: post.status.as_str().to_string(),
-            published_at: post.published_at,
-            modified_at: post.modified_at,
-            read_time: post.read_time,
-            extra: serde_json::to_string(&post.extra)?,
-            source_path: key.clone(),
-            source_hash: hash,
-        };
-        let change = |kind| Change {
-            kind,
-            path: key.clone(),
-        };
-        match w.upsert(target, &rec, links) {
-            Ok(Outcome::New(_)) => {
-                summary.new += 1;
-                summary.changes.push(change(ChangeKind::New));
-            }
-            Ok(Outcome::Updated(_)) => {
-                summary.updated += 1;
-                summary.changes.push(change(ChangeKind::Updated));
-            }
-            Ok(Outcome::Unchanged(_)) => summary.unchanged += 1,
-            Err(WriteError::AliasTaken { path, other }) => problems.push(Problem::new(
-                &shown(&f.rel),
-                1,
-                format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
-            )),
-            Err(WriteError::Sql(e)) => {
-                return Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
-            }
-        }
-    }
-    if opts.prune {
+    if opts.prune && problems.is_empty() {
         let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
         for p in &index {
             let Some(sp) = p.source_path.as_deref() else {
@@ -588,6 +662,7 @@ fn run(
         }
     }
     if !problems.is_empty() {
+        problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
         return Err(ImportError { problems }.into());
     }
     if audit_always || summary.changed() {

@@ -1,1 +1,59 @@
-//! (in progress)
+//! Content management from the command line: posts, versions, review, taxonomy, users, audit.
+//!
+//! Every function takes a connection (or an open transaction, which derefs to one) so the
+//! command decides where a unit of work begins and ends; the permission check, the change and
+//! its audit row commit together.
+
+pub mod audit;
+pub mod posts;
+pub mod taxonomy;
+pub mod users;
+pub mod versions;
+
+use thiserror::Error;
+
+/// Errors the commands branch on or show as they are.
+#[derive(Debug, Error)]
+pub enum ContentError {
+    #[error("no post with slug {0:?}; `bloggo post list` (or `post list --deleted`) shows them")]
+    NoPost(String),
+    #[error("no user with email {0:?}; `bloggo user list` shows them")]
+    NoUser(String),
+    #[error("no category with slug {0:?}; `bloggo category list` shows them")]
+    NoCategory(String),
+    #[error("no tag with slug or name {0:?}; `bloggo tag list` shows them")]
+    NoTag(String),
+    #[error("{email} may not {action}: the {role} role lacks the `{permission}` permission; act --as a user whose role has it, or have an admin run `bloggo user role {email} editor`")]
+    Forbidden {
+        email: String,
+        role: String,
+        permission: String,
+        action: String,
+    },
+}
+
+/// A permission name from the `permissions` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    PostsCreate,
+    PostsEdit,
+    PostsPublish,
+    PostsDelete,
+    UsersManage,
+    CategoriesManage,
+    TagsManage,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::PostsCreate => "posts.create",
+            Permission::PostsEdit => "posts.edit",
+            Permission::PostsPublish => "posts.publish",
+            Permission::PostsDelete => "posts.delete",
+            Permission::UsersManage => "users.manage",
+            Permission::CategoriesManage => "categories.manage",
+            Permission::TagsManage => "tags.manage",
+        }
+    }
+}

@@ -474,8 +474,10 @@ impl<'c> Writer<'c> {
     fn write_links(&self, id: i64, new: &Links, old: &Links) -> Result<(), WriteError> {
         let c = self.conn;
         if new.categories != old.categories {
-            c.prepare_cached("DELETE FROM post_categories WHERE post_id = ?1")?
-                .execute([id])?;
+            if !old.categories.is_empty() {
+                c.prepare_cached("DELETE FROM post_categories WHERE post_id = ?1")?
+                    .execute([id])?;
+            }
             let mut ins = c.prepare_cached(
                 "INSERT INTO post_categories (post_id, category_id) VALUES (?1, ?2)",
             )?;
@@ -484,8 +486,10 @@ impl<'c> Writer<'c> {
             }
         }
         if new.tags != old.tags {
-            c.prepare_cached("DELETE FROM post_tags WHERE post_id = ?1")?
-                .execute([id])?;
+            if !old.tags.is_empty() {
+                c.prepare_cached("DELETE FROM post_tags WHERE post_id = ?1")?
+                    .execute([id])?;
+            }
             let mut ins =
                 c.prepare_cached("INSERT INTO post_tags (post_id, tag_id) VALUES (?1, ?2)")?;
             for tag in &new.tags {
@@ -493,8 +497,10 @@ impl<'c> Writer<'c> {
             }
         }
         if new.files != old.files {
-            c.prepare_cached("DELETE FROM post_files WHERE post_id = ?1")?
-                .execute([id])?;
+            if !old.files.is_empty() {
+                c.prepare_cached("DELETE FROM post_files WHERE post_id = ?1")?
+                    .execute([id])?;
+            }
             let mut ins =
                 c.prepare_cached("INSERT INTO post_files (post_id, file_id) VALUES (?1, ?2)")?;
             for f in &new.files {
@@ -519,8 +525,10 @@ impl<'c> Writer<'c> {
                     }
                 }
             }
-            c.prepare_cached("DELETE FROM post_aliases WHERE post_id = ?1")?
-                .execute([id])?;
+            if !old.aliases.is_empty() {
+                c.prepare_cached("DELETE FROM post_aliases WHERE post_id = ?1")?
+                    .execute([id])?;
+            }
             let mut ins =
                 c.prepare_cached("INSERT INTO post_aliases (post_id, path) VALUES (?1, ?2)")?;
             for path in &new.aliases {

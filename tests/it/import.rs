@@ -596,3 +596,91 @@ fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_change
     assert_eq!(sync().updated, 1);
     assert_eq!(site.post("other", "deleted_at"), "NULL");
 }
+
+#[test]
+fn the_importing_guide_imports_and_documents_every_key() {
+    let page = repo().join("content/importing.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    for key in bloggo::import::KNOWN_KEYS {
+        assert!(
+            text.contains(&format!("`{key}`")),
+            "the guide misses `{key}`"
+        );
+    }
+    let site = Site::new();
+    let dir = site.tmp.path().join("guide");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&page, dir.join("importing.md")).unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(site.category_paths("importing"), ["guide"]);
+    assert_eq!(site.post("importing", "status"), "published");
+    assert!(site
+        .post("importing", "excerpt")
+        .starts_with("Bring a folder of markdown"));
+}
+
+#[test]
+fn import_errors_are_typed_for_callers() {
+    use bloggo::config::Settings;
+    use bloggo::import::{import_dir, ImportError, ImportOptions};
+    use bloggo::store::Store;
+
+    let site = Site::new();
+    let settings = Settings::load(&site.root).unwrap();
+    let mut store = Store::open(&settings.store, false).unwrap();
+    let err = import_dir(
+        &settings,
+        &mut store,
+        &fixture("broken"),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    let e = err.downcast_ref::<ImportError>().expect("an ImportError");
+    let lines: Vec<(String, Option<usize>)> = e
+        .problems
+        .iter()
+        .map(|p| (p.path.rsplit('/').next().unwrap().to_string(), p.line))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("broken-date.md".to_string(), Some(3)),
+            ("unterminated.md".to_string(), Some(1))
+        ]
+    );
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
+}
+
+#[test]
+fn child_categories_get_unique_slugs_and_the_tree_keeps_its_shape() {
+    let site = Site::new();
+    let dir = site.tmp.path().join("cats");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.md"),
+        "---\ncategories: [\"Programming/Rust\"]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.md"),
+        "---\ncategories: [[\"Games\", \"Rust\"]]\n---\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.md"), "---\ncategories: [\"Rust\"]\n---\n").unwrap();
+    site.import(&dir, &[]).ok();
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, coalesce(p.name, '-'), c.slug FROM categories c
+             LEFT JOIN categories p ON p.id = c.parent_id ORDER BY c.id"
+        ),
+        [
+            ["Programming", "-", "programming"],
+            ["Rust", "Programming", "rust"],
+            ["Games", "-", "games"],
+            ["Rust", "Games", "games-rust"],
+            ["Rust", "-", "rust-2"],
+        ]
+    );
+    assert_eq!(site.category_paths("b"), ["Games/Rust"]);
+    assert_eq!(site.category_paths("c"), ["Rust"]);
+}

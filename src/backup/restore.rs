@@ -1,0 +1,134 @@
+//! Restoring a backup: verify it, take a safety backup, write the copy beside the store,
+//! check it, swap it in atomically, migrate.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+
+use super::create::{sync_dir, take, unique_stamp};
+use super::verify::{decompress_to, verify_and_record};
+use super::{find, BackupInfo, Tier};
+use crate::config::Settings;
+use crate::lock::ServeLock;
+use crate::store::{self, Store};
+
+/// What a restore did.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    pub restored: BackupInfo,
+    /// The `pre-restore` backup of the store as it was.
+    pub safety: Option<BackupInfo>,
+    /// Why there is no safety backup (the store could not be read, or there was none).
+    pub safety_skipped: Option<String>,
+    /// Problems found verifying the safety backup (it is kept anyway).
+    pub safety_problems: Vec<String>,
+    /// Schema version of the backup, and after migrating.
+    pub from_schema: i64,
+    pub to_schema: i64,
+}
+
+/// Replaces the store with backup `id`. Refuses while a `bloggo serve` holds the site and when
+/// the backup fails verification; the store is untouched in both cases.
+pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<RestoreReport> {
+    let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
+    let candidates = find(settings, id)?;
+    let backup = candidates
+        .iter()
+        .find(|b| b.tier == Tier::Daily)
+        .unwrap_or(&candidates[0])
+        .clone();
+    let verdict = verify_and_record(&backup, now)?;
+    if !verdict.ok {
+        bail!(
+            "backup {} failed verification: {}; nothing was changed. Pick another backup (`bloggo backup list`)",
+            backup.tier_id(),
+            verdict.problems.join("; ")
+        );
+    }
+    let from_schema = backup.meta.as_ref().map(|m| m.schema_version).unwrap_or(0);
+
+    // The store as it is now, in case the restore was a mistake.
+    let mut report = RestoreReport {
+        restored: backup.clone(),
+        safety: None,
+        safety_skipped: None,
+        safety_problems: Vec::new(),
+        from_schema,
+        to_schema: from_schema,
+    };
+    match store::backup::readable(&settings.store) {
+        Ok(()) => {
+            let (sid, at) = unique_stamp(settings, now);
+            let note = format!("before restoring {}", backup.id);
+            let safety = take(
+                settings,
+                Tier::PreRestore,
+                &sid,
+                at,
+                Some(&note),
+                &mut |_, _| {},
+            )
+            .context("cannot take the safety backup of the current store; nothing was changed")?;
+            let v = verify_and_record(&safety, now)?;
+            report.safety_problems = v.problems;
+            report.safety = Some(safety);
+        }
+        Err(why) => report.safety_skipped = Some(why),
+    }
+
+    let store_path = &settings.store;
+    let dir = store_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".bloggo-restore-")
+        .suffix(".sqlite.tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
+    decompress_to(&backup.path, tmp.path())?;
+    let check = store::backup::check_copy(tmp.path());
+    if !check.problems.is_empty() {
+        bail!(
+            "the restored copy of {} does not check out: {}; nothing was changed",
+            backup.tier_id(),
+            check.problems.join("; ")
+        );
+    }
+    if let Ok(m) = std::fs::metadata(store_path) {
+        let _ = std::fs::set_permissions(tmp.path(), m.permissions());
+    }
+    if store_path.exists() {
+        // Fold the WAL into the old file (it is about to go), then drop the side files so
+        // SQLite never replays an old WAL onto the restored database.
+        let _ = store::backup::checkpoint(store_path);
+    }
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = side_file(store_path, suffix);
+        match std::fs::remove_file(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("{}: cannot remove", side.display()))
+            }
+            _ => {}
+        }
+    }
+    tmp.persist(store_path)
+        .with_context(|| format!("{}: cannot replace the store", store_path.display()))?;
+    sync_dir(dir);
+
+    Store::open(store_path, false).with_context(|| {
+        format!(
+            "{}: restored, but migrating it to the current schema failed",
+            store_path.display()
+        )
+    })?;
+    report.to_schema = store::migrate::latest_version();
+    Ok(report)
+}
+
+fn side_file(store: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = store.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}

@@ -1,0 +1,89 @@
+//! The `.meta.json` sidecar written beside every backup file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Tier;
+
+/// What a backup holds and how it was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// `YYYYMMDD-HHMMSS` (UTC), the backup's ID.
+    pub id: String,
+    pub created: DateTime<Utc>,
+    pub tier: Tier,
+    pub bloggo_version: String,
+    pub schema_version: i64,
+    /// Bytes of the database before compression.
+    pub size: u64,
+    /// Bytes of the `.sqlite.gz` file.
+    pub compressed_size: u64,
+    /// SHA-256 of the `.sqlite.gz` file, hex.
+    pub sha256: String,
+    /// Rows of the main tables (`store::check::MAIN_TABLES`).
+    pub rows: BTreeMap<String, i64>,
+    pub note: Option<String>,
+    /// The last verification, when there was one.
+    #[serde(default)]
+    pub verified: Option<Verification>,
+}
+
+/// The result of one verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+impl Meta {
+    /// Verified, and the last verification passed.
+    pub fn verified_ok(&self) -> bool {
+        self.verified.as_ref().is_some_and(|v| v.ok)
+    }
+
+    pub fn rows_of(&self, table: &str) -> Option<i64> {
+        self.rows.get(table).copied()
+    }
+}
+
+/// `…/bloggo-STAMP.sqlite.gz` → `…/bloggo-STAMP.meta.json`.
+pub fn path_for(backup: &Path) -> PathBuf {
+    let name = backup
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(super::EXTENSION).unwrap_or(name);
+    backup.with_file_name(format!("{stem}.meta.json"))
+}
+
+/// Reads a sidecar.
+pub fn read(path: &Path) -> Result<Meta> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the sidecar", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid backup sidecar", path.display()))
+}
+
+/// Writes a sidecar atomically (temp file, fsync, rename).
+pub fn write(path: &Path, meta: &Meta) -> Result<()> {
+    let dir = path.parent().context("sidecar path has no folder")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".meta-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, meta)?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write the sidecar", path.display()))?;
+    super::create::sync_dir(dir);
+    Ok(())
+}
