@@ -174,13 +174,15 @@ pub struct Tally {
     pub old: usize,
     /// Killed mid-run, and the state was the complete new one.
     pub new: usize,
+    /// Temp files a kill left behind (never listed or used; cleaned up later).
+    pub leftovers: usize,
 }
 
 impl Tally {
     pub fn report(&self, command: &str, seed: u64) {
         eprintln!(
-            "crash-result {command}: {} runs (seed {seed}), {} killed with the old state, {} killed with the new state, {} finished before the kill; invariants held in all",
-            self.runs, self.old, self.new, self.finished
+            "crash-result {command}: {} runs (seed {seed}), {} killed with the old state, {} killed with the new state, {} finished before the kill, {} temp leftovers; invariants held in all",
+            self.runs, self.old, self.new, self.finished, self.leftovers
         );
     }
 }
@@ -372,9 +374,202 @@ fn build_killed_leaves_a_complete_old_or_new_site() {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
             if name.starts_with(".public.building-") {
                 std::fs::remove_dir_all(parent.join(&name)).unwrap();
+                tally.leftovers += 1;
             }
         }
     }
     assert_store_sound(&site.store_path(), "after the build kills");
     tally.report("build", seed);
+}
+
+/// A site with posts and enough views that a backup takes a while (a few MB of store).
+fn site_with_views(posts: usize, views: usize) -> Site {
+    let site = Site::new();
+    let dir = site.tmp.path().join("posts");
+    write_posts(&dir, "post", posts);
+    site.run(&["import", dir.to_str().unwrap()]).ok();
+    site.conn()
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
+             SELECT p.id, '10.0.' || (i % 250) || '.0', 'Mozilla/5.0 crash-test ' || i,
+                    'https://example.com/from/' || (i % 97), '2026-01-01 00:00:00'
+             FROM n JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM posts) p
+               ON p.k = n.i % ?2",
+            [views as i64, posts as i64],
+        )
+        .unwrap();
+    site
+}
+
+/// What a store holds, in a few numbers that change with any write.
+fn digest(site: &Site) -> Vec<Vec<String>> {
+    site.rows(
+        "SELECT (SELECT count(*) FROM posts), (SELECT max(id) FROM posts),
+                (SELECT group_concat(title, '|') FROM (SELECT title FROM posts ORDER BY id)),
+                (SELECT count(*) FROM post_views), (SELECT max(id) FROM post_views)",
+    )
+}
+
+/// `backup create` killed at random: the store is untouched, no backup listed as good is
+/// partial, `verify` flags whatever the kill left, `prune` removes its temp files, and a
+/// re-run succeeds.
+#[test]
+fn backup_create_killed_never_lists_a_partial_backup() {
+    let site = site_with_views(40, 20_000);
+    let settings = bloggo::config::Settings::load(&site.root).unwrap();
+    let before = digest(&site);
+    let full = timed(&site, &["backup", "create"]);
+
+    let seed = seed("backup create");
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally::default();
+    for run in 0..runs() {
+        let delay = rng.delay(full.mul_f64(1.1));
+        let good_before = bloggo::backup::list(&settings)
+            .unwrap()
+            .iter()
+            .filter(|b| b.is_good())
+            .count();
+        let mut child = start(&site, &["backup", "create"]);
+        std::thread::sleep(delay);
+        let finished = child.kill();
+        let what = format!("backup create run {run} (seed {seed}, killed after {delay:?})");
+        assert_store_sound(&site.store_path(), &what);
+        assert_eq!(digest(&site), before, "{what}: the store changed");
+        let all = bloggo::backup::list(&settings).unwrap();
+        let mut bad = 0;
+        for b in &all {
+            let verdict = bloggo::backup::verify::verify_file(b);
+            if b.is_good() {
+                assert!(
+                    verdict.ok,
+                    "{what}: {} is listed as good but {:?}",
+                    b.tier_id(),
+                    verdict.problems
+                );
+            }
+            if !verdict.ok {
+                bad += 1;
+            }
+        }
+        let verify = site.run(&["backup", "verify"]);
+        assert_eq!(
+            verify.code != 0,
+            bad > 0,
+            "{what}: verify must fail exactly when a backup is bad\n{}",
+            verify.stdout
+        );
+        let good_after = all.iter().filter(|b| b.is_good()).count();
+        if good_after > good_before {
+            if finished {
+                tally.finished += 1;
+            } else {
+                tally.new += 1;
+            }
+        } else {
+            tally.old += 1;
+        }
+        tally.runs += 1;
+        // Clear what the kill left (broken backups by hand, temp files by prune), then re-run.
+        for b in all
+            .iter()
+            .filter(|b| !bloggo::backup::verify::verify_file(b).ok)
+        {
+            std::fs::remove_file(&b.path).unwrap();
+            let _ = std::fs::remove_file(b.sidecar_path());
+        }
+        // Temp files are never listed; prune removes them once a day old (a running backup
+        // may still be writing a newer one), so age them as a day passing would.
+        let day_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+        for e in walkdir::WalkDir::new(&settings.backup_dir) {
+            let e = e.unwrap();
+            if e.file_name().to_string_lossy().ends_with(".tmp") {
+                let f = std::fs::File::options().write(true).open(e.path()).unwrap();
+                f.set_modified(day_ago).unwrap();
+                tally.leftovers += 1;
+            }
+        }
+        site.run(&["backup", "prune"]).ok();
+        for e in walkdir::WalkDir::new(&settings.backup_dir) {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.ends_with(".tmp"), "{what}: prune left {name}");
+        }
+        // The re-run verifies its own backup; keep only it so each run verifies little.
+        site.run(&["backup", "create"]).ok();
+        let all = bloggo::backup::list(&settings).unwrap();
+        for b in &all[..all.len() - 1] {
+            std::fs::remove_file(&b.path).unwrap();
+            std::fs::remove_file(b.sidecar_path()).unwrap();
+        }
+    }
+    tally.report("backup create", seed);
+}
+
+/// `backup restore` killed at random: the store is the old one or the restored one, each
+/// passing its checks, and a re-run restores it.
+#[test]
+fn backup_restore_killed_leaves_the_old_or_the_restored_store() {
+    let site = site_with_views(30, 20_000);
+    let out = site.run(&["backup", "create"]).ok();
+    let settings = bloggo::config::Settings::load(&site.root).unwrap();
+    let id = bloggo::backup::list(&settings).unwrap()[0].id.clone();
+    let restored = digest(&site);
+    // The current store: other titles and more views.
+    site.conn()
+        .execute_batch(
+            "UPDATE posts SET title = title || ' (edited)';
+             INSERT INTO post_views (post_id, viewed_at) SELECT id, '2026-02-02 00:00:00' FROM posts;",
+        )
+        .unwrap();
+    let current = digest(&site);
+    assert_ne!(current, restored, "{}", out.stdout);
+    let snap = site.tmp.path().join("current.sqlite");
+    snapshot_store(&site, &snap);
+    let full = timed(&site, &["backup", "restore", &id, "--yes"]);
+    assert_eq!(digest(&site), restored);
+
+    let seed = seed("backup restore");
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally::default();
+    for run in 0..runs() {
+        restore_store(&site, &snap);
+        let delay = rng.delay(full.mul_f64(1.1));
+        let mut child = start(&site, &["backup", "restore", &id, "--yes"]);
+        std::thread::sleep(delay);
+        let finished = child.kill();
+        let what = format!("restore run {run} (seed {seed}, killed after {delay:?})");
+        assert_store_sound(&site.store_path(), &what);
+        let got = digest(&site);
+        if got == current {
+            assert!(
+                !finished,
+                "{what}: the restore finished but left the old store"
+            );
+            tally.old += 1;
+        } else {
+            assert_eq!(
+                got, restored,
+                "{what}: neither the old nor the restored store"
+            );
+            if finished {
+                tally.finished += 1;
+            } else {
+                tally.new += 1;
+            }
+        }
+        tally.runs += 1;
+        site.run(&["db", "check"]).ok();
+        // A kill may leave the decompressed copy beside the store; never the store itself.
+        for e in std::fs::read_dir(&site.root).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name.starts_with(".bloggo-restore-") {
+                std::fs::remove_file(site.root.join(&name)).unwrap();
+                tally.leftovers += 1;
+            }
+        }
+        site.run(&["backup", "restore", &id, "--yes"]).ok();
+        assert_eq!(digest(&site), restored, "{what}: re-run");
+    }
+    tally.report("backup restore", seed);
 }
