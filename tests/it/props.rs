@@ -157,3 +157,111 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+mod gfs {
+    use bloggo::backup::retention::{plan, Dated, Policy};
+    use bloggo::backup::Tier;
+    use bloggo::config::Timezone;
+    use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// The period a tier keeps one slot for (UTC policy): day, ISO week, month.
+    fn period(tier: Tier, at: DateTime<Utc>) -> (i32, u32) {
+        let d = at.date_naive();
+        match tier {
+            Tier::Daily | Tier::PreRestore => (d.year(), d.ordinal()),
+            Tier::Weekly => (d.iso_week().year(), d.iso_week().week()),
+            Tier::Monthly => (d.year(), d.month()),
+        }
+    }
+
+    fn keep_of(p: &Policy, tier: Tier) -> usize {
+        match tier {
+            Tier::Daily => p.keep_daily,
+            Tier::Weekly => p.keep_weekly,
+            Tier::Monthly => p.keep_monthly,
+            Tier::PreRestore => usize::MAX,
+        }
+    }
+
+    fn backups() -> impl Strategy<Value = Vec<Dated<usize>>> {
+        let tier = prop_oneof![
+            4 => Just(Tier::Daily),
+            2 => Just(Tier::Weekly),
+            2 => Just(Tier::Monthly),
+            1 => Just(Tier::PreRestore),
+        ];
+        // Up to 80 backups over two years, minutes apart or months apart.
+        prop::collection::vec((tier, 0i64..(730 * 24 * 60)), 0..80).prop_map(|v| {
+            let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+            v.into_iter()
+                .enumerate()
+                .map(|(key, (tier, minutes))| Dated {
+                    key,
+                    tier,
+                    created: start + Duration::minutes(minutes),
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The GFS plan: every backup kept or deleted (never both); per tier, the kept backups
+        /// are exactly those of the newest `keep` periods (plus protected and future ones);
+        /// pre-restore, protected and future backups are never deleted; and pruning the kept set
+        /// again deletes nothing.
+        #[test]
+        fn retention_keeps_exactly_the_newest_periods_of_each_tier(
+            files in backups(),
+            keep in (0usize..9, 0usize..6, 0usize..14),
+            now_offset in 0i64..(800 * 24),
+            protect_newest in any::<bool>(),
+        ) {
+            let policy = Policy {
+                keep_daily: keep.0,
+                keep_weekly: keep.1,
+                keep_monthly: keep.2,
+                weekly_day: Weekday::Sun,
+                timezone: Timezone::utc(),
+            };
+            let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + Duration::hours(now_offset);
+            let protect: Vec<usize> = if protect_newest {
+                files.iter().filter(|f| f.tier != Tier::PreRestore && f.created <= now)
+                    .max_by_key(|f| (f.created, f.key)).map(|f| vec![f.key]).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let p = plan(&files, &policy, now, &protect);
+            let kept: BTreeSet<usize> = p.keep.iter().copied().collect();
+            let deleted: BTreeSet<usize> = p.delete.iter().copied().collect();
+            prop_assert_eq!(kept.len(), p.keep.len());
+            prop_assert!(kept.is_disjoint(&deleted));
+            prop_assert_eq!(kept.len() + deleted.len(), files.len());
+
+            for tier in [Tier::Daily, Tier::Weekly, Tier::Monthly, Tier::PreRestore] {
+                let of: Vec<&Dated<usize>> = files.iter().filter(|f| f.tier == tier).collect();
+                let mut periods: Vec<(i32, u32)> = of.iter()
+                    .filter(|f| f.created <= now)
+                    .map(|f| period(tier, f.created))
+                    .collect::<BTreeSet<_>>().into_iter().collect();
+                periods.reverse();
+                periods.truncate(keep_of(&policy, tier));
+                for f in of {
+                    let should_keep = tier == Tier::PreRestore
+                        || f.created > now
+                        || protect.contains(&f.key)
+                        || periods.contains(&period(tier, f.created));
+                    prop_assert_eq!(kept.contains(&f.key), should_keep,
+                        "{:?} {} at {} (periods kept {:?})", tier, f.key, f.created, periods);
+                }
+            }
+
+            let rest: Vec<Dated<usize>> = files.iter().filter(|f| kept.contains(&f.key)).cloned().collect();
+            let again = plan(&rest, &policy, now, &protect);
+            prop_assert!(again.delete.is_empty(), "not idempotent: {:?}", again.delete);
+        }
+    }
+}
