@@ -187,7 +187,7 @@ pub fn find(settings: &Settings, id: &str) -> Result<Vec<BackupInfo>> {
     let bare = bare.strip_suffix(EXTENSION).unwrap_or(bare);
     let found: Vec<BackupInfo> = list(settings)?
         .into_iter()
-        .filter(|b| b.id == bare && tier.map_or(true, |t| t == b.tier))
+        .filter(|b| b.id == bare && tier.is_none_or(|t| t == b.tier))
         .collect();
     if found.is_empty() {
         bail!(

@@ -336,7 +336,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
     if let Some(p) = known {
         let same_status = ctx
             .forced_status
-            .map_or(true, |s| s.as_str() == p.status.as_str());
+            .is_none_or(|s| s.as_str() == p.status.as_str());
         if p.source_hash.as_deref() == Some(hash.as_str()) && !p.deleted && same_status {
             return Staged::Unchanged {
                 slug: p.slug.clone(),
