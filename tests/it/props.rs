@@ -265,3 +265,48 @@ mod gfs {
         }
     }
 }
+
+/// Every committed fuzz input (the seeds, and `fuzz/regressions/<target>/` where a crash the
+/// fuzzer found is kept once fixed) goes through the same code as its fuzz target, so a fixed
+/// crash stays fixed in the normal suite.
+#[test]
+fn fuzz_seeds_and_regressions_never_panic() {
+    let fuzz = crate::harness::repo().join("fuzz");
+    let mut checked = 0;
+    for kind in ["seeds", "regressions"] {
+        let Ok(targets) = std::fs::read_dir(fuzz.join(kind)) else {
+            continue;
+        };
+        for target in targets {
+            let target = target.unwrap().path();
+            let name = target.file_name().unwrap().to_string_lossy().into_owned();
+            for input in std::fs::read_dir(&target).unwrap() {
+                let input = input.unwrap().path();
+                let bytes = std::fs::read(&input).unwrap();
+                let text = std::str::from_utf8(&bytes).ok();
+                match name.as_str() {
+                    "frontmatter" => {
+                        if let Some(Ok(split)) = text.map(bloggo::import::frontmatter::split) {
+                            let _ = bloggo::import::frontmatter::parse(&split);
+                        }
+                    }
+                    "markdown" => {
+                        if let Some(t) = text {
+                            let _ = bloggo::markdown::render(t, &Default::default());
+                        }
+                    }
+                    "import_file" => {
+                        let _ = parse_file("posts/2024-05-01-fuzz.md", &bytes, &context());
+                    }
+                    other => panic!("{}: no fuzz target {other}", input.display()),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} fuzz inputs found under {}",
+        fuzz.display()
+    );
+}
