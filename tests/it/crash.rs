@@ -573,3 +573,198 @@ fn backup_restore_killed_leaves_the_old_or_the_restored_store() {
     }
     tally.report("backup restore", seed);
 }
+
+/// A running `bloggo serve --port 0 --no-build` and the address it printed.
+pub struct Served {
+    pub child: Killable,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Starts the server on the site's built output and waits for its URL.
+pub fn serve(site: &Site, extra: &[&str]) -> Served {
+    use std::io::BufRead;
+    let mut child = Killable::spawn(
+        Command::new(bin())
+            .arg("--site")
+            .arg(&site.root)
+            .args(["serve", "--port", "0", "--bind", "127.0.0.1", "--no-build"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("http://")
+        .and_then(|r| r.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("serve did not print its URL: {first:?}"))
+        .parse()
+        .unwrap();
+    Served { child, addr }
+}
+
+/// One keep-alive HTTP/1.1 connection: sends GETs, reads status and body.
+pub struct Conn {
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl Conn {
+    pub fn open(addr: std::net::SocketAddr) -> std::io::Result<Conn> {
+        let s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_nodelay(true)?;
+        Ok(Conn {
+            reader: std::io::BufReader::new(s),
+        })
+    }
+
+    /// `GET path` with extra header lines; the status code (a broken connection is an error).
+    pub fn get(&mut self, path: &str, headers: &str) -> std::io::Result<u16> {
+        use std::io::{BufRead, Read, Write};
+        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n{headers}\r\n");
+        self.reader.get_mut().write_all(req.as_bytes())?;
+        let mut line = String::new();
+        let mut status = 0;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if status == 0 {
+                status = l
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+            } else if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok(status)
+    }
+}
+
+/// `serve` under view load killed at random: the store passes its checks, every stored view
+/// was sent, the statistics match the rows, and only views acknowledged within the last flush
+/// interval (plus one commit) can be missing. Reports the most views one kill lost and how old
+/// the oldest lost view was.
+#[test]
+fn serve_killed_under_view_load_loses_at_most_the_unflushed_batch() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let site = Site::new();
+    let posts = site.tmp.path().join("posts");
+    write_posts(&posts, "post", 8);
+    site.run(&["import", posts.to_str().unwrap()]).ok();
+    site.run(&["build"]).ok();
+    let slugs: Vec<String> = site
+        .rows("SELECT slug FROM posts ORDER BY id")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    // The flush interval the server runs with (the default of [serve] flush_interval_ms).
+    let flush = Duration::from_millis(250);
+    // A loaded machine delays the writer thread too; views older than this must be stored.
+    let bound = flush + Duration::from_millis(1500);
+
+    let seed = seed("serve");
+    let mut rng = Rng::new(seed);
+    let (mut max_lost, mut max_age, mut acked_total) = (0usize, Duration::ZERO, 0usize);
+    for run in 0..runs() {
+        let served = serve(&site, &[]);
+        let mut child = served.child;
+        let stop = Arc::new(AtomicBool::new(false));
+        // (referrer, acknowledged at)
+        let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+        let sent: Arc<Mutex<BTreeMap<String, ()>>> = Arc::default();
+        let clients: Vec<_> = (0..3)
+            .map(|t| {
+                let (stop, acked, sent, slugs) =
+                    (stop.clone(), acked.clone(), sent.clone(), slugs.clone());
+                let addr = served.addr;
+                std::thread::spawn(move || {
+                    let Ok(mut c) = Conn::open(addr) else { return };
+                    for n in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let r = format!("http://load.test/v/{run}-{t}-{n}");
+                        sent.lock().unwrap().insert(r.clone(), ());
+                        let path = format!("/posts/{}/", slugs[n % slugs.len()]);
+                        match c.get(&path, &format!("Referer: {r}\r\n")) {
+                            Ok(200) => acked.lock().unwrap().push((r, Instant::now())),
+                            Ok(s) => panic!("GET {path}: {s}"),
+                            Err(_) => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let delay = Duration::from_millis(300) + rng.delay(Duration::from_millis(1500));
+        std::thread::sleep(delay);
+        let killed_at = Instant::now();
+        child.kill();
+        stop.store(true, Ordering::Relaxed);
+        for c in clients {
+            c.join().unwrap();
+        }
+        let what = format!("serve run {run} (seed {seed}, killed after {delay:?})");
+        assert_store_sound(&site.store_path(), &what);
+        let stored: Vec<String> = site
+            .rows(&format!(
+                "SELECT referrer FROM post_views WHERE referrer LIKE 'http://load.test/v/{run}-%'"
+            ))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let sent = sent.lock().unwrap();
+        for r in &stored {
+            assert!(sent.contains_key(r), "{what}: a view nobody sent: {r}");
+        }
+        let stored: std::collections::HashSet<String> = stored.into_iter().collect();
+        let acked = acked.lock().unwrap();
+        let lost: Vec<&(String, Instant)> =
+            acked.iter().filter(|(r, _)| !stored.contains(r)).collect();
+        for (r, at) in &lost {
+            let age = killed_at.saturating_duration_since(*at);
+            assert!(
+                age <= bound,
+                "{what}: view {r} acknowledged {age:?} before the kill was lost"
+            );
+            max_age = max_age.max(age);
+        }
+        max_lost = max_lost.max(lost.len());
+        acked_total += acked.len();
+        let mismatched = site.count(
+            "SELECT count(*) FROM posts p
+             LEFT JOIN post_statistics s ON s.post_id = p.id
+             WHERE coalesce(s.view_count, 0) != (SELECT count(*) FROM post_views v WHERE v.post_id = p.id)
+                OR p.view_count != (SELECT count(*) FROM post_views v WHERE v.post_id = p.id)",
+        );
+        assert_eq!(
+            mismatched, 0,
+            "{what}: statistics differ from the view rows"
+        );
+    }
+    // A server starts again on the killed one's site (its lock is not held by a dead process).
+    let again = serve(&site, &[]);
+    let mut c = Conn::open(again.addr).unwrap();
+    assert_eq!(c.get(&format!("/posts/{}/", slugs[0]), "").unwrap(), 200);
+    eprintln!(
+        "serve-views: {} kills (seed {seed}), {acked_total} views acknowledged, at most {max_lost} lost by one kill, the oldest lost acknowledged {max_age:?} before the kill (flush interval {flush:?})",
+        runs()
+    );
+}
