@@ -65,6 +65,12 @@ pub fn cache_path(settings: &Settings) -> PathBuf {
 /// Builds the site: one store snapshot, every page rendered in parallel, written atomically.
 pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSummary> {
     let started = Instant::now();
+    let timings = std::env::var_os("BLOGGO_TIMINGS").is_some();
+    let phase = |name: &str| {
+        if timings {
+            eprintln!("{:>8.3} s  {name}", started.elapsed().as_secs_f64());
+        }
+    };
     let base_url = opts
         .base_url
         .clone()
@@ -98,6 +104,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     )
     .with_context(|| format!("{}: cannot read the site", settings.store.display()))?;
     drop(store);
+    phase("store read");
     let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now)?;
     templates.set_origin(&snap.site.origin);
 
@@ -119,6 +126,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .iter()
         .map(|p| cache_key(&p.content, &md, &p.path))
         .collect();
+    phase("snapshot + cache load");
     let cached: Vec<Option<Rendered>> = keys.iter().map(|k| cache.take(k)).collect();
     // Nothing to save when every post came from the cache and no entry went unused.
     let cache_current = cached.iter().all(Option::is_some) && cache.entries.is_empty();
@@ -138,9 +146,11 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .collect();
 
     // Render every page and stream it into the new output folder.
+    phase("markdown");
     let renderer = Renderer::new(&snap, &bodies, &templates);
     let jobs = render::jobs(&snap);
     let assets = assets(settings, &snap)?;
+    phase("renderer (cards)");
     let writer = Writer::begin(&out, opts.clean)?;
     let bar = progress(jobs.len() + assets.len(), opts.quiet);
     let page_results: Vec<Result<Record, String>> = jobs
@@ -190,8 +200,10 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             );
         }
     }
+    phase("pages rendered and written");
     let committed = writer.commit(&records)?;
 
+    phase("committed");
     drop(renderer);
     let fresh: HashMap<String, Rendered> = keys.into_iter().zip(bodies).collect();
     if cache_current {

@@ -69,7 +69,8 @@ pub struct PathsConfig {
     pub output: PathBuf,
     pub templates: PathBuf,
     pub themes: PathBuf,
-    /// Post media (page bundle files) copied in by import, published under `/media/`.
+    /// Post media (page bundle files) copied in by import; each is published beside its post,
+    /// at `/posts/<slug>/<file>`.
     pub media: PathBuf,
 }
 

@@ -1,11 +1,14 @@
 //! Rendered pages → disk, atomically and incrementally.
 //!
-//! A build writes into a temporary folder beside the output. A file whose bytes are the same as
-//! in the previous build (by the manifest of content hashes) is carried over as a hard link,
-//! keeping its bytes and modification time. When every page succeeded the new folder is
-//! swapped in with one `renameat2(RENAME_EXCHANGE)` (a rename dance elsewhere), so readers see
-//! the old site or the new one, never a mix; on any failure the temporary folder is dropped and
-//! the previous site is untouched.
+//! The output is double-buffered: beside `public/` lives `.public.bloggo-stage/`, which holds
+//! the site as it was one build ago, with its own manifest of content hashes. A build brings the
+//! stage up to date (files whose bytes already match cost nothing; files unchanged since the
+//! live site are hard links to it, keeping their bytes and modification time; only the rest are
+//! written), removes what is no longer part of the site, and exchanges the two folders with one
+//! `renameat2(RENAME_EXCHANGE)` (a rename dance elsewhere). Readers see the old site or the new
+//! one, never a mix. A failed build leaves the live folder untouched and the stage without a
+//! manifest, so the next build rebuilds the stage from scratch. The old site becomes the next
+//! build's stage, so nothing is deleted wholesale.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -48,13 +51,17 @@ pub struct Committed {
     pub removed: usize,
 }
 
-/// A build's output in progress.
+/// A build's output in progress. Holds a lock so two builds never share a stage.
 pub struct Writer {
     out: PathBuf,
-    tmp: tempfile::TempDir,
-    old: Manifest,
+    stage: PathBuf,
+    /// The live site's manifest.
+    live: Manifest,
+    /// The stage's manifest (what it holds now).
+    staged: Manifest,
     had_output: bool,
     clean: bool,
+    _lock: std::fs::File,
 }
 
 /// Refuses paths that would escape the output folder.
@@ -62,6 +69,7 @@ fn checked(file: &str) -> Result<&str> {
     if file.is_empty()
         || file.starts_with('/')
         || file.contains('\\')
+        || file == MANIFEST
         || file
             .split('/')
             .any(|s| s.is_empty() || s == "." || s == "..")
@@ -71,8 +79,24 @@ fn checked(file: &str) -> Result<&str> {
     Ok(file)
 }
 
+fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let b = std::fs::read(dir.join(MANIFEST)).ok()?;
+    let m: Manifest = serde_json::from_slice(&b).ok()?;
+    (m.version == MANIFEST_VERSION).then_some(m)
+}
+
+/// Removes a file, a symlink or a folder at `p` (nothing there is fine).
+fn remove_any(p: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Writer {
-    /// Starts a build of `out`: reads its manifest and makes the temporary folder beside it.
+    /// Starts a build of `out`: locks it, reads its manifest and readies the stage beside it.
     /// An existing, non-empty folder that bloggo did not write is refused (never replaced).
     pub fn begin(out: &Path, clean: bool) -> Result<Writer> {
         let name = out
@@ -87,7 +111,7 @@ impl Writer {
         std::fs::create_dir_all(&parent)
             .with_context(|| format!("{}: cannot create the folder", parent.display()))?;
         let had_output = out.exists();
-        let mut old = Manifest::default();
+        let mut live = Manifest::default();
         if had_output {
             if !out.is_dir() {
                 bail!(
@@ -95,19 +119,14 @@ impl Writer {
                     out.display()
                 );
             }
-            match std::fs::read(out.join(MANIFEST)) {
-                Ok(b) => {
-                    old = serde_json::from_slice(&b).unwrap_or_default();
-                    if old.version != MANIFEST_VERSION {
-                        old = Manifest::default();
-                    }
-                }
-                Err(_) => {
+            match read_manifest(out) {
+                Some(m) => live = m,
+                None => {
                     let empty = std::fs::read_dir(out)
                         .with_context(|| format!("{}: cannot read", out.display()))?
                         .next()
                         .is_none();
-                    if !empty {
+                    if !empty && !out.join(MANIFEST).exists() {
                         bail!(
                             "{}: this folder was not written by bloggo (it has no {MANIFEST}) and is not empty; \
                              nothing was changed: move it away or pass another --out",
@@ -117,57 +136,101 @@ impl Writer {
                 }
             }
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.building-"))
-            .tempdir_in(&parent)
-            .with_context(|| format!("{}: cannot create a temporary folder", parent.display()))?;
+        let lock_path = parent.join(format!(".{name}.bloggo-lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("{}: cannot create", lock_path.display()))?;
+        fs4::FileExt::lock(&lock)
+            .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
+
+        let stage = parent.join(format!(".{name}.bloggo-stage"));
+        // The stage's manifest is removed before the stage changes: a build that stops half-way
+        // leaves a stage without one, which the next build starts over.
+        let staged = if clean { None } else { read_manifest(&stage) };
+        let staged = match staged {
+            Some(m) => {
+                std::fs::remove_file(stage.join(MANIFEST))
+                    .with_context(|| format!("{}: cannot update", stage.display()))?;
+                m
+            }
+            None => {
+                remove_any(&stage).with_context(|| format!("{}: cannot clear", stage.display()))?;
+                std::fs::create_dir_all(&stage)
+                    .with_context(|| format!("{}: cannot create", stage.display()))?;
+                Manifest::default()
+            }
+        };
         Ok(Writer {
             out: out.to_path_buf(),
-            tmp,
-            old,
+            stage,
+            live,
+            staged,
             had_output,
             clean,
+            _lock: lock,
         })
     }
 
-    /// The temporary folder being filled.
+    /// The folder being filled.
     pub fn staging(&self) -> &Path {
-        self.tmp.path()
+        &self.stage
     }
 
-    /// Puts one file into the new output: a hard link to the previous file when its bytes are
-    /// unchanged, else the bytes. Safe to call from many threads (no shared state is written).
+    /// Puts one file into the new output. Bytes the stage already holds cost nothing; bytes
+    /// the live site holds become a hard link; others are written. A staged file is never
+    /// written in place (it may share its inode with the live site): it is replaced. Safe to
+    /// call from many threads (no shared state is written).
     pub fn put(&self, file: &str, bytes: &[u8]) -> Result<Record> {
         let file = checked(file)?;
         let hash = blake3::hash(bytes).to_hex().to_string();
-        let dst = self.tmp.path().join(file);
-        if let Some(dir) = dst.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{}: cannot create", dir.display()))?;
+        let live_same = !self.clean && self.live.files.get(file) == Some(&hash);
+        let record = |outcome| Record {
+            file: file.to_string(),
+            hash: hash.clone(),
+            outcome,
+        };
+        if self.staged.files.get(file) == Some(&hash) {
+            return Ok(record(if live_same {
+                Outcome::Unchanged
+            } else {
+                Outcome::Written
+            }));
         }
-        if !self.clean && self.old.files.get(file) == Some(&hash) {
+        let dst = self.stage.join(file);
+        if let Some(dir) = dst.parent() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                // A file where a folder must now be: replace it.
+                let mut at = dir;
+                while at.starts_with(&self.stage) && at != self.stage {
+                    if at.is_file() {
+                        std::fs::remove_file(at)?;
+                        break;
+                    }
+                    at = at.parent().unwrap_or(&self.stage);
+                }
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("{}: cannot create ({e})", dir.display()))?;
+            }
+        }
+        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        if live_same {
             let prev = self.out.join(file);
             let same_len = std::fs::metadata(&prev)
                 .map(|m| m.is_file() && m.len() == bytes.len() as u64)
                 .unwrap_or(false);
             if same_len && std::fs::hard_link(&prev, &dst).is_ok() {
-                return Ok(Record {
-                    file: file.to_string(),
-                    hash,
-                    outcome: Outcome::Unchanged,
-                });
+                return Ok(record(Outcome::Unchanged));
             }
         }
         std::fs::write(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))?;
-        Ok(Record {
-            file: file.to_string(),
-            hash,
-            outcome: Outcome::Written,
-        })
+        Ok(record(Outcome::Written))
     }
 
-    /// Writes the manifest, keeps files someone else put in the output (not in the previous
-    /// manifest), and swaps the new folder in.
+    /// Removes what is no longer part of the site from the stage, keeps files someone else put
+    /// in the live output, writes the manifest and swaps the stage in.
     pub fn commit(self, records: &[Record]) -> Result<Committed> {
         let mut c = Committed::default();
         let mut manifest = Manifest {
@@ -182,25 +245,47 @@ impl Writer {
             manifest.files.insert(r.file.clone(), r.hash.clone());
         }
         c.removed = self
-            .old
+            .live
             .files
             .keys()
             .filter(|f| !manifest.files.contains_key(*f))
             .count();
-        if self.had_output && !self.old.files.is_empty() {
+        self.prune(&manifest)?;
+        if self.had_output {
             self.carry_foreign(&manifest)?;
         }
-        let m = self.tmp.path().join(MANIFEST);
+        let m = self.stage.join(MANIFEST);
         std::fs::write(&m, serde_json::to_vec(&manifest)?)
             .with_context(|| format!("{}: cannot write", m.display()))?;
-        swap(self.tmp, &self.out, self.had_output)?;
+        swap(&self.stage, &self.out, self.had_output)?;
         Ok(c)
     }
 
-    /// Files in the old output that bloggo did not write (a CNAME, a verification file) are
+    /// Deletes every file and empty folder of the stage that the new site does not have.
+    fn prune(&self, new: &Manifest) -> Result<()> {
+        let mut dirs = Vec::new();
+        for e in walkdir::WalkDir::new(&self.stage).min_depth(1) {
+            let e = e.with_context(|| format!("{}: cannot read", self.stage.display()))?;
+            let rel = e.path().strip_prefix(&self.stage).unwrap_or(e.path());
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if e.file_type().is_dir() {
+                dirs.push(e.path().to_path_buf());
+            } else if !new.files.contains_key(&rel) {
+                std::fs::remove_file(e.path())
+                    .with_context(|| format!("{}: cannot remove", e.path().display()))?;
+            }
+        }
+        // Deepest first; a folder that still has files stays.
+        for d in dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        Ok(())
+    }
+
+    /// Files in the live output that bloggo did not write (a CNAME, a verification file) are
     /// kept, unless the new build writes the same path.
     fn carry_foreign(&self, new: &Manifest) -> Result<()> {
-        let known: HashSet<&str> = self.old.files.keys().map(|s| s.as_str()).collect();
+        let known: HashSet<&str> = self.live.files.keys().map(|s| s.as_str()).collect();
         for e in walkdir::WalkDir::new(&self.out).min_depth(1) {
             let e = e.with_context(|| format!("{}: cannot read", self.out.display()))?;
             if e.file_type().is_dir() {
@@ -211,7 +296,7 @@ impl Writer {
             if rel == MANIFEST || known.contains(rel.as_str()) || new.files.contains_key(&rel) {
                 continue;
             }
-            let dst = self.tmp.path().join(&rel);
+            let dst = self.stage.join(&rel);
             if dst.exists() {
                 continue;
             }
@@ -227,28 +312,25 @@ impl Writer {
     }
 }
 
-/// Puts `tmp` at `out`. With an existing output the two folders are exchanged in one step and
-/// the old one (now at the temporary path) is removed when `tmp` drops.
-fn swap(tmp: tempfile::TempDir, out: &Path, had_output: bool) -> Result<()> {
+/// Puts the stage at `out`; the old output becomes the stage.
+fn swap(stage: &Path, out: &Path, had_output: bool) -> Result<()> {
     if !had_output {
-        let path = tmp.keep();
-        return std::fs::rename(&path, out)
+        return std::fs::rename(stage, out)
             .with_context(|| format!("{}: cannot move the new site into place", out.display()));
     }
-    if exchange(tmp.path(), out).is_ok() {
+    if exchange(stage, out).is_ok() {
         return Ok(());
     }
-    // No atomic exchange here: move the old folder aside, the new one in, then drop the old.
-    let aside = tmp.path().with_extension("old");
+    // No atomic exchange here: move the old folder aside, the new one in, the old one back.
+    let aside = stage.with_extension("old");
+    let _ = remove_any(&aside);
     std::fs::rename(out, &aside)
         .with_context(|| format!("{}: cannot move the old site aside", out.display()))?;
-    let path = tmp.keep();
-    if let Err(e) = std::fs::rename(&path, out) {
+    if let Err(e) = std::fs::rename(stage, out) {
         let _ = std::fs::rename(&aside, out);
-        let _ = std::fs::remove_dir_all(&path);
         return Err(e).with_context(|| format!("{}: cannot move the new site in", out.display()));
     }
-    let _ = std::fs::remove_dir_all(&aside);
+    let _ = std::fs::rename(&aside, stage);
     Ok(())
 }
 
@@ -287,50 +369,101 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Every file of a folder but the manifest, with its text.
+    fn files(dir: &Path) -> BTreeMap<String, String> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+                (rel, std::fs::read_to_string(e.path()).unwrap())
+            })
+            .filter(|(k, _)| k != MANIFEST)
+            .collect()
+    }
+
+    fn build(out: &Path, pages: &[(&str, &str)]) -> Committed {
+        let w = Writer::begin(out, false).unwrap();
+        let r: Vec<Record> = pages
+            .iter()
+            .map(|(f, b)| w.put(f, b.as_bytes()).unwrap())
+            .collect();
+        w.commit(&r).unwrap()
+    }
+
+    fn expect(out: &Path, pages: &[(&str, &str)]) {
+        let want: BTreeMap<String, String> = pages
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(files(out), want);
+    }
+
     #[test]
-    fn unchanged_files_are_linked_and_removed_ones_disappear() {
+    fn every_build_shows_exactly_its_files_and_counts_changes() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("public");
-        let w = Writer::begin(&out, false).unwrap();
-        let r = vec![
-            w.put("a/index.html", b"a").unwrap(),
-            w.put("b.txt", b"b").unwrap(),
+        let steps: [&[(&str, &str)]; 5] = [
+            &[("a/index.html", "a1"), ("b.txt", "b1")],
+            &[("a/index.html", "a1"), ("c.txt", "c1")],
+            &[("a/index.html", "a2"), ("b.txt", "b1")],
+            &[("a/index.html", "a2"), ("b.txt", "b1")],
+            &[("a", "now a file"), ("b.txt", "b2")],
         ];
-        let c = w.commit(&r).unwrap();
-        assert_eq!((c.written, c.unchanged, c.removed), (2, 0, 0));
-        std::fs::write(out.join("CNAME"), "example.com").unwrap();
+        let mut counts = Vec::new();
+        for pages in steps {
+            let c = build(&out, pages);
+            counts.push((c.written, c.unchanged, c.removed));
+            expect(&out, pages);
+        }
+        assert_eq!(
+            counts,
+            [(2, 0, 0), (1, 1, 1), (2, 0, 1), (0, 2, 0), (2, 0, 1)]
+        );
+    }
 
-        let w = Writer::begin(&out, false).unwrap();
-        let r = vec![
-            w.put("a/index.html", b"a").unwrap(),
-            w.put("c.txt", b"c").unwrap(),
-        ];
-        let c = w.commit(&r).unwrap();
-        assert_eq!((c.written, c.unchanged, c.removed), (1, 1, 1));
-        assert!(!out.join("b.txt").exists());
+    #[test]
+    fn the_previous_site_is_never_written_through_a_shared_link() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        build(&out, &[("x.html", "one")]);
+        build(&out, &[("x.html", "one")]); // the stage now links to the live file
+        build(&out, &[("x.html", "two")]);
+        expect(&out, &[("x.html", "two")]);
+        let stage = d.path().join(".public.bloggo-stage");
+        assert_eq!(files(&stage)["x.html"], "one");
+    }
+
+    #[test]
+    fn foreign_files_in_the_output_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        build(&out, &[("index.html", "i")]);
+        std::fs::write(out.join("CNAME"), "example.com").unwrap();
+        build(&out, &[("index.html", "i2")]);
+        build(&out, &[("index.html", "i3")]);
         assert_eq!(
             std::fs::read_to_string(out.join("CNAME")).unwrap(),
             "example.com"
         );
-        let leftovers = std::fs::read_dir(d.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "only the output folder remains");
     }
 
     #[test]
-    fn a_dropped_build_leaves_the_old_output() {
+    fn a_dropped_build_leaves_the_old_output_and_the_next_one_recovers() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("public");
-        let w = Writer::begin(&out, false).unwrap();
-        let r = vec![w.put("index.html", b"old").unwrap()];
-        w.commit(&r).unwrap();
+        build(&out, &[("index.html", "old")]);
+        build(&out, &[("index.html", "old")]);
         let w = Writer::begin(&out, false).unwrap();
         w.put("index.html", b"new").unwrap();
+        w.put("stray.html", b"half").unwrap();
         drop(w);
-        assert_eq!(
-            std::fs::read_to_string(out.join("index.html")).unwrap(),
-            "old"
-        );
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        expect(&out, &[("index.html", "old")]);
+        build(&out, &[("index.html", "newer")]);
+        expect(&out, &[("index.html", "newer")]);
+        build(&out, &[("index.html", "newer"), ("p.html", "p")]);
+        expect(&out, &[("index.html", "newer"), ("p.html", "p")]);
     }
 
     #[test]
@@ -338,8 +471,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
         assert!(Writer::begin(d.path(), false).is_err());
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("notes.txt")).unwrap(),
+            "mine"
+        );
         let w = Writer::begin(&d.path().join("out"), false).unwrap();
         assert!(w.put("../x", b"").is_err());
         assert!(w.put("/etc/x", b"").is_err());
+        assert!(w.put(MANIFEST, b"").is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! `jobs` lists every page of the site; `Renderer::render` turns one job into bytes. The
 //! caller runs jobs in parallel (rayon) and streams each page to the output as it comes.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -106,6 +107,8 @@ pub struct Renderer<'a> {
     pub templates: &'a Templates,
     /// Each post's card (what listings show), serialized once.
     cards: Vec<Value>,
+    /// Each post's plain-text excerpt.
+    excerpts: Vec<String>,
     base: Context,
 }
 
@@ -185,6 +188,7 @@ impl<'a> Renderer<'a> {
                 "sitemap": s.path("sitemap.xml"),
                 "search": s.path("search.json"),
                 "style": s.path("style.css"),
+                "syntax": s.path("syntax.css"),
             },
             "counts": {
                 "posts": snap.posts.len(),
@@ -201,9 +205,23 @@ impl<'a> Renderer<'a> {
             bodies,
             templates,
             cards: Vec::new(),
+            excerpts: Vec::new(),
             base,
         };
-        r.cards = (0..snap.posts.len()).map(|i| r.card(i)).collect();
+        r.excerpts = (0..snap.posts.len())
+            .into_par_iter()
+            .map(|i| {
+                let p = &snap.posts[i];
+                p.excerpt
+                    .clone()
+                    .or_else(|| markdown::excerpt_text(&p.content))
+                    .unwrap_or_default()
+            })
+            .collect();
+        r.cards = (0..snap.posts.len())
+            .into_par_iter()
+            .map(|i| r.card(i))
+            .collect();
         r
     }
 
@@ -212,12 +230,8 @@ impl<'a> Renderer<'a> {
     }
 
     /// Plain-text excerpt of a post, for meta descriptions and search.
-    pub fn excerpt(&self, i: usize) -> String {
-        let p = self.post(i);
-        p.excerpt
-            .clone()
-            .or_else(|| markdown::excerpt_text(&p.content))
-            .unwrap_or_default()
+    pub fn excerpt(&self, i: usize) -> &str {
+        &self.excerpts[i]
     }
 
     fn summary_html(&self, i: usize) -> String {
@@ -230,7 +244,7 @@ impl<'a> Renderer<'a> {
         if e.is_empty() {
             String::new()
         } else {
-            format!("<p>{}</p>", escape(&clip(&e, 300)))
+            format!("<p>{}</p>", escape(&clip(e, 300)))
         }
     }
 
@@ -291,7 +305,7 @@ impl<'a> Renderer<'a> {
             "updated": updated.map(|u| u.to_rfc3339()),
             "updated_display": updated.map(|u| u.format("%-d %B %Y").to_string()),
             "summary": self.summary_html(i),
-            "description": clip(&self.excerpt(i), 160),
+            "description": clip(self.excerpt(i), 160),
             "has_more": self.bodies[i].summary_html.is_some(),
             "author": author,
             "tags": tags,
@@ -728,7 +742,7 @@ impl<'a> Renderer<'a> {
                     "url": p.path,
                     "date": c["date"],
                     "tags": p.tags.iter().map(|&t| &self.snap.tags[t].name).collect::<Vec<_>>(),
-                    "excerpt": clip(&self.excerpt(i), 300),
+                    "excerpt": clip(self.excerpt(i), 300),
                 })
             })
             .collect();

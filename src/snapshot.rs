@@ -288,11 +288,8 @@ impl Snapshot {
             };
             let updated = r.modified_at.as_deref().and_then(parse_time);
             let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
-            let read_time = if r.read_time > 0 {
-                r.read_time as u32
-            } else {
-                (crate::markdown::word_count(&r.content) / wpm).max(1) as u32
-            };
+            // Filled in below (in parallel) when the store has none.
+            let read_time = r.read_time.max(0) as u32;
             let slug = segment(&r.slug, &r.title, r.id);
             let dir = format!("{}/{slug}", urls.posts);
             let path = site.path(&format!("{dir}/"));
@@ -320,6 +317,15 @@ impl Snapshot {
                 related: Vec::new(),
             });
             posts.last_mut().unwrap().author = r.author_id.map(|a| a as usize); // resolved below
+        }
+        {
+            use rayon::prelude::*;
+            posts
+                .par_iter_mut()
+                .filter(|p| p.read_time == 0)
+                .for_each(|p| {
+                    p.read_time = (crate::markdown::word_count(&p.content) / wpm).max(1) as u32;
+                });
         }
         posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
         let n = posts.len();

@@ -41,10 +41,16 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = embed!(
 );
 
 /// The default theme's static files, embedded.
-pub const DEFAULT_STATIC: &[(&str, &[u8])] = &[(
-    "style.css",
-    include_bytes!("../themes/default/static/style.css"),
-)];
+pub const DEFAULT_STATIC: &[(&str, &[u8])] = &[
+    (
+        "style.css",
+        include_bytes!("../themes/default/static/style.css"),
+    ),
+    (
+        "syntax.css",
+        include_bytes!("../themes/default/static/syntax.css"),
+    ),
+];
 
 /// Where a static file of the theme or site comes from.
 #[derive(Debug, Clone)]

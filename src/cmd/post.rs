@@ -393,6 +393,16 @@ fn show(
         shown_status(post.status, post.published_at.as_deref(), &now)
     )?;
     writeln!(out, "views:     {}", post.view_count)?;
+    if let Some(st) = posts::stats(conn, post.id)? {
+        writeln!(
+            out,
+            "devices:   {} desktop, {} mobile, {} tablet",
+            st.desktop_views, st.mobile_views, st.tablet_views
+        )?;
+        if let Some(at) = &st.last_viewed_at {
+            writeln!(out, "last view: {at}")?;
+        }
+    }
     writeln!(out, "read time: {} min", post.read_time)?;
     writeln!(out, "created:   {}", post.created_at)?;
     writeln!(out, "updated:   {}", post.updated_at)?;
@@ -670,6 +680,44 @@ fn keep(file: tempfile::NamedTempFile) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Reads an edited document with import's own parser, so an edit means exactly what the
+/// same text in a `content/` file means to sync. Returns the post state, the author named
+/// and the read time.
+fn read_document(
+    settings: &Settings,
+    before: &Post,
+    text: &str,
+) -> Result<(Edit, Option<crate::import::AuthorRef>, i64)> {
+    let ctx = crate::import::ParseContext::for_site(settings);
+    let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
+        .map_err(|problems| {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| match p.line {
+                    Some(l) => format!("line {l}: {}", p.message),
+                    None => p.message.clone(),
+                })
+                .collect();
+            anyhow::anyhow!("the edited post: {}", lines.join("; "))
+        })?;
+    let edit = Edit {
+        title: p.title,
+        subtitle: p.subtitle,
+        slug: p.slug,
+        content: p.content,
+        excerpt: p.excerpt,
+        cover_image: p.cover_image,
+        status: p.status,
+        published_at: p.published_at,
+        modified_at: p.modified_at,
+        extra: p.extra,
+        categories: p.categories.iter().map(|c| c.join("/")).collect(),
+        tags: p.tags,
+        aliases: p.aliases,
+    };
+    Ok((edit, p.authors.into_iter().next(), p.read_time))
+}
+
 /// Parses an edited document and applies it, all or nothing. Returns what changed.
 fn save_edit(
     conn: &mut rusqlite::Connection,
@@ -678,9 +726,7 @@ fn save_edit(
     text: &str,
     act: &ActAs,
 ) -> Result<String> {
-    let (fm, body) = export::parse_document(text).context("the edited post")?;
-    let (edit, author) = export::edit_from_document(&fm, &body, before, &settings.timezone)
-        .context("the edited post")?;
+    let (edit, author, minutes) = read_document(settings, before, text)?;
     let tx = conn.transaction()?;
     // The post may have changed while the editor was open: refuse to overwrite that.
     let now_post = posts::load(&tx, before.id)?;
@@ -706,13 +752,21 @@ fn save_edit(
             if before
                 .author
                 .as_ref()
-                .is_none_or(|b| b.name != a && b.email != a) =>
+                .is_none_or(|b| b.name != a.name && Some(&b.email) != a.email.as_ref()) =>
         {
-            let u = users::find(&tx, &a)?.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the edited post: no user named {a:?}; add them with `bloggo user add`"
-                )
-            })?;
+            let known = match &a.email {
+                Some(e) => users::find(&tx, e)?,
+                None => None,
+            };
+            let u = match known {
+                Some(u) => u,
+                None => users::find(&tx, &a.name)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the edited post: no user named {:?}; add them with `bloggo user add`",
+                        a.name
+                    )
+                })?,
+            };
             changed.push("author");
             Some(u.id)
         }
@@ -722,7 +776,7 @@ fn save_edit(
         return Ok("nothing changed".into());
     }
     versions::keep_before_change(&tx, before.id)?;
-    posts::apply(&tx, before.id, &edit, read_time(settings, &edit.content))?;
+    posts::apply(&tx, before.id, &edit, minutes)?;
     if let Some(id) = author_id {
         posts::set_author(&tx, before.id, id)?;
     }

@@ -1,10 +1,21 @@
 //! `bloggo serve`
 
+use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Ctx;
+use crate::build::{build_site, BuildOptions};
+use crate::config::{parse_duration, Settings};
+use crate::lock::ServeLock;
+use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
+use crate::serve::watcher::{self, WatchSet};
+use crate::serve::{backups, http::Limits, ServeOptions, Server};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  bloggo --site my-blog serve --port 0 --open")]
@@ -21,11 +32,212 @@ pub struct Args {
     /// Do not watch for changes.
     #[arg(long)]
     pub no_watch: bool,
+    /// Serve the output folder as it is: no build at start, no watching (views are still
+    /// recorded).
+    #[arg(long, conflicts_with = "drafts")]
+    pub no_build: bool,
     /// Open the site in a browser.
     #[arg(long)]
     pub open: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<ExitCode> {
-    anyhow::bail!("serve: in progress (issue 5)")
+/// How often the store is checked for changes made by other programs.
+const STORE_POLL: Duration = Duration::from_secs(1);
+/// The watcher's debounce; the rebuild loop then waits for a quiet period (`rebuild::QUIET`),
+/// so a burst of saves closer together than that is one rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    let settings = ctx.settings()?;
+    let cfg = &settings.config.serve;
+    let bind_text = args.bind.clone().unwrap_or_else(|| cfg.bind.clone());
+    let bind: IpAddr = bind_text.parse().with_context(|| {
+        format!("--bind {bind_text:?} is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
+    })?;
+    if cfg.flush_interval_ms == 0 || cfg.flush_interval_ms > 1000 {
+        anyhow::bail!(
+            "[serve] flush_interval_ms = {} must be between 1 and 1000",
+            cfg.flush_interval_ms
+        );
+    }
+    // Held while serving: `backup restore` refuses to replace the store under us.
+    let _lock = ServeLock::acquire(&settings)?;
+    // Creates or migrates the store (as build does), so the writer and the build see the
+    // current schema.
+    Store::open(&settings.store, true)?;
+    // Signals are caught before the URL is printed: whoever reads it may stop us at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot handle Ctrl-C")?;
+    }
+
+    let drafts_dir = if args.drafts {
+        Some(tempfile::tempdir().context("cannot create a folder for the drafts preview")?)
+    } else {
+        None
+    };
+    let output = drafts_dir
+        .as_ref()
+        .map_or_else(|| settings.output.clone(), |d| d.path().join("site"));
+    let opts = ServeOptions {
+        bind,
+        port: args.port.unwrap_or(cfg.port),
+        workers: cfg.workers,
+        output: output.clone(),
+        store: settings.store.clone(),
+        posts_segment: settings.config.urls.posts.clone(),
+        record_views: cfg.record_views,
+        flush_interval: Duration::from_millis(cfg.flush_interval_ms),
+        drafts: args.drafts,
+        live_reload: !args.no_build,
+        limits: Limits::default(),
+    };
+    let server = Server::start(&opts)?;
+    let url = server.url();
+    // The first line on stdout is the URL (scripts and tests read it).
+    println!("{url}");
+    if !bind.is_loopback() {
+        eprintln!("warning: listening on {bind}: other machines can read this site");
+    }
+    if !ctx.quiet {
+        println!(
+            "serving {} (Ctrl-C stops; views are recorded in {})",
+            output.display(),
+            settings.store.display()
+        );
+    }
+
+    let fingerprint: watcher::Fingerprint = Arc::new(Mutex::new(None));
+    let mut background = Vec::new();
+    let mut watching = None;
+    if !args.no_build {
+        // Pages link to the address actually served (the port may have been picked).
+        let mut build = site_builder(
+            &settings,
+            args.drafts,
+            drafts_dir.as_ref().map(|_| output.clone()),
+            url.trim_end_matches('/').to_string(),
+        );
+        rebuild_once(&server.handle(), &mut build, None, &fingerprint);
+        if !args.no_watch {
+            let (tx, rx) = mpsc::channel();
+            let set = WatchSet::for_site(&settings, &output);
+            watching = Some(watcher::watch(set, DEBOUNCE, tx.clone())?);
+            background.push(watcher::poll_store(
+                settings.store.clone(),
+                STORE_POLL,
+                fingerprint.clone(),
+                tx,
+                stop.clone(),
+            )?);
+            background.push(spawn_rebuilds(server.handle(), rx, build, fingerprint)?);
+        }
+    }
+    if let Some(interval) = &settings.config.backup.interval {
+        let interval = parse_duration(interval).context("[backup] interval")?;
+        let (newest, create) = backup_hooks(&settings);
+        background.push(backups::spawn_backups(
+            interval,
+            newest,
+            create,
+            stop.clone(),
+        )?);
+    }
+    if args.open {
+        open_browser(&url);
+    }
+
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stop watching first (the rebuild thread ends when its senders are gone), then serving.
+    drop(watching);
+    let report = server.shutdown();
+    for h in background {
+        let _ = h.join();
+    }
+    if !ctx.quiet {
+        println!(
+            "stopped; {} views recorded in {} transactions",
+            report.recorded, report.batches
+        );
+    }
+    if report.lost > 0 {
+        eprintln!(
+            "error: {} views could not be recorded (see above)",
+            report.lost
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rebuild action: `build_site` into the served folder. It syncs content/ into the store
+/// through the import code first (a file that cannot be imported fails the rebuild, so the
+/// last good site stays served), and bloggo.toml is read again each time so its edits apply.
+fn site_builder(
+    settings: &Settings,
+    drafts: bool,
+    out: Option<std::path::PathBuf>,
+    base_url: String,
+) -> RebuildFn {
+    let root = settings.root.clone();
+    Box::new(move || {
+        let settings = Settings::load(&root)?;
+        let opts = BuildOptions {
+            out: out.clone(),
+            drafts,
+            base_url: Some(base_url.clone()),
+            clean: false,
+            quiet: true,
+        };
+        let summary = build_site(&settings, &opts)?;
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(summary.to_string())
+    })
+}
+
+/// How serve finds the newest good backup and takes one (through the backup code).
+fn backup_hooks(settings: &Settings) -> (backups::NewestFn, backups::CreateFn) {
+    let for_newest = settings.clone();
+    let newest: backups::NewestFn =
+        Box::new(move || {
+            Ok(crate::backup::newest_good(&for_newest)?
+                .map(|b| std::time::SystemTime::from(b.created)))
+        });
+    let for_create = settings.clone();
+    let create: backups::CreateFn = Box::new(move || {
+        let b = crate::backup::create(
+            &for_create,
+            Some("scheduled by bloggo serve"),
+            chrono::Utc::now(),
+        )?;
+        Ok(format!(
+            "{} ({} bytes) → {}",
+            b.tier_id(),
+            b.file_size(),
+            crate::backup::shown(&for_create, &b.path)
+        ))
+    });
+    (newest, create)
+}
+
+fn open_browser(url: &str) {
+    let cmd = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(cmd)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("cannot open a browser ({cmd}: {e}); open {url} yourself");
+    }
 }

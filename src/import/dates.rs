@@ -74,8 +74,8 @@ fn split_zone(s: &str) -> (&str, Option<chrono::FixedOffset>) {
         }
     }
     // An offset is the last `+`/`-` that comes after the time part (past the date's hyphens).
-    if s.len() > 10 {
-        if let Some(i) = s[10..].rfind(['+', '-']).map(|i| i + 10) {
+    if let Some(tail) = s.get(10..) {
+        if let Some(i) = tail.rfind(['+', '-']).map(|i| i + 10) {
             if let Some(off) = parse_offset(s[i..].trim()) {
                 return (s[..i].trim_end(), Some(off));
             }
@@ -118,5 +118,6 @@ mod tests {
         assert!(e.contains("cannot read the date"), "{e}");
         assert!(parse_date("yesterday", &Timezone::utc()).is_err());
         assert!(parse_date("2024-02-30", &Timezone::utc()).is_err());
+        assert!(parse_date("éééééé 12:00 +02", &Timezone::utc()).is_err());
     }
 }

@@ -563,4 +563,26 @@ mod tests {
         assert_eq!(p.title, "Windows");
         assert_eq!(p.content, "Body\r\n");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any bytes give a post or problems, never a panic.
+        #[test]
+        fn parse_file_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse_file("2024-01-01-x.md", &bytes, &ctx());
+        }
+
+        /// Front matter made of plausible pieces never panics either.
+        #[test]
+        fn plausible_front_matter_never_panics(
+            fence in "(---|\\+\\+\\+)",
+            key in "(title|date|slug|tags|categories|author|draft|status|extra|taxonomies|aliases|cover)",
+            value in "[ -~éü\\[\\]{}:,\"'/+-]{0,30}",
+            body in "[ -~\n#é]{0,60}",
+        ) {
+            let text = format!("{fence}\n{key}: {value}\n{key} = {value}\n{fence}\n{body}");
+            let _ = parse_file("a/index.md", text.as_bytes(), &ctx());
+        }
+    }
 }

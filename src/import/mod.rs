@@ -337,7 +337,9 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
         let same_status = ctx
             .forced_status
             .is_none_or(|s| s.as_str() == p.status.as_str());
-        if p.source_hash.as_deref() == Some(hash.as_str()) && !p.deleted && same_status {
+        // A post deleted in the store stays deleted while its file is unchanged (prune clears
+        // the hash, so a file that comes back restores its post).
+        if p.source_hash.as_deref() == Some(hash.as_str()) && same_status {
             return Staged::Unchanged {
                 slug: p.slug.clone(),
             };

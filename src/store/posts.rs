@@ -538,12 +538,14 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// Marks a post deleted (kept in the store, hidden from the site). False when it already was.
+    /// Marks a post whose source file is gone deleted (kept in the store, hidden from the
+    /// site). Its source hash is cleared so the file, should it come back, is read again and
+    /// restores the post. False when the post already was deleted.
     pub fn soft_delete(&self, id: i64) -> rusqlite::Result<bool> {
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE posts SET deleted_at = ?1, updated_at = ?1
+                "UPDATE posts SET deleted_at = ?1, updated_at = ?1, source_hash = NULL
                  WHERE id = ?2 AND deleted_at IS NULL",
             )?
             .execute(params![self.now, id])?;

@@ -1,1 +1,308 @@
-//! (in progress)
+//! Page views: the SQL of `post_views`, `post_statistics`, `posts.view_count` and `bloggo stats`.
+//!
+//! `bloggo serve` records views through one writer thread that calls [`record_views`] with a
+//! batch; each batch is one short transaction, so a batch is either fully counted or not at all.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection};
+
+/// The device class a view is counted under (bots are never recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceClass {
+    Desktop,
+    Mobile,
+    Tablet,
+}
+
+/// One view to record. `ip` is already anonymised; raw addresses never reach the store.
+#[derive(Debug, Clone)]
+pub struct NewView {
+    pub post_id: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub referrer: Option<String>,
+    /// UTC, in the store's timestamp format.
+    pub viewed_at: String,
+    pub device: DeviceClass,
+}
+
+/// Records a batch of views in one transaction: one `post_views` row each, and per post one
+/// update of `post_statistics` (view and device counts, last view) and of `posts.view_count`.
+pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Result<()> {
+    if views.is_empty() {
+        return Ok(());
+    }
+    #[derive(Default)]
+    struct Sums {
+        total: i64,
+        desktop: i64,
+        mobile: i64,
+        tablet: i64,
+        last: String,
+    }
+    let mut per_post: HashMap<i64, Sums> = HashMap::new();
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for v in views {
+            insert.execute(params![
+                v.post_id,
+                v.ip,
+                v.user_agent,
+                v.referrer,
+                v.viewed_at
+            ])?;
+            let s = per_post.entry(v.post_id).or_default();
+            s.total += 1;
+            match v.device {
+                DeviceClass::Desktop => s.desktop += 1,
+                DeviceClass::Mobile => s.mobile += 1,
+                DeviceClass::Tablet => s.tablet += 1,
+            }
+            if v.viewed_at > s.last {
+                s.last.clone_from(&v.viewed_at);
+            }
+        }
+        let mut stats = tx.prepare_cached(
+            "INSERT INTO post_statistics
+                 (post_id, view_count, desktop_views, mobile_views, tablet_views, last_viewed_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (post_id) DO UPDATE SET
+                 view_count = view_count + excluded.view_count,
+                 desktop_views = desktop_views + excluded.desktop_views,
+                 mobile_views = mobile_views + excluded.mobile_views,
+                 tablet_views = tablet_views + excluded.tablet_views,
+                 last_viewed_at = max(ifnull(last_viewed_at, ''), excluded.last_viewed_at),
+                 updated_at = excluded.updated_at",
+        )?;
+        let mut count =
+            tx.prepare_cached("UPDATE posts SET view_count = view_count + ?2 WHERE id = ?1")?;
+        for (post_id, s) in &per_post {
+            stats.execute(params![
+                post_id, s.total, s.desktop, s.mobile, s.tablet, s.last
+            ])?;
+            count.execute(params![post_id, s.total])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Slug → id of the posts a served site shows: published ones, and with `drafts` every post
+/// that is not deleted.
+pub fn post_ids_by_slug(conn: &Connection, drafts: bool) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT slug, id FROM posts
+         WHERE deleted_at IS NULL AND (?1 OR status = 'published')",
+    )?;
+    let rows = stmt.query_map([drafts], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// A short text that changes whenever the content a site is built from changes (posts,
+/// categories, tags, users and their links), but not when views are recorded: `serve` compares
+/// it after `PRAGMA data_version` moved, to tell another program's edit from its own writes.
+pub fn content_fingerprint(conn: &Connection) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT
+            (SELECT count(*) || '/' || ifnull(max(id), 0) || '/' || ifnull(max(updated_at), '')
+                    || '/' || ifnull(total(length(content) + length(title) + length(slug)), 0)
+                    || '/' || ifnull(group_concat(status, ''), '')
+               FROM posts)
+         || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM categories)
+         || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM tags)
+         || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), '') FROM users)
+         || '|' || (SELECT count(*) FROM post_categories)
+         || '|' || (SELECT count(*) FROM post_tags)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// `PRAGMA data_version`: changes when another connection commits to the store.
+pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+/// One line of the "views per post" report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostViews {
+    pub slug: String,
+    pub title: String,
+    pub views: i64,
+}
+
+/// Posts by views since a time (UTC, store format), most viewed first.
+pub fn views_per_post(
+    conn: &Connection,
+    since: &str,
+    top: usize,
+) -> rusqlite::Result<Vec<PostViews>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.slug, p.title, count(*) AS n
+           FROM post_views v JOIN posts p ON p.id = v.post_id
+          WHERE v.viewed_at >= ?1
+          GROUP BY v.post_id
+          ORDER BY n DESC, p.slug
+          LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![since, top as i64], |r| {
+        Ok(PostViews {
+            slug: r.get(0)?,
+            title: r.get(1)?,
+            views: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Total views since a time.
+pub fn total_views(conn: &Connection, since: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM post_views WHERE viewed_at >= ?1",
+        [since],
+        |r| r.get(0),
+    )
+}
+
+/// Views since a time grouped by user agent (the caller classifies each agent once).
+pub fn views_by_user_agent(conn: &Connection, since: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT ifnull(user_agent, ''), count(*) FROM post_views
+          WHERE viewed_at >= ?1 GROUP BY 1",
+    )?;
+    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// All-time device counts from `post_statistics`: (desktop, mobile, tablet).
+pub fn device_totals(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(
+        "SELECT ifnull(sum(desktop_views), 0), ifnull(sum(mobile_views), 0), ifnull(sum(tablet_views), 0)
+           FROM post_statistics",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+/// The most frequent referrers since a time (views without a referrer are left out).
+pub fn top_referrers(
+    conn: &Connection,
+    since: &str,
+    top: usize,
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT referrer, count(*) AS n FROM post_views
+          WHERE viewed_at >= ?1 AND referrer IS NOT NULL AND referrer <> ''
+          GROUP BY referrer ORDER BY n DESC, referrer LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![since, top as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn store_with_posts() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO posts (id, title, slug, status) VALUES
+                   (1, 'One', 'one', 'published'), (2, 'Two', 'two', 'published'),
+                   (3, 'Draft', 'draft', 'draft');",
+            )
+            .unwrap();
+        (dir, store)
+    }
+
+    fn view(post_id: i64, device: DeviceClass, at: &str, referrer: Option<&str>) -> NewView {
+        NewView {
+            post_id,
+            ip: "k:00".into(),
+            user_agent: "ua".into(),
+            referrer: referrer.map(str::to_string),
+            viewed_at: at.into(),
+            device,
+        }
+    }
+
+    #[test]
+    fn a_batch_updates_rows_statistics_and_post_counts() {
+        let (_d, mut store) = store_with_posts();
+        let batch = [
+            view(
+                1,
+                DeviceClass::Desktop,
+                "2026-01-01 10:00:00",
+                Some("https://a.example/"),
+            ),
+            view(1, DeviceClass::Mobile, "2026-01-01 10:00:02", None),
+            view(
+                2,
+                DeviceClass::Tablet,
+                "2026-01-01 10:00:01",
+                Some("https://a.example/"),
+            ),
+        ];
+        record_views(&mut store.conn, &batch).unwrap();
+        record_views(&mut store.conn, &batch[..1]).unwrap();
+        let c = &store.conn;
+        let stats: (i64, i64, i64, i64, String) = c
+            .query_row(
+                "SELECT view_count, desktop_views, mobile_views, tablet_views, last_viewed_at
+                   FROM post_statistics WHERE post_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(stats, (3, 2, 1, 0, "2026-01-01 10:00:02".to_string()));
+        let counts: Vec<i64> = c
+            .prepare("SELECT view_count FROM posts ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(counts, vec![3, 1, 0]);
+        assert_eq!(total_views(c, "2026-01-01 10:00:01").unwrap(), 2);
+        let top = views_per_post(c, "2000-01-01 00:00:00", 1).unwrap();
+        assert_eq!(top[0].slug, "one");
+        assert_eq!(top.len(), 1);
+        assert_eq!(
+            top_referrers(c, "2000-01-01 00:00:00", 5).unwrap(),
+            vec![("https://a.example/".to_string(), 3)]
+        );
+        assert_eq!(device_totals(c).unwrap(), (2, 1, 1));
+    }
+
+    #[test]
+    fn slugs_hide_drafts_unless_asked() {
+        let (_d, store) = store_with_posts();
+        assert_eq!(post_ids_by_slug(&store.conn, false).unwrap().len(), 2);
+        assert_eq!(post_ids_by_slug(&store.conn, true).unwrap()["draft"], 3);
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_views_but_not_edits() {
+        let (_d, mut store) = store_with_posts();
+        let before = content_fingerprint(&store.conn).unwrap();
+        record_views(
+            &mut store.conn,
+            &[view(1, DeviceClass::Desktop, "2026-01-01 10:00:00", None)],
+        )
+        .unwrap();
+        assert_eq!(content_fingerprint(&store.conn).unwrap(), before);
+        store
+            .conn
+            .execute("UPDATE posts SET content = 'new words' WHERE id = 2", [])
+            .unwrap();
+        assert_ne!(content_fingerprint(&store.conn).unwrap(), before);
+    }
+}

@@ -366,7 +366,12 @@ fn an_editor_parse_error_saves_nothing_and_keeps_the_text() {
     );
     let r = run_editor(&site, &["post", "edit", "careful"], &bad).fails();
     assert!(r.stderr.contains("nothing was saved"), "{}", r.stderr);
-    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the edited post: line 3: the YAML front matter does not parse"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(site.rows("SELECT * FROM posts"), before);
     assert_eq!(site.count("SELECT COUNT(*) FROM post_versions"), 1);
     assert_eq!(site.read("content/careful.md"), file_before);
@@ -899,6 +904,19 @@ fn post_show_and_list_filters() {
     assert!(s.contains("author: Ann\n"), "{s}");
     assert!(s.contains("-- versions --\nv1 "), "{s}");
     assert!(s.contains("views:     0"), "{s}");
+    site.conn()
+        .execute_batch(
+            "INSERT INTO post_statistics (post_id, view_count, desktop_views, mobile_views, tablet_views, last_viewed_at)
+             SELECT id, 7, 4, 2, 1, '2026-01-02 03:04:05' FROM posts WHERE slug = 'mine'",
+        )
+        .unwrap();
+    let s = site.run(&["post", "show", "mine"]).ok().stdout;
+    assert!(s.contains("views:     7\ndevices:   4 desktop, 2 mobile, 1 tablet\nlast view: 2026-01-02 03:04:05"), "{s}");
+    let l = site
+        .run(&["post", "list", "--author", "ann@example.org"])
+        .ok()
+        .stdout;
+    assert!(l.lines().nth(1).unwrap().ends_with(" 7"), "{l}");
     let r = site.run(&["post", "show", "nope"]).fails();
     assert!(
         r.stderr.contains("no post with slug \"nope\""),
@@ -1111,4 +1129,51 @@ fn a_sync_after_each_command_changes_nothing() {
     assert_eq!(rows(), before, "a sync changed the restored post");
     assert_eq!(site.count("SELECT COUNT(*) FROM posts"), 1);
     assert_eq!(text(&site, "SELECT deleted_at FROM posts"), "NULL");
+}
+
+#[test]
+fn an_edit_reads_every_spelling_import_knows() {
+    let site = Site::new();
+    site.run(&["user", "add", "Ann", "ann@example.org"]).ok();
+    site.run(&["post", "new", "Spellings", "--category", "Old"])
+        .ok();
+    let ed = editor_script(
+        &site,
+        "ed.sh",
+        "sed -i '/^categories:/,/^- Old$/d' \"$1\"\n\
+         sed -i 's/^author: Administrator$/author: Ann\\ncategory: Notes\\/Daily\\ndescription: Short one\\nmood: calm/' \"$1\"",
+    );
+    run_editor(&site, &["post", "edit", "spellings"], &ed).ok();
+    assert_eq!(
+        site.rows(
+            "SELECT u.name, p.excerpt, p.extra FROM posts p JOIN users u ON u.id = p.author_id"
+        ),
+        vec![vec!["Ann", "Short one", "{\"mood\":\"calm\"}"]]
+    );
+    assert_eq!(
+        site.rows(
+            "SELECT c.name, parent.name FROM post_categories pc JOIN categories c ON c.id = pc.category_id
+             LEFT JOIN categories parent ON parent.id = c.parent_id"
+        ),
+        vec![vec!["Daily", "Notes"]]
+    );
+    // An author nobody knows is refused, and nothing is saved.
+    let bad = editor_script(
+        &site,
+        "bad.sh",
+        "sed -i 's/^author: Ann$/author: Nobody/' \"$1\"",
+    );
+    let r = run_editor(&site, &["post", "edit", "spellings"], &bad).fails();
+    assert!(
+        r.stderr.contains("no user named \"Nobody\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        text(
+            &site,
+            "SELECT u.name FROM posts p JOIN users u ON u.id = p.author_id"
+        ),
+        "Ann"
+    );
 }

@@ -595,6 +595,16 @@ fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_change
     );
     assert_eq!(sync().updated, 1);
     assert_eq!(site.post("other", "deleted_at"), "NULL");
+
+    // A post deleted in the store stays deleted while its file is unchanged.
+    site.conn()
+        .execute(
+            "UPDATE posts SET deleted_at = '2024-06-01 00:00:00' WHERE slug = 'other'",
+            [],
+        )
+        .unwrap();
+    assert!(!sync().changed());
+    assert_eq!(site.post("other", "deleted_at"), "2024-06-01 00:00:00");
 }
 
 #[test]
@@ -683,4 +693,43 @@ fn child_categories_get_unique_slugs_and_the_tree_keeps_its_shape() {
     );
     assert_eq!(site.category_paths("b"), ["Games/Rust"]);
     assert_eq!(site.category_paths("c"), ["Rust"]);
+}
+
+#[test]
+fn build_keeps_a_store_edit_until_the_source_file_changes() {
+    let site = Site::new();
+    site.write(
+        "content/guide.md",
+        "---\ntitle: Written in the file\ndate: 2024-01-01\n---\nSome words.\n",
+    );
+    site.run(&["build"]).ok();
+    let page = "public/posts/guide/index.html";
+    assert!(site.read(page).contains("Written in the file"));
+
+    site.conn()
+        .execute(
+            "UPDATE posts SET title = 'Edited in the store' WHERE slug = 'guide'",
+            [],
+        )
+        .unwrap();
+    site.run(&["build"]).ok();
+    assert!(site.read(page).contains("Edited in the store"));
+
+    site.write(
+        "content/guide.md",
+        "---\ntitle: The file wins\ndate: 2024-01-01\n---\nSome words.\n",
+    );
+    site.run(&["build"]).ok();
+    let html = site.read(page);
+    assert!(html.contains("The file wins"), "{html}");
+    assert!(!html.contains("Edited in the store"));
+
+    // [content] sync = false: the store alone is the truth.
+    site.set_config("sync = true", "sync = false");
+    site.write(
+        "content/guide.md",
+        "---\ntitle: Not synced\ndate: 2024-01-01\n---\nSome words.\n",
+    );
+    site.run(&["build"]).ok();
+    assert!(site.read(page).contains("The file wins"));
 }

@@ -429,3 +429,30 @@ pub fn set_author(conn: &Connection, id: i64, author_id: i64) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// A post's view statistics (`post_statistics`), when it has been viewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub desktop_views: i64,
+    pub mobile_views: i64,
+    pub tablet_views: i64,
+    pub last_viewed_at: Option<String>,
+}
+
+pub fn stats(conn: &Connection, id: i64) -> Result<Option<Stats>> {
+    Ok(conn
+        .query_row(
+            "SELECT desktop_views, mobile_views, tablet_views, last_viewed_at
+             FROM post_statistics WHERE post_id = ?1",
+            [id],
+            |r| {
+                Ok(Stats {
+                    desktop_views: r.get(0)?,
+                    mobile_views: r.get(1)?,
+                    tablet_views: r.get(2)?,
+                    last_viewed_at: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}

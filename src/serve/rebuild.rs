@@ -1,0 +1,102 @@
+//! Runs rebuilds for a running server: one at a time, a burst of changes coalesced into one,
+//! the time from the saved file to the reload event printed, and a failed rebuild reported
+//! (terminal and browser overlay) while the last good site keeps being served.
+
+use std::io::Write;
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::watcher::{Change, Fingerprint};
+use super::ServerHandle;
+use crate::store::views::content_fingerprint;
+use crate::store::Store;
+
+/// How long the rebuild loop waits for more changes before it starts a rebuild. The watcher's
+/// debouncer emits each event once it is old enough, so one save can come in several reports a
+/// tick apart; this quiet period makes them (and a burst of saves) one rebuild.
+pub const QUIET: Duration = Duration::from_millis(150);
+
+/// Builds the site into the served folder; returns a one-line summary.
+pub type RebuildFn = Box<dyn FnMut() -> Result<String> + Send>;
+
+/// Runs one rebuild and tells the server and the browsers about it. Returns whether it worked.
+pub fn rebuild_once(
+    server: &ServerHandle,
+    rebuild: &mut RebuildFn,
+    change: Option<&Change>,
+    fingerprint: &Fingerprint,
+) -> bool {
+    let started = Instant::now();
+    // The store poller waits on this lock while the rebuild (and its sync) writes, then finds
+    // the fingerprint taken after it, so this rebuild's writes never count as another
+    // program's.
+    let mut known = fingerprint.lock().unwrap();
+    let result = rebuild();
+    if let Ok(conn) = Store::connect_read_only(server.store()) {
+        if let Ok(fp) = content_fingerprint(&conn) {
+            *known = Some(fp);
+        }
+    }
+    drop(known);
+    match result {
+        Ok(summary) => {
+            if let Err(e) = server.refresh_posts() {
+                eprintln!("serve: cannot re-read the posts' slugs: {e:#}");
+            }
+            if let Some(live) = server.live() {
+                live.reloaded();
+            }
+            let built = started.elapsed().as_millis();
+            let mut out = std::io::stdout().lock();
+            let _ = match change {
+                Some(c) => writeln!(
+                    out,
+                    "rebuilt after a change to {} in {built} ms ({summary}); saved → reload sent: {} ms",
+                    c.what,
+                    c.at.elapsed().as_millis()
+                ),
+                None => writeln!(out, "built in {built} ms ({summary})"),
+            };
+            let _ = out.flush();
+            true
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            eprintln!("rebuild failed: {message}\n  still serving the last good site; fix the error and save again");
+            if let Some(live) = server.live() {
+                live.failed(&message);
+            }
+            false
+        }
+    }
+}
+
+/// Starts the thread that rebuilds on each change until every change sender is dropped.
+pub fn spawn_rebuilds(
+    server: ServerHandle,
+    changes: Receiver<Change>,
+    mut rebuild: RebuildFn,
+    fingerprint: Fingerprint,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("bloggo-rebuild".into())
+        .spawn(move || {
+            while let Ok(first) = changes.recv() {
+                // Changes that came while the last rebuild ran, or come within QUIET of each
+                // other (a watcher may report one save in two parts), are folded into this one.
+                let mut change = first;
+                while let Ok(more) = changes.recv_timeout(QUIET) {
+                    if more.at < change.at {
+                        change.at = more.at;
+                    }
+                    if !change.what.split(", ").any(|w| w == more.what) {
+                        change.what = format!("{}, {}", change.what, more.what);
+                    }
+                }
+                rebuild_once(&server, &mut rebuild, Some(&change), &fingerprint);
+            }
+        })
+}

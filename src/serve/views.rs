@@ -1,0 +1,174 @@
+//! The view writer: one thread owns the store connection for views and commits them in short
+//! batched transactions, so request threads only put a view on a channel.
+//!
+//! A view waits at most `flush_interval` before its batch is committed. When every sender is
+//! dropped (the server stopped accepting and its workers finished), the writer commits what is
+//! left and returns, so a clean shutdown loses nothing that was queued.
+
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::store::views::{record_views, NewView};
+
+/// Most views per transaction.
+const MAX_BATCH: usize = 4096;
+/// Most views queued before request threads wait for the writer.
+const QUEUE: usize = 262_144;
+
+/// Where request threads send views.
+#[derive(Clone)]
+pub struct ViewSender(SyncSender<NewView>);
+
+impl ViewSender {
+    /// Queues a view; fails only when the writer is gone.
+    pub fn send(&self, view: NewView) -> bool {
+        self.0.send(view).is_ok()
+    }
+}
+
+/// What the writer did, returned when it stops.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WriterReport {
+    pub recorded: u64,
+    pub batches: u64,
+    /// Views that could not be written even after retries (reported on stderr).
+    pub lost: u64,
+}
+
+/// Starts the writer thread on its own connection.
+pub fn spawn_writer(
+    conn: Connection,
+    flush_interval: Duration,
+) -> std::io::Result<(ViewSender, JoinHandle<WriterReport>)> {
+    let (tx, rx) = sync_channel(QUEUE);
+    let handle = std::thread::Builder::new()
+        .name("bloggo-views".into())
+        .spawn(move || writer_loop(conn, rx, flush_interval))?;
+    Ok((ViewSender(tx), handle))
+}
+
+fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> WriterReport {
+    let mut report = WriterReport::default();
+    let mut batch: Vec<NewView> = Vec::with_capacity(MAX_BATCH);
+    let mut open = true;
+    while open {
+        // Wait for the first view of a batch, then gather more until the flush deadline.
+        match rx.recv() {
+            Ok(v) => batch.push(v),
+            Err(_) => break,
+        }
+        let deadline = Instant::now() + flush;
+        while batch.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(v) => batch.push(v),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        commit(
+            &mut conn,
+            &mut batch,
+            &mut report,
+            if open { 3 } else { 10 },
+        );
+    }
+    // Senders are gone: whatever is still queued is the last batch.
+    batch.extend(rx.try_iter());
+    while !batch.is_empty() {
+        let rest = batch.split_off(batch.len().min(MAX_BATCH));
+        commit(&mut conn, &mut batch, &mut report, 10);
+        batch = rest;
+    }
+    report
+}
+
+/// Commits a batch, retrying a few times (a busy store, a full disk being freed).
+fn commit(conn: &mut Connection, batch: &mut Vec<NewView>, report: &mut WriterReport, tries: u32) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 1..=tries {
+        match record_views(conn, batch) {
+            Ok(()) => {
+                report.recorded += batch.len() as u64;
+                report.batches += 1;
+                batch.clear();
+                return;
+            }
+            Err(e) if attempt < tries => {
+                eprintln!(
+                    "views: cannot record {} views yet ({e}); retrying",
+                    batch.len()
+                );
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+            }
+            Err(e) => {
+                eprintln!(
+                    "views: {} views could not be recorded ({e}); they are dropped",
+                    batch.len()
+                );
+                report.lost += batch.len() as u64;
+                batch.clear();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::views::DeviceClass;
+    use crate::store::Store;
+
+    #[test]
+    fn every_queued_view_is_written_when_senders_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let store = Store::open(&path, true).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO posts (id, title, slug) VALUES (1, 'A', 'a')",
+                [],
+            )
+            .unwrap();
+        let (tx, handle) =
+            spawn_writer(Store::connect(&path).unwrap(), Duration::from_secs(60)).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..2500 {
+                        assert!(tx.send(NewView {
+                            post_id: 1,
+                            ip: "h:0".into(),
+                            user_agent: "ua".into(),
+                            referrer: None,
+                            viewed_at: "2026-01-01 00:00:00".into(),
+                            device: DeviceClass::Mobile,
+                        }));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(tx);
+        let report = handle.join().unwrap();
+        assert_eq!(report.recorded, 10_000);
+        assert_eq!(report.lost, 0);
+        let n: i64 = store
+            .conn
+            .query_row("SELECT mobile_views FROM post_statistics", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 10_000);
+    }
+}
