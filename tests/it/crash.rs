@@ -593,10 +593,11 @@ pub fn serve(site: &Site, extra: &[&str]) -> Served {
             .stderr(Stdio::null()),
     );
     let stdout = child.0.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(stdout);
     let mut first = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut first)
-        .unwrap();
+    reader.read_line(&mut first).unwrap();
+    // Keep reading: a closed pipe would make the server's next print fail.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let addr = first
         .trim()
         .strip_prefix("http://")
@@ -747,6 +748,11 @@ fn serve_killed_under_view_load_loses_at_most_the_unflushed_batch() {
             max_age = max_age.max(age);
         }
         max_lost = max_lost.max(lost.len());
+        assert!(
+            acked.len() > 50,
+            "{what}: only {} views acknowledged",
+            acked.len()
+        );
         acked_total += acked.len();
         let mismatched = site.count(
             "SELECT count(*) FROM posts p

@@ -298,6 +298,18 @@ fn fuzz_seeds_and_regressions_never_panic() {
                     "import_file" => {
                         let _ = parse_file("posts/2024-05-01-fuzz.md", &bytes, &context());
                     }
+                    "http_request" => {
+                        let mut r = std::io::BufReader::new(&bytes[..]);
+                        let mut give_up = || true;
+                        if let Ok(rq) = bloggo::serve::http::read_request(
+                            &mut r,
+                            &bloggo::serve::http::Limits::default(),
+                            &mut give_up,
+                        ) {
+                            let (path, _) = bloggo::serve::files::split_target(&rq.target);
+                            let _ = bloggo::serve::files::decode_segments(path);
+                        }
+                    }
                     other => panic!("{}: no fuzz target {other}", input.display()),
                 }
                 checked += 1;
