@@ -341,3 +341,144 @@ fn output_that_cannot_be_written_fails_the_build_without_damage() {
     assert_eq!(store_rows(&site), rows_changed);
     assert_ne!(rows, rows_changed);
 }
+
+/// Hostile HTTP on loopback: each abuse gets a 4xx or a closed connection, and the server
+/// keeps answering other clients meanwhile.
+mod hostile_http {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    use crate::crash::{serve, write_posts, Conn};
+    use crate::harness::Site;
+
+    /// A built site served with a small worker pool (so exhausting it is cheap to try).
+    fn served_site(workers: usize) -> (Site, crate::crash::Served) {
+        let site = Site::new();
+        let posts = site.tmp.path().join("posts");
+        write_posts(&posts, "post", 3);
+        site.run(&["import", posts.to_str().unwrap()]).ok();
+        let config = site.read("bloggo.toml");
+        site.write(
+            "bloggo.toml",
+            &format!("{config}\n[serve]\nworkers = {workers}\n"),
+        );
+        site.run(&["build"]).ok();
+        let served = serve(&site, &[]);
+        (site, served)
+    }
+
+    /// Sends raw bytes and reads everything until the server closes (bounded by a timeout).
+    fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let _ = s.write_all(bytes);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn status(resp: &str) -> u16 {
+        resp.split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A normal request answered quickly.
+    #[track_caller]
+    fn still_serving(addr: SocketAddr, within: Duration) {
+        let t = Instant::now();
+        let mut c = Conn::open(addr).unwrap();
+        assert_eq!(c.get("/", "Connection: close\r\n").unwrap(), 200);
+        assert!(
+            t.elapsed() < within,
+            "a normal request waited {:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
+    fn oversized_malformed_and_smuggling_requests_get_4xx_and_close() {
+        let (site, served) = served_site(2);
+        let addr = served.addr;
+        let huge_header = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(64 * 1024)
+        );
+        let many_headers = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(500));
+        let huge_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(64 * 1024));
+        let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+            ("huge header", huge_header.into_bytes(), &[431]),
+            ("too many headers", many_headers.into_bytes(), &[431]),
+            ("huge URL", huge_url.into_bytes(), &[414]),
+            ("invalid UTF-8 path", b"GET /\xff\xfe/ HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), &[400]),
+            ("invalid UTF-8 header", b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n".to_vec(), &[200, 400]),
+            ("garbage request line", b"\x00\x01\x02 nonsense\r\n\r\n".to_vec(), &[400]),
+            ("header without colon", b"GET / HTTP/1.1\r\nno colon here\r\n\r\n".to_vec(), &[400]),
+            ("unknown version", b"GET / HTTP/9.9\r\n\r\n".to_vec(), &[400, 505]),
+            // Smuggling: conflicting framing, a body the server does not read, then a second
+            // request hidden in it. Only one response may come back, then the close.
+            (
+                "Content-Length + Transfer-Encoding",
+                b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /404-smuggled HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                &[400],
+            ),
+            (
+                "two Content-Length",
+                b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\nGET /404-smuggled HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                &[400],
+            ),
+            (
+                "POST with a body",
+                b"POST /_bloggo/view?slug=post-0 HTTP/1.1\r\nHost: x\r\nContent-Length: 44\r\n\r\nGET /404-smuggled HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                &[405],
+            ),
+        ];
+        for (what, bytes, expect) in cases {
+            let t = Instant::now();
+            let resp = raw(addr, &bytes);
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "{what}: took {:?}",
+                t.elapsed()
+            );
+            let code = status(&resp);
+            assert!(expect.contains(&code), "{what}: got {code}:\n{resp:.300}");
+            assert_eq!(
+                usize::from(resp.starts_with("HTTP/1.1 ")) + resp.matches("\nHTTP/1.1 ").count(),
+                1,
+                "{what}: more than one response (a smuggled request was served):\n{resp:.600}"
+            );
+            still_serving(addr, Duration::from_secs(2));
+        }
+        // None of it recorded a view.
+        assert_eq!(site.count("SELECT count(*) FROM post_views"), 0);
+    }
+
+    #[test]
+    fn slow_and_idle_connections_do_not_hold_the_workers() {
+        let workers = 2;
+        let (_site, served) = served_site(workers);
+        let addr = served.addr;
+        // More slow clients than workers: each sends a request line, then nothing.
+        let slow: Vec<TcpStream> = (0..workers + 3)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                    .unwrap();
+                s
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        still_serving(addr, Duration::from_secs(4));
+        drop(slow);
+        // More idle keep-alive connections than workers (connected, nothing sent).
+        let idle: Vec<TcpStream> = (0..workers + 3)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        still_serving(addr, Duration::from_secs(4));
+        drop(idle);
+    }
+}
