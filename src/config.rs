@@ -512,7 +512,10 @@ mod tests {
         let mut c: Config = toml::from_str(&starter_config("T")).unwrap();
         c.markdown.highlight_theme = "Solarized (nope)".into();
         let e = Settings::from_config(Path::new("/tmp/x"), c).unwrap_err();
-        assert!(format!("{e:#}").contains("unknown highlight theme"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("unknown highlight theme"),
+            "{e:#}"
+        );
     }
 
     #[test]
