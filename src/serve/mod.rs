@@ -605,7 +605,10 @@ mod live_tests {
             let tmp = out.join(".index.tmp");
             std::fs::write(&tmp, format!("<html><body>{text}</body></html>"))?;
             std::fs::rename(&tmp, out.join("index.html"))?;
-            Ok("1 page".into())
+            Ok(rebuild::Rebuilt {
+                summary: "1 page".into(),
+                changed: true,
+            })
         });
         let server = Server::start(&ServeOptions {
             bind: IpAddr::from([127, 0, 0, 1]),
