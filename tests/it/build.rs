@@ -755,3 +755,33 @@ fn the_example_site_builds_with_every_published_post_and_no_broken_links() {
     assert!(site.out("posts/thoughts-on-comments/index.html").is_file());
     assert!(!site.out("posts/old-comment-policy").exists());
 }
+
+#[test]
+fn the_guide_builds_with_a_page_for_every_file_and_no_broken_links() {
+    let repo = crate::harness::repo();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("guide");
+    crate::harness::copy_dir(&repo.join("content"), &root.join("content"));
+    std::fs::copy(repo.join("bloggo.toml"), root.join("bloggo.toml")).unwrap();
+    let run = crate::harness::run_in(tmp.path(), &["--site", root.to_str().unwrap(), "build"]).ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let pages: Vec<_> = std::fs::read_dir(repo.join("content"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    assert!(pages.len() >= 8, "the guide has its pages");
+    for p in &pages {
+        let slug = p.file_stem().unwrap().to_str().unwrap();
+        assert!(
+            root.join("public/posts")
+                .join(slug)
+                .join("index.html")
+                .is_file(),
+            "no page for {}",
+            p.display()
+        );
+    }
+    let broken = broken_links(&root.join("public"), "http://guide.invalid");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
