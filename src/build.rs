@@ -37,6 +37,9 @@ pub struct BuildOptions {
 #[derive(Debug, Clone, Default)]
 pub struct BuildSummary {
     pub pages: usize,
+    /// Pages made this build; the others were carried over from the previous output because
+    /// nothing they are made from changed.
+    pub rendered: usize,
     pub written: usize,
     pub unchanged: usize,
     pub removed: usize,
@@ -153,12 +156,28 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     phase("renderer (cards)");
     let writer = Writer::begin(&out, opts.clean)?;
     let bar = progress(jobs.len() + assets.len(), opts.quiet);
-    let page_results: Vec<Result<Record, String>> = jobs
+    let page_results: Vec<Result<(Record, bool), String>> = jobs
         .par_iter()
         .map(|&job| {
             let r = render_one(&renderer, &writer, job);
             bar.inc(1);
             r
+        })
+        .collect();
+    let list_rendered = std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files");
+    let mut rendered = 0;
+    let page_results: Vec<Result<Record, String>> = page_results
+        .into_iter()
+        .map(|r| {
+            r.map(|(rec, made)| {
+                if made {
+                    rendered += 1;
+                    if list_rendered {
+                        eprintln!("rendered {}", rec.file);
+                    }
+                }
+                rec
+            })
         })
         .collect();
     let asset_results: Vec<Result<Record, String>> = assets
@@ -215,8 +234,12 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         );
     }
 
+    if timings {
+        eprintln!("{rendered} of {} pages rendered", jobs.len());
+    }
     Ok(BuildSummary {
         pages: jobs.len(),
+        rendered,
         written: committed.written,
         unchanged: committed.unchanged,
         removed: committed.removed,
@@ -226,10 +249,22 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     })
 }
 
-fn render_one(r: &Renderer, w: &Writer, job: Job) -> Result<Record, String> {
+/// Renders and writes one page, or carries it over from the previous output when its
+/// fingerprint is unchanged; `true` when it was rendered.
+fn render_one(r: &Renderer, w: &Writer, job: Job) -> Result<(Record, bool), String> {
+    let fingerprint = r.fingerprint(job);
+    if let Some(f) = &fingerprint {
+        let (file, _) = r.route(job);
+        if let Some(rec) = w.reuse(&file, f).map_err(|e| format!("{file}: {e:#}"))? {
+            return Ok((rec, false));
+        }
+    }
     let page = r.render(job).map_err(|e| e.to_string())?;
-    w.put(&page.file, &page.bytes)
-        .map_err(|e| format!("{}: {e:#}", page.file))
+    let mut rec = w
+        .put(&page.file, &page.bytes)
+        .map_err(|e| format!("{}: {e:#}", page.file))?;
+    rec.fingerprint = fingerprint;
+    Ok((rec, true))
 }
 
 fn copy_one(w: &Writer, file: &str, src: &StaticSource) -> Result<Record, String> {
