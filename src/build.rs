@@ -110,6 +110,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     phase("store read");
     let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now)?;
     templates.set_origin(&snap.site.origin);
+    phase("snapshot");
 
     // Markdown, cached by content hash across builds.
     let cache_file = cache_path(settings);
@@ -129,7 +130,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .iter()
         .map(|p| cache_key(&p.content, &md, &p.path))
         .collect();
-    phase("snapshot + cache load");
+    phase("markdown cache load");
     let cached: Vec<Option<Rendered>> = keys.iter().map(|k| cache.take(k)).collect();
     // Nothing to save when every post came from the cache and no entry went unused.
     let cache_current = cached.iter().all(Option::is_some) && cache.entries.is_empty();

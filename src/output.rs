@@ -313,18 +313,34 @@ impl Writer {
 
     /// Deletes every file and empty folder of the stage that the new site does not have.
     fn prune(&self, new: &Manifest) -> Result<()> {
-        let mut dirs = Vec::new();
+        // Folders that lost a file, and their parents, may now be empty.
+        let mut dirs = std::collections::BTreeSet::new();
+        // A folder is empty when the walk's next entry is not inside it.
+        let mut last_dir: Option<PathBuf> = None;
         for e in walkdir::WalkDir::new(&self.stage).min_depth(1) {
             let e = e.with_context(|| format!("{}: cannot read", self.stage.display()))?;
+            if let Some(d) = last_dir.take() {
+                if !e.path().starts_with(&d) {
+                    dirs.insert(d);
+                }
+            }
             let rel = e.path().strip_prefix(&self.stage).unwrap_or(e.path());
             let rel = rel.to_string_lossy().replace('\\', "/");
             if e.file_type().is_dir() {
-                dirs.push(e.path().to_path_buf());
+                last_dir = Some(e.path().to_path_buf());
             } else if !new.files.contains_key(&rel) {
                 std::fs::remove_file(e.path())
                     .with_context(|| format!("{}: cannot remove", e.path().display()))?;
+                let mut at = e.path().parent();
+                while let Some(d) = at.filter(|d| *d != self.stage) {
+                    if !dirs.insert(d.to_path_buf()) {
+                        break;
+                    }
+                    at = d.parent();
+                }
             }
         }
+        dirs.extend(last_dir);
         // Deepest first; a folder that still has files stays.
         for d in dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);

@@ -605,13 +605,19 @@ fn related_of(i: usize, posts: &[Post], tags: &[Tag], cats: &[Category]) -> Vec<
         add(&cats[c].posts, 1);
     }
     let mut v: Vec<(usize, u32)> = score.into_iter().collect();
-    // Best score first; among equals, the post nearest in time.
-    v.sort_by(|a, b| {
+    // Best score first; among equals, the post nearest in time (a total order, so picking
+    // the best few first gives the same list as sorting them all).
+    let order = |a: &(usize, u32), b: &(usize, u32)| {
         b.1.cmp(&a.1)
             .then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i)))
             .then(a.0.cmp(&b.0))
-    });
-    v.into_iter().take(RELATED).map(|(p, _)| p).collect()
+    };
+    if v.len() > RELATED {
+        v.select_nth_unstable_by(RELATED - 1, order);
+        v.truncate(RELATED);
+    }
+    v.sort_unstable_by(order);
+    v.into_iter().map(|(p, _)| p).collect()
 }
 
 #[cfg(test)]
