@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::markdown::{self, MarkdownOptions, Rendered, TocEntry};
@@ -62,7 +61,7 @@ impl std::fmt::Display for BuildSummary {
 
 /// Where the rendered-markdown cache lives.
 pub fn cache_path(settings: &Settings) -> PathBuf {
-    settings.root.join(".bloggo-cache").join("markdown.json")
+    settings.root.join(".bloggo-cache").join("markdown.bin")
 }
 
 /// Builds the site: one store snapshot, every page rendered in parallel, written atomically.
@@ -108,10 +107,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     .with_context(|| format!("{}: cannot read the site", settings.store.display()))?;
     drop(store);
     phase("store read");
-    let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now)?;
-    templates.set_origin(&snap.site.origin);
-    phase("snapshot");
-
     // Markdown, cached by content hash across builds.
     let cache_file = cache_path(settings);
     let mut cache = if opts.clean {
@@ -119,21 +114,55 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     } else {
         MarkdownCache::load(&cache_file)
     };
+    phase("markdown cache load");
+    // Word counts (for read times) by the markdown's hash: a full parse of every post otherwise.
+    let words: Vec<([u8; 32], Option<u64>)> = rows
+        .posts
+        .par_iter()
+        .map(|r| {
+            let h = *blake3::hash(r.content.as_bytes()).as_bytes();
+            let w = if r.read_time > 0 {
+                None
+            } else {
+                Some(
+                    cache
+                        .words
+                        .get(&h)
+                        .copied()
+                        .unwrap_or_else(|| markdown::word_count(&r.content) as u64),
+                )
+            };
+            (h, w)
+        })
+        .collect();
+    let words_current = words
+        .iter()
+        .all(|(h, w)| w.is_none_or(|w| cache.words.get(h) == Some(&w)));
+    let counts: Vec<Option<usize>> = words.iter().map(|(_, w)| w.map(|w| w as usize)).collect();
+    let fresh_words: HashMap<[u8; 32], u64> = words
+        .into_iter()
+        .filter_map(|(h, w)| Some((h, w?)))
+        .collect();
+    let words_current = words_current && fresh_words.len() == cache.words.len();
+    let snap = Snapshot::build(settings, rows, &counts, &base_url, opts.drafts, now)?;
+    templates.set_origin(&snap.site.origin);
+    phase("snapshot");
+
     let md = MarkdownOptions {
         smart_punctuation: settings.config.markdown.smart_punctuation,
         highlight: settings.config.markdown.highlight,
         highlight_theme: settings.config.markdown.highlight_theme.clone(),
         link_base: None,
     };
-    let keys: Vec<String> = snap
+    let keys: Vec<[u8; 32]> = snap
         .posts
-        .iter()
+        .par_iter()
         .map(|p| cache_key(&p.content, &md, &p.path))
         .collect();
-    phase("markdown cache load");
     let cached: Vec<Option<Rendered>> = keys.iter().map(|k| cache.take(k)).collect();
     // Nothing to save when every post came from the cache and no entry went unused.
-    let cache_current = cached.iter().all(Option::is_some) && cache.entries.is_empty();
+    let cache_current =
+        words_current && cached.iter().all(Option::is_some) && cache.entries.is_empty();
     let bodies: Vec<Rendered> = snap
         .posts
         .par_iter()
@@ -225,9 +254,11 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
 
     phase("committed");
     drop(renderer);
-    let fresh: HashMap<String, Rendered> = keys.into_iter().zip(bodies).collect();
+    let fresh: Vec<([u8; 32], &Rendered)> = keys.into_iter().zip(&bodies).collect();
+    // The JSON cache of earlier versions is not read any more.
+    let _ = std::fs::remove_file(cache_file.with_file_name("markdown.json"));
     if cache_current {
-    } else if let Err(e) = MarkdownCache::save(&cache_file, fresh) {
+    } else if let Err(e) = MarkdownCache::save(&cache_file, &fresh_words, &fresh) {
         // The cache only saves time: a build that cannot write it still succeeded.
         eprintln!(
             "warning: {}: cannot write the markdown cache: {e:#}",
@@ -309,7 +340,7 @@ fn progress(len: usize, quiet: bool) -> indicatif::ProgressBar {
 /// Bumped when the markdown renderer's output changes in a way old cache entries must not hide.
 const CACHE_VERSION: &str = "md1";
 
-fn cache_key(content: &str, md: &MarkdownOptions, link_base: &str) -> String {
+fn cache_key(content: &str, md: &MarkdownOptions, link_base: &str) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     for part in [
         CACHE_VERSION,
@@ -323,67 +354,170 @@ fn cache_key(content: &str, md: &MarkdownOptions, link_base: &str) -> String {
         h.update(&(part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().to_hex().to_string()
+    *h.finalize().as_bytes()
 }
 
-#[derive(Serialize, Deserialize)]
-struct CachedBody {
-    html: String,
-    toc: Vec<(u8, String, String)>,
-    summary_html: Option<String>,
-}
-
-/// Rendered markdown from the previous build, by content hash.
+/// Rendered markdown and word counts from the previous build: bodies by [`cache_key`], word
+/// counts by the BLAKE3 of the markdown. Stored as one length-prefixed binary file (fast to
+/// read and write whole; no parsing of escaped text).
 #[derive(Default)]
 struct MarkdownCache {
-    entries: HashMap<String, CachedBody>,
+    entries: HashMap<[u8; 32], Rendered>,
+    words: HashMap<[u8; 32], u64>,
+}
+
+const CACHE_MAGIC: &[u8] = b"bloggo-markdown-cache-2\n";
+
+/// Reads the cache file's records; `None` on any damage (the cache is then rebuilt).
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+    fn key(&mut self) -> Option<[u8; 32]> {
+        self.bytes(32)?.try_into().ok()
+    }
+    fn string(&mut self) -> Option<String> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        String::from_utf8(self.bytes(n)?.to_vec()).ok()
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
 impl MarkdownCache {
     fn load(path: &Path) -> MarkdownCache {
-        let entries = std::fs::read(path)
+        std::fs::read(path)
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        MarkdownCache { entries }
+            .and_then(|b| MarkdownCache::parse(&b))
+            .unwrap_or_default()
     }
 
-    fn take(&mut self, key: &str) -> Option<Rendered> {
-        self.entries.remove(key).map(|c| Rendered {
-            html: c.html,
-            toc: c
-                .toc
-                .into_iter()
-                .map(|(level, id, title)| TocEntry { level, id, title })
-                .collect(),
-            summary_html: c.summary_html,
-        })
+    fn parse(b: &[u8]) -> Option<MarkdownCache> {
+        let mut r = Reader(b.strip_prefix(CACHE_MAGIC)?);
+        let mut c = MarkdownCache::default();
+        for _ in 0..r.u64()? {
+            let key = r.key()?;
+            let words = r.u64()?;
+            c.words.insert(key, words);
+        }
+        for _ in 0..r.u64()? {
+            let key = r.key()?;
+            let html = r.string()?;
+            let summary_html = match r.bytes(1)?[0] {
+                0 => None,
+                _ => Some(r.string()?),
+            };
+            let mut toc = Vec::new();
+            for _ in 0..r.u64()? {
+                let level = r.bytes(1)?[0];
+                toc.push(TocEntry {
+                    level,
+                    id: r.string()?,
+                    title: r.string()?,
+                });
+            }
+            c.entries.insert(
+                key,
+                Rendered {
+                    html,
+                    toc,
+                    summary_html,
+                },
+            );
+        }
+        r.0.is_empty().then_some(c)
+    }
+
+    fn take(&mut self, key: &[u8; 32]) -> Option<Rendered> {
+        self.entries.remove(key)
     }
 
     /// Keeps exactly this build's entries (so the cache never grows past the site).
-    fn save(path: &Path, fresh: HashMap<String, Rendered>) -> Result<()> {
-        let entries: HashMap<String, CachedBody> = fresh
-            .into_iter()
-            .map(|(k, r)| {
-                (
-                    k,
-                    CachedBody {
-                        html: r.html,
-                        toc: r
-                            .toc
-                            .into_iter()
-                            .map(|t| (t.level, t.id, t.title))
-                            .collect(),
-                        summary_html: r.summary_html,
-                    },
-                )
-            })
-            .collect();
+    fn save(
+        path: &Path,
+        words: &HashMap<[u8; 32], u64>,
+        bodies: &[([u8; 32], &Rendered)],
+    ) -> Result<()> {
+        let mut out = Vec::from(CACHE_MAGIC);
+        out.extend_from_slice(&(words.len() as u64).to_le_bytes());
+        for (k, w) in words {
+            out.extend_from_slice(k);
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&(bodies.len() as u64).to_le_bytes());
+        for (k, r) in bodies {
+            out.extend_from_slice(k);
+            write_str(&mut out, &r.html);
+            match &r.summary_html {
+                None => out.push(0),
+                Some(s) => {
+                    out.push(1);
+                    write_str(&mut out, s);
+                }
+            }
+            out.extend_from_slice(&(r.toc.len() as u64).to_le_bytes());
+            for t in &r.toc {
+                out.push(t.level);
+                write_str(&mut out, &t.id);
+                write_str(&mut out, &t.title);
+            }
+        }
         let dir = path.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer(std::io::BufWriter::new(tmp.as_file_mut()), &entries)?;
+        std::io::Write::write_all(tmp.as_file_mut(), &out)?;
         tmp.persist(path)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_markdown_cache_round_trips_and_a_damaged_one_is_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("c/markdown.bin");
+        let body = Rendered {
+            html: "<p>é</p>".into(),
+            toc: vec![TocEntry {
+                level: 2,
+                id: "a".into(),
+                title: "A".into(),
+            }],
+            summary_html: Some("<p>s</p>".into()),
+        };
+        let plain = Rendered {
+            html: String::new(),
+            toc: Vec::new(),
+            summary_html: None,
+        };
+        let words = HashMap::from([([7; 32], 42)]);
+        MarkdownCache::save(&path, &words, &[([1; 32], &body), ([2; 32], &plain)]).unwrap();
+        let mut c = MarkdownCache::load(&path);
+        assert_eq!(c.words, words);
+        let got = c.take(&[1; 32]).unwrap();
+        assert_eq!(
+            (got.html, got.toc, got.summary_html),
+            (body.html, body.toc, body.summary_html)
+        );
+        assert!(c.take(&[2; 32]).unwrap().summary_html.is_none());
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(MarkdownCache::parse(&bytes[..bytes.len() - 1]).is_none());
+        assert!(MarkdownCache::parse(b"{}").is_none());
     }
 }

@@ -242,10 +242,13 @@ pub fn alias_file(path: &str) -> Result<String, String> {
 }
 
 impl Snapshot {
-    /// Resolves the rows of one store read.
+    /// Resolves the rows of one store read. `words` are the word counts of `rows.posts` known
+    /// already (by index; a missing one is counted from the markdown when the store has no
+    /// read time).
     pub fn build(
         settings: &Settings,
         rows: SiteRows,
+        words: &[Option<usize>],
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
@@ -273,7 +276,7 @@ impl Snapshot {
 
         // Posts, newest first.
         let mut posts = Vec::with_capacity(rows.posts.len());
-        for r in rows.posts {
+        for (k, r) in rows.posts.into_iter().enumerate() {
             let status: PostStatus = r
                 .status
                 .parse()
@@ -289,7 +292,11 @@ impl Snapshot {
             let updated = r.modified_at.as_deref().and_then(parse_time);
             let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
             // Filled in below (in parallel) when the store has none.
-            let read_time = r.read_time.max(0) as u32;
+            let read_time = match (r.read_time, words.get(k).copied().flatten()) {
+                (t, _) if t > 0 => t as u32,
+                (_, Some(w)) => (w / wpm).max(1) as u32,
+                _ => 0,
+            };
             let slug = segment(&r.slug, &r.title, r.id);
             let dir = format!("{}/{slug}", urls.posts);
             let path = site.path(&format!("{dir}/"));
