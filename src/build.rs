@@ -135,15 +135,16 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             (h, w)
         })
         .collect();
-    let words_current = words
+    let new_words: Vec<([u8; 32], u64)> = words
         .iter()
-        .all(|(h, w)| w.is_none_or(|w| cache.words.get(h) == Some(&w)));
+        .filter_map(|&(h, w)| Some((h, w?)))
+        .filter(|(h, w)| cache.words.get(h) != Some(w))
+        .collect();
     let counts: Vec<Option<usize>> = words.iter().map(|(_, w)| w.map(|w| w as usize)).collect();
     let fresh_words: HashMap<[u8; 32], u64> = words
         .into_iter()
         .filter_map(|(h, w)| Some((h, w?)))
         .collect();
-    let words_current = words_current && fresh_words.len() == cache.words.len();
     let snap = Snapshot::build(settings, rows, &counts, &base_url, opts.drafts, now)?;
     templates.set_origin(&snap.site.origin);
     phase("snapshot");
@@ -161,8 +162,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .collect();
     let cached: Vec<Option<Rendered>> = keys.iter().map(|k| cache.take(k)).collect();
     // Nothing to save when every post came from the cache and no entry went unused.
-    let cache_current =
-        words_current && cached.iter().all(Option::is_some) && cache.entries.is_empty();
+    let hits: Vec<bool> = cached.iter().map(Option::is_some).collect();
     let bodies: Vec<Rendered> = snap
         .posts
         .par_iter()
@@ -255,17 +255,39 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     phase("committed");
     drop(renderer);
     let fresh: Vec<([u8; 32], &Rendered)> = keys.into_iter().zip(&bodies).collect();
+    let new_bodies: Vec<([u8; 32], &Rendered)> = fresh
+        .iter()
+        .zip(&hits)
+        .filter(|(_, hit)| !**hit)
+        .map(|(e, _)| *e)
+        .collect();
     // The JSON cache of earlier versions is not read any more.
     let _ = std::fs::remove_file(cache_file.with_file_name("markdown.json"));
-    if cache_current {
-    } else if let Err(e) = MarkdownCache::save(&cache_file, &fresh_words, &fresh) {
+    let live = fresh_words.len() + fresh.len();
+    let added = new_words.len() + new_bodies.len();
+    let saved = if cache.appendable && cache.records + added <= 2 * live {
+        if added == 0 {
+            Ok(())
+        } else {
+            MarkdownCache::append(&cache_file, &new_words, &new_bodies)
+        }
+    } else {
+        let all_words: Vec<([u8; 32], u64)> = fresh_words.into_iter().collect();
+        MarkdownCache::save(&cache_file, &all_words, &fresh)
+    };
+    if let Err(e) = saved {
         // The cache only saves time: a build that cannot write it still succeeded.
         eprintln!(
             "warning: {}: cannot write the markdown cache: {e:#}",
             cache_file.display()
         );
     }
-
+    if timings {
+        eprintln!(
+            "{:>8.3} s  markdown cache saved ({added} new records)",
+            started.elapsed().as_secs_f64()
+        );
+    }
     if timings {
         eprintln!("{rendered} of {} pages rendered", jobs.len());
     }
@@ -357,16 +379,25 @@ fn cache_key(content: &str, md: &MarkdownOptions, link_base: &str) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// Rendered markdown and word counts from the previous build: bodies by [`cache_key`], word
-/// counts by the BLAKE3 of the markdown. Stored as one length-prefixed binary file (fast to
-/// read and write whole; no parsing of escaped text).
+/// Rendered markdown and word counts from earlier builds: bodies by [`cache_key`], word
+/// counts by the BLAKE3 of the markdown. Stored as one file of length-prefixed binary records
+/// (fast to read whole, no parsing of escaped text). A build that renders a few posts appends
+/// their records (a later record wins); the file is rewritten with only the site's entries
+/// when it holds more stale records than live ones, or was damaged.
 #[derive(Default)]
 struct MarkdownCache {
     entries: HashMap<[u8; 32], Rendered>,
     words: HashMap<[u8; 32], u64>,
+    /// Records in the file.
+    records: usize,
+    /// The file was read and is sound (so records may be appended to it).
+    appendable: bool,
 }
 
-const CACHE_MAGIC: &[u8] = b"bloggo-markdown-cache-2\n";
+const WORDS_RECORD: u8 = 1;
+const BODY_RECORD: u8 = 2;
+
+const CACHE_MAGIC: &[u8] = b"bloggo-markdown-cache-3\n";
 
 /// Reads the cache file's records; `None` on any damage (the cache is then rebuilt).
 struct Reader<'a>(&'a [u8]);
@@ -405,40 +436,83 @@ impl MarkdownCache {
             .unwrap_or_default()
     }
 
+    /// The records of a cache file; `None` when it is not one. Records after a damaged one
+    /// (an append cut short) are dropped, and the file is then rewritten on the next save.
     fn parse(b: &[u8]) -> Option<MarkdownCache> {
         let mut r = Reader(b.strip_prefix(CACHE_MAGIC)?);
-        let mut c = MarkdownCache::default();
-        for _ in 0..r.u64()? {
-            let key = r.key()?;
-            let words = r.u64()?;
-            c.words.insert(key, words);
-        }
-        for _ in 0..r.u64()? {
-            let key = r.key()?;
-            let html = r.string()?;
-            let summary_html = match r.bytes(1)?[0] {
-                0 => None,
-                _ => Some(r.string()?),
-            };
-            let mut toc = Vec::new();
-            for _ in 0..r.u64()? {
-                let level = r.bytes(1)?[0];
-                toc.push(TocEntry {
-                    level,
-                    id: r.string()?,
-                    title: r.string()?,
-                });
+        let mut c = MarkdownCache {
+            appendable: true,
+            ..MarkdownCache::default()
+        };
+        while !r.0.is_empty() {
+            if c.read_record(&mut r).is_none() {
+                c.appendable = false;
+                break;
             }
-            c.entries.insert(
-                key,
-                Rendered {
+            c.records += 1;
+        }
+        Some(c)
+    }
+
+    fn read_record(&mut self, r: &mut Reader) -> Option<()> {
+        let tag = r.bytes(1)?[0];
+        let key = r.key()?;
+        match tag {
+            WORDS_RECORD => {
+                let words = r.u64()?;
+                self.words.insert(key, words);
+            }
+            BODY_RECORD => {
+                let html = r.string()?;
+                let summary_html = match r.bytes(1)?[0] {
+                    0 => None,
+                    _ => Some(r.string()?),
+                };
+                let mut toc = Vec::new();
+                for _ in 0..r.u64()? {
+                    let level = r.bytes(1)?[0];
+                    toc.push(TocEntry {
+                        level,
+                        id: r.string()?,
+                        title: r.string()?,
+                    });
+                }
+                let body = Rendered {
                     html,
                     toc,
                     summary_html,
-                },
-            );
+                };
+                self.entries.insert(key, body);
+            }
+            _ => return None,
         }
-        r.0.is_empty().then_some(c)
+        Some(())
+    }
+
+    fn encode(out: &mut Vec<u8>, words: &[([u8; 32], u64)], bodies: &[([u8; 32], &Rendered)]) {
+        for (k, w) in words {
+            out.push(WORDS_RECORD);
+            out.extend_from_slice(k);
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        for (k, r) in bodies {
+            out.push(BODY_RECORD);
+            out.extend_from_slice(k);
+            write_str(out, &r.html);
+            match &r.summary_html {
+                None => out.push(0),
+                Some(s) => {
+                    out.push(1);
+                    write_str(out, s);
+                }
+            }
+            out.extend_from_slice(&(r.toc.len() as u64).to_le_bytes());
+            for t in &r.toc {
+                out.push(t.level);
+                write_str(out, &t.id);
+                write_str(out, &t.title);
+            }
+        }
     }
 
     fn take(&mut self, key: &[u8; 32]) -> Option<Rendered> {
@@ -448,38 +522,29 @@ impl MarkdownCache {
     /// Keeps exactly this build's entries (so the cache never grows past the site).
     fn save(
         path: &Path,
-        words: &HashMap<[u8; 32], u64>,
+        words: &[([u8; 32], u64)],
         bodies: &[([u8; 32], &Rendered)],
     ) -> Result<()> {
         let mut out = Vec::from(CACHE_MAGIC);
-        out.extend_from_slice(&(words.len() as u64).to_le_bytes());
-        for (k, w) in words {
-            out.extend_from_slice(k);
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out.extend_from_slice(&(bodies.len() as u64).to_le_bytes());
-        for (k, r) in bodies {
-            out.extend_from_slice(k);
-            write_str(&mut out, &r.html);
-            match &r.summary_html {
-                None => out.push(0),
-                Some(s) => {
-                    out.push(1);
-                    write_str(&mut out, s);
-                }
-            }
-            out.extend_from_slice(&(r.toc.len() as u64).to_le_bytes());
-            for t in &r.toc {
-                out.push(t.level);
-                write_str(&mut out, &t.id);
-                write_str(&mut out, &t.title);
-            }
-        }
+        MarkdownCache::encode(&mut out, words, bodies);
         let dir = path.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::Write::write_all(tmp.as_file_mut(), &out)?;
         tmp.persist(path)?;
+        Ok(())
+    }
+
+    /// Adds records to the end of the file.
+    fn append(
+        path: &Path,
+        words: &[([u8; 32], u64)],
+        bodies: &[([u8; 32], &Rendered)],
+    ) -> Result<()> {
+        let mut out = Vec::new();
+        MarkdownCache::encode(&mut out, words, bodies);
+        let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
+        std::io::Write::write_all(&mut f, &out)?;
         Ok(())
     }
 }
@@ -506,18 +571,24 @@ mod tests {
             toc: Vec::new(),
             summary_html: None,
         };
-        let words = HashMap::from([([7; 32], 42)]);
-        MarkdownCache::save(&path, &words, &[([1; 32], &body), ([2; 32], &plain)]).unwrap();
+        MarkdownCache::save(&path, &[([7; 32], 42)], &[([1; 32], &body)]).unwrap();
+        MarkdownCache::append(&path, &[([7; 32], 43)], &[([2; 32], &plain)]).unwrap();
         let mut c = MarkdownCache::load(&path);
-        assert_eq!(c.words, words);
+        assert_eq!(c.words, HashMap::from([([7; 32], 43)]));
+        assert!(c.appendable);
+        assert_eq!(c.records, 4);
         let got = c.take(&[1; 32]).unwrap();
         assert_eq!(
             (got.html, got.toc, got.summary_html),
             (body.html, body.toc, body.summary_html)
         );
         assert!(c.take(&[2; 32]).unwrap().summary_html.is_none());
+        // An append cut short loses only its own record, and the file is then rewritten.
         let bytes = std::fs::read(&path).unwrap();
-        assert!(MarkdownCache::parse(&bytes[..bytes.len() - 1]).is_none());
+        let cut = MarkdownCache::parse(&bytes[..bytes.len() - 1]).unwrap();
+        assert!(!cut.appendable);
+        assert_eq!(cut.records, 3);
+        assert!(cut.entries.contains_key(&[1; 32]) && !cut.entries.contains_key(&[2; 32]));
         assert!(MarkdownCache::parse(b"{}").is_none());
     }
 }
