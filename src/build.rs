@@ -423,11 +423,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
 impl MarkdownCache {
     fn load(path: &Path) -> MarkdownCache {
         std::fs::read(path)
@@ -489,30 +484,39 @@ impl MarkdownCache {
         Some(())
     }
 
-    fn encode(out: &mut Vec<u8>, words: &[([u8; 32], u64)], bodies: &[([u8; 32], &Rendered)]) {
+    fn encode(
+        out: &mut impl std::io::Write,
+        words: &[([u8; 32], u64)],
+        bodies: &[([u8; 32], &Rendered)],
+    ) -> std::io::Result<()> {
+        fn text(out: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
+            out.write_all(&(s.len() as u64).to_le_bytes())?;
+            out.write_all(s.as_bytes())
+        }
         for (k, w) in words {
-            out.push(WORDS_RECORD);
-            out.extend_from_slice(k);
-            out.extend_from_slice(&w.to_le_bytes());
+            out.write_all(&[WORDS_RECORD])?;
+            out.write_all(k)?;
+            out.write_all(&w.to_le_bytes())?;
         }
         for (k, r) in bodies {
-            out.push(BODY_RECORD);
-            out.extend_from_slice(k);
-            write_str(out, &r.html);
+            out.write_all(&[BODY_RECORD])?;
+            out.write_all(k)?;
+            text(out, &r.html)?;
             match &r.summary_html {
-                None => out.push(0),
+                None => out.write_all(&[0])?,
                 Some(s) => {
-                    out.push(1);
-                    write_str(out, s);
+                    out.write_all(&[1])?;
+                    text(out, s)?;
                 }
             }
-            out.extend_from_slice(&(r.toc.len() as u64).to_le_bytes());
+            out.write_all(&(r.toc.len() as u64).to_le_bytes())?;
             for t in &r.toc {
-                out.push(t.level);
-                write_str(out, &t.id);
-                write_str(out, &t.title);
+                out.write_all(&[t.level])?;
+                text(out, &t.id)?;
+                text(out, &t.title)?;
             }
         }
+        Ok(())
     }
 
     fn take(&mut self, key: &[u8; 32]) -> Option<Rendered> {
@@ -525,24 +529,27 @@ impl MarkdownCache {
         words: &[([u8; 32], u64)],
         bodies: &[([u8; 32], &Rendered)],
     ) -> Result<()> {
-        let mut out = Vec::from(CACHE_MAGIC);
-        MarkdownCache::encode(&mut out, words, bodies);
         let dir = path.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(tmp.as_file_mut(), &out)?;
+        {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            std::io::Write::write_all(&mut out, CACHE_MAGIC)?;
+            MarkdownCache::encode(&mut out, words, bodies)?;
+            std::io::Write::flush(&mut out)?;
+        }
         tmp.persist(path)?;
         Ok(())
     }
 
-    /// Adds records to the end of the file.
+    /// Adds records to the end of the file, in one write.
     fn append(
         path: &Path,
         words: &[([u8; 32], u64)],
         bodies: &[([u8; 32], &Rendered)],
     ) -> Result<()> {
         let mut out = Vec::new();
-        MarkdownCache::encode(&mut out, words, bodies);
+        MarkdownCache::encode(&mut out, words, bodies)?;
         let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
         std::io::Write::write_all(&mut f, &out)?;
         Ok(())
