@@ -121,6 +121,15 @@ pub struct Renderer<'a> {
     everything: blake3::Hash,
 }
 
+/// Moves a value into a template context (`Context::insert` would copy it once more).
+fn give(ctx: &mut Context, key: &str, value: Value) {
+    let mut m = serde_json::Map::new();
+    m.insert(key.to_string(), value);
+    if let Ok(c) = Context::from_value(Value::Object(m)) {
+        ctx.extend(c);
+    }
+}
+
 /// Feeds one length-prefixed part into a digest (so parts never run together).
 fn put(h: &mut blake3::Hasher, part: &[u8]) {
     h.update(&(part.len() as u64).to_le_bytes());
@@ -653,7 +662,7 @@ impl<'a> Renderer<'a> {
                 post["older"] = p.older.map(|k| self.cards[k].clone()).into();
                 post["related"] =
                     Value::Array(p.related.iter().map(|&k| self.cards[k].clone()).collect());
-                ctx.insert("post", &post);
+                give(&mut ctx, "post", post);
                 ("post.html", ctx)
             }
             Job::Listing(scope, n) => {
@@ -730,14 +739,14 @@ impl<'a> Renderer<'a> {
                         .push(entry);
                     cur = Some((y, m));
                 }
-                ctx.insert("years", &years);
+                give(&mut ctx, "years", Value::Array(years));
                 ("archive.html", ctx)
             }
             Job::Atom(scope) => self.feed(scope, path, "atom.xml"),
             Job::Rss => self.feed(Scope::Home, path, "rss.xml"),
             Job::Sitemap => {
                 let mut ctx = self.page_ctx("sitemap", "Sitemap", "", path);
-                ctx.insert("entries", &self.sitemap());
+                give(&mut ctx, "entries", Value::Array(self.sitemap()));
                 ("sitemap.xml", ctx)
             }
             Job::NotFound => ("404.html", self.page_ctx("404", "Page not found", "", path)),
@@ -901,7 +910,7 @@ impl<'a> Renderer<'a> {
                 "origin": s.origin,
             }),
         );
-        ctx.insert("posts", &entries);
+        give(&mut ctx, "posts", Value::Array(entries));
         (template, ctx)
     }
 
