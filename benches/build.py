@@ -63,6 +63,7 @@ def timed(cmd):
     m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
     wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    print("  %.2f s %.0f MB  %s" % (wall, rss, " ".join(os.path.basename(c) for c in cmd[:4])), flush=True)
     return wall, rss
 
 

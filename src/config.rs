@@ -374,6 +374,10 @@ impl Settings {
             parse_duration(i).context("[backup] interval")?;
         }
         parse_duration(&config.backup.max_age).context("[backup] max_age")?;
+        if config.markdown.highlight {
+            crate::markdown::validate_highlight_theme(&config.markdown.highlight_theme)
+                .map_err(|e| anyhow::anyhow!("[markdown] highlight_theme: {e}"))?;
+        }
         crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
         for (key, seg) in [
             ("posts", &config.urls.posts),
@@ -501,6 +505,17 @@ mod tests {
     fn starter_config_loads() {
         let c: Config = toml::from_str(&starter_config("T")).unwrap();
         Settings::from_config(Path::new("/tmp/x"), c).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_highlight_theme_is_refused() {
+        let mut c: Config = toml::from_str(&starter_config("T")).unwrap();
+        c.markdown.highlight_theme = "Solarized (nope)".into();
+        let e = Settings::from_config(Path::new("/tmp/x"), c).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown highlight theme"),
+            "{e:#}"
+        );
     }
 
     #[test]

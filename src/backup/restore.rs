@@ -82,6 +82,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    remove_abandoned_temp_files(dir);
     let tmp = tempfile::Builder::new()
         .prefix(".bloggo-restore-")
         .suffix(".sqlite.tmp")
@@ -131,4 +132,62 @@ fn side_file(store: &Path, suffix: &str) -> std::path::PathBuf {
     let mut s = store.as_os_str().to_owned();
     s.push(suffix);
     s.into()
+}
+
+/// Removes restore temp files that a killed restore left beside the store: those not written
+/// to for ten minutes (a running restore keeps touching its file), so they stop holding a
+/// store's worth of disk.
+fn remove_abandoned_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".bloggo-restore-") && name.ends_with(".sqlite.tmp")) {
+            continue;
+        }
+        let idle = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if idle {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod abandoned_tests {
+    use super::*;
+
+    #[test]
+    fn only_idle_restore_temp_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".bloggo-restore-abc.sqlite.tmp");
+        let fresh = dir.path().join(".bloggo-restore-def.sqlite.tmp");
+        let other = dir.path().join("bloggo.sqlite");
+        for p in [&old, &fresh, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        remove_abandoned_temp_files(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists());
+        assert!(other.exists());
+    }
 }

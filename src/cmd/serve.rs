@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::build::{build_site, BuildOptions};
 use crate::config::{parse_duration, Settings};
 use crate::lock::ServeLock;
-use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn};
+use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
 use crate::serve::{backups, http::Limits, ServeOptions, Server};
 use crate::store::Store;
@@ -195,7 +195,10 @@ fn site_builder(
         for w in &summary.warnings {
             eprintln!("warning: {w}");
         }
-        Ok(summary.to_string())
+        Ok(Rebuilt {
+            summary: summary.to_string(),
+            changed: summary.written + summary.removed > 0,
+        })
     })
 }
 

@@ -551,10 +551,16 @@ fn run(
     let found = media::discover(root);
     let shown = |rel: &str| root.join(rel).display().to_string();
 
+    let store_path = store.path().to_path_buf();
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .context("cannot start a write transaction on the store")?;
+        .with_context(|| {
+            format!(
+                "{}: cannot start a write transaction on the store (another program may be writing it)",
+                store_path.display()
+            )
+        })?;
     let index = crate::store::posts::index(&tx).context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
@@ -685,7 +691,8 @@ fn run(
                 )
             })?;
         }
-        tx.commit().context("cannot commit the import")?;
+        tx.commit()
+            .with_context(|| format!("{}: cannot commit the import", store_path.display()))?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -91,6 +91,9 @@ impl<F: FnMut() -> bool> Idle for F {
     }
 }
 
+/// How long a request head may take before it is dropped in favour of waiting connections.
+pub const HEAD_GRACE: Duration = Duration::from_millis(500);
+
 /// Reads one request head. The stream must have a short read timeout set: it is how idle
 /// connections notice `idle.give_up()` and how the head deadline is enforced.
 pub fn read_request<R: BufRead>(
@@ -112,17 +115,42 @@ pub fn read_request<R: BufRead>(
             Err(_) => return Err(ReadError::Closed),
         }
     }
-    let deadline = Instant::now() + limits.head_timeout;
+    let started = Instant::now();
+    let deadline = started + limits.head_timeout;
+    // A slow head is dropped early when other connections wait for a worker (`idle` says so),
+    // so slow clients cannot hold every worker for the whole head timeout.
+    let mut hurry = || started.elapsed() > HEAD_GRACE && idle.give_up();
     let mut line = Vec::with_capacity(256);
     // Tolerate one empty line before the request line (RFC 9112 §2.2).
-    read_line(r, &mut line, limits.max_request_line, deadline, 414)?;
+    read_line(
+        r,
+        &mut line,
+        limits.max_request_line,
+        deadline,
+        414,
+        &mut hurry,
+    )?;
     if line.is_empty() {
-        read_line(r, &mut line, limits.max_request_line, deadline, 414)?;
+        read_line(
+            r,
+            &mut line,
+            limits.max_request_line,
+            deadline,
+            414,
+            &mut hurry,
+        )?;
     }
     let (method, target, http11) = parse_request_line(&line)?;
     let mut headers = Vec::new();
     loop {
-        read_line(r, &mut line, limits.max_header_line, deadline, 431)?;
+        read_line(
+            r,
+            &mut line,
+            limits.max_header_line,
+            deadline,
+            431,
+            &mut hurry,
+        )?;
         if line.is_empty() {
             break;
         }
@@ -131,12 +159,37 @@ pub fn read_request<R: BufRead>(
         }
         headers.push(parse_header(&line)?);
     }
+    check_framing(&headers)?;
     Ok(Request {
         method,
         target,
         http11,
         headers,
     })
+}
+
+/// Refuses ambiguous body framing (the ways requests are smuggled past a proxy): differing or
+/// malformed `Content-Length` headers, or `Content-Length` together with `Transfer-Encoding`.
+fn check_framing(headers: &[(String, String)]) -> Result<(), ReadError> {
+    let lengths: Vec<&str> = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.trim())
+        .collect();
+    if lengths.iter().any(|v| v.parse::<u64>().is_err()) || lengths.windows(2).any(|w| w[0] != w[1])
+    {
+        return Err(ReadError::Bad(400, "conflicting or invalid Content-Length"));
+    }
+    let chunked = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"));
+    if chunked && !lengths.is_empty() {
+        return Err(ReadError::Bad(
+            400,
+            "both Content-Length and Transfer-Encoding are set",
+        ));
+    }
+    Ok(())
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -153,6 +206,7 @@ fn read_line<R: BufRead>(
     max: usize,
     deadline: Instant,
     too_long: u16,
+    hurry: &mut dyn FnMut() -> bool,
 ) -> Result<(), ReadError> {
     line.clear();
     loop {
@@ -162,6 +216,12 @@ fn read_line<R: BufRead>(
         let buf = match r.fill_buf() {
             Ok([]) => return Err(ReadError::Bad(400, "the request head ends early")),
             Ok(b) => b,
+            Err(e) if is_timeout(&e) && hurry() => {
+                return Err(ReadError::Bad(
+                    408,
+                    "the request head is too slow while other clients wait",
+                ))
+            }
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return Err(ReadError::Closed),
         };

@@ -63,6 +63,11 @@ impl LiveReload {
         self.broadcast(&event("reload", &g.to_string()));
     }
 
+    /// Whether pages are showing a failed rebuild's error.
+    pub fn showing_error(&self) -> bool {
+        self.state.lock().unwrap().error.is_some()
+    }
+
     /// A rebuild failed: pages show this error until the next good rebuild.
     pub fn failed(&self, message: &str) {
         {
@@ -174,6 +179,9 @@ mod tests {
         );
         assert!(!page.contains("unknown filter </script>"));
         assert_eq!(lr.generation(), 1);
+        assert!(lr.showing_error());
+        lr.reloaded();
+        assert!(!lr.showing_error());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -83,6 +83,9 @@ struct Shared {
     live: Option<LiveReload>,
     limits: Limits,
     stop: AtomicBool,
+    /// Connections accepted and not yet taken by a worker: while any wait, idle keep-alive
+    /// connections and slow request heads give their worker up.
+    waiting: AtomicUsize,
 }
 
 /// A running server.
@@ -159,6 +162,7 @@ impl Server {
             live: opts.live_reload.then(LiveReload::new),
             limits: opts.limits,
             stop: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
         });
         let workers_n = opts.workers.max(1);
         let (tx, rx) = sync_channel::<TcpStream>(workers_n * 64);
@@ -183,6 +187,7 @@ impl Server {
                     }
                     match conn {
                         Ok(s) => {
+                            accept_shared.waiting.fetch_add(1, Ordering::SeqCst);
                             if tx.send(s).is_err() {
                                 break;
                             }
@@ -269,6 +274,7 @@ fn worker(shared: &Shared, rx: &Mutex<Receiver<TcpStream>>, views: Option<&ViewS
         let next = rx.lock().unwrap().recv();
         match next {
             Ok(stream) => {
+                shared.waiting.fetch_sub(1, Ordering::SeqCst);
                 // A bug in one request must not shrink the pool: the connection is dropped,
                 // the worker goes on.
                 let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -296,8 +302,11 @@ fn serve_connection(shared: &Shared, views: Option<&ViewSender>, stream: TcpStre
     let mut served = 0u32;
     loop {
         let idle_since = Instant::now();
-        let mut idle =
-            || shared.stop.load(Ordering::Relaxed) || idle_since.elapsed() > KEEP_ALIVE_IDLE;
+        let mut idle = || {
+            shared.stop.load(Ordering::Relaxed)
+                || idle_since.elapsed() > KEEP_ALIVE_IDLE
+                || shared.waiting.load(Ordering::SeqCst) > 0
+        };
         let rq = match http::read_request(&mut reader, &shared.limits, &mut idle) {
             Ok(rq) => rq,
             Err(ReadError::Closed) => return,
@@ -596,7 +605,10 @@ mod live_tests {
             let tmp = out.join(".index.tmp");
             std::fs::write(&tmp, format!("<html><body>{text}</body></html>"))?;
             std::fs::rename(&tmp, out.join("index.html"))?;
-            Ok("1 page".into())
+            Ok(rebuild::Rebuilt {
+                summary: "1 page".into(),
+                changed: true,
+            })
         });
         let server = Server::start(&ServeOptions {
             bind: IpAddr::from([127, 0, 0, 1]),

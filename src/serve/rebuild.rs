@@ -19,8 +19,23 @@ use crate::store::Store;
 /// tick apart; this quiet period makes them (and a burst of saves) one rebuild.
 pub const QUIET: Duration = Duration::from_millis(150);
 
-/// Builds the site into the served folder; returns a one-line summary.
-pub type RebuildFn = Box<dyn FnMut() -> Result<String> + Send>;
+/// What a rebuild did.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    /// A one-line summary.
+    pub summary: String,
+    /// Whether any served file was written or removed.
+    pub changed: bool,
+}
+
+impl std::fmt::Display for Rebuilt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
+/// Builds the site into the served folder.
+pub type RebuildFn = Box<dyn FnMut() -> Result<Rebuilt> + Send>;
 
 /// Runs one rebuild and tells the server and the browsers about it. Returns whether it worked.
 pub fn rebuild_once(
@@ -46,17 +61,29 @@ pub fn rebuild_once(
             if let Err(e) = server.refresh_posts() {
                 eprintln!("serve: cannot re-read the posts' slugs: {e:#}");
             }
+            // A rebuild that changed no file (a save split into two events, a touch) sends no
+            // reload, unless it clears an error shown in the browser.
+            let changed = summary.changed;
+            let mut reload_sent = false;
             if let Some(live) = server.live() {
-                live.reloaded();
+                if changed || live.showing_error() {
+                    live.reloaded();
+                    reload_sent = true;
+                }
             }
             let built = started.elapsed().as_millis();
             let mut out = std::io::stdout().lock();
             let _ = match change {
-                Some(c) => writeln!(
+                Some(c) if reload_sent => writeln!(
                     out,
                     "rebuilt after a change to {} in {built} ms ({summary}); saved → reload sent: {} ms",
                     c.what,
                     c.at.elapsed().as_millis()
+                ),
+                Some(c) => writeln!(
+                    out,
+                    "rebuilt after a change to {} in {built} ms ({summary}); no page changed, no reload",
+                    c.what
                 ),
                 None => writeln!(out, "built in {built} ms ({summary})"),
             };

@@ -42,6 +42,8 @@ pub enum StoreError {
     ReadOnly { path: PathBuf, reason: String },
     #[error("{path}: no store here; run `bloggo init` to create a site, or pass --site DIR")]
     Missing { path: PathBuf },
+    #[error("{path}: cannot write ({reason}); the disk may be full or failing: free some space and try again")]
+    Disk { path: PathBuf, reason: String },
     #[error("migration {version} ({name}) failed")]
     Migration {
         version: i64,
@@ -200,7 +202,8 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| classify(path, e))?;
         apply_pragmas(&conn).map_err(|e| classify(path, e))?;
         Ok(conn)
     }
@@ -236,6 +239,13 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
         }
         if f.code == rusqlite::ErrorCode::ReadOnly || f.code == rusqlite::ErrorCode::CannotOpen {
             return StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            };
+        }
+        if f.code == rusqlite::ErrorCode::DiskFull || f.code == rusqlite::ErrorCode::SystemIoFailure
+        {
+            return StoreError::Disk {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             };
