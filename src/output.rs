@@ -26,6 +26,9 @@ struct Manifest {
     version: u32,
     /// Site-relative file → BLAKE3 of its bytes (hex).
     files: BTreeMap<String, String>,
+    /// Site-relative file → fingerprint of what it was made from (see [`Writer::reuse`]).
+    #[serde(default)]
+    fingerprints: BTreeMap<String, String>,
 }
 
 /// Whether a file's bytes had to be written.
@@ -41,6 +44,9 @@ pub struct Record {
     pub file: String,
     pub hash: String,
     pub outcome: Outcome,
+    /// A digest of the file's inputs, kept in the manifest so the next build can reuse the
+    /// file without making it again.
+    pub fingerprint: Option<String>,
 }
 
 /// What a commit did.
@@ -191,6 +197,7 @@ impl Writer {
             file: file.to_string(),
             hash: hash.clone(),
             outcome,
+            fingerprint: None,
         };
         if self.staged.files.get(file) == Some(&hash) {
             return Ok(record(if live_same {
@@ -229,6 +236,45 @@ impl Writer {
         Ok(record(Outcome::Written))
     }
 
+    /// Carries a file of the live site over to the new output without making it again, when
+    /// the live manifest says it was made from inputs with the same `fingerprint`. `None`
+    /// when it cannot (a clean build, another fingerprint, the file is gone): make it and
+    /// [`Writer::put`] it.
+    pub fn reuse(&self, file: &str, fingerprint: &str) -> Result<Option<Record>> {
+        if self.clean || self.live.fingerprints.get(file).map(String::as_str) != Some(fingerprint) {
+            return Ok(None);
+        }
+        let file = checked(file)?;
+        let Some(hash) = self.live.files.get(file) else {
+            return Ok(None);
+        };
+        let record = Record {
+            file: file.to_string(),
+            hash: hash.clone(),
+            outcome: Outcome::Unchanged,
+            fingerprint: Some(fingerprint.to_string()),
+        };
+        if self.staged.files.get(file) == Some(hash) {
+            return Ok(Some(record));
+        }
+        let src = self.out.join(file);
+        if !std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        let dst = self.stage.join(file);
+        if let Some(dir) = dst.parent() {
+            if std::fs::create_dir_all(dir).is_err() {
+                return Ok(None);
+            }
+        }
+        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst)
+                .with_context(|| format!("{}: cannot copy to {}", src.display(), dst.display()))?;
+        }
+        Ok(Some(record))
+    }
+
     /// Removes what is no longer part of the site from the stage, keeps files someone else put
     /// in the live output, writes the manifest and swaps the stage in.
     pub fn commit(self, records: &[Record]) -> Result<Committed> {
@@ -236,6 +282,7 @@ impl Writer {
         let mut manifest = Manifest {
             version: MANIFEST_VERSION,
             files: BTreeMap::new(),
+            fingerprints: BTreeMap::new(),
         };
         for r in records {
             match r.outcome {
@@ -243,6 +290,9 @@ impl Writer {
                 Outcome::Unchanged => c.unchanged += 1,
             }
             manifest.files.insert(r.file.clone(), r.hash.clone());
+            if let Some(f) = &r.fingerprint {
+                manifest.fingerprints.insert(r.file.clone(), f.clone());
+            }
         }
         c.removed = self
             .live
@@ -263,18 +313,34 @@ impl Writer {
 
     /// Deletes every file and empty folder of the stage that the new site does not have.
     fn prune(&self, new: &Manifest) -> Result<()> {
-        let mut dirs = Vec::new();
+        // Folders that lost a file, and their parents, may now be empty.
+        let mut dirs = std::collections::BTreeSet::new();
+        // A folder is empty when the walk's next entry is not inside it.
+        let mut last_dir: Option<PathBuf> = None;
         for e in walkdir::WalkDir::new(&self.stage).min_depth(1) {
             let e = e.with_context(|| format!("{}: cannot read", self.stage.display()))?;
+            if let Some(d) = last_dir.take() {
+                if !e.path().starts_with(&d) {
+                    dirs.insert(d);
+                }
+            }
             let rel = e.path().strip_prefix(&self.stage).unwrap_or(e.path());
             let rel = rel.to_string_lossy().replace('\\', "/");
             if e.file_type().is_dir() {
-                dirs.push(e.path().to_path_buf());
+                last_dir = Some(e.path().to_path_buf());
             } else if !new.files.contains_key(&rel) {
                 std::fs::remove_file(e.path())
                     .with_context(|| format!("{}: cannot remove", e.path().display()))?;
+                let mut at = e.path().parent();
+                while let Some(d) = at.filter(|d| *d != self.stage) {
+                    if !dirs.insert(d.to_path_buf()) {
+                        break;
+                    }
+                    at = d.parent();
+                }
             }
         }
+        dirs.extend(last_dir);
         // Deepest first; a folder that still has files stays.
         for d in dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);

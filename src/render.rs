@@ -110,6 +110,30 @@ pub struct Renderer<'a> {
     /// Each post's plain-text excerpt.
     excerpts: Vec<String>,
     base: Context,
+    /// Digest of each post's card.
+    card_hashes: Vec<blake3::Hash>,
+    /// Digest of each post's card, dates and rendered body.
+    post_hashes: Vec<blake3::Hash>,
+    /// Digest of what every page sees (templates, site settings); `None` when templates use
+    /// something that changes from build to build (`now()`...), so every page is made again.
+    global: Option<blake3::Hash>,
+    /// Digest of every card and excerpt and of the taxonomies, for the site-wide pages.
+    everything: blake3::Hash,
+}
+
+/// Moves a value into a template context (`Context::insert` would copy it once more).
+fn give(ctx: &mut Context, key: &str, value: Value) {
+    let mut m = serde_json::Map::new();
+    m.insert(key.to_string(), value);
+    if let Ok(c) = Context::from_value(Value::Object(m)) {
+        ctx.extend(c);
+    }
+}
+
+/// Feeds one length-prefixed part into a digest (so parts never run together).
+fn put(h: &mut blake3::Hasher, part: &[u8]) {
+    h.update(&(part.len() as u64).to_le_bytes());
+    h.update(part);
 }
 
 /// Makes relative `href`/`src` attributes of an HTML fragment absolute against `base` (a URL
@@ -207,6 +231,10 @@ impl<'a> Renderer<'a> {
             cards: Vec::new(),
             excerpts: Vec::new(),
             base,
+            card_hashes: Vec::new(),
+            post_hashes: Vec::new(),
+            global: None,
+            everything: blake3::Hash::from_bytes([0; 32]),
         };
         r.excerpts = (0..snap.posts.len())
             .into_par_iter()
@@ -222,7 +250,177 @@ impl<'a> Renderer<'a> {
             .into_par_iter()
             .map(|i| r.card(i))
             .collect();
+        r.card_hashes = r
+            .cards
+            .par_iter()
+            .map(|c| blake3::hash(&serde_json::to_vec(c).unwrap_or_default()))
+            .collect();
+        r.post_hashes = (0..snap.posts.len())
+            .into_par_iter()
+            .map(|i| {
+                let (p, b) = (&snap.posts[i], &bodies[i]);
+                let mut h = blake3::Hasher::new();
+                put(&mut h, r.card_hashes[i].as_bytes());
+                put(&mut h, format!("{:?} {:?}", p.date, p.updated).as_bytes());
+                put(&mut h, b.html.as_bytes());
+                put(&mut h, &serde_json::to_vec(&b.toc).unwrap_or_default());
+                h.finalize()
+            })
+            .collect();
+        r.global = r.global_digest(&site);
+        r.everything = r.everything_digest();
         r
+    }
+
+    fn global_digest(&self, site: &Value) -> Option<blake3::Hash> {
+        let t = self.templates;
+        if ["now(", "get_random", "get_env"]
+            .iter()
+            .any(|w| t.mention(w))
+        {
+            return None;
+        }
+        let mut site = site.clone();
+        if let Some(m) = site.as_object_mut() {
+            // Left out unless a template shows them, so they do not remake every page.
+            for key in ["generated_at", "counts"] {
+                if !t.mention(key) {
+                    m.remove(key);
+                }
+            }
+        }
+        let mut h = blake3::Hasher::new();
+        put(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+        put(&mut h, t.digest().as_bytes());
+        put(&mut h, &serde_json::to_vec(&site).unwrap_or_default());
+        put(&mut h, format!("{:?}", self.snap.site).as_bytes());
+        put(&mut h, &[self.snap.drafts as u8]);
+        Some(h.finalize())
+    }
+
+    fn everything_digest(&self) -> blake3::Hash {
+        let snap = self.snap;
+        let mut h = blake3::Hasher::new();
+        for (c, e) in self.card_hashes.iter().zip(&self.excerpts) {
+            put(&mut h, c.as_bytes());
+            put(&mut h, e.as_bytes());
+        }
+        for c in &snap.categories {
+            let line = format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {}",
+                c.name,
+                c.slug,
+                c.description,
+                c.dir,
+                c.path,
+                c.parent,
+                c.children,
+                c.depth,
+                c.posts.len()
+            );
+            put(&mut h, line.as_bytes());
+        }
+        put(&mut h, format!("{:?}", snap.roots).as_bytes());
+        for t in &snap.tags {
+            let line = format!(
+                "{:?} {:?} {:?} {:?} {}",
+                t.name,
+                t.slug,
+                t.dir,
+                t.path,
+                t.posts.len()
+            );
+            put(&mut h, line.as_bytes());
+        }
+        for a in &snap.authors {
+            let line = format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {}",
+                a.name,
+                a.slug,
+                a.dir,
+                a.path,
+                a.avatar,
+                a.bio,
+                a.posts.len()
+            );
+            put(&mut h, line.as_bytes());
+        }
+        h.finalize()
+    }
+
+    /// A digest of everything a job's page is made from: two builds that give a job the same
+    /// fingerprint make the same bytes, so the second may reuse the first's file. `None` when
+    /// the page must always be made.
+    pub fn fingerprint(&self, job: Job) -> Option<String> {
+        let mut h = blake3::Hasher::new();
+        put(&mut h, self.global?.as_bytes());
+        let (file, path) = self.route(job);
+        put(&mut h, file.as_bytes());
+        put(&mut h, path.as_bytes());
+        match job {
+            Job::Post(i) => {
+                let p = self.post(i);
+                put(&mut h, b"post");
+                put(&mut h, self.post_hashes[i].as_bytes());
+                for k in [p.newer, p.older] {
+                    put(
+                        &mut h,
+                        k.map_or(&[][..], |k| self.card_hashes[k].as_bytes()),
+                    );
+                }
+                for &k in &p.related {
+                    put(&mut h, self.card_hashes[k].as_bytes());
+                }
+            }
+            Job::Listing(scope, n) => {
+                put(&mut h, b"listing");
+                let (_, template, title, desc, _, obj) = self.scope_info(scope);
+                for part in [template, &title, &desc] {
+                    put(&mut h, part.as_bytes());
+                }
+                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+                let list = self.scope_posts(scope);
+                let per = self.snap.site.paginate;
+                put(&mut h, format!("{n} {per} {}", list.len()).as_bytes());
+                let lo = ((n - 1) * per).min(list.len());
+                let hi = (n * per).min(list.len());
+                for k in lo..hi {
+                    put(&mut h, self.card_hashes[list.get(k)].as_bytes());
+                }
+            }
+            Job::Atom(_) | Job::Rss => {
+                let scope = match job {
+                    Job::Atom(scope) => scope,
+                    _ => Scope::Home,
+                };
+                put(&mut h, if job == Job::Rss { b"rss" } else { b"atom" });
+                let (_, _, title, _, _, obj) = self.scope_info(scope);
+                put(&mut h, title.as_bytes());
+                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+                let list = self.scope_posts(scope);
+                let n = list.len().min(self.snap.site.feed_limit);
+                if n == 0 {
+                    // An empty feed is dated with the build.
+                    return None;
+                }
+                for k in 0..n {
+                    put(&mut h, self.post_hashes[list.get(k)].as_bytes());
+                }
+            }
+            Job::Alias(a) => {
+                put(&mut h, b"alias");
+                put(
+                    &mut h,
+                    self.card_hashes[self.snap.aliases[a].post].as_bytes(),
+                );
+            }
+            Job::Categories | Job::Tags | Job::Archive | Job::Sitemap | Job::Search => {
+                put(&mut h, format!("{job:?}").as_bytes());
+                put(&mut h, self.everything.as_bytes());
+            }
+            Job::Robots | Job::NotFound => put(&mut h, format!("{job:?}").as_bytes()),
+        }
+        Some(h.finalize().to_hex().to_string())
     }
 
     fn post(&self, i: usize) -> &Post {
@@ -464,7 +662,7 @@ impl<'a> Renderer<'a> {
                 post["older"] = p.older.map(|k| self.cards[k].clone()).into();
                 post["related"] =
                     Value::Array(p.related.iter().map(|&k| self.cards[k].clone()).collect());
-                ctx.insert("post", &post);
+                give(&mut ctx, "post", post);
                 ("post.html", ctx)
             }
             Job::Listing(scope, n) => {
@@ -485,77 +683,7 @@ impl<'a> Renderer<'a> {
                     prev: (n > 1).then(|| url(n - 1)),
                     next: (n < pages).then(|| url(n + 1)),
                 };
-                let (kind, template, title, desc, key, obj) = match scope {
-                    Scope::Home => (
-                        "index",
-                        "index.html",
-                        s.title.clone(),
-                        s.description.clone(),
-                        "",
-                        Value::Null,
-                    ),
-                    Scope::Category(c) => {
-                        let c = &snap.categories[c];
-                        let desc = if c.description.is_empty() {
-                            format!("Posts in {}", c.name)
-                        } else {
-                            c.description.clone()
-                        };
-                        let trail: Vec<Value> = {
-                            let mut v = Vec::new();
-                            let mut at = c.parent;
-                            while let Some(k) = at {
-                                let p = &snap.categories[k];
-                                v.push(json!({"name": p.name, "path": p.path}));
-                                at = p.parent;
-                            }
-                            v.reverse();
-                            v
-                        };
-                        let children: Vec<Value> = c
-                            .children
-                            .iter()
-                            .map(|&k| {
-                                let k = &snap.categories[k];
-                                json!({"name": k.name, "path": k.path, "count": k.posts.len()})
-                            })
-                            .collect();
-                        let obj = json!({"name": c.name, "slug": c.slug, "description": c.description,
-                            "path": c.path, "count": c.posts.len(), "parents": trail, "children": children,
-                            "feed_path": s.path(&format!("{}/atom.xml", c.dir))});
-                        (
-                            "category",
-                            "category.html",
-                            c.name.clone(),
-                            desc,
-                            "category",
-                            obj,
-                        )
-                    }
-                    Scope::Tag(t) => {
-                        let t = &snap.tags[t];
-                        let obj = json!({"name": t.name, "slug": t.slug, "path": t.path, "count": t.posts.len(),
-                            "feed_path": s.path(&format!("{}/atom.xml", t.dir))});
-                        (
-                            "tag",
-                            "tag.html",
-                            format!("#{}", t.name),
-                            format!("Posts tagged {}", t.name),
-                            "tag",
-                            obj,
-                        )
-                    }
-                    Scope::Author(a) => {
-                        let a = &snap.authors[a];
-                        let obj = json!({"name": a.name, "slug": a.slug, "path": a.path, "count": a.posts.len(),
-                            "bio": a.bio, "avatar": a.avatar});
-                        let desc = a
-                            .bio
-                            .clone()
-                            .unwrap_or_else(|| format!("Posts by {}", a.name));
-                        ("author", "author.html", a.name.clone(), desc, "author", obj)
-                    }
-                };
+                let (kind, template, title, desc, key, obj) = self.scope_info(scope);
                 let title = if n > 1 {
                     format!("{title} (page {n})")
                 } else {
@@ -611,14 +739,14 @@ impl<'a> Renderer<'a> {
                         .push(entry);
                     cur = Some((y, m));
                 }
-                ctx.insert("years", &years);
+                give(&mut ctx, "years", Value::Array(years));
                 ("archive.html", ctx)
             }
             Job::Atom(scope) => self.feed(scope, path, "atom.xml"),
             Job::Rss => self.feed(Scope::Home, path, "rss.xml"),
             Job::Sitemap => {
                 let mut ctx = self.page_ctx("sitemap", "Sitemap", "", path);
-                ctx.insert("entries", &self.sitemap());
+                give(&mut ctx, "entries", Value::Array(self.sitemap()));
                 ("sitemap.xml", ctx)
             }
             Job::NotFound => ("404.html", self.page_ctx("404", "Page not found", "", path)),
@@ -631,6 +759,94 @@ impl<'a> Renderer<'a> {
                 ("alias.html", ctx)
             }
             Job::Robots | Job::Search => unreachable!("rendered without a template"),
+        }
+    }
+
+    /// A listing's kind, template, title, description, context key and object.
+    #[allow(clippy::type_complexity)]
+    fn scope_info(
+        &self,
+        scope: Scope,
+    ) -> (
+        &'static str,
+        &'static str,
+        String,
+        String,
+        &'static str,
+        Value,
+    ) {
+        let snap = self.snap;
+        let s = &snap.site;
+        match scope {
+            Scope::Home => (
+                "index",
+                "index.html",
+                s.title.clone(),
+                s.description.clone(),
+                "",
+                Value::Null,
+            ),
+            Scope::Category(c) => {
+                let c = &snap.categories[c];
+                let desc = if c.description.is_empty() {
+                    format!("Posts in {}", c.name)
+                } else {
+                    c.description.clone()
+                };
+                let trail: Vec<Value> = {
+                    let mut v = Vec::new();
+                    let mut at = c.parent;
+                    while let Some(k) = at {
+                        let p = &snap.categories[k];
+                        v.push(json!({"name": p.name, "path": p.path}));
+                        at = p.parent;
+                    }
+                    v.reverse();
+                    v
+                };
+                let children: Vec<Value> = c
+                    .children
+                    .iter()
+                    .map(|&k| {
+                        let k = &snap.categories[k];
+                        json!({"name": k.name, "path": k.path, "count": k.posts.len()})
+                    })
+                    .collect();
+                let obj = json!({"name": c.name, "slug": c.slug, "description": c.description,
+                    "path": c.path, "count": c.posts.len(), "parents": trail, "children": children,
+                    "feed_path": s.path(&format!("{}/atom.xml", c.dir))});
+                (
+                    "category",
+                    "category.html",
+                    c.name.clone(),
+                    desc,
+                    "category",
+                    obj,
+                )
+            }
+            Scope::Tag(t) => {
+                let t = &snap.tags[t];
+                let obj = json!({"name": t.name, "slug": t.slug, "path": t.path, "count": t.posts.len(),
+                    "feed_path": s.path(&format!("{}/atom.xml", t.dir))});
+                (
+                    "tag",
+                    "tag.html",
+                    format!("#{}", t.name),
+                    format!("Posts tagged {}", t.name),
+                    "tag",
+                    obj,
+                )
+            }
+            Scope::Author(a) => {
+                let a = &snap.authors[a];
+                let obj = json!({"name": a.name, "slug": a.slug, "path": a.path, "count": a.posts.len(),
+                    "bio": a.bio, "avatar": a.avatar});
+                let desc = a
+                    .bio
+                    .clone()
+                    .unwrap_or_else(|| format!("Posts by {}", a.name));
+                ("author", "author.html", a.name.clone(), desc, "author", obj)
+            }
         }
     }
 
@@ -694,7 +910,7 @@ impl<'a> Renderer<'a> {
                 "origin": s.origin,
             }),
         );
-        ctx.insert("posts", &entries);
+        give(&mut ctx, "posts", Value::Array(entries));
         (template, ctx)
     }
 

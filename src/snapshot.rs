@@ -242,10 +242,13 @@ pub fn alias_file(path: &str) -> Result<String, String> {
 }
 
 impl Snapshot {
-    /// Resolves the rows of one store read.
+    /// Resolves the rows of one store read. `words` are the word counts of `rows.posts` known
+    /// already (by index; a missing one is counted from the markdown when the store has no
+    /// read time).
     pub fn build(
         settings: &Settings,
         rows: SiteRows,
+        words: &[Option<usize>],
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
@@ -273,7 +276,7 @@ impl Snapshot {
 
         // Posts, newest first.
         let mut posts = Vec::with_capacity(rows.posts.len());
-        for r in rows.posts {
+        for (k, r) in rows.posts.into_iter().enumerate() {
             let status: PostStatus = r
                 .status
                 .parse()
@@ -289,7 +292,11 @@ impl Snapshot {
             let updated = r.modified_at.as_deref().and_then(parse_time);
             let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
             // Filled in below (in parallel) when the store has none.
-            let read_time = r.read_time.max(0) as u32;
+            let read_time = match (r.read_time, words.get(k).copied().flatten()) {
+                (t, _) if t > 0 => t as u32,
+                (_, Some(w)) => (w / wpm).max(1) as u32,
+                _ => 0,
+            };
             let slug = segment(&r.slug, &r.title, r.id);
             let dir = format!("{}/{slug}", urls.posts);
             let path = site.path(&format!("{dir}/"));
@@ -605,13 +612,19 @@ fn related_of(i: usize, posts: &[Post], tags: &[Tag], cats: &[Category]) -> Vec<
         add(&cats[c].posts, 1);
     }
     let mut v: Vec<(usize, u32)> = score.into_iter().collect();
-    // Best score first; among equals, the post nearest in time.
-    v.sort_by(|a, b| {
+    // Best score first; among equals, the post nearest in time (a total order, so picking
+    // the best few first gives the same list as sorting them all).
+    let order = |a: &(usize, u32), b: &(usize, u32)| {
         b.1.cmp(&a.1)
             .then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i)))
             .then(a.0.cmp(&b.0))
-    });
-    v.into_iter().take(RELATED).map(|(p, _)| p).collect()
+    };
+    if v.len() > RELATED {
+        v.select_nth_unstable_by(RELATED - 1, order);
+        v.truncate(RELATED);
+    }
+    v.sort_unstable_by(order);
+    v.into_iter().map(|(p, _)| p).collect()
 }
 
 #[cfg(test)]

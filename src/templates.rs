@@ -64,6 +64,8 @@ pub struct Templates {
     tera: Tera,
     /// name → (where it came from, its text), for error lines.
     sources: HashMap<String, (String, String)>,
+    /// What `abs_url` puts before a path.
+    origin: String,
 }
 
 fn template_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
@@ -142,17 +144,43 @@ impl Templates {
             anyhow::bail!("template {origin}: {}", chain(&e));
         }
         let sources = all.into_iter().collect();
-        Ok(Templates { tera, sources })
+        Ok(Templates {
+            tera,
+            sources,
+            origin: String::new(),
+        })
     }
 
     /// Sets the origin (`https://host`) the `abs_url` filter puts before a path.
     pub fn set_origin(&mut self, origin: &str) {
+        self.origin = origin.to_string();
         self.tera.register_filter(
             "abs_url",
             AbsUrl {
                 origin: Some(origin.to_string()),
             },
         );
+    }
+
+    /// A digest of every template (name and text) and of the `abs_url` origin: a page made
+    /// with other templates must be made again.
+    pub fn digest(&self) -> blake3::Hash {
+        let mut names: Vec<&String> = self.sources.keys().collect();
+        names.sort();
+        let mut h = blake3::Hasher::new();
+        for n in names {
+            for part in [n.as_str(), self.sources[n].1.as_str()] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        h.update(self.origin.as_bytes());
+        h.finalize()
+    }
+
+    /// Whether any template's text contains `word` (a variable or function name).
+    pub fn mention(&self, word: &str) -> bool {
+        self.sources.values().any(|(_, t)| t.contains(word))
     }
 
     pub fn has(&self, name: &str) -> bool {

@@ -785,3 +785,72 @@ fn the_guide_builds_with_a_page_for_every_file_and_no_broken_links() {
     let broken = broken_links(&root.join("public"), "http://guide.invalid");
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
+
+/// The files a build rendered (the rest were carried over by fingerprint).
+fn rendered(site: &Site, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    let run = site.run_env(&all, &[("BLOGGO_TIMINGS", "files")]).ok();
+    run.stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("rendered "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_rebuild_renders_only_the_pages_whose_inputs_changed() {
+    let site = small_blog();
+    for k in 1..=12 {
+        site.add(&P {
+            slug: &format!("filler-{k:02}"),
+            ..P::published("", &format!("2022-01-{k:02} 10:00:00"))
+        });
+    }
+    let first = rendered(&site, &[]);
+    assert!(first.len() > 20, "{first:?}");
+    assert_eq!(rendered(&site, &[]), Vec::<String>::new());
+
+    // One post's first paragraph changes: its page, the pages that show its card, the feeds
+    // and the site-wide pages; not the far-away posts or listings.
+    site.conn()
+        .execute(
+            "UPDATE posts SET content = 'A new first paragraph.' WHERE slug = 'older'",
+            [],
+        )
+        .unwrap();
+    let again = rendered(&site, &[]);
+    for f in [
+        "posts/older/index.html",
+        "posts/plain/index.html",
+        "index.html",
+        "categories/rust/index.html",
+        "atom.xml",
+        "search.json",
+    ] {
+        assert!(again.iter().any(|r| r == f), "{f} not rendered: {again:?}");
+    }
+    for f in [
+        "posts/filler-06/index.html",
+        "page/2/index.html",
+        "tags/notes/index.html",
+        "404.html",
+    ] {
+        assert!(!again.iter().any(|r| r == f), "{f} rendered: {again:?}");
+    }
+    assert!(again.len() < first.len() / 2, "{again:?}");
+
+    // What the incremental build left is what a clean build makes.
+    let clean = site.path("clean");
+    site.build(&["--clean", "--out", clean.to_str().unwrap()])
+        .ok();
+    let mut a = tree(&site.root.join("public"));
+    let mut b = tree(&clean);
+    a.remove(".bloggo-manifest.json");
+    b.remove(".bloggo-manifest.json");
+    assert!(a == b, "incremental and clean builds differ");
+
+    // A template change remakes every page.
+    site.write("templates/404.html", "{% extends \"base.html\" %}");
+    assert_eq!(rendered(&site, &[]).len(), first.len());
+}
