@@ -3,7 +3,8 @@
 # pool) sending post views over loopback for a bounded time, while the server's memory (VmRSS
 # from /proc) is sampled. Checks: no failed request, every view acknowledged with 200 is in
 # post_views and post_statistics after SIGTERM, memory flat (end within 20% + 8 MB of the
-# sample taken after warm-up).
+# sample taken after warm-up). Also prints recorded views/s and the server's CPU per view, to
+# compare runs on a busy machine.
 #
 #   benches/load.sh [CONNECTIONS=32] [SECONDS=60] [REQUESTS=2000000]
 #
@@ -49,19 +50,25 @@ cat "$WORK/load.out"
 RSS_END=$(rss)
 ACKED=$(sed -n 's/^acknowledged=//p' "$WORK/load.out")
 FAILED=$(sed -n 's/.*failed \([0-9]*\)$/\1/p' "$WORK/load.out")
+# CPU the server used (user + system clock ticks).
+TICKS=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0)
+HZ=$(getconf CLK_TCK)
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" && CODE=0 || CODE=$?
 SERVER_PID=
-python3 - "$WORK/site/bloggo.sqlite" "$ACKED" "$FAILED" "$CODE" "$RSS_START" "$RSS_END" "$SECS" "$WORK/rss.txt" <<'PY'
+python3 - "$WORK/site/bloggo.sqlite" "$ACKED" "$FAILED" "$CODE" "$RSS_START" "$RSS_END" "$SECS" "$WORK/rss.txt" "$TICKS" "$HZ" <<'PY'
 import sqlite3, sys
-db, acked, failed, code, rss0, rss1, secs, rssf = sys.argv[1:]
+db, acked, failed, code, rss0, rss1, secs, rssf, ticks, hz = sys.argv[1:]
 acked, failed, code, rss0, rss1, secs = int(acked), int(failed), int(code), int(rss0), int(rss1), float(secs)
+cpu = int(ticks) / int(hz)
 samples = [int(x) for x in open(rssf).read().split()]
 warm = samples[min(2, len(samples) - 1)] if samples else rss0
 c = sqlite3.connect(db)
 rows = c.execute("SELECT count(*) FROM post_views").fetchone()[0]
 stats = c.execute("SELECT ifnull(sum(view_count), 0) FROM post_statistics").fetchone()[0]
 print(f"views: acknowledged {acked}, post_views {rows}, post_statistics {stats}; failed requests {failed}; serve exit {code}")
+if rows and cpu:
+    print(f"server CPU: {cpu:.1f} s, {1e6 * cpu / rows:.0f} µs per view ({rows / cpu:.0f} views per CPU-second)")
 print(f"memory (VmRSS): start {rss0} kB, after warm-up {warm} kB, max {max(samples or [rss1])} kB, end {rss1} kB")
 ok = failed == 0 and rows == acked == stats and code == 0 and rss1 <= warm * 1.2 + 8192
 print("load: OK" if ok else "load: FAILED")

@@ -7,27 +7,29 @@
 //! - [`watcher`], [`livereload`]: rebuild triggers and the browser side of rebuilds;
 //! - [`rebuild`]: the loop that runs rebuilds and reports them; [`backups`]: the schedule.
 //!
-//! A [`Server`] owns one accept thread and a fixed pool of worker threads; each worker serves one
-//! connection at a time (keep-alive included). Stopping it stops accepting, lets every worker
-//! finish the request it is on, then lets the view writer commit everything queued.
+//! A [`Server`] owns one accept thread, a fixed pool of worker threads and a parker thread
+//! ([`pool`]): a worker serves one connection at a time and, when other connections wait, hands
+//! its keep-alive connection back after each response, so every client gets its turn and idle
+//! connections hold no worker. Stopping it stops accepting, lets every worker finish the
+//! request it is on, then lets the view writer commit everything queued.
 
 pub mod backups;
 pub mod device;
 pub mod files;
 pub mod http;
 pub mod livereload;
+pub mod pool;
 pub mod privacy;
 pub mod rebuild;
 pub mod views;
 pub mod watcher;
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -39,6 +41,7 @@ use device::Device;
 use files::Resolved;
 use http::{Body, Limits, ReadError, Request, Response};
 use livereload::LiveReload;
+use pool::{Conn, Pool};
 use privacy::IpAnonymiser;
 use views::{ViewSender, WriterReport};
 
@@ -48,8 +51,8 @@ pub const BEACON_PATH: &str = "/_bloggo/view";
 const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
 /// Most requests served on one connection.
 const MAX_REQUESTS_PER_CONNECTION: u32 = 10_000;
-/// How often blocked reads wake up to check for shutdown.
-const POLL: Duration = Duration::from_millis(200);
+/// How often blocked reads wake up to check for shutdown and for connections waiting.
+const POLL: Duration = Duration::from_millis(20);
 
 /// What a server needs to know, resolved from settings and flags.
 #[derive(Debug, Clone)]
@@ -83,9 +86,9 @@ struct Shared {
     live: Option<LiveReload>,
     limits: Limits,
     stop: AtomicBool,
-    /// Connections accepted and not yet taken by a worker: while any wait, idle keep-alive
-    /// connections and slow request heads give their worker up.
-    waiting: AtomicUsize,
+    /// Connections waiting for a worker, and parked keep-alive connections: while any wait,
+    /// a worker hands its connection back between requests and slow request heads are dropped.
+    pool: Pool,
 }
 
 /// A running server.
@@ -93,6 +96,7 @@ pub struct Server {
     addr: SocketAddr,
     handle: ServerHandle,
     accept: Option<JoinHandle<()>>,
+    parker: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
     /// The server's own view sender; workers hold clones.
     views: Option<ViewSender>,
@@ -162,21 +166,21 @@ impl Server {
             live: opts.live_reload.then(LiveReload::new),
             limits: opts.limits,
             stop: AtomicBool::new(false),
-            waiting: AtomicUsize::new(0),
+            pool: Pool::new(opts.workers.max(1) * 64, KEEP_ALIVE_IDLE)?,
         });
-        let workers_n = opts.workers.max(1);
-        let (tx, rx) = sync_channel::<TcpStream>(workers_n * 64);
-        let rx = Arc::new(Mutex::new(rx));
-        let workers = (0..workers_n)
+        let workers = (0..opts.workers.max(1))
             .map(|i| {
                 let shared = shared.clone();
-                let rx = rx.clone();
                 let views = views.clone();
                 std::thread::Builder::new()
                     .name(format!("bloggo-http-{i}"))
-                    .spawn(move || worker(&shared, &rx, views.as_ref()))
+                    .spawn(move || worker(&shared, views.as_ref()))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
+        let parker_shared = shared.clone();
+        let parker = std::thread::Builder::new()
+            .name("bloggo-parker".into())
+            .spawn(move || parker_shared.pool.run_parker())?;
         let accept_shared = shared.clone();
         let accept = std::thread::Builder::new()
             .name("bloggo-accept".into())
@@ -187,8 +191,9 @@ impl Server {
                     }
                     match conn {
                         Ok(s) => {
-                            accept_shared.waiting.fetch_add(1, Ordering::SeqCst);
-                            if tx.send(s).is_err() {
+                            // A client gone before it was set up needs no answer.
+                            let Ok(c) = Conn::new(s, POLL) else { continue };
+                            if accept_shared.pool.push_new(c).is_err() {
                                 break;
                             }
                         }
@@ -198,7 +203,7 @@ impl Server {
                         }
                     }
                 }
-                // Dropping the listener stops accepting; dropping tx lets workers finish.
+                // Dropping the listener stops accepting.
             })?;
         Ok(Server {
             addr,
@@ -208,6 +213,7 @@ impl Server {
                 drafts: opts.drafts,
             },
             accept: Some(accept),
+            parker: Some(parker),
             workers,
             views,
             writer,
@@ -235,6 +241,7 @@ impl Server {
             addr,
             handle,
             accept,
+            parker,
             workers,
             views,
             writer,
@@ -255,6 +262,11 @@ impl Server {
         if let Some(a) = accept {
             let _ = a.join();
         }
+        // Workers serve what is queued (one request each: `stop` ends keep-alive), then return.
+        shared.pool.close();
+        if let Some(p) = parker {
+            let _ = p.join();
+        }
         for w in workers {
             let _ = w.join();
         }
@@ -269,57 +281,54 @@ impl Server {
     }
 }
 
-fn worker(shared: &Shared, rx: &Mutex<Receiver<TcpStream>>, views: Option<&ViewSender>) {
-    loop {
-        let next = rx.lock().unwrap().recv();
-        match next {
-            Ok(stream) => {
-                shared.waiting.fetch_sub(1, Ordering::SeqCst);
-                // A bug in one request must not shrink the pool: the connection is dropped,
-                // the worker goes on.
-                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    serve_connection(shared, views, stream)
-                }));
-                if served.is_err() {
-                    eprintln!("serve: a request failed unexpectedly; its connection was closed");
-                }
-            }
-            Err(_) => return,
+fn worker(shared: &Shared, views: Option<&ViewSender>) {
+    while let Some(conn) = shared.pool.take() {
+        // A bug in one request must not shrink the pool: the connection is dropped, the
+        // worker goes on.
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve_connection(shared, views, conn)
+        }));
+        if served.is_err() {
+            eprintln!("serve: a request failed unexpectedly; its connection was closed");
         }
     }
 }
 
-fn serve_connection(shared: &Shared, views: Option<&ViewSender>, stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(POLL));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_nodelay(true);
-    let Ok(peer) = stream.peer_addr() else { return };
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = BufWriter::new(stream);
-    let mut served = 0u32;
+/// Serves requests on a connection until it closes, or hands it back to the pool between
+/// requests when other connections wait.
+fn serve_connection(shared: &Shared, views: Option<&ViewSender>, mut conn: Conn) {
     loop {
-        let idle_since = Instant::now();
-        let mut idle = || {
-            shared.stop.load(Ordering::Relaxed)
-                || idle_since.elapsed() > KEEP_ALIVE_IDLE
-                || shared.waiting.load(Ordering::SeqCst) > 0
-        };
-        let rq = match http::read_request(&mut reader, &shared.limits, &mut idle) {
+        let stopping = || shared.stop.load(Ordering::Relaxed);
+        let active = conn.active;
+        let idle_too_long = || active.elapsed() > KEEP_ALIVE_IDLE;
+        let waited = pool::wait_readable(&mut conn, || {
+            stopping() || idle_too_long() || shared.pool.waiting() > 0
+        });
+        match waited {
+            pool::Waited::Request => {}
+            pool::Waited::Closed => return,
+            pool::Waited::GaveUp => {
+                // Idle while others wait: parked, not closed.
+                if !stopping() && !idle_too_long() {
+                    shared.pool.hand_back(conn);
+                }
+                return;
+            }
+        }
+        let mut idle = || stopping() || shared.pool.waiting() > 0;
+        let rq = match http::read_request(&mut conn.reader, &shared.limits, &mut idle) {
             Ok(rq) => rq,
             Err(ReadError::Closed) => return,
             Err(ReadError::Bad(status, why)) => {
-                let _ = Response::text(status, why).write_to(&mut writer, false, false);
-                lingering_close(reader.get_mut());
+                let _ = Response::text(status, why).write_to(&mut conn.writer, false, false);
+                lingering_close(conn.reader.get_mut());
                 return;
             }
         };
-        served += 1;
+        conn.served += 1;
         if rq.method == "GET" && files::split_target(&rq.target).0 == livereload::EVENTS_PATH {
             if let Some(live) = &shared.live {
-                if let Ok(stream) = writer.into_inner() {
+                if let Ok(stream) = conn.writer.into_inner() {
                     live.subscribe(stream);
                 }
                 return;
@@ -327,14 +336,19 @@ fn serve_connection(shared: &Shared, views: Option<&ViewSender>, stream: TcpStre
         }
         let keep = rq.keep_alive()
             && !rq.has_body()
-            && served < MAX_REQUESTS_PER_CONNECTION
-            && !shared.stop.load(Ordering::Relaxed);
-        let response = respond(shared, views, &rq, peer.ip());
+            && conn.served < MAX_REQUESTS_PER_CONNECTION
+            && !stopping();
+        let response = respond(shared, views, &rq, conn.peer);
         if response
-            .write_to(&mut writer, rq.method == "HEAD", keep)
+            .write_to(&mut conn.writer, rq.method == "HEAD", keep)
             .is_err()
             || !keep
         {
+            return;
+        }
+        conn.active = Instant::now();
+        if shared.pool.waiting() > 0 {
+            shared.pool.hand_back(conn);
             return;
         }
     }
@@ -558,7 +572,7 @@ mod tests {
 #[cfg(test)]
 mod live_tests {
     use std::io::{BufRead, BufReader, Read, Write};
-    use std::sync::mpsc;
+    use std::sync::{mpsc, Mutex};
 
     use super::watcher::{Change, Fingerprint, WatchSet};
     use super::*;

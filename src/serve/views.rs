@@ -15,8 +15,10 @@ use crate::store::views::{record_views, NewView};
 
 /// Most views per transaction.
 const MAX_BATCH: usize = 4096;
-/// Most views queued before request threads wait for the writer.
-const QUEUE: usize = 262_144;
+/// Most views queued before request threads wait for the writer: four batches, a few MB. A
+/// deeper queue only grows memory (and what a kill loses) when views arrive faster than the
+/// store takes them; a full queue slows the requests down to the writer's pace instead.
+const QUEUE: usize = 4 * MAX_BATCH;
 
 /// Where request threads send views.
 #[derive(Clone)]

@@ -489,4 +489,49 @@ mod hostile_http {
         still_serving(addr, Duration::from_secs(4));
         drop(idle);
     }
+
+    /// Busy keep-alive clients, three times the worker pool, each sending requests back to
+    /// back: every client gets its turn (none waits long or is closed), and an idle keep-alive
+    /// connection parked meanwhile still answers afterwards.
+    #[test]
+    fn busy_keep_alive_connections_beyond_the_pool_all_get_their_turn() {
+        let workers = 2;
+        let (site, served) = served_site(workers);
+        let addr = served.addr;
+        let mut parked = Conn::open(addr).unwrap();
+        assert_eq!(parked.get("/posts/post-1/", "").unwrap(), 200);
+        let run_for = Duration::from_millis(1500);
+        let clients: Vec<_> = (0..3 * workers)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let mut c = Conn::open(addr).unwrap();
+                    let (start, mut n, mut slowest) = (Instant::now(), 0u32, Duration::ZERO);
+                    while start.elapsed() < run_for {
+                        let t = Instant::now();
+                        assert_eq!(c.get("/posts/post-1/", "").unwrap(), 200);
+                        slowest = slowest.max(t.elapsed());
+                        n += 1;
+                    }
+                    (n, slowest)
+                })
+            })
+            .collect();
+        let results: Vec<(u32, Duration)> =
+            clients.into_iter().map(|c| c.join().unwrap()).collect();
+        for (n, slowest) in &results {
+            assert!(*n >= 10, "a client got only {n} requests in: {results:?}");
+            assert!(
+                *slowest < Duration::from_secs(1),
+                "a request waited {slowest:?}: {results:?}"
+            );
+        }
+        assert_eq!(parked.get("/posts/post-1/", "").unwrap(), 200);
+        let total: u32 = results.iter().map(|r| r.0).sum::<u32>() + 2;
+        let mut served = served;
+        assert_eq!(crate::harness::terminate(&mut served.child.0), 0);
+        assert_eq!(
+            site.count("SELECT count(*) FROM post_views"),
+            i64::from(total)
+        );
+    }
 }

@@ -192,3 +192,20 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// Sends SIGTERM to a child and waits (bounded) for its exit code.
+pub fn terminate(child: &mut std::process::Child) -> i32 {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code().unwrap_or(-1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the process did not stop within 20 s of SIGTERM");
+}

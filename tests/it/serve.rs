@@ -31,19 +31,7 @@ impl Drop for Serving {
 impl Serving {
     /// Sends SIGTERM and waits (bounded) for the exit code.
     pub fn terminate(&mut self) -> i32 {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("serve did not stop within 20 s of SIGTERM");
+        crate::harness::terminate(&mut self.child)
     }
 
     /// One request on a fresh connection.
