@@ -91,6 +91,34 @@ fn read_manifest(dir: &Path) -> Option<Manifest> {
     (m.version == MANIFEST_VERSION).then_some(m)
 }
 
+/// Whether `p` is a regular file with no other link (so not shared with the live site): it
+/// can be overwritten in place, keeping its inode.
+fn owned_by_stage(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.nlink() == 1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        false
+    }
+}
+
+/// Writes a file (created, or truncated in place), never through a symlink.
+fn write_file(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW);
+    }
+    opts.open(p)?.write_all(bytes)
+}
+
 /// Removes a file, a symlink or a folder at `p` (nothing there is fine).
 fn remove_any(p: &Path) -> std::io::Result<()> {
     match std::fs::symlink_metadata(p) {
@@ -163,7 +191,14 @@ impl Writer {
                 m
             }
             None => {
-                remove_any(&stage).with_context(|| format!("{}: cannot clear", stage.display()))?;
+                // Nothing in the stage is trusted, but its files are kept to be overwritten in
+                // place and its extra ones pruned at commit: deleting tens of thousands of files
+                // and creating them again costs far more (ext4 avoids reusing recently deleted
+                // inodes by scanning past them, which made a clean 10,000-post build 3x slower).
+                if !std::fs::symlink_metadata(&stage).is_ok_and(|m| m.is_dir()) {
+                    remove_any(&stage)
+                        .with_context(|| format!("{}: cannot clear", stage.display()))?;
+                }
                 std::fs::create_dir_all(&stage)
                     .with_context(|| format!("{}: cannot create", stage.display()))?;
                 Manifest::default()
@@ -222,17 +257,23 @@ impl Writer {
                     .with_context(|| format!("{}: cannot create ({e})", dir.display()))?;
             }
         }
-        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        let own_file = owned_by_stage(&dst);
         if live_same {
             let prev = self.out.join(file);
             let same_len = std::fs::metadata(&prev)
                 .map(|m| m.is_file() && m.len() == bytes.len() as u64)
                 .unwrap_or(false);
-            if same_len && std::fs::hard_link(&prev, &dst).is_ok() {
-                return Ok(record(Outcome::Unchanged));
+            if same_len {
+                remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+                if std::fs::hard_link(&prev, &dst).is_ok() {
+                    return Ok(record(Outcome::Unchanged));
+                }
             }
         }
-        std::fs::write(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))?;
+        if !own_file {
+            remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        }
+        write_file(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))?;
         Ok(record(Outcome::Written))
     }
 
@@ -545,5 +586,48 @@ mod tests {
         assert!(w.put("../x", b"").is_err());
         assert!(w.put("/etc/x", b"").is_err());
         assert!(w.put(MANIFEST, b"").is_err());
+    }
+
+    /// A clean build (or one after a dropped build) keeps the stage's own files and overwrites
+    /// them in place, never through a symlink or a link shared with the live site, and prunes
+    /// what the new site does not have.
+    #[cfg(unix)]
+    #[test]
+    fn a_clean_build_overwrites_the_stage_in_place_and_never_through_links() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        let stage = d.path().join(".public.bloggo-stage");
+        build(
+            &out,
+            &[("a.html", "a1"), ("b.html", "b1"), ("old.html", "o")],
+        );
+        build(
+            &out,
+            &[("a.html", "a2"), ("b.html", "b1"), ("old.html", "o")],
+        );
+        // The stage holds the first site: a.html its own file, b.html linked to the live one.
+        let inode = std::fs::metadata(stage.join("a.html")).unwrap().ino();
+        let outside = d.path().join("outside.txt");
+        std::fs::write(&outside, "untouched").unwrap();
+        std::fs::remove_file(stage.join("old.html")).unwrap();
+        std::os::unix::fs::symlink(&outside, stage.join("old.html")).unwrap();
+
+        let w = Writer::begin(&out, true).unwrap();
+        let r: Vec<Record> = [("a.html", "a3"), ("b.html", "b2"), ("old.html", "x")]
+            .iter()
+            .map(|(f, b)| w.put(f, b.as_bytes()).unwrap())
+            .collect();
+        w.commit(&r).unwrap();
+        expect(
+            &out,
+            &[("a.html", "a3"), ("b.html", "b2"), ("old.html", "x")],
+        );
+        assert_eq!(std::fs::metadata(out.join("a.html")).unwrap().ino(), inode);
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "untouched");
+        // The previous live site (now the stage) kept its bytes: b1 was not written through.
+        assert_eq!(files(&stage)["b.html"], "b1");
+        build(&out, &[("a.html", "a3")]);
+        expect(&out, &[("a.html", "a3")]);
     }
 }
