@@ -48,6 +48,7 @@ while kill -0 "$LOAD_PID" 2>/dev/null; do rss >> "$WORK/rss.txt"; sleep 2; done
 wait "$LOAD_PID"
 cat "$WORK/load.out"
 RSS_END=$(rss)
+grep -E '^(RssAnon|RssFile)' "/proc/$SERVER_PID/status" | tr -s ' \t' ' ' | paste -sd ';' | sed 's/^/memory at the end: /'
 ACKED=$(sed -n 's/^acknowledged=//p' "$WORK/load.out")
 FAILED=$(sed -n 's/.*failed \([0-9]*\)$/\1/p' "$WORK/load.out")
 # CPU the server used (user + system clock ticks).

@@ -248,17 +248,24 @@ impl Templates {
 
 /// Escapes text for HTML and XML (tera's default also escapes `/`, which makes URLs unreadable).
 pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
+    let mut o = String::with_capacity(s.len() + s.len() / 8 + 8);
+    // Runs of plain text are copied whole; the five special characters are ASCII, so every
+    // slice boundary is a character boundary.
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        o.push_str(&s[plain_from..i]);
+        o.push_str(entity);
+        plain_from = i + 1;
     }
+    o.push_str(&s[plain_from..]);
     o
 }
 
@@ -326,6 +333,17 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(name.to_string(), (name.to_string(), text.to_string()));
         Templates::from_sources(m)
+    }
+
+    #[test]
+    fn escape_replaces_the_five_special_characters_and_keeps_the_rest() {
+        assert_eq!(
+            escape(r#"<a href="x">Tom & Jérôme's 🦀</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jérôme&#39;s 🦀&lt;/a&gt;"
+        );
+        assert_eq!(escape(""), "");
+        assert_eq!(escape("&"), "&amp;");
+        assert_eq!(escape("plain ünïcode"), "plain ünïcode");
     }
 
     #[test]

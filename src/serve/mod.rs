@@ -152,6 +152,10 @@ impl Server {
             .context("cannot read the posts' slugs from the store")?;
         let (views, writer) = if opts.record_views {
             let conn = Store::connect(&opts.store)?;
+            // Views are appended: a small page cache and no memory map keep the writer's memory
+            // flat however large post_views grows (the defaults suit builds, not a server).
+            conn.execute_batch("PRAGMA cache_size = -2048; PRAGMA mmap_size = 0;")
+                .context("cannot set up the view writer's connection")?;
             let (tx, handle) = views::spawn_writer(conn, opts.flush_interval)?;
             (Some(tx), Some(handle))
         } else {
