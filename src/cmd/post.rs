@@ -1002,6 +1002,7 @@ fn purge(
         }
     }
     let mut files = Vec::new();
+    let mut media = Vec::new();
     for (id, slug, title, deleted_at) in &doomed {
         let post = posts::load(&tx, *id)?;
         // A synced post's unchanged file would bring it back at the next sync.
@@ -1014,7 +1015,7 @@ fn purge(
                 }
             }
         }
-        posts::purge(&tx, *id)?;
+        media.extend(posts::purge(&tx, *id)?);
         audit::write(
             &tx,
             actor.id,
@@ -1034,7 +1035,38 @@ fn purge(
             )
         })?;
     }
+    remove_media(settings, &media)?;
     Ok(doomed.len())
+}
+
+/// Removes the bytes of purged media (site-relative paths from the store), only inside the
+/// site's media folder, and the folders they leave empty there.
+fn remove_media(settings: &Settings, media: &[String]) -> Result<()> {
+    let Ok(root) = settings.media.canonicalize() else {
+        return Ok(()); // no media folder: nothing to remove
+    };
+    for rel in media {
+        let Ok(path) = settings.root.join(rel).canonicalize() else {
+            continue; // already gone
+        };
+        if !path.starts_with(&root) || !path.is_file() {
+            continue;
+        }
+        std::fs::remove_file(&path).with_context(|| {
+            format!(
+                "{}: the post was purged but its media file could not be removed; remove it by hand",
+                path.display()
+            )
+        })?;
+        let mut dir = path.parent();
+        while let Some(d) = dir.filter(|d| *d != root && d.starts_with(&root)) {
+            if std::fs::remove_dir(d).is_err() {
+                break; // not empty
+            }
+            dir = d.parent();
+        }
+    }
+    Ok(())
 }
 
 fn write_history(conn: &rusqlite::Connection, post: &Post, out: &mut impl Write) -> Result<()> {

@@ -1177,3 +1177,52 @@ fn an_edit_reads_every_spelling_import_knows() {
         "Ann"
     );
 }
+
+/// Purging a post removes its media too (the `files` rows and the bytes in the media folder),
+/// but never media another post still uses.
+#[test]
+fn purge_removes_the_posts_media_but_not_other_posts() {
+    let site = Site::new();
+    let bundles = repo().join("tests/fixtures/import/bundles");
+    let src = site.tmp.path().join("src");
+    std::fs::create_dir_all(src.join("other")).unwrap();
+    copy_dir(&bundles.join("my-trip"), &src.join("my-trip"));
+    std::fs::write(
+        src.join("other/index.md"),
+        "---\ntitle: Other\n---\nText.\n",
+    )
+    .unwrap();
+    std::fs::copy(bundles.join("my-trip/cat.png"), src.join("other/dog.png")).unwrap();
+    site.run(&["import", src.to_str().unwrap()]).ok();
+    assert_eq!(site.count("SELECT COUNT(*) FROM files"), 3);
+    assert!(site.path("media/my-trip/images/map.svg").is_file());
+
+    site.run(&["post", "delete", "my-trip"]).ok();
+    site.conn()
+        .execute(
+            "UPDATE posts SET deleted_at = '2020-01-01 00:00:00' WHERE slug = 'my-trip'",
+            [],
+        )
+        .unwrap();
+    site.run(&["post", "purge", "--older-than", "30d", "--yes"])
+        .ok();
+    assert_eq!(
+        site.rows("SELECT file_path FROM files"),
+        vec![vec!["media/other/dog.png"]]
+    );
+    assert!(!site.path("media/my-trip").exists());
+    assert!(site.path("media/other/dog.png").is_file());
+    site.run(&["db", "check"]).ok();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let dst = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}

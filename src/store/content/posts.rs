@@ -415,10 +415,26 @@ pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<(i64, String, St
     Ok(rows)
 }
 
-/// Physically deletes a post; versions, links, views and aliases go with it (cascade).
-pub fn purge(conn: &Connection, id: i64) -> Result<()> {
+/// Physically deletes a post; versions, links, views and aliases go with it (cascade), and so
+/// do the `files` rows of its media that no other post uses. Returns those files' paths
+/// (relative to the site) so the caller can remove their bytes once the transaction commits.
+pub fn purge(conn: &Connection, id: i64) -> Result<Vec<String>> {
+    let orphans: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT f.id, f.file_path FROM post_files pf JOIN files f ON f.id = pf.file_id
+             WHERE pf.post_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM post_files o
+                               WHERE o.file_id = f.id AND o.post_id <> ?1)
+             ORDER BY f.file_path",
+        )?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     conn.execute("DELETE FROM posts WHERE id = ?1", [id])?;
-    Ok(())
+    let mut delete = conn.prepare("DELETE FROM files WHERE id = ?1")?;
+    for (file_id, _) in &orphans {
+        delete.execute([file_id])?;
+    }
+    Ok(orphans.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Gives a post another author.
