@@ -187,9 +187,11 @@ pub fn parse_file(
         status = forced;
     }
 
+    // One markdown parse gives both the derived excerpt and the word count.
+    let (derived_excerpt, words) = crate::markdown::excerpt_and_words(body);
     let excerpt = take_text(&mut fm, &["excerpt", "summary", "description"])
         .map(|(_, t)| t)
-        .or_else(|| crate::markdown::excerpt_text(body));
+        .or(derived_excerpt);
     let cover_image = take_cover(&mut fm);
 
     let mut aliases = Vec::new();
@@ -269,7 +271,6 @@ pub fn parse_file(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let words = crate::markdown::word_count(body);
     let wpm = ctx.words_per_minute.max(1) as usize;
     Ok(ParsedPost {
         source_path: rel_path.to_string(),
