@@ -347,28 +347,28 @@ fn summary_events<'a>(before: &[Event<'a>]) -> Vec<Event<'a>> {
 /// The plain text of a post's excerpt: the paragraphs before `<!-- more -->`, else the first
 /// paragraph. `None` when the post has no text.
 pub fn excerpt_text(src: &str) -> Option<String> {
-    summarise(src, false).0
+    summarise(src, true, false).0
 }
 
 /// Words of prose and code, for reading time.
 pub fn word_count(src: &str) -> usize {
-    summarise(src, true).1
+    summarise(src, false, true).1
 }
 
 /// A post's excerpt (as [`excerpt_text`]) and word count (as [`word_count`]) from one parse.
 pub fn excerpt_and_words(src: &str) -> (Option<String>, usize) {
-    summarise(src, true)
+    summarise(src, true, true)
 }
 
-/// One pass over the markdown: the excerpt always, the words when `words` (else it stops as
-/// soon as the excerpt is known).
-fn summarise(src: &str, words: bool) -> (Option<String>, usize) {
+/// One pass over the markdown: the excerpt when `excerpt`, the words when `words`; it stops
+/// as soon as what is asked for is known.
+fn summarise(src: &str, excerpt: bool, words: bool) -> (Option<String>, usize) {
     let may_have_marker = src.contains("more");
     let mut paragraphs: Vec<String> = Vec::new();
     let mut current: Option<String> = None;
     let mut marker = false;
-    // Excerpt found: only words are counted from here on.
-    let mut excerpt_done = false;
+    // Excerpt found (or not asked for): only words are counted from here on.
+    let mut excerpt_done = !excerpt;
     let mut count = 0;
     let flush = |text: String, paragraphs: &mut Vec<String>| {
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

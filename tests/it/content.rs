@@ -1186,7 +1186,7 @@ fn purge_removes_the_posts_media_but_not_other_posts() {
     let bundles = repo().join("tests/fixtures/import/bundles");
     let src = site.tmp.path().join("src");
     std::fs::create_dir_all(src.join("other")).unwrap();
-    copy_dir(&bundles.join("my-trip"), &src.join("my-trip"));
+    crate::harness::copy_dir(&bundles.join("my-trip"), &src.join("my-trip"));
     std::fs::write(
         src.join("other/index.md"),
         "---\ntitle: Other\n---\nText.\n",
@@ -1213,16 +1213,4 @@ fn purge_removes_the_posts_media_but_not_other_posts() {
     assert!(!site.path("media/my-trip").exists());
     assert!(site.path("media/other/dog.png").is_file());
     site.run(&["db", "check"]).ok();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.unwrap();
-        let dst = to.join(e.path().strip_prefix(from).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
