@@ -514,6 +514,19 @@ fn next_event(events: &Receiver<String>) -> String {
         .expect("an SSE event within 10 s")
 }
 
+/// Saves a file the way most editors do (a hidden temp file renamed over it), so the watcher
+/// never sees it truncated and half written: a plain write under load can arrive as two
+/// changes, the first an empty (valid) post, and so as an extra reload.
+fn save(site: &Site, rel: &str, text: &str) {
+    let path = site.path(rel);
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+}
+
 fn post_md(body: &str) -> String {
     format!("---\ntitle: Hello\ndate: 2026-01-01\n---\n{body}\n")
 }
@@ -551,14 +564,15 @@ fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
     });
     std::thread::sleep(Duration::from_millis(200));
 
-    site.write("content/posts/hello.md", &post_md("Second words."));
+    save(&site, "content/posts/hello.md", &post_md("Second words."));
     within(2, "the edit on the page", || {
         s.get("/posts/hello/", &[]).text().contains("Second words.")
     });
     assert_eq!(next_event(&events), "event: reload");
 
     // A broken edit: the last good page stays, with the error shown over it.
-    site.write(
+    save(
+        &site,
         "content/posts/hello.md",
         "---\ntitle: [Hello\ndate: 2026-01-01\n---\nBroken words.\n",
     );
@@ -571,7 +585,7 @@ fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
     );
 
     // Fixed again: reload, no overlay. Nothing else rebuilds on its own.
-    site.write("content/posts/hello.md", &post_md("Third words."));
+    save(&site, "content/posts/hello.md", &post_md("Third words."));
     assert_eq!(next_event(&events), "event: reload");
     let page = s.get("/posts/hello/", &[("User-Agent", PHONE)]).text();
     assert!(page.contains("Third words.") && !page.contains("hello.md:"));
