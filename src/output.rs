@@ -277,6 +277,19 @@ impl Writer {
         Ok(record(Outcome::Written))
     }
 
+    /// Whether [`Writer::reuse`] can carry `file` over for this fingerprint: the live
+    /// manifest made it from the same inputs and the file is still there.
+    pub fn reusable(&self, file: &str, fingerprint: &str) -> bool {
+        if self.clean || self.live.fingerprints.get(file).map(String::as_str) != Some(fingerprint) {
+            return false;
+        }
+        let Some(hash) = self.live.files.get(file) else {
+            return false;
+        };
+        self.staged.files.get(file) == Some(hash)
+            || std::fs::symlink_metadata(self.out.join(file)).is_ok_and(|m| m.is_file())
+    }
+
     /// Carries a file of the live site over to the new output without making it again, when
     /// the live manifest says it was made from inputs with the same `fingerprint`. `None`
     /// when it cannot (a clean build, another fingerprint, the file is gone): make it and

@@ -102,22 +102,24 @@ pub fn jobs(snap: &Snapshot) -> Vec<Job> {
 /// Everything a render job reads: the snapshot, rendered bodies, templates.
 pub struct Renderer<'a> {
     pub snap: &'a Snapshot,
-    /// Rendered markdown, one per post (same order as `snap.posts`).
-    pub bodies: &'a [Rendered],
     pub templates: &'a Templates,
-    /// Each post's card (what listings show), serialized once.
-    cards: Vec<Value>,
-    /// Each post's plain-text excerpt.
-    excerpts: Vec<String>,
+    /// What each post's rendered markdown is made from (content, markdown options, link base):
+    /// see `build::body_key`. Same order as `snap.posts`.
+    body_keys: Vec<[u8; 32]>,
+    /// Rendered markdown of the posts whose pages (or cards) are made this build; see
+    /// [`Renderer::needs`] and [`Renderer::set_bodies`].
+    bodies: Vec<Option<Rendered>>,
+    /// Each post's card (what listings show), made once when first needed.
+    cards: Vec<std::sync::OnceLock<Value>>,
+    /// Plain-text excerpts derived from the markdown, for posts that store none.
+    derived_excerpts: Vec<Option<String>>,
     base: Context,
-    /// Digest of each post's card.
+    /// Digest of everything a post's card and page are made from.
     card_hashes: Vec<blake3::Hash>,
-    /// Digest of each post's card, dates and rendered body.
-    post_hashes: Vec<blake3::Hash>,
     /// Digest of what every page sees (templates, site settings); `None` when templates use
     /// something that changes from build to build (`now()`...), so every page is made again.
     global: Option<blake3::Hash>,
-    /// Digest of every card and excerpt and of the taxonomies, for the site-wide pages.
+    /// Digest of every card and of the taxonomies, for the site-wide pages.
     everything: blake3::Hash,
 }
 
@@ -189,7 +191,7 @@ struct Paginator {
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(snap: &'a Snapshot, bodies: &'a [Rendered], templates: &'a Templates) -> Self {
+    pub fn new(snap: &'a Snapshot, templates: &'a Templates, body_keys: Vec<[u8; 32]>) -> Self {
         let s = &snap.site;
         let u = &s.urls;
         let site = json!({
@@ -224,52 +226,139 @@ impl<'a> Renderer<'a> {
         let mut base = Context::new();
         base.insert("config", &site);
         base.insert("site", &site);
+        let n = snap.posts.len();
         let mut r = Renderer {
             snap,
-            bodies,
             templates,
-            cards: Vec::new(),
-            excerpts: Vec::new(),
+            body_keys,
+            bodies: (0..n).map(|_| None).collect(),
+            cards: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
+            derived_excerpts: Vec::new(),
             base,
             card_hashes: Vec::new(),
-            post_hashes: Vec::new(),
             global: None,
             everything: blake3::Hash::from_bytes([0; 32]),
         };
-        r.excerpts = (0..snap.posts.len())
-            .into_par_iter()
-            .map(|i| {
-                let p = &snap.posts[i];
-                p.excerpt
-                    .clone()
-                    .or_else(|| markdown::excerpt_text(&p.content))
-                    .unwrap_or_default()
-            })
-            .collect();
-        r.cards = (0..snap.posts.len())
-            .into_par_iter()
-            .map(|i| r.card(i))
-            .collect();
-        r.card_hashes = r
-            .cards
+        r.derived_excerpts = snap
+            .posts
             .par_iter()
-            .map(|c| blake3::hash(&serde_json::to_vec(c).unwrap_or_default()))
-            .collect();
-        r.post_hashes = (0..snap.posts.len())
-            .into_par_iter()
-            .map(|i| {
-                let (p, b) = (&snap.posts[i], &bodies[i]);
-                let mut h = blake3::Hasher::new();
-                put(&mut h, r.card_hashes[i].as_bytes());
-                put(&mut h, format!("{:?} {:?}", p.date, p.updated).as_bytes());
-                put(&mut h, b.html.as_bytes());
-                put(&mut h, &serde_json::to_vec(&b.toc).unwrap_or_default());
-                h.finalize()
+            .map(|p| match (&p.excerpt, &p.content) {
+                (None, Some(c)) => markdown::excerpt_text(c),
+                _ => None,
             })
             .collect();
+        r.card_hashes = (0..n).into_par_iter().map(|i| r.card_digest(i)).collect();
         r.global = r.global_digest(&site);
         r.everything = r.everything_digest();
         r
+    }
+
+    /// A digest of everything [`Renderer::card`] and a post's page read of the post: its row,
+    /// its rendered markdown (by key), its author, tags and categories with their parents.
+    fn card_digest(&self, i: usize) -> blake3::Hash {
+        let snap = self.snap;
+        let p = self.post(i);
+        let mut h = blake3::Hasher::new();
+        let text = |h: &mut blake3::Hasher, s: &str| put(h, s.as_bytes());
+        let opt = |h: &mut blake3::Hasher, s: &Option<String>| match s {
+            Some(s) => put(h, s.as_bytes()),
+            None => put(h, b"\0none"),
+        };
+        put(&mut h, &self.body_keys[i]);
+        put(&mut h, &p.id.to_le_bytes());
+        for s in [&p.title, &p.slug, &p.path, p.state()] {
+            text(&mut h, s);
+        }
+        for s in [&p.subtitle, &p.cover_image, &p.excerpt] {
+            opt(&mut h, s);
+        }
+        put(&mut h, &p.date.timestamp().to_le_bytes());
+        put(
+            &mut h,
+            &p.updated.map_or(i64::MIN, |u| u.timestamp()).to_le_bytes(),
+        );
+        put(&mut h, &p.read_time.to_le_bytes());
+        text(&mut h, &p.extra.to_string());
+        if let Some(a) = p.author {
+            let a = &snap.authors[a];
+            for s in [&a.name, &a.slug, &a.path] {
+                text(&mut h, s);
+            }
+        }
+        put(&mut h, b"tags");
+        for &t in &p.tags {
+            let t = &snap.tags[t];
+            for s in [&t.name, &t.slug, &t.path] {
+                text(&mut h, s);
+            }
+        }
+        for &c in &p.categories {
+            put(&mut h, b"category");
+            let mut at = Some(c);
+            while let Some(k) = at {
+                let cat = &snap.categories[k];
+                for s in [&cat.name, &cat.slug, &cat.path] {
+                    text(&mut h, s);
+                }
+                at = cat.parent;
+            }
+        }
+        h.finalize()
+    }
+
+    /// The posts whose rendered markdown a job reads (through their cards or content); the
+    /// build loads exactly these before rendering the job.
+    pub fn needs(&self, job: Job, out: &mut Vec<usize>) {
+        match job {
+            Job::Post(i) => {
+                let p = self.post(i);
+                out.push(i);
+                out.extend(p.newer);
+                out.extend(p.older);
+                out.extend(&p.related);
+            }
+            Job::Listing(scope, n) => {
+                let list = self.scope_posts(scope);
+                let per = self.snap.site.paginate;
+                let lo = ((n - 1) * per).min(list.len());
+                let hi = (n * per).min(list.len());
+                out.extend((lo..hi).map(|k| list.get(k)));
+            }
+            Job::Atom(_) | Job::Rss => {
+                let scope = match job {
+                    Job::Atom(scope) => scope,
+                    _ => Scope::Home,
+                };
+                let list = self.scope_posts(scope);
+                let n = list.len().min(self.snap.site.feed_limit);
+                out.extend((0..n).map(|k| list.get(k)));
+            }
+            Job::Alias(a) => out.push(self.snap.aliases[a].post),
+            Job::Categories
+            | Job::Tags
+            | Job::Archive
+            | Job::Sitemap
+            | Job::Robots
+            | Job::NotFound
+            | Job::Search => {}
+        }
+    }
+
+    /// Hands over the rendered markdown of (at least) the posts the jobs to render need.
+    pub fn set_bodies(&mut self, bodies: Vec<Option<Rendered>>) {
+        debug_assert_eq!(bodies.len(), self.snap.posts.len());
+        self.bodies = bodies;
+    }
+
+    /// A post's rendered markdown, when it was loaded.
+    pub fn body_of(&self, i: usize) -> Option<&Rendered> {
+        self.bodies[i].as_ref()
+    }
+
+    fn body(&self, i: usize) -> &Rendered {
+        self.bodies[i]
+            .as_ref()
+            .expect("a job's bodies are loaded before it renders (see Renderer::needs)")
     }
 
     fn global_digest(&self, site: &Value) -> Option<blake3::Hash> {
@@ -301,9 +390,8 @@ impl<'a> Renderer<'a> {
     fn everything_digest(&self) -> blake3::Hash {
         let snap = self.snap;
         let mut h = blake3::Hasher::new();
-        for (c, e) in self.card_hashes.iter().zip(&self.excerpts) {
+        for c in &self.card_hashes {
             put(&mut h, c.as_bytes());
-            put(&mut h, e.as_bytes());
         }
         for c in &snap.categories {
             let line = format!(
@@ -361,7 +449,7 @@ impl<'a> Renderer<'a> {
             Job::Post(i) => {
                 let p = self.post(i);
                 put(&mut h, b"post");
-                put(&mut h, self.post_hashes[i].as_bytes());
+                put(&mut h, self.card_hashes[i].as_bytes());
                 for k in [p.newer, p.older] {
                     put(
                         &mut h,
@@ -404,7 +492,7 @@ impl<'a> Renderer<'a> {
                     return None;
                 }
                 for k in 0..n {
-                    put(&mut h, self.post_hashes[list.get(k)].as_bytes());
+                    put(&mut h, self.card_hashes[list.get(k)].as_bytes());
                 }
             }
             Job::Alias(a) => {
@@ -429,11 +517,15 @@ impl<'a> Renderer<'a> {
 
     /// Plain-text excerpt of a post, for meta descriptions and search.
     pub fn excerpt(&self, i: usize) -> &str {
-        &self.excerpts[i]
+        self.post(i)
+            .excerpt
+            .as_deref()
+            .or(self.derived_excerpts[i].as_deref())
+            .unwrap_or("")
     }
 
     fn summary_html(&self, i: usize) -> String {
-        if let Some(s) = &self.bodies[i].summary_html {
+        if let Some(s) = &self.body(i).summary_html {
             // Listings show the summary away from the post's folder: relative links and
             // images (raw HTML included) must point into it.
             return rebase_links(s, &self.post(i).path);
@@ -456,7 +548,12 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn card(&self, i: usize) -> Value {
+    /// What listings, feeds and neighbours show of a post (made once, when first needed).
+    fn card(&self, i: usize) -> &Value {
+        self.cards[i].get_or_init(|| self.make_card(i))
+    }
+
+    fn make_card(&self, i: usize) -> Value {
         let s = &self.snap.site;
         let p = self.post(i);
         let local = s.local(p.date);
@@ -504,7 +601,7 @@ impl<'a> Renderer<'a> {
             "updated_display": updated.map(|u| u.format("%-d %B %Y").to_string()),
             "summary": self.summary_html(i),
             "description": clip(self.excerpt(i), 160),
-            "has_more": self.bodies[i].summary_html.is_some(),
+            "has_more": self.body(i).summary_html.is_some(),
             "author": author,
             "tags": tags,
             "categories": categories,
@@ -613,7 +710,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn cards_of(&self, list: &ListRef, range: std::ops::Range<usize>) -> Vec<&Value> {
-        range.map(|k| &self.cards[list.get(k)]).collect()
+        range.map(|k| self.card(list.get(k))).collect()
     }
 
     /// Renders one job.
@@ -623,6 +720,15 @@ impl<'a> Renderer<'a> {
             route: path.clone(),
             message,
         };
+        let mut needs = Vec::new();
+        self.needs(job, &mut needs);
+        if let Some(&i) = needs.iter().find(|&&i| self.bodies[i].is_none()) {
+            return Err(fail(format!(
+                "the markdown of post {:?} was not loaded for this page (a bug in bloggo: \
+                 please report it; `bloggo build --clean` works around it)",
+                self.post(i).slug
+            )));
+        }
         let bytes = match job {
             Job::Robots => format!(
                 "User-agent: *\nAllow: /\n\nSitemap: {}\n",
@@ -652,16 +758,16 @@ impl<'a> Renderer<'a> {
                 let mut ctx = self.page_ctx(
                     "post",
                     &p.title,
-                    self.cards[i]["description"].as_str().unwrap_or(""),
+                    self.card(i)["description"].as_str().unwrap_or(""),
                     path,
                 );
-                let mut post = self.cards[i].clone();
-                post["content"] = Value::String(self.bodies[i].html.clone());
-                post["toc"] = serde_json::to_value(&self.bodies[i].toc).unwrap_or(Value::Null);
-                post["newer"] = p.newer.map(|k| self.cards[k].clone()).into();
-                post["older"] = p.older.map(|k| self.cards[k].clone()).into();
+                let mut post = self.card(i).clone();
+                post["content"] = Value::String(self.body(i).html.clone());
+                post["toc"] = serde_json::to_value(&self.body(i).toc).unwrap_or(Value::Null);
+                post["newer"] = p.newer.map(|k| self.card(k).clone()).into();
+                post["older"] = p.older.map(|k| self.card(k).clone()).into();
                 post["related"] =
-                    Value::Array(p.related.iter().map(|&k| self.cards[k].clone()).collect());
+                    Value::Array(p.related.iter().map(|&k| self.card(k).clone()).collect());
                 give(&mut ctx, "post", post);
                 ("post.html", ctx)
             }
@@ -717,13 +823,13 @@ impl<'a> Renderer<'a> {
                 let mut ctx = self.page_ctx("archive", "Archive", "", path);
                 let mut years: Vec<Value> = Vec::new();
                 let mut cur: Option<(String, String)> = None;
-                for (i, p) in snap.posts.iter().enumerate() {
+                for p in &snap.posts {
                     let d = s.local(p.date);
                     let y = d.format("%Y").to_string();
                     let m = d.format("%m").to_string();
                     let entry = json!({"title": p.title, "path": p.path, "date": d.to_rfc3339(),
                         "date_display": d.format("%-d %B").to_string(), "status": p.state(),
-                        "is_draft": self.cards[i]["is_draft"]});
+                        "is_draft": p.state() != "published"});
                     if cur.as_ref().map(|c| &c.0) != Some(&y) {
                         years.push(json!({"year": y, "months": []}));
                     }
@@ -755,7 +861,7 @@ impl<'a> Renderer<'a> {
                 let p = self.post(al.post);
                 let mut ctx = self.page_ctx("alias", &p.title, "", path);
                 ctx.insert("target", &s.permalink(&p.path));
-                ctx.insert("post", &self.cards[al.post]);
+                ctx.insert("post", self.card(al.post));
                 ("alias.html", ctx)
             }
             Job::Robots | Job::Search => unreachable!("rendered without a template"),
@@ -882,8 +988,8 @@ impl<'a> Renderer<'a> {
             .map(|k| {
                 let i = list.get(k);
                 let p = self.post(i);
-                let mut e = self.cards[i].clone();
-                e["content"] = Value::String(self.bodies[i].html.clone());
+                let mut e = self.card(i).clone();
+                e["content"] = Value::String(self.body(i).html.clone());
                 let upd = p.updated.filter(|u| *u > p.date).unwrap_or(p.date);
                 e["updated_utc"] = Value::String(upd.to_rfc3339());
                 e["date_rfc2822"] = Value::String(s.local(p.date).to_rfc2822());
@@ -952,11 +1058,10 @@ impl<'a> Renderer<'a> {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let c = &self.cards[i];
                 json!({
                     "title": p.title,
                     "url": p.path,
-                    "date": c["date"],
+                    "date": self.snap.site.local(p.date).to_rfc3339(),
                     "tags": p.tags.iter().map(|&t| &self.snap.tags[t].name).collect::<Vec<_>>(),
                     "excerpt": clip(self.excerpt(i), 300),
                 })

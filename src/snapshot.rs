@@ -62,8 +62,12 @@ pub struct Post {
     pub title: String,
     pub subtitle: Option<String>,
     pub slug: String,
-    /// Markdown source.
-    pub content: String,
+    /// Markdown source, when it was read with the snapshot: always for a post whose excerpt or
+    /// read time is derived from it; for the others the build reads it when it renders the
+    /// post (see `store::site::SiteReader::contents`).
+    pub content: Option<String>,
+    /// BLAKE3 (hex) of the markdown: what tells two versions of a post's text apart.
+    pub content_hash: String,
     /// The excerpt stored with the post (plain text), if any.
     pub excerpt: Option<String>,
     pub cover_image: Option<String>,
@@ -242,13 +246,11 @@ pub fn alias_file(path: &str) -> Result<String, String> {
 }
 
 impl Snapshot {
-    /// Resolves the rows of one store read. `words` are the word counts of `rows.posts` known
-    /// already (by index; a missing one is counted from the markdown when the store has no
-    /// read time).
+    /// Resolves the rows of one store read. A post without a stored read time gets one from
+    /// its markdown's word count.
     pub fn build(
         settings: &Settings,
         rows: SiteRows,
-        words: &[Option<usize>],
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
@@ -276,7 +278,7 @@ impl Snapshot {
 
         // Posts, newest first.
         let mut posts = Vec::with_capacity(rows.posts.len());
-        for (k, r) in rows.posts.into_iter().enumerate() {
+        for r in rows.posts {
             let status: PostStatus = r
                 .status
                 .parse()
@@ -292,11 +294,7 @@ impl Snapshot {
             let updated = r.modified_at.as_deref().and_then(parse_time);
             let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
             // Filled in below (in parallel) when the store has none.
-            let read_time = match (r.read_time, words.get(k).copied().flatten()) {
-                (t, _) if t > 0 => t as u32,
-                (_, Some(w)) => (w / wpm).max(1) as u32,
-                _ => 0,
-            };
+            let read_time = r.read_time.max(0) as u32;
             let slug = segment(&r.slug, &r.title, r.id);
             let dir = format!("{}/{slug}", urls.posts);
             let path = site.path(&format!("{dir}/"));
@@ -306,6 +304,7 @@ impl Snapshot {
                 subtitle: r.subtitle.filter(|s| !s.trim().is_empty()),
                 slug,
                 content: r.content,
+                content_hash: r.content_hash,
                 excerpt: r.excerpt.filter(|s| !s.trim().is_empty()),
                 cover_image: r.cover_image.filter(|s| !s.trim().is_empty()),
                 author: None,
@@ -331,7 +330,8 @@ impl Snapshot {
                 .par_iter_mut()
                 .filter(|p| p.read_time == 0)
                 .for_each(|p| {
-                    p.read_time = (crate::markdown::word_count(&p.content) / wpm).max(1) as u32;
+                    let words = crate::markdown::word_count(p.content.as_deref().unwrap_or(""));
+                    p.read_time = (words / wpm).max(1) as u32;
                 });
         }
         posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
@@ -533,7 +533,10 @@ impl Snapshot {
             use rayon::prelude::*;
             (0..n)
                 .into_par_iter()
-                .map(|i| related_of(i, &posts, &tags, &categories))
+                .map_init(
+                    || Scores::new(n),
+                    |sc, i| related_of(i, &posts, &tags, &categories, sc),
+                )
                 .collect()
         };
         for (p, r) in posts.iter_mut().zip(related) {
@@ -593,15 +596,39 @@ impl Snapshot {
     }
 }
 
-fn related_of(i: usize, posts: &[Post], tags: &[Tag], cats: &[Category]) -> Vec<usize> {
-    let mut score: HashMap<usize, u32> = HashMap::new();
+/// A score per post, reset after each use by clearing only what was touched (a hash map per
+/// post made related posts the most expensive part of a snapshot).
+struct Scores {
+    score: Vec<u32>,
+    touched: Vec<usize>,
+}
+
+impl Scores {
+    fn new(n: usize) -> Scores {
+        Scores {
+            score: vec![0; n],
+            touched: Vec::new(),
+        }
+    }
+}
+
+fn related_of(
+    i: usize,
+    posts: &[Post],
+    tags: &[Tag],
+    cats: &[Category],
+    sc: &mut Scores,
+) -> Vec<usize> {
     let mut add = |list: &[usize], weight: u32| {
         let at = list.binary_search(&i).unwrap_or_else(|x| x);
         let lo = at.saturating_sub(RELATED_WINDOW);
         let hi = (at + RELATED_WINDOW + 1).min(list.len());
         for &o in &list[lo..hi] {
             if o != i {
-                *score.entry(o).or_default() += weight;
+                if sc.score[o] == 0 {
+                    sc.touched.push(o);
+                }
+                sc.score[o] += weight;
             }
         }
     };
@@ -611,7 +638,11 @@ fn related_of(i: usize, posts: &[Post], tags: &[Tag], cats: &[Category]) -> Vec<
     for &c in &posts[i].categories {
         add(&cats[c].posts, 1);
     }
-    let mut v: Vec<(usize, u32)> = score.into_iter().collect();
+    let mut v: Vec<(usize, u32)> = sc.touched.iter().map(|&o| (o, sc.score[o])).collect();
+    for &o in &sc.touched {
+        sc.score[o] = 0;
+    }
+    sc.touched.clear();
     // Best score first; among equals, the post nearest in time (a total order, so picking
     // the best few first gives the same list as sorting them all).
     let order = |a: &(usize, u32), b: &(usize, u32)| {

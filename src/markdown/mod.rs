@@ -4,6 +4,7 @@
 //! Rendering is a pure function of (text, options): safe to call from many rayon workers at
 //! once. Highlighted code blocks are cached process-wide (see [`highlight`]).
 
+pub mod cache;
 mod highlight;
 mod links;
 

@@ -33,6 +33,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_initial"),
     migration!(2, "0002_import_metadata"),
+    migration!(3, "0003_post_layout"),
 ];
 
 /// The newest schema version this build knows.
@@ -154,25 +155,67 @@ pub fn up(
 ) -> Result<Vec<Migration>, StoreError> {
     ensure_table(conn)?;
     let st = status(conn, path)?;
+    register_functions(conn)?;
     let mut done = Vec::new();
     for m in st.pending {
         if to.is_some_and(|t| m.version > t) {
             break;
         }
-        let tx = conn.transaction()?;
-        tx.execute_batch(m.up).map_err(|e| StoreError::Migration {
-            version: m.version,
-            name: m.name.to_string(),
-            source: e,
-        })?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
-            params![m.version, m.name, m.checksum()],
-        )?;
-        tx.commit()?;
+        // Some steps rebuild tables (new table, copy, drop, rename): foreign keys must not
+        // fire mid-way (dropping the old table would cascade), and are checked before commit.
+        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let result = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction()?;
+            tx.execute_batch(m.up).map_err(|e| StoreError::Migration {
+                version: m.version,
+                name: m.name.to_string(),
+                source: e,
+            })?;
+            check_foreign_keys(&tx, &m)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
+                params![m.version, m.name, m.checksum()],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        result?;
         done.push(m);
     }
     Ok(done)
+}
+
+/// SQL functions the migrations use (registered on the migrating connection only).
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "bloggo_content_hash",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(super::content_hash(&ctx.get::<String>(0)?)),
+    )
+}
+
+/// Refuses to commit a step that left a row pointing at nothing.
+fn check_foreign_keys(tx: &Connection, m: &Migration) -> Result<(), StoreError> {
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    match broken {
+        None => Ok(()),
+        Some(table) => Err(StoreError::Migration {
+            version: m.version,
+            name: m.name.to_string(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "table {table} has rows whose foreign key points at nothing; \
+                 nothing was changed (run `bloggo db check`)"
+                )),
+            ),
+        }),
+    }
 }
 
 /// Rolls back applied migrations newer than `to`, newest first, each in its own transaction.
@@ -199,6 +242,7 @@ pub fn down(
                     name: m.name.to_string(),
                     source: e,
                 })?;
+            check_foreign_keys(&tx, &m)?;
             tx.execute(
                 "DELETE FROM schema_migrations WHERE version = ?1",
                 [m.version],

@@ -70,6 +70,12 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// What `posts.content_hash` holds for a post's markdown: its BLAKE3, in hex. Writers store it
+/// with the content so a build can tell which posts changed without reading their markdown.
+pub fn content_hash(content: &str) -> String {
+    blake3::hash(content.as_bytes()).to_hex().to_string()
+}
+
 /// The pragmas every connection runs with.
 pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;

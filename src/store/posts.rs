@@ -328,8 +328,9 @@ impl<'c> Writer<'c> {
         let Some(id) = target else {
             self.conn
                 .prepare_cached(&format!(
-                    "INSERT INTO posts ({POST_COLUMNS}, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)"
+                    "INSERT INTO posts ({POST_COLUMNS}, created_at, updated_at, content_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
+                             ?16)"
                 ))?
                 .execute(params![
                     rec.title,
@@ -346,7 +347,8 @@ impl<'c> Writer<'c> {
                     rec.extra,
                     rec.source_path,
                     rec.source_hash,
-                    self.now
+                    self.now,
+                    super::content_hash(&rec.content)
                 ])?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
@@ -396,7 +398,7 @@ impl<'c> Writer<'c> {
                 "UPDATE posts SET title = ?1, subtitle = ?2, slug = ?3, content = ?4, excerpt = ?5,
                     cover_image = ?6, author_id = ?7, status = ?8, published_at = ?9,
                     modified_at = ?10, read_time = ?11, extra = ?12, source_path = ?13,
-                    source_hash = ?14, updated_at = ?15, deleted_at = NULL
+                    source_hash = ?14, updated_at = ?15, deleted_at = NULL, content_hash = ?17
                  WHERE id = ?16",
             )?
             .execute(params![
@@ -415,7 +417,8 @@ impl<'c> Writer<'c> {
                 rec.source_path,
                 rec.source_hash,
                 self.now,
-                id
+                id,
+                super::content_hash(&rec.content)
             ])?;
         if cur_links != links {
             self.write_links(id, &links, &cur_links)?;

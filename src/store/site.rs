@@ -1,8 +1,13 @@
 //! The build's read of the store: one read transaction that loads everything a site shows.
 //!
-//! Rows come back as plain structs; `snapshot` resolves them (tree, indexes, URLs).
+//! Rows come back as plain structs; `snapshot` resolves them (tree, indexes, URLs). A post's
+//! markdown is read up front only when something derived from it is missing from its row (the
+//! content hash, excerpt or read time); the build asks for the rest with
+//! [`SiteReader::contents`], in the same transaction, once it knows which pages it must make.
 
-use rusqlite::{params, Connection};
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Which posts a build shows.
 #[derive(Debug, Clone)]
@@ -19,7 +24,11 @@ pub struct PostRow {
     pub title: String,
     pub subtitle: Option<String>,
     pub slug: String,
-    pub content: String,
+    /// The markdown, when it was read with the row (see [`SiteReader::rows`]).
+    pub content: Option<String>,
+    /// BLAKE3 (hex) of the markdown: the stored one, or computed from `content` when the row
+    /// had none.
+    pub content_hash: String,
     pub excerpt: Option<String>,
     pub cover_image: Option<String>,
     pub author_id: Option<i64>,
@@ -86,41 +95,76 @@ const SELECTED: &str = "deleted_at IS NULL AND (
         (status = 'published' AND COALESCE(published_at, created_at) <= ?1)
         OR (?2 AND status IN ('draft', 'pending', 'published')))";
 
-/// Loads the site in one read transaction, so a concurrent writer never shows half a change.
-pub fn load_site(conn: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
-    let tx = conn.unchecked_transaction()?;
-    let rows = read_all(&tx, q)?;
-    tx.commit()?;
-    Ok(rows)
+/// One read transaction over the store: every read a build makes sees the same moment, so a
+/// concurrent writer never shows half a change.
+pub struct SiteReader<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl<'c> SiteReader<'c> {
+    pub fn begin(conn: &'c mut Connection) -> rusqlite::Result<SiteReader<'c>> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+        Ok(SiteReader { tx })
+    }
+
+    /// Everything the site shows, without the markdown of posts whose derived values (content
+    /// hash, excerpt, read time) are all stored.
+    pub fn rows(&self, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
+        read_all(&self.tx, q)
+    }
+
+    /// The markdown of these posts, by id.
+    pub fn contents(&self, ids: &[i64]) -> rusqlite::Result<HashMap<i64, String>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT content FROM posts WHERE id = ?1")?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(c) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.insert(id, c);
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
     let p = params![q.now, q.drafts];
     let mut rows = SiteRows::default();
 
+    // `content` is the table's last column: the other columns are read without touching the
+    // markdown's overflow pages.
     let mut stmt = tx.prepare(&format!(
-        "SELECT id, title, subtitle, slug, content, excerpt, cover_image, author_id, status,
-                published_at, created_at, modified_at, updated_at, read_time, extra
+        "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
+                published_at, created_at, modified_at, updated_at, read_time, extra, content_hash,
+                CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
+                          OR read_time = 0 THEN content END
          FROM posts WHERE {SELECTED} ORDER BY id"
     ))?;
     rows.posts = stmt
         .query_map(p, |r| {
+            let content: Option<String> = r.get(15)?;
+            let content_hash = match r.get::<_, Option<String>>(14)? {
+                Some(h) => h,
+                None => super::content_hash(content.as_deref().unwrap_or_default()),
+            };
             Ok(PostRow {
                 id: r.get(0)?,
                 title: r.get(1)?,
                 subtitle: r.get(2)?,
                 slug: r.get(3)?,
-                content: r.get(4)?,
-                excerpt: r.get(5)?,
-                cover_image: r.get(6)?,
-                author_id: r.get(7)?,
-                status: r.get(8)?,
-                published_at: r.get(9)?,
-                created_at: r.get(10)?,
-                modified_at: r.get(11)?,
-                updated_at: r.get(12)?,
-                read_time: r.get(13)?,
-                extra: r.get(14)?,
+                content,
+                content_hash,
+                excerpt: r.get(4)?,
+                cover_image: r.get(5)?,
+                author_id: r.get(6)?,
+                status: r.get(7)?,
+                published_at: r.get(8)?,
+                created_at: r.get(9)?,
+                modified_at: r.get(10)?,
+                updated_at: r.get(11)?,
+                read_time: r.get(12)?,
+                extra: r.get(13)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

@@ -256,9 +256,10 @@ pub fn insert_draft(
 ) -> Result<i64> {
     let now = crate::store::now_text();
     conn.execute(
-        "INSERT INTO posts (title, slug, content, author_id, status, read_time, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6)",
-        params![title, slug, content, author_id, read_time, now],
+        "INSERT INTO posts (title, slug, content, author_id, status, read_time, created_at, updated_at,
+                            content_hash)
+         VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6, ?7)",
+        params![title, slug, content, author_id, read_time, now, crate::store::content_hash(content)],
     )
     .with_context(|| format!("adding the post {slug:?}"))?;
     Ok(conn.last_insert_rowid())
@@ -323,7 +324,7 @@ pub fn apply(conn: &Connection, id: i64, e: &Edit, read_time: i64) -> Result<()>
     conn.execute(
         "UPDATE posts SET title = ?1, subtitle = ?2, slug = ?3, content = ?4, excerpt = ?5,
                 cover_image = ?6, status = ?7, published_at = ?8, modified_at = ?9, extra = ?10,
-                read_time = ?11, updated_at = ?12
+                read_time = ?11, updated_at = ?12, content_hash = ?14
          WHERE id = ?13",
         params![
             e.title.trim(),
@@ -338,7 +339,8 @@ pub fn apply(conn: &Connection, id: i64, e: &Edit, read_time: i64) -> Result<()>
             serde_json::Value::Object(e.extra.clone()).to_string(),
             read_time,
             crate::store::now_text(),
-            id
+            id,
+            crate::store::content_hash(&e.content)
         ],
     )?;
     taxonomy::set_post_categories(conn, id, &e.categories)?;

@@ -1,0 +1,400 @@
+//! Rendered markdown kept across builds, by [`body_key`] (the markdown's hash, the options and
+//! the post's URL), so an unchanged post is never parsed or highlighted again.
+//!
+//! Two files in the site's `.bloggo-cache/`: `markdown.bin` holds length-prefixed binary
+//! records (appended to by builds that render a few posts), `markdown.idx` maps each key to
+//! its record's place. A build reads the index (a few hundred kilobytes for 10,000 posts) and
+//! then only the records of the pages it makes. Every record starts with its key, which is
+//! checked on read, so an index that does not match the data (a crash between the two writes)
+//! only costs misses. The files are rewritten with the live records alone when stale ones
+//! outnumber them, or when either is damaged.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::{MarkdownOptions, Rendered, TocEntry};
+
+/// Bumped when the markdown renderer's output changes in a way old cache entries must not hide.
+const CACHE_VERSION: &str = "md2";
+
+const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-4\n";
+const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-4\n";
+const BODY_RECORD: u8 = 2;
+/// Key, offset, length.
+const INDEX_ENTRY: usize = 32 + 8 + 8;
+
+/// What a post's rendered markdown is made from: the markdown (by its hash), the renderer's
+/// version and options, and the post's URL (relative links resolve against it).
+pub fn body_key(content_hash: &str, md: &MarkdownOptions, link_base: &str) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        CACHE_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        &md.smart_punctuation.to_string(),
+        &md.highlight.to_string(),
+        &md.highlight_theme,
+        link_base,
+        content_hash,
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    *h.finalize().as_bytes()
+}
+
+/// The cache as one build sees it: the index in memory, the records read on demand.
+#[derive(Default)]
+pub struct MarkdownCache {
+    dir: PathBuf,
+    data: Option<std::fs::File>,
+    /// Length of the data file when opened (appends go after it).
+    data_len: u64,
+    index: HashMap<[u8; 32], (u64, u64)>,
+    /// Both files were read and are sound, so records may be appended.
+    appendable: bool,
+}
+
+fn data_path(dir: &Path) -> PathBuf {
+    dir.join("markdown.bin")
+}
+
+fn index_path(dir: &Path) -> PathBuf {
+    dir.join("markdown.idx")
+}
+
+impl MarkdownCache {
+    /// Opens the cache in `dir`; an empty one when the files are missing or damaged.
+    pub fn open(dir: &Path) -> MarkdownCache {
+        let mut c = MarkdownCache {
+            dir: dir.to_path_buf(),
+            ..MarkdownCache::default()
+        };
+        let Ok(data) = std::fs::File::open(data_path(dir)) else {
+            return c;
+        };
+        let Ok(len) = data.metadata().map(|m| m.len()) else {
+            return c;
+        };
+        let mut magic = vec![0; DATA_MAGIC.len()];
+        if read_at(&data, &mut magic, 0).is_err() || magic != DATA_MAGIC {
+            return c;
+        }
+        let Some(index) = std::fs::read(index_path(dir))
+            .ok()
+            .and_then(|b| parse_index(&b, len))
+        else {
+            return c;
+        };
+        c.data = Some(data);
+        c.data_len = len;
+        c.index = index;
+        c.appendable = true;
+        c
+    }
+
+    /// An empty cache that will be written to `dir` (a clean build).
+    pub fn empty(dir: &Path) -> MarkdownCache {
+        MarkdownCache {
+            dir: dir.to_path_buf(),
+            ..MarkdownCache::default()
+        }
+    }
+
+    /// The rendered markdown with this key, if the cache has it. Safe to call from many
+    /// threads.
+    pub fn get(&self, key: &[u8; 32]) -> Option<Rendered> {
+        let &(offset, len) = self.index.get(key)?;
+        let data = self.data.as_ref()?;
+        let mut buf = vec![0; usize::try_from(len).ok()?];
+        read_at(data, &mut buf, offset).ok()?;
+        let mut r = Reader(&buf);
+        if r.bytes(1)?[0] != BODY_RECORD || r.key()? != *key {
+            return None;
+        }
+        let body = read_body(&mut r)?;
+        r.0.is_empty().then_some(body)
+    }
+
+    /// Records this build's new bodies and forgets what the site no longer has: appends when
+    /// the files are sound and mostly live, else rewrites them with the live records only.
+    pub fn save(self, live: &HashSet<[u8; 32]>, new: &[([u8; 32], &Rendered)]) -> Result<()> {
+        let new: Vec<&([u8; 32], &Rendered)> = new
+            .iter()
+            .filter(|(k, _)| !self.index.contains_key(k))
+            .collect();
+        let stale = self.index.keys().filter(|k| !live.contains(*k)).count();
+        if self.appendable && stale <= live.len().max(64) {
+            if new.is_empty() {
+                return Ok(());
+            }
+            return self.append(&new);
+        }
+        self.rewrite(live, &new)
+    }
+
+    fn append(mut self, new: &[&([u8; 32], &Rendered)]) -> Result<()> {
+        let mut bytes = Vec::new();
+        for (k, body) in new {
+            let at = bytes.len() as u64;
+            encode(&mut bytes, k, body);
+            self.index
+                .insert(*k, (self.data_len + at, bytes.len() as u64 - at));
+        }
+        let path = data_path(&self.dir);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        std::io::Write::write_all(&mut f, &bytes)
+            .with_context(|| format!("{}: cannot append", path.display()))?;
+        write_index(&self.dir, &self.index)
+    }
+
+    fn rewrite(self, live: &HashSet<[u8; 32]>, new: &[&([u8; 32], &Rendered)]) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("{}: cannot create", self.dir.display()))?;
+        let mut bytes = DATA_MAGIC.to_vec();
+        let mut index = HashMap::new();
+        // Live records of the old file are copied as they are (no parsing).
+        if let Some(data) = &self.data {
+            for (k, &(offset, len)) in &self.index {
+                if !live.contains(k) {
+                    continue;
+                }
+                let mut buf = vec![0; len as usize];
+                if read_at(data, &mut buf, offset).is_ok()
+                    && buf.first() == Some(&BODY_RECORD)
+                    && buf.get(1..33) == Some(&k[..])
+                {
+                    index.insert(*k, (bytes.len() as u64, len));
+                    bytes.extend_from_slice(&buf);
+                }
+            }
+        }
+        for (k, body) in new {
+            if index.contains_key(k) {
+                continue;
+            }
+            let at = bytes.len() as u64;
+            encode(&mut bytes, k, body);
+            index.insert(*k, (at, bytes.len() as u64 - at));
+        }
+        let path = data_path(&self.dir);
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .with_context(|| format!("{}: cannot create a file", self.dir.display()))?;
+        std::io::Write::write_all(tmp.as_file_mut(), &bytes)?;
+        tmp.persist(&path)
+            .with_context(|| format!("{}: cannot replace", path.display()))?;
+        write_index(&self.dir, &index)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    let mut f = f.try_clone()?;
+    f.seek(std::io::SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}
+
+fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], (u64, u64)>> {
+    let body = b.strip_prefix(INDEX_MAGIC)?;
+    if body.len() % INDEX_ENTRY != 0 {
+        return None;
+    }
+    let mut index = HashMap::with_capacity(body.len() / INDEX_ENTRY);
+    for e in body.chunks_exact(INDEX_ENTRY) {
+        let key: [u8; 32] = e[..32].try_into().ok()?;
+        let offset = u64::from_le_bytes(e[32..40].try_into().ok()?);
+        let len = u64::from_le_bytes(e[40..48].try_into().ok()?);
+        if offset < DATA_MAGIC.len() as u64 || offset.checked_add(len)? > data_len {
+            return None;
+        }
+        index.insert(key, (offset, len));
+    }
+    Some(index)
+}
+
+fn write_index(dir: &Path, index: &HashMap<[u8; 32], (u64, u64)>) -> Result<()> {
+    let mut bytes = Vec::with_capacity(INDEX_MAGIC.len() + index.len() * INDEX_ENTRY);
+    bytes.extend_from_slice(INDEX_MAGIC);
+    for (k, (offset, len)) in index {
+        bytes.extend_from_slice(k);
+        bytes.extend_from_slice(&offset.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
+    }
+    let path = index_path(dir);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create a file", dir.display()))?;
+    std::io::Write::write_all(tmp.as_file_mut(), &bytes)?;
+    tmp.persist(&path)
+        .with_context(|| format!("{}: cannot replace", path.display()))?;
+    Ok(())
+}
+
+fn encode(out: &mut Vec<u8>, key: &[u8; 32], r: &Rendered) {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.push(BODY_RECORD);
+    out.extend_from_slice(key);
+    text(out, &r.html);
+    match &r.summary_html {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            text(out, s);
+        }
+    }
+    out.extend_from_slice(&(r.toc.len() as u64).to_le_bytes());
+    for t in &r.toc {
+        out.push(t.level);
+        text(out, &t.id);
+        text(out, &t.title);
+    }
+}
+
+/// Reads a record's fields; `None` on any damage.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+    fn key(&mut self) -> Option<[u8; 32]> {
+        self.bytes(32)?.try_into().ok()
+    }
+    fn string(&mut self) -> Option<String> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        String::from_utf8(self.bytes(n)?.to_vec()).ok()
+    }
+}
+
+fn read_body(r: &mut Reader) -> Option<Rendered> {
+    let html = r.string()?;
+    let summary_html = match r.bytes(1)?[0] {
+        0 => None,
+        _ => Some(r.string()?),
+    };
+    let n = r.u64()?;
+    let mut toc = Vec::new();
+    for _ in 0..n {
+        let level = r.bytes(1)?[0];
+        toc.push(TocEntry {
+            level,
+            id: r.string()?,
+            title: r.string()?,
+        });
+    }
+    Some(Rendered {
+        html,
+        toc,
+        summary_html,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(html: &str, summary: Option<&str>) -> Rendered {
+        Rendered {
+            html: html.into(),
+            toc: vec![TocEntry {
+                level: 2,
+                id: "a".into(),
+                title: "A é".into(),
+            }],
+            summary_html: summary.map(Into::into),
+        }
+    }
+
+    fn same(a: &Rendered, b: &Rendered) -> bool {
+        (&a.html, &a.toc, &a.summary_html) == (&b.html, &b.toc, &b.summary_html)
+    }
+
+    #[test]
+    fn records_round_trip_append_and_compact() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("c");
+        let (a, b, c) = (
+            body("<p>a</p>", Some("<p>s</p>")),
+            body("b", None),
+            body("c", None),
+        );
+        let live: HashSet<[u8; 32]> = [[1; 32], [2; 32]].into();
+        MarkdownCache::empty(&dir)
+            .save(&live, &[([1; 32], &a), ([2; 32], &b)])
+            .unwrap();
+        let cache = MarkdownCache::open(&dir);
+        assert!(same(&cache.get(&[1; 32]).unwrap(), &a));
+        assert!(same(&cache.get(&[2; 32]).unwrap(), &b));
+        assert!(cache.get(&[3; 32]).is_none());
+        // A new record is appended; the old ones stay where they were.
+        let len = std::fs::metadata(data_path(&dir)).unwrap().len();
+        let live3: HashSet<[u8; 32]> = [[1; 32], [2; 32], [3; 32]].into();
+        cache.save(&live3, &[([3; 32], &c)]).unwrap();
+        assert!(std::fs::metadata(data_path(&dir)).unwrap().len() > len);
+        let cache = MarkdownCache::open(&dir);
+        assert!(same(&cache.get(&[3; 32]).unwrap(), &c));
+        // When most records are stale, the files keep only the live ones.
+        let mut many = Vec::new();
+        for k in 10..90u8 {
+            many.push(([k; 32], &b));
+        }
+        let all: HashSet<[u8; 32]> = many.iter().map(|(k, _)| *k).collect();
+        cache.save(&all, &many).unwrap();
+        let only: HashSet<[u8; 32]> = [[1; 32]].into();
+        MarkdownCache::open(&dir).save(&only, &[]).unwrap();
+        let cache = MarkdownCache::open(&dir);
+        assert_eq!(cache.index.len(), 1);
+        assert!(same(&cache.get(&[1; 32]).unwrap(), &a));
+    }
+
+    #[test]
+    fn damage_costs_misses_never_wrong_bodies() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        let (a, b) = (body("aaaa", None), body("bbbb", None));
+        let live: HashSet<[u8; 32]> = [[1; 32], [2; 32]].into();
+        MarkdownCache::empty(&dir)
+            .save(&live, &[([1; 32], &a), ([2; 32], &b)])
+            .unwrap();
+        // An index pointing at the wrong record (data rewritten, index not): a miss.
+        let idx = std::fs::read(index_path(&dir)).unwrap();
+        let mut swapped = idx.clone();
+        let n = INDEX_MAGIC.len();
+        let (e1, e2) = (n..n + INDEX_ENTRY, n + INDEX_ENTRY..n + 2 * INDEX_ENTRY);
+        swapped[e1.start + 32..e1.end].copy_from_slice(&idx[e2.start + 32..e2.end]);
+        swapped[e2.start + 32..e2.end].copy_from_slice(&idx[e1.start + 32..e1.end]);
+        std::fs::write(index_path(&dir), &swapped).unwrap();
+        let cache = MarkdownCache::open(&dir);
+        assert!(cache.get(&[1; 32]).is_none() && cache.get(&[2; 32]).is_none());
+        // A cut data file or a bad index: an empty cache, rewritten on save.
+        std::fs::write(index_path(&dir), &idx).unwrap();
+        let data = std::fs::read(data_path(&dir)).unwrap();
+        std::fs::write(data_path(&dir), &data[..data.len() - 1]).unwrap();
+        let cache = MarkdownCache::open(&dir);
+        assert!(!cache.appendable && cache.get(&[1; 32]).is_none());
+        cache.save(&live, &[([1; 32], &a)]).unwrap();
+        assert!(same(&MarkdownCache::open(&dir).get(&[1; 32]).unwrap(), &a));
+        std::fs::write(index_path(&dir), b"garbage").unwrap();
+        assert!(MarkdownCache::open(&dir).get(&[1; 32]).is_none());
+    }
+}
