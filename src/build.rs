@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, MarkdownCache};
 use crate::markdown::{self, MarkdownOptions, Rendered};
-use crate::output::{Record, Writer};
+use crate::output::{Digest, Record, Writer};
 use crate::render::{self, Job, Renderer};
 use crate::snapshot::Snapshot;
 use crate::store::site::{SiteQuery, SiteReader};
@@ -132,14 +132,16 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .collect();
     let mut renderer = Renderer::new(&snap, &templates, keys.clone());
     let jobs = render::jobs(&snap);
+    phase("digests");
     let writer = Writer::begin(&out, opts.clean)?;
+    phase("output manifests read");
     // Which pages can be carried over from the live site, and which must be made.
-    let plan: Vec<(Option<String>, bool)> = jobs
+    let plan: Vec<(Option<Digest>, bool)> = jobs
         .par_iter()
         .map(|&job| {
             let f = renderer.fingerprint(job);
             let keep = f
-                .as_deref()
+                .as_ref()
                 .is_some_and(|f| writer.reusable(&renderer.route(job).0, f));
             (f, keep)
         })
@@ -317,7 +319,7 @@ fn render_one(
     r: &Renderer,
     w: &Writer,
     job: Job,
-    fingerprint: Option<String>,
+    fingerprint: Option<Digest>,
     keep: bool,
 ) -> Result<(Record, bool), String> {
     if let (true, Some(f)) = (keep, &fingerprint) {

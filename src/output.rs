@@ -9,26 +9,115 @@
 //! one, never a mix. A failed build leaves the live folder untouched and the stage without a
 //! manifest, so the next build rebuilds the stage from scratch. The old site becomes the next
 //! build's stage, so nothing is deleted wholesale.
+//!
+//! Neither folder is walked on an ordinary build: the manifests say what each holds. Entries at
+//! the top of the live output that bloggo did not write (a `CNAME`, `.well-known/`) are carried
+//! into every new site; anything else added by hand inside bloggo's folders is not kept.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 
 /// The manifest of the output's files and their content hashes, inside the output folder (so it
 /// is swapped together with the files it describes).
-pub const MANIFEST: &str = ".bloggo-manifest.json";
-const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST: &str = ".bloggo-manifest";
+/// The JSON manifest of earlier versions: still proof that bloggo wrote a folder.
+const OLD_MANIFEST: &str = ".bloggo-manifest.json";
+const MANIFEST_MAGIC: &[u8] = b"bloggo-output-manifest-2\n";
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// A BLAKE3 digest.
+pub type Digest = [u8; 32];
+
+/// What the manifest knows of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    /// BLAKE3 of the file's bytes.
+    hash: Digest,
+    /// Fingerprint of what it was made from (see [`Writer::reuse`]).
+    fingerprint: Option<Digest>,
+}
+
+#[derive(Debug, Default)]
 struct Manifest {
-    version: u32,
-    /// Site-relative file → BLAKE3 of its bytes (hex).
-    files: BTreeMap<String, String>,
-    /// Site-relative file → fingerprint of what it was made from (see [`Writer::reuse`]).
-    #[serde(default)]
-    fingerprints: BTreeMap<String, String>,
+    /// Site-relative file → its entry.
+    files: HashMap<String, Entry>,
+    /// Top-level entries of the folder that bloggo did not write, carried from the live site.
+    foreign: Vec<String>,
+}
+
+impl Manifest {
+    fn encode(&self) -> Vec<u8> {
+        let mut files: Vec<(&String, &Entry)> = self.files.iter().collect();
+        files.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut out = Vec::with_capacity(MANIFEST_MAGIC.len() + files.len() * 120);
+        out.extend_from_slice(MANIFEST_MAGIC);
+        let text = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        out.extend_from_slice(&(files.len() as u64).to_le_bytes());
+        for (f, e) in files {
+            text(&mut out, f);
+            out.extend_from_slice(&e.hash);
+            match &e.fingerprint {
+                Some(fp) => {
+                    out.push(1);
+                    out.extend_from_slice(fp);
+                }
+                None => out.push(0),
+            }
+        }
+        out.extend_from_slice(&(self.foreign.len() as u64).to_le_bytes());
+        for f in &self.foreign {
+            text(&mut out, f);
+        }
+        out
+    }
+
+    /// `None` unless `b` is a whole, sound manifest.
+    fn decode(b: &[u8]) -> Option<Manifest> {
+        struct R<'a>(&'a [u8]);
+        impl<'a> R<'a> {
+            fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+                (self.0.len() >= n).then(|| {
+                    let (a, b) = self.0.split_at(n);
+                    self.0 = b;
+                    a
+                })
+            }
+            fn u64(&mut self) -> Option<u64> {
+                Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+            }
+            fn text(&mut self) -> Option<String> {
+                let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
+                String::from_utf8(self.take(n)?.to_vec()).ok()
+            }
+            fn digest(&mut self) -> Option<Digest> {
+                self.take(32)?.try_into().ok()
+            }
+        }
+        let mut r = R(b.strip_prefix(MANIFEST_MAGIC)?);
+        let n = usize::try_from(r.u64()?).ok()?;
+        let mut m = Manifest {
+            files: HashMap::with_capacity(n.min(b.len() / 37)),
+            foreign: Vec::new(),
+        };
+        for _ in 0..n {
+            let file = r.text()?;
+            let hash = r.digest()?;
+            let fingerprint = match r.take(1)?[0] {
+                0 => None,
+                1 => Some(r.digest()?),
+                _ => return None,
+            };
+            m.files.insert(file, Entry { hash, fingerprint });
+        }
+        for _ in 0..r.u64()? {
+            m.foreign.push(r.text()?);
+        }
+        r.0.is_empty().then_some(m)
+    }
 }
 
 /// Whether a file's bytes had to be written.
@@ -42,11 +131,11 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Record {
     pub file: String,
-    pub hash: String,
+    pub hash: Digest,
     pub outcome: Outcome,
     /// A digest of the file's inputs, kept in the manifest so the next build can reuse the
     /// file without making it again.
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Digest>,
 }
 
 /// What a commit did.
@@ -65,6 +154,8 @@ pub struct Writer {
     live: Manifest,
     /// The stage's manifest (what it holds now).
     staged: Manifest,
+    /// The stage's manifest was read: it holds exactly what that manifest lists.
+    stage_known: bool,
     had_output: bool,
     clean: bool,
     _lock: std::fs::File,
@@ -76,6 +167,7 @@ fn checked(file: &str) -> Result<&str> {
         || file.starts_with('/')
         || file.contains('\\')
         || file == MANIFEST
+        || file == OLD_MANIFEST
         || file
             .split('/')
             .any(|s| s.is_empty() || s == "." || s == "..")
@@ -86,9 +178,55 @@ fn checked(file: &str) -> Result<&str> {
 }
 
 fn read_manifest(dir: &Path) -> Option<Manifest> {
-    let b = std::fs::read(dir.join(MANIFEST)).ok()?;
-    let m: Manifest = serde_json::from_slice(&b).ok()?;
-    (m.version == MANIFEST_VERSION).then_some(m)
+    Manifest::decode(&std::fs::read(dir.join(MANIFEST)).ok()?)
+}
+
+/// The live output's manifest, of this version or an earlier one.
+fn read_live_manifest(dir: &Path) -> Option<Manifest> {
+    read_manifest(dir).or_else(|| read_old_manifest(dir))
+}
+
+/// The file list of an earlier version's JSON manifest (`{"files": {path: hex}}`), so the
+/// first build of a new version knows which files of the output are bloggo's.
+fn read_old_manifest(dir: &Path) -> Option<Manifest> {
+    #[derive(serde::Deserialize)]
+    struct Old {
+        files: HashMap<String, String>,
+    }
+    let old: Old = serde_json::from_slice(&std::fs::read(dir.join(OLD_MANIFEST)).ok()?).ok()?;
+    let mut m = Manifest::default();
+    for (f, hex) in old.files {
+        let hash = blake3::Hash::from_hex(hex).ok()?;
+        let e = Entry {
+            hash: *hash.as_bytes(),
+            fingerprint: None,
+        };
+        m.files.insert(f, e);
+    }
+    Some(m)
+}
+
+/// The files an output folder's manifest lists, with the BLAKE3 of each (hex); `None` when
+/// the folder has no sound manifest. For checks and tests of a built site.
+pub fn manifest_files(dir: &Path) -> Option<Vec<(String, String)>> {
+    let m = read_manifest(dir)?;
+    let mut v: Vec<(String, String)> = m
+        .files
+        .into_iter()
+        .map(|(f, e)| (f, blake3::Hash::from_bytes(e.hash).to_hex().to_string()))
+        .collect();
+    v.sort();
+    Some(v)
+}
+
+/// Whether bloggo wrote this folder (it has a manifest, of this version or an earlier one).
+fn written_by_bloggo(dir: &Path) -> bool {
+    dir.join(MANIFEST).exists() || dir.join(OLD_MANIFEST).exists()
+}
+
+/// The first segment of a site-relative path.
+fn top(file: &str) -> &str {
+    file.split('/').next().unwrap_or(file)
 }
 
 /// Whether `p` is a regular file with no other link (so not shared with the live site): it
@@ -153,14 +291,14 @@ impl Writer {
                     out.display()
                 );
             }
-            match read_manifest(out) {
+            match read_live_manifest(out) {
                 Some(m) => live = m,
                 None => {
                     let empty = std::fs::read_dir(out)
                         .with_context(|| format!("{}: cannot read", out.display()))?
                         .next()
                         .is_none();
-                    if !empty && !out.join(MANIFEST).exists() {
+                    if !empty && !written_by_bloggo(out) {
                         bail!(
                             "{}: this folder was not written by bloggo (it has no {MANIFEST}) and is not empty; \
                              nothing was changed: move it away or pass another --out",
@@ -184,6 +322,7 @@ impl Writer {
         // The stage's manifest is removed before the stage changes: a build that stops half-way
         // leaves a stage without one, which the next build starts over.
         let staged = if clean { None } else { read_manifest(&stage) };
+        let stage_known = staged.is_some();
         let staged = match staged {
             Some(m) => {
                 std::fs::remove_file(stage.join(MANIFEST))
@@ -209,6 +348,7 @@ impl Writer {
             stage,
             live,
             staged,
+            stage_known,
             had_output,
             clean,
             _lock: lock,
@@ -226,15 +366,15 @@ impl Writer {
     /// call from many threads (no shared state is written).
     pub fn put(&self, file: &str, bytes: &[u8]) -> Result<Record> {
         let file = checked(file)?;
-        let hash = blake3::hash(bytes).to_hex().to_string();
-        let live_same = !self.clean && self.live.files.get(file) == Some(&hash);
+        let hash = *blake3::hash(bytes).as_bytes();
+        let live_same = !self.clean && self.live.files.get(file).map(|e| e.hash) == Some(hash);
         let record = |outcome| Record {
             file: file.to_string(),
-            hash: hash.clone(),
+            hash,
             outcome,
             fingerprint: None,
         };
-        if self.staged.files.get(file) == Some(&hash) {
+        if self.staged.files.get(file).map(|e| e.hash) == Some(hash) {
             return Ok(record(if live_same {
                 Outcome::Unchanged
             } else {
@@ -277,16 +417,20 @@ impl Writer {
         Ok(record(Outcome::Written))
     }
 
+    /// The live manifest's entry for `file` when it was made from inputs with this
+    /// fingerprint.
+    fn live_made_from(&self, file: &str, fingerprint: &Digest) -> Option<Entry> {
+        let e = self.live.files.get(file)?;
+        (!self.clean && e.fingerprint.as_ref() == Some(fingerprint)).then_some(*e)
+    }
+
     /// Whether [`Writer::reuse`] can carry `file` over for this fingerprint: the live
     /// manifest made it from the same inputs and the file is still there.
-    pub fn reusable(&self, file: &str, fingerprint: &str) -> bool {
-        if self.clean || self.live.fingerprints.get(file).map(String::as_str) != Some(fingerprint) {
-            return false;
-        }
-        let Some(hash) = self.live.files.get(file) else {
+    pub fn reusable(&self, file: &str, fingerprint: &Digest) -> bool {
+        let Some(e) = self.live_made_from(file, fingerprint) else {
             return false;
         };
-        self.staged.files.get(file) == Some(hash)
+        self.staged.files.get(file).map(|s| s.hash) == Some(e.hash)
             || std::fs::symlink_metadata(self.out.join(file)).is_ok_and(|m| m.is_file())
     }
 
@@ -294,21 +438,18 @@ impl Writer {
     /// the live manifest says it was made from inputs with the same `fingerprint`. `None`
     /// when it cannot (a clean build, another fingerprint, the file is gone): make it and
     /// [`Writer::put`] it.
-    pub fn reuse(&self, file: &str, fingerprint: &str) -> Result<Option<Record>> {
-        if self.clean || self.live.fingerprints.get(file).map(String::as_str) != Some(fingerprint) {
-            return Ok(None);
-        }
-        let file = checked(file)?;
-        let Some(hash) = self.live.files.get(file) else {
+    pub fn reuse(&self, file: &str, fingerprint: &Digest) -> Result<Option<Record>> {
+        let Some(live) = self.live_made_from(file, fingerprint) else {
             return Ok(None);
         };
+        let file = checked(file)?;
         let record = Record {
             file: file.to_string(),
-            hash: hash.clone(),
+            hash: live.hash,
             outcome: Outcome::Unchanged,
-            fingerprint: Some(fingerprint.to_string()),
+            fingerprint: Some(*fingerprint),
         };
-        if self.staged.files.get(file) == Some(hash) {
+        if self.staged.files.get(file).map(|e| e.hash) == Some(live.hash) {
             return Ok(Some(record));
         }
         let src = self.out.join(file);
@@ -333,20 +474,18 @@ impl Writer {
     /// in the live output, writes the manifest and swaps the stage in.
     pub fn commit(self, records: &[Record]) -> Result<Committed> {
         let mut c = Committed::default();
-        let mut manifest = Manifest {
-            version: MANIFEST_VERSION,
-            files: BTreeMap::new(),
-            fingerprints: BTreeMap::new(),
-        };
+        let mut manifest = Manifest::default();
+        manifest.files.reserve(records.len());
         for r in records {
             match r.outcome {
                 Outcome::Written => c.written += 1,
                 Outcome::Unchanged => c.unchanged += 1,
             }
-            manifest.files.insert(r.file.clone(), r.hash.clone());
-            if let Some(f) = &r.fingerprint {
-                manifest.fingerprints.insert(r.file.clone(), f.clone());
-            }
+            let e = Entry {
+                hash: r.hash,
+                fingerprint: r.fingerprint,
+            };
+            manifest.files.insert(r.file.clone(), e);
         }
         c.removed = self
             .live
@@ -354,19 +493,102 @@ impl Writer {
             .keys()
             .filter(|f| !manifest.files.contains_key(*f))
             .count();
-        self.prune(&manifest)?;
         if self.had_output {
-            self.carry_foreign(&manifest)?;
+            manifest.foreign = self.foreign_tops(&manifest)?;
+        }
+        self.prune(&manifest)?;
+        for name in &manifest.foreign {
+            let (src, dst) = (self.out.join(name), self.stage.join(name));
+            remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+            link_tree(&src, &dst).with_context(|| format!("{}: cannot keep", src.display()))?;
         }
         let m = self.stage.join(MANIFEST);
-        std::fs::write(&m, serde_json::to_vec(&manifest)?)
+        write_file(&m, &manifest.encode())
             .with_context(|| format!("{}: cannot write", m.display()))?;
+        remove_any(&self.stage.join(OLD_MANIFEST))
+            .with_context(|| format!("{}: cannot remove", self.stage.display()))?;
         swap(&self.stage, &self.out, self.had_output)?;
         Ok(c)
     }
 
-    /// Deletes every file and empty folder of the stage that the new site does not have.
+    /// Top-level entries of the live output that bloggo did not write (a CNAME, a
+    /// verification file, `.well-known/`) and the new site does not use: they are kept.
+    fn foreign_tops(&self, new: &Manifest) -> Result<Vec<String>> {
+        let ours: HashSet<&str> = self
+            .live
+            .files
+            .keys()
+            .chain(new.files.keys())
+            .map(|f| top(f))
+            .collect();
+        let mut foreign = Vec::new();
+        for e in std::fs::read_dir(&self.out)
+            .with_context(|| format!("{}: cannot read", self.out.display()))?
+        {
+            let e = e.with_context(|| format!("{}: cannot read", self.out.display()))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name != MANIFEST && name != OLD_MANIFEST && !ours.contains(name.as_str()) {
+                foreign.push(name);
+            }
+        }
+        foreign.sort();
+        Ok(foreign)
+    }
+
+    /// Deletes every file and empty folder of the stage that the new site does not have:
+    /// from the stage's manifest when it has one, else by walking the stage.
     fn prune(&self, new: &Manifest) -> Result<()> {
+        if !self.stage_known {
+            return self.prune_by_walking(new);
+        }
+        // Top-level entries that are neither the new site's nor carried from the live site:
+        // foreign entries carried last time, or added by hand while the stage was live.
+        let ours: HashSet<&str> = new
+            .files
+            .keys()
+            .map(|f| top(f))
+            .chain(new.foreign.iter().map(String::as_str))
+            .collect();
+        for e in std::fs::read_dir(&self.stage)
+            .with_context(|| format!("{}: cannot read", self.stage.display()))?
+        {
+            let e = e.with_context(|| format!("{}: cannot read", self.stage.display()))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !ours.contains(name.as_str()) {
+                remove_any(&e.path())
+                    .with_context(|| format!("{}: cannot remove", e.path().display()))?;
+            }
+        }
+        for file in self.staged.files.keys() {
+            if new.files.contains_key(file) {
+                continue;
+            }
+            let p = self.stage.join(file);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                // Gone already, or a file now stands where its folder was.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(e).with_context(|| format!("{}: cannot remove", p.display())),
+            }
+            // Folders left empty go too (a folder that still has files stays).
+            let mut at = p.parent();
+            while let Some(d) = at.filter(|d| *d != self.stage) {
+                if std::fs::remove_dir(d).is_err() {
+                    break;
+                }
+                at = d.parent();
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Writer::prune`] for a stage whose content is not known (a clean build, or one after
+    /// a build that stopped half-way).
+    fn prune_by_walking(&self, new: &Manifest) -> Result<()> {
         // Folders that lost a file, and their parents, may now be empty.
         let mut dirs = std::collections::BTreeSet::new();
         // A folder is empty when the walk's next entry is not inside it.
@@ -401,35 +623,28 @@ impl Writer {
         }
         Ok(())
     }
+}
 
-    /// Files in the live output that bloggo did not write (a CNAME, a verification file) are
-    /// kept, unless the new build writes the same path.
-    fn carry_foreign(&self, new: &Manifest) -> Result<()> {
-        let known: HashSet<&str> = self.live.files.keys().map(|s| s.as_str()).collect();
-        for e in walkdir::WalkDir::new(&self.out).min_depth(1) {
-            let e = e.with_context(|| format!("{}: cannot read", self.out.display()))?;
-            if e.file_type().is_dir() {
-                continue;
-            }
-            let rel = e.path().strip_prefix(&self.out).unwrap_or(e.path());
-            let rel = rel.to_string_lossy().replace('\\', "/");
-            if rel == MANIFEST || known.contains(rel.as_str()) || new.files.contains_key(&rel) {
-                continue;
-            }
-            let dst = self.stage.join(&rel);
-            if dst.exists() {
-                continue;
-            }
-            if let Some(d) = dst.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            if std::fs::hard_link(e.path(), &dst).is_err() {
-                std::fs::copy(e.path(), &dst)
-                    .with_context(|| format!("{}: cannot keep", e.path().display()))?;
-            }
+/// Puts a copy of `src` at `dst` that shares the files' bytes: hard links (copies where links
+/// cannot be made), folders made anew, symlinks made again.
+fn link_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let m = std::fs::symlink_metadata(src)?;
+    if m.is_dir() {
+        std::fs::create_dir(dst)?;
+        for e in std::fs::read_dir(src)? {
+            let e = e?;
+            link_tree(&e.path(), &dst.join(e.file_name()))?;
         }
-        Ok(())
+        return Ok(());
     }
+    #[cfg(unix)]
+    if m.file_type().is_symlink() {
+        return std::os::unix::fs::symlink(std::fs::read_link(src)?, dst);
+    }
+    if std::fs::hard_link(src, dst).is_err() {
+        std::fs::copy(src, dst)?;
+    }
+    Ok(())
 }
 
 /// Puts the stage at `out`; the old output becomes the stage.
@@ -488,6 +703,7 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     /// Every file of a folder but the manifest, with its text.
     fn files(dir: &Path) -> BTreeMap<String, String> {
@@ -497,9 +713,10 @@ mod tests {
             .filter(|e| e.file_type().is_file())
             .map(|e| {
                 let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
-                (rel, std::fs::read_to_string(e.path()).unwrap())
+                (rel, e.path().to_path_buf())
             })
             .filter(|(k, _)| k != MANIFEST)
+            .map(|(k, p)| (k, std::fs::read_to_string(p).unwrap()))
             .collect()
     }
 
@@ -567,6 +784,89 @@ mod tests {
             std::fs::read_to_string(out.join("CNAME")).unwrap(),
             "example.com"
         );
+    }
+
+    #[test]
+    fn foreign_folders_are_kept_and_what_their_owner_removes_goes() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        build(&out, &[("index.html", "i"), ("posts/a/index.html", "a")]);
+        std::fs::create_dir_all(out.join(".well-known/acme")).unwrap();
+        std::fs::write(out.join(".well-known/acme/token"), "t").unwrap();
+        std::fs::write(out.join("google1.html"), "g").unwrap();
+        build(&out, &[("index.html", "i2"), ("posts/a/index.html", "a")]);
+        let got = files(&out);
+        assert_eq!(got[".well-known/acme/token"], "t");
+        assert_eq!(got["google1.html"], "g");
+        std::fs::remove_file(out.join("google1.html")).unwrap();
+        for step in ["i3", "i4", "i5"] {
+            build(&out, &[("index.html", step), ("posts/a/index.html", "a")]);
+            let got = files(&out);
+            assert!(!got.contains_key("google1.html"), "{step}: {got:?}");
+            assert_eq!(got[".well-known/acme/token"], "t", "{step}");
+        }
+        // Added by hand inside a folder bloggo writes: not part of the site; a clean build
+        // removes it.
+        std::fs::write(out.join("posts/a/notes.txt"), "n").unwrap();
+        let w = Writer::begin(&out, true).unwrap();
+        let r = vec![
+            w.put("index.html", b"i5").unwrap(),
+            w.put("posts/a/index.html", b"a").unwrap(),
+        ];
+        w.commit(&r).unwrap();
+        let got = files(&out);
+        assert!(!got.contains_key("posts/a/notes.txt"), "{got:?}");
+        assert_eq!(got[".well-known/acme/token"], "t");
+        // A page that goes takes its folder with it.
+        build(&out, &[("index.html", "i6")]);
+        build(&out, &[("index.html", "i7")]);
+        assert!(!out.join("posts").exists());
+        assert!(!d.path().join(".public.bloggo-stage/posts").exists());
+    }
+
+    #[test]
+    fn an_output_of_an_earlier_version_is_taken_over() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        std::fs::create_dir_all(out.join("posts/a")).unwrap();
+        std::fs::write(out.join("posts/a/index.html"), "old").unwrap();
+        let hash = blake3::hash(b"old").to_hex();
+        let old = format!("{{\"version\":1,\"files\":{{\"posts/a/index.html\":\"{hash}\"}}}}");
+        std::fs::write(out.join(OLD_MANIFEST), old).unwrap();
+        build(&out, &[("index.html", "i")]);
+        build(&out, &[("index.html", "i2")]);
+        expect(&out, &[("index.html", "i2")]);
+        assert!(!out.join(OLD_MANIFEST).exists());
+    }
+
+    #[test]
+    fn the_manifest_round_trips_and_a_damaged_one_is_refused() {
+        let mut m = Manifest::default();
+        m.files.insert(
+            "a/index.html".into(),
+            Entry {
+                hash: [1; 32],
+                fingerprint: Some([2; 32]),
+            },
+        );
+        m.files.insert(
+            "é.css".into(),
+            Entry {
+                hash: [3; 32],
+                fingerprint: None,
+            },
+        );
+        m.foreign = vec!["CNAME".into()];
+        let b = m.encode();
+        let back = Manifest::decode(&b).unwrap();
+        assert_eq!(back.files, m.files);
+        assert_eq!(back.foreign, m.foreign);
+        for cut in [1, 10, b.len() / 2, b.len() - 1] {
+            assert!(Manifest::decode(&b[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(Manifest::decode(&extra).is_none());
     }
 
     #[test]

@@ -439,7 +439,7 @@ impl<'a> Renderer<'a> {
     /// A digest of everything a job's page is made from: two builds that give a job the same
     /// fingerprint make the same bytes, so the second may reuse the first's file. `None` when
     /// the page must always be made.
-    pub fn fingerprint(&self, job: Job) -> Option<String> {
+    pub fn fingerprint(&self, job: Job) -> Option<crate::output::Digest> {
         let mut h = blake3::Hasher::new();
         put(&mut h, self.global?.as_bytes());
         let (file, path) = self.route(job);
@@ -508,7 +508,7 @@ impl<'a> Renderer<'a> {
             }
             Job::Robots | Job::NotFound => put(&mut h, format!("{job:?}").as_bytes()),
         }
-        Some(h.finalize().to_hex().to_string())
+        Some(*h.finalize().as_bytes())
     }
 
     fn post(&self, i: usize) -> &Post {

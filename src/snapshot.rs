@@ -638,23 +638,26 @@ fn related_of(
     for &c in &posts[i].categories {
         add(&cats[c].posts, 1);
     }
-    let mut v: Vec<(usize, u32)> = sc.touched.iter().map(|&o| (o, sc.score[o])).collect();
-    for &o in &sc.touched {
-        sc.score[o] = 0;
-    }
-    sc.touched.clear();
-    // Best score first; among equals, the post nearest in time (a total order, so picking
-    // the best few first gives the same list as sorting them all).
-    let order = |a: &(usize, u32), b: &(usize, u32)| {
+    // Best score first; among equals, the post nearest in time, then the newer (a total
+    // order, so keeping the best few while scanning gives the same list as sorting them all).
+    let better = |a: (usize, u32), b: (usize, u32)| {
         b.1.cmp(&a.1)
             .then(a.0.abs_diff(i).cmp(&b.0.abs_diff(i)))
             .then(a.0.cmp(&b.0))
+            .is_lt()
     };
-    if v.len() > RELATED {
-        v.select_nth_unstable_by(RELATED - 1, order);
+    let mut v: Vec<(usize, u32)> = Vec::with_capacity(RELATED + 1);
+    for &o in &sc.touched {
+        let cand = (o, sc.score[o]);
+        sc.score[o] = 0;
+        if v.len() == RELATED && !better(cand, v[RELATED - 1]) {
+            continue;
+        }
+        let at = v.iter().position(|&x| better(cand, x)).unwrap_or(v.len());
+        v.insert(at, cand);
         v.truncate(RELATED);
     }
-    v.sort_unstable_by(order);
+    sc.touched.clear();
     v.into_iter().map(|(p, _)| p).collect()
 }
 

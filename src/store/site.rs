@@ -208,44 +208,46 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
         })?
         .collect::<rusqlite::Result<_>>()?;
 
+    // The links of every post, kept for the selected ones: one scan of each table in key
+    // order, cheaper than asking SQLite to filter them by a subquery on posts.
+    let selected: Vec<i64> = rows.posts.iter().map(|p| p.id).collect();
+    let shown = |id: i64| selected.binary_search(&id).is_ok();
     let pairs = |sql: &str| -> rusqlite::Result<Vec<(i64, i64)>> {
         let mut stmt = tx.prepare(sql)?;
-        let v = stmt
-            .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut v = Vec::new();
+        let mut it = stmt.query([])?;
+        while let Some(r) = it.next()? {
+            let pair: (i64, i64) = (r.get(0)?, r.get(1)?);
+            if shown(pair.0) {
+                v.push(pair);
+            }
+        }
         Ok(v)
     };
-    rows.post_categories = pairs(&format!(
-        "SELECT post_id, category_id FROM post_categories
-         WHERE post_id IN (SELECT id FROM posts WHERE {SELECTED}) ORDER BY post_id, category_id"
-    ))?;
-    rows.post_tags = pairs(&format!(
-        "SELECT post_id, tag_id FROM post_tags
-         WHERE post_id IN (SELECT id FROM posts WHERE {SELECTED}) ORDER BY post_id, tag_id"
-    ))?;
+    rows.post_categories =
+        pairs("SELECT post_id, category_id FROM post_categories ORDER BY post_id, category_id")?;
+    rows.post_tags = pairs("SELECT post_id, tag_id FROM post_tags ORDER BY post_id, tag_id")?;
 
-    let mut stmt = tx.prepare(&format!(
-        "SELECT post_id, path FROM post_aliases
-         WHERE post_id IN (SELECT id FROM posts WHERE {SELECTED}) ORDER BY path"
-    ))?;
+    let mut stmt = tx.prepare("SELECT post_id, path FROM post_aliases ORDER BY path")?;
     rows.aliases = stmt
-        .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
         .collect::<rusqlite::Result<_>>()?;
 
-    let mut stmt = tx.prepare(&format!(
+    let mut stmt = tx.prepare(
         "SELECT pf.post_id, f.filename, f.file_path FROM post_files pf
          JOIN files f ON f.id = pf.file_id
-         WHERE pf.post_id IN (SELECT id FROM posts WHERE {SELECTED})
-         ORDER BY pf.post_id, f.filename"
-    ))?;
+         ORDER BY pf.post_id, f.filename",
+    )?;
     rows.files = stmt
-        .query_map(p, |r| {
+        .query_map([], |r| {
             Ok(FileRow {
                 post_id: r.get(0)?,
                 filename: r.get(1)?,
                 file_path: r.get(2)?,
             })
         })?
+        .filter(|r| r.as_ref().map_or(true, |f| shown(f.post_id)))
         .collect::<rusqlite::Result<_>>()?;
 
     Ok(rows)

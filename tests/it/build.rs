@@ -846,8 +846,8 @@ fn a_rebuild_renders_only_the_pages_whose_inputs_changed() {
         .ok();
     let mut a = tree(&site.root.join("public"));
     let mut b = tree(&clean);
-    a.remove(".bloggo-manifest.json");
-    b.remove(".bloggo-manifest.json");
+    a.remove(bloggo::output::MANIFEST);
+    b.remove(bloggo::output::MANIFEST);
     assert!(a == b, "incremental and clean builds differ");
 
     // A template change remakes every page.

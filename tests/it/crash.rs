@@ -258,7 +258,7 @@ pub fn output_files(out: &Path) -> BTreeMap<String, String> {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if rel != ".bloggo-manifest.json" {
+            if rel != bloggo::output::MANIFEST {
                 let bytes = std::fs::read(e.path()).unwrap();
                 files.insert(rel, blake3::hash(&bytes).to_hex().to_string());
             }
@@ -269,14 +269,9 @@ pub fn output_files(out: &Path) -> BTreeMap<String, String> {
 
 /// The manifest of an output folder (file → hash).
 fn manifest(out: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(out.join(".bloggo-manifest.json"))
-        .unwrap_or_else(|e| panic!("{}: no manifest: {e}", out.display()));
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["files"]
-        .as_object()
-        .expect("manifest files")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+    bloggo::output::manifest_files(out)
+        .unwrap_or_else(|| panic!("{}: no sound manifest", out.display()))
+        .into_iter()
         .collect()
 }
 
