@@ -8,11 +8,11 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use crate::config::Settings;
-use crate::markdown::cache::{body_key, MarkdownCache};
+use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, MarkdownOptions, Rendered};
 use crate::output::{Digest, Record, Writer};
 use crate::render::{self, Job, Renderer};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{RelatedLists, Snapshot};
 use crate::store::site::{SiteQuery, SiteReader};
 use crate::store::Store;
 use crate::templates::{self, StaticSource, Templates};
@@ -115,7 +115,17 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         })
         .with_context(cannot_read)?;
     phase("store read");
-    let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now)?;
+    let dir = cache_dir(settings);
+    let related_file = dir.join("related.bin");
+    let known = if opts.clean {
+        None
+    } else {
+        std::fs::read(&related_file)
+            .ok()
+            .and_then(|b| RelatedLists::decode(&b))
+    };
+    let known_key = known.as_ref().map(|k| k.key);
+    let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now, known)?;
     templates.set_origin(&snap.site.origin);
     phase("snapshot");
 
@@ -130,28 +140,75 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .iter()
         .map(|p| body_key(&p.content_hash, &md, &p.path))
         .collect();
-    let mut renderer = Renderer::new(&snap, &templates, keys.clone());
+    let cache = if opts.clean {
+        MarkdownCache::empty(&dir)
+    } else {
+        MarkdownCache::open(&dir)
+    };
+    // Markdown the cache does not have is rendered first: what its summary turns out to be
+    // decides whether the pages showing the post's card change.
+    let n = snap.posts.len();
+    let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();
+    let mut made: Vec<usize> = Vec::new();
+    let unknown: Vec<usize> = (0..n)
+        .filter(|&i| cache.summary(&keys[i]).is_none())
+        .collect();
+    let make = |which: &[usize]| -> Result<Vec<(usize, Rendered)>> {
+        let unread: Vec<i64> = which
+            .iter()
+            .map(|&i| &snap.posts[i])
+            .filter(|p| p.content.is_none())
+            .map(|p| p.id)
+            .collect();
+        let read = reader.contents(&unread).with_context(cannot_read)?;
+        Ok(which
+            .par_iter()
+            .map(|&i| {
+                let p = &snap.posts[i];
+                let content = p
+                    .content
+                    .as_deref()
+                    .or_else(|| read.get(&p.id).map(String::as_str))
+                    .unwrap_or("");
+                let opts = MarkdownOptions {
+                    link_base: Some(p.path.clone()),
+                    ..md.clone()
+                };
+                (i, markdown::render(content, &opts))
+            })
+            .collect())
+    };
+    for (i, body) in make(&unknown)? {
+        made.push(i);
+        bodies[i] = Some(body);
+    }
+    let summaries: Vec<[u8; 32]> = (0..n)
+        .map(|i| match &bodies[i] {
+            Some(b) => summary_digest(b),
+            None => cache.summary(&keys[i]).unwrap_or_default(),
+        })
+        .collect();
+    phase("new markdown rendered");
+    let mut renderer = Renderer::new(&snap, &templates, keys.clone(), &summaries);
     let jobs = render::jobs(&snap);
     phase("digests");
     let writer = Writer::begin(&out, opts.clean)?;
     phase("output manifests read");
     // Which pages can be carried over from the live site, and which must be made.
-    let plan: Vec<(Option<Digest>, bool)> = jobs
+    let plan: Vec<(String, Option<Digest>, bool)> = jobs
         .par_iter()
         .map(|&job| {
-            let f = renderer.fingerprint(job);
-            let keep = f
-                .as_ref()
-                .is_some_and(|f| writer.reusable(&renderer.route(job).0, f));
-            (f, keep)
+            let (file, f) = renderer.plan(job);
+            let keep = f.as_ref().is_some_and(|f| writer.reusable(&file, f));
+            (file, f, keep)
         })
         .collect();
     phase("fingerprints");
 
-    // The rendered markdown those pages need: from the cache, else made from the markdown.
-    let mut needed = vec![false; snap.posts.len()];
+    // The rendered markdown those pages need: from the cache (or made, if its record is gone).
+    let mut needed = vec![false; n];
     let mut list = Vec::new();
-    for (&job, (_, keep)) in jobs.iter().zip(&plan) {
+    for (&job, (_, _, keep)) in jobs.iter().zip(&plan) {
         if !keep {
             list.clear();
             renderer.needs(job, &mut list);
@@ -160,53 +217,32 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             }
         }
     }
-    let dir = cache_dir(settings);
-    let cache = if opts.clean {
-        MarkdownCache::empty(&dir)
-    } else {
-        MarkdownCache::open(&dir)
-    };
-    let mut bodies: Vec<Option<Rendered>> = (0..snap.posts.len())
+    let from_cache: Vec<Option<Rendered>> = (0..n)
         .into_par_iter()
-        .map(|i| if needed[i] { cache.get(&keys[i]) } else { None })
-        .collect();
-    let to_make: Vec<usize> = (0..snap.posts.len())
-        .filter(|&i| needed[i] && bodies[i].is_none())
-        .collect();
-    let unread: Vec<i64> = to_make
-        .iter()
-        .map(|&i| &snap.posts[i])
-        .filter(|p| p.content.is_none())
-        .map(|p| p.id)
-        .collect();
-    let read = reader.contents(&unread).with_context(cannot_read)?;
-    drop(reader);
-    drop(store);
-    phase("markdown read");
-    let made: Vec<(usize, Rendered)> = to_make
-        .par_iter()
-        .map(|&i| {
-            let p = &snap.posts[i];
-            let content = p
-                .content
-                .as_deref()
-                .or_else(|| read.get(&p.id).map(String::as_str))
-                .unwrap_or("");
-            let opts = MarkdownOptions {
-                link_base: Some(p.path.clone()),
-                ..md.clone()
-            };
-            (i, markdown::render(content, &opts))
+        .map(|i| {
+            if needed[i] && bodies[i].is_none() {
+                cache.get(&keys[i])
+            } else {
+                None
+            }
         })
         .collect();
-    drop(read);
-    let mut made_keys = Vec::with_capacity(made.len());
-    for (i, body) in made {
-        made_keys.push(i);
+    for (i, b) in from_cache.into_iter().enumerate() {
+        if b.is_some() {
+            bodies[i] = b;
+        }
+    }
+    let lost: Vec<usize> = (0..n)
+        .filter(|&i| needed[i] && bodies[i].is_none())
+        .collect();
+    for (i, body) in make(&lost)? {
+        made.push(i);
         bodies[i] = Some(body);
     }
+    drop(reader);
+    drop(store);
     renderer.set_bodies(bodies);
-    phase("markdown rendered");
+    phase("markdown read");
 
     // Make every page that changed and stream it into the new output folder.
     let assets = assets(settings, &snap)?;
@@ -214,8 +250,8 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     let page_results: Vec<Result<(Record, bool), String>> = jobs
         .par_iter()
         .zip(plan)
-        .map(|(&job, (fingerprint, keep))| {
-            let r = render_one(&renderer, &writer, job, fingerprint, keep);
+        .map(|(&job, (file, fingerprint, keep))| {
+            let r = render_one(&renderer, &writer, job, &file, fingerprint, keep);
             bar.inc(1);
             r
         })
@@ -280,10 +316,15 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     phase("committed");
 
     let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
-    let new_bodies: Vec<([u8; 32], &Rendered)> = made_keys
+    let new_bodies: Vec<([u8; 32], &Rendered)> = made
         .iter()
         .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
         .collect();
+    if known_key != Some(snap.related.key) {
+        if let Err(e) = write_atomically(&related_file, &snap.related.encode()) {
+            eprintln!("warning: {}: cannot write: {e:#}", related_file.display());
+        }
+    }
     // Caches of earlier versions are not read any more.
     let _ = std::fs::remove_file(dir.join("markdown.json"));
     if let Err(e) = cache.save(&live, &new_bodies) {
@@ -319,12 +360,12 @@ fn render_one(
     r: &Renderer,
     w: &Writer,
     job: Job,
+    file: &str,
     fingerprint: Option<Digest>,
     keep: bool,
 ) -> Result<(Record, bool), String> {
     if let (true, Some(f)) = (keep, &fingerprint) {
-        let (file, _) = r.route(job);
-        if let Some(rec) = w.reuse(&file, f).map_err(|e| format!("{file}: {e:#}"))? {
+        if let Some(rec) = w.reuse(file, f).map_err(|e| format!("{file}: {e:#}"))? {
             return Ok((rec, false));
         }
     }
@@ -359,6 +400,16 @@ fn assets(settings: &Settings, snap: &Snapshot) -> Result<Vec<(String, StaticSou
             .map(|m| (m.file.clone(), StaticSource::File(m.source.clone()))),
     );
     Ok(v)
+}
+
+/// Replaces a file with new bytes: a reader sees the old file or the new one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("a file without a folder")?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(tmp.as_file_mut(), bytes)?;
+    tmp.persist(path)?;
+    Ok(())
 }
 
 fn progress(len: usize, quiet: bool) -> indicatif::ProgressBar {

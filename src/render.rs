@@ -12,7 +12,7 @@ use crate::snapshot::{Post, Snapshot};
 use crate::templates::{escape, TemplateContext as Context, Templates};
 
 /// Whose posts a listing or feed shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     Home,
     Category(usize),
@@ -114,8 +114,15 @@ pub struct Renderer<'a> {
     /// Plain-text excerpts derived from the markdown, for posts that store none.
     derived_excerpts: Vec<Option<String>>,
     base: Context,
-    /// Digest of everything a post's card and page are made from.
+    /// Per post, a digest of what site-wide pages (archive, search, sitemap) show of it: its
+    /// row, author, tags and categories, not its rendered markdown.
+    meta_hashes: Vec<blake3::Hash>,
+    /// Per post, a digest of its card: the meta digest and the summary from its markdown.
     card_hashes: Vec<blake3::Hash>,
+    /// Per post, a digest of its page and feed entry: the card and the whole markdown.
+    page_hashes: Vec<blake3::Hash>,
+    /// Per listing scope, a digest of its title, description and object.
+    scope_hashes: std::collections::HashMap<Scope, blake3::Hash>,
     /// Digest of what every page sees (templates, site settings); `None` when templates use
     /// something that changes from build to build (`now()`...), so every page is made again.
     global: Option<blake3::Hash>,
@@ -191,7 +198,14 @@ struct Paginator {
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(snap: &'a Snapshot, templates: &'a Templates, body_keys: Vec<[u8; 32]>) -> Self {
+    /// `body_keys` say what each post's rendered markdown is made from, `summaries` what its
+    /// card shows of it (see `markdown::cache::summary_digest`); both in `snap.posts` order.
+    pub fn new(
+        snap: &'a Snapshot,
+        templates: &'a Templates,
+        body_keys: Vec<[u8; 32]>,
+        summaries: &[[u8; 32]],
+    ) -> Self {
         let s = &snap.site;
         let u = &s.urls;
         let site = json!({
@@ -235,7 +249,10 @@ impl<'a> Renderer<'a> {
             cards: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
             derived_excerpts: Vec::new(),
             base,
+            meta_hashes: Vec::new(),
             card_hashes: Vec::new(),
+            page_hashes: Vec::new(),
+            scope_hashes: Default::default(),
             global: None,
             everything: blake3::Hash::from_bytes([0; 32]),
         };
@@ -247,15 +264,47 @@ impl<'a> Renderer<'a> {
                 _ => None,
             })
             .collect();
-        r.card_hashes = (0..n).into_par_iter().map(|i| r.card_digest(i)).collect();
+        r.meta_hashes = (0..n).into_par_iter().map(|i| r.meta_digest(i)).collect();
+        r.card_hashes = (0..n)
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                put(&mut h, r.meta_hashes[i].as_bytes());
+                put(&mut h, &summaries[i]);
+                h.finalize()
+            })
+            .collect();
+        r.page_hashes = (0..n)
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                put(&mut h, r.card_hashes[i].as_bytes());
+                put(&mut h, &r.body_keys[i]);
+                h.finalize()
+            })
+            .collect();
+        let scopes = std::iter::once(Scope::Home)
+            .chain((0..snap.categories.len()).map(Scope::Category))
+            .chain((0..snap.tags.len()).map(Scope::Tag))
+            .chain((0..snap.authors.len()).map(Scope::Author));
+        r.scope_hashes = scopes
+            .map(|scope| {
+                let (kind, template, title, desc, key, obj) = r.scope_info(scope);
+                let mut h = blake3::Hasher::new();
+                for part in [kind, template, &title, &desc, key] {
+                    put(&mut h, part.as_bytes());
+                }
+                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+                (scope, h.finalize())
+            })
+            .collect();
         r.global = r.global_digest(&site);
         r.everything = r.everything_digest();
         r
     }
 
-    /// A digest of everything [`Renderer::card`] and a post's page read of the post: its row,
-    /// its rendered markdown (by key), its author, tags and categories with their parents.
-    fn card_digest(&self, i: usize) -> blake3::Hash {
+    /// A digest of what [`Renderer::card`] reads of a post but its rendered markdown: its row
+    /// (and its markdown's hash when the excerpt is derived from it), its author, tags and
+    /// categories with their parents.
+    fn meta_digest(&self, i: usize) -> blake3::Hash {
         let snap = self.snap;
         let p = self.post(i);
         let mut h = blake3::Hasher::new();
@@ -264,7 +313,9 @@ impl<'a> Renderer<'a> {
             Some(s) => put(h, s.as_bytes()),
             None => put(h, b"\0none"),
         };
-        put(&mut h, &self.body_keys[i]);
+        if p.excerpt.is_none() {
+            put(&mut h, p.content_hash.as_bytes());
+        }
         put(&mut h, &p.id.to_le_bytes());
         for s in [&p.title, &p.slug, &p.path, p.state()] {
             text(&mut h, s);
@@ -390,7 +441,7 @@ impl<'a> Renderer<'a> {
     fn everything_digest(&self) -> blake3::Hash {
         let snap = self.snap;
         let mut h = blake3::Hasher::new();
-        for c in &self.card_hashes {
+        for c in &self.meta_hashes {
             put(&mut h, c.as_bytes());
         }
         for c in &snap.categories {
@@ -436,20 +487,25 @@ impl<'a> Renderer<'a> {
         h.finalize()
     }
 
-    /// A digest of everything a job's page is made from: two builds that give a job the same
-    /// fingerprint make the same bytes, so the second may reuse the first's file. `None` when
-    /// the page must always be made.
-    pub fn fingerprint(&self, job: Job) -> Option<crate::output::Digest> {
+    /// A job's output file and a digest of everything its page is made from: two builds that
+    /// give a job the same fingerprint make the same bytes, so the second may reuse the
+    /// first's file. No fingerprint when the page must always be made.
+    pub fn plan(&self, job: Job) -> (String, Option<crate::output::Digest>) {
+        let (file, path) = self.route(job);
+        let f = self.fingerprint(job, &file, &path);
+        (file, f)
+    }
+
+    fn fingerprint(&self, job: Job, file: &str, path: &str) -> Option<crate::output::Digest> {
         let mut h = blake3::Hasher::new();
         put(&mut h, self.global?.as_bytes());
-        let (file, path) = self.route(job);
         put(&mut h, file.as_bytes());
         put(&mut h, path.as_bytes());
         match job {
             Job::Post(i) => {
                 let p = self.post(i);
                 put(&mut h, b"post");
-                put(&mut h, self.card_hashes[i].as_bytes());
+                put(&mut h, self.page_hashes[i].as_bytes());
                 for k in [p.newer, p.older] {
                     put(
                         &mut h,
@@ -462,14 +518,12 @@ impl<'a> Renderer<'a> {
             }
             Job::Listing(scope, n) => {
                 put(&mut h, b"listing");
-                let (_, template, title, desc, _, obj) = self.scope_info(scope);
-                for part in [template, &title, &desc] {
-                    put(&mut h, part.as_bytes());
-                }
-                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+                put(&mut h, self.scope_hashes.get(&scope)?.as_bytes());
                 let list = self.scope_posts(scope);
                 let per = self.snap.site.paginate;
-                put(&mut h, format!("{n} {per} {}", list.len()).as_bytes());
+                for x in [n, per, list.len()] {
+                    put(&mut h, &(x as u64).to_le_bytes());
+                }
                 let lo = ((n - 1) * per).min(list.len());
                 let hi = (n * per).min(list.len());
                 for k in lo..hi {
@@ -482,9 +536,7 @@ impl<'a> Renderer<'a> {
                     _ => Scope::Home,
                 };
                 put(&mut h, if job == Job::Rss { b"rss" } else { b"atom" });
-                let (_, _, title, _, _, obj) = self.scope_info(scope);
-                put(&mut h, title.as_bytes());
-                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+                put(&mut h, self.scope_hashes.get(&scope)?.as_bytes());
                 let list = self.scope_posts(scope);
                 let n = list.len().min(self.snap.site.feed_limit);
                 if n == 0 {
@@ -492,7 +544,7 @@ impl<'a> Renderer<'a> {
                     return None;
                 }
                 for k in 0..n {
-                    put(&mut h, self.card_hashes[list.get(k)].as_bytes());
+                    put(&mut h, self.page_hashes[list.get(k)].as_bytes());
                 }
             }
             Job::Alias(a) => {

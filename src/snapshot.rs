@@ -173,6 +173,58 @@ pub struct Snapshot {
     pub built_at: DateTime<Utc>,
     /// Things skipped with a reason (bad alias paths...), for the build to print.
     pub warnings: Vec<String>,
+    /// Every post's related posts, with what they were computed from (to reuse next build).
+    pub related: RelatedLists,
+}
+
+/// Related posts of every post (indexes into `Snapshot::posts`), and a digest of what decides
+/// them: the posts' order, their tags and categories, and the category tree. Computing them
+/// is the costliest part of a snapshot, and they rarely change, so builds keep them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelatedLists {
+    pub key: [u8; 32],
+    pub lists: Vec<Vec<usize>>,
+}
+
+const RELATED_MAGIC: &[u8] = b"bloggo-related-1\n";
+
+impl RelatedLists {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = RELATED_MAGIC.to_vec();
+        out.extend_from_slice(&self.key);
+        out.extend_from_slice(&(self.lists.len() as u64).to_le_bytes());
+        for l in &self.lists {
+            out.push(l.len() as u8);
+            for &p in l {
+                out.extend_from_slice(&(p as u32).to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// `None` unless `b` is a whole, sound encoding.
+    pub fn decode(b: &[u8]) -> Option<RelatedLists> {
+        let b = b.strip_prefix(RELATED_MAGIC)?;
+        let key: [u8; 32] = b.get(..32)?.try_into().ok()?;
+        let n = usize::try_from(u64::from_le_bytes(b.get(32..40)?.try_into().ok()?)).ok()?;
+        let mut at = 40;
+        let mut lists = Vec::with_capacity(n.min(b.len()));
+        for _ in 0..n {
+            let k = *b.get(at)? as usize;
+            at += 1;
+            let mut l = Vec::with_capacity(k);
+            for _ in 0..k {
+                let p = u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize;
+                if p >= n {
+                    return None;
+                }
+                l.push(p);
+                at += 4;
+            }
+            lists.push(l);
+        }
+        (at == b.len()).then_some(RelatedLists { key, lists })
+    }
 }
 
 /// Reads a store timestamp (`YYYY-MM-DD HH:MM:SS` UTC; a bare date or RFC 3339 is accepted).
@@ -248,12 +300,15 @@ pub fn alias_file(path: &str) -> Result<String, String> {
 impl Snapshot {
     /// Resolves the rows of one store read. A post without a stored read time gets one from
     /// its markdown's word count.
+    /// `known` are related posts an earlier build computed: used when they were computed from
+    /// the same posts, tags and categories.
     pub fn build(
         settings: &Settings,
         rows: SiteRows,
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
+        known: Option<RelatedLists>,
     ) -> Result<Snapshot> {
         let c = &settings.config;
         let (origin, root) = split_base(base_url);
@@ -529,18 +584,25 @@ impl Snapshot {
         let authors: Vec<Author> = keep.iter().map(|&a| slots[a].take().unwrap()).collect();
 
         // Related posts: shared tags count twice, shared categories once.
-        let related: Vec<Vec<usize>> = {
-            use rayon::prelude::*;
-            (0..n)
-                .into_par_iter()
-                .map_init(
-                    || Scores::new(n),
-                    |sc, i| related_of(i, &posts, &tags, &categories, sc),
-                )
-                .collect()
+        let key = related_key(&posts, &tags, &categories);
+        let related = match known {
+            Some(k) if k.key == key && k.lists.len() == n => k,
+            _ => RelatedLists {
+                key,
+                lists: {
+                    use rayon::prelude::*;
+                    (0..n)
+                        .into_par_iter()
+                        .map_init(
+                            || Scores::new(n),
+                            |sc, i| related_of(i, &posts, &tags, &categories, sc),
+                        )
+                        .collect()
+                },
+            },
         };
-        for (p, r) in posts.iter_mut().zip(related) {
-            p.related = r;
+        for (p, r) in posts.iter_mut().zip(&related.lists) {
+            p.related = r.clone();
         }
 
         // Aliases and media.
@@ -592,8 +654,35 @@ impl Snapshot {
             drafts,
             built_at: now,
             warnings,
+            related,
         })
     }
+}
+
+/// A digest of everything [`related_of`] reads: each post's id, tags and categories (in the
+/// posts' order), the posts of each tag and category, and the parameters.
+fn related_key(posts: &[Post], tags: &[Tag], cats: &[Category]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    let ints = |h: &mut blake3::Hasher, label: u64, v: &[usize]| {
+        h.update(&label.to_le_bytes());
+        h.update(&(v.len() as u64).to_le_bytes());
+        for &x in v {
+            h.update(&(x as u64).to_le_bytes());
+        }
+    };
+    ints(&mut h, 0, &[RELATED, RELATED_WINDOW, posts.len()]);
+    for p in posts {
+        h.update(&p.id.to_le_bytes());
+        ints(&mut h, 1, &p.tags);
+        ints(&mut h, 2, &p.categories);
+    }
+    for t in tags {
+        ints(&mut h, 3, &t.posts);
+    }
+    for c in cats {
+        ints(&mut h, 4, &c.posts);
+    }
+    *h.finalize().as_bytes()
 }
 
 /// A score per post, reset after each use by clearing only what was touched (a hash map per
@@ -685,6 +774,23 @@ mod tests {
         assert_eq!(alias_file("/2019/a.html").unwrap(), "2019/a.html");
         assert!(alias_file("/../etc/x").is_err());
         assert!(alias_file("/").is_err());
+    }
+
+    #[test]
+    fn related_lists_round_trip_and_damage_is_refused() {
+        let r = RelatedLists {
+            key: [7; 32],
+            lists: vec![vec![1, 2], vec![], vec![0]],
+        };
+        let b = r.encode();
+        assert_eq!(RelatedLists::decode(&b), Some(r));
+        for cut in [0, 5, 40, b.len() - 1] {
+            assert_eq!(RelatedLists::decode(&b[..cut]), None, "cut at {cut}");
+        }
+        let mut bad = b.clone();
+        let last = bad.len() - 4;
+        bad[last..].copy_from_slice(&9u32.to_le_bytes()); // a post that does not exist
+        assert_eq!(RelatedLists::decode(&bad), None);
     }
 
     #[test]

@@ -262,7 +262,7 @@ pub fn import_dir(
 
 /// How posts' `source_path` begins for files under `root`: relative to the site folder when
 /// inside it (`content/`), else the folder's absolute path.
-fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
+pub(super) fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
     let root_abs =
         std::fs::canonicalize(root).with_context(|| format!("{}: cannot read", root.display()))?;
     let site_abs = std::fs::canonicalize(&settings.root)

@@ -20,10 +20,35 @@ use super::{MarkdownOptions, Rendered, TocEntry};
 const CACHE_VERSION: &str = "md2";
 
 const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-4\n";
-const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-4\n";
+const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-5\n";
 const BODY_RECORD: u8 = 2;
-/// Key, offset, length.
-const INDEX_ENTRY: usize = 32 + 8 + 8;
+/// Key, offset, length, summary digest.
+const INDEX_ENTRY: usize = 32 + 8 + 8 + 32;
+
+/// A digest of what a post's card shows of its rendered markdown (the summary before
+/// `<!-- more -->`, if any): kept in the index, so a build knows whether a post's card changed
+/// without reading its record.
+pub fn summary_digest(r: &Rendered) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    match &r.summary_html {
+        Some(s) => {
+            h.update(&[1]);
+            h.update(s.as_bytes());
+        }
+        None => {
+            h.update(&[0]);
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
+/// Where a record is and what its summary digest is.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    offset: u64,
+    len: u64,
+    summary: [u8; 32],
+}
 
 /// What a post's rendered markdown is made from: the markdown (by its hash), the renderer's
 /// version and options, and the post's URL (relative links resolve against it).
@@ -51,7 +76,7 @@ pub struct MarkdownCache {
     data: Option<std::fs::File>,
     /// Length of the data file when opened (appends go after it).
     data_len: u64,
-    index: HashMap<[u8; 32], (u64, u64)>,
+    index: HashMap<[u8; 32], Slot>,
     /// Both files were read and are sound, so records may be appended.
     appendable: bool,
 }
@@ -105,7 +130,7 @@ impl MarkdownCache {
     /// The rendered markdown with this key, if the cache has it. Safe to call from many
     /// threads.
     pub fn get(&self, key: &[u8; 32]) -> Option<Rendered> {
-        let &(offset, len) = self.index.get(key)?;
+        let &Slot { offset, len, .. } = self.index.get(key)?;
         let data = self.data.as_ref()?;
         let mut buf = vec![0; usize::try_from(len).ok()?];
         read_at(data, &mut buf, offset).ok()?;
@@ -115,6 +140,11 @@ impl MarkdownCache {
         }
         let body = read_body(&mut r)?;
         r.0.is_empty().then_some(body)
+    }
+
+    /// The summary digest of the record with this key, without reading the record.
+    pub fn summary(&self, key: &[u8; 32]) -> Option<[u8; 32]> {
+        self.index.get(key).map(|s| s.summary)
     }
 
     /// Records this build's new bodies and forgets what the site no longer has: appends when
@@ -139,8 +169,12 @@ impl MarkdownCache {
         for (k, body) in new {
             let at = bytes.len() as u64;
             encode(&mut bytes, k, body);
-            self.index
-                .insert(*k, (self.data_len + at, bytes.len() as u64 - at));
+            let slot = Slot {
+                offset: self.data_len + at,
+                len: bytes.len() as u64 - at,
+                summary: summary_digest(body),
+            };
+            self.index.insert(*k, slot);
         }
         let path = data_path(&self.dir);
         let mut f = std::fs::OpenOptions::new()
@@ -159,16 +193,20 @@ impl MarkdownCache {
         let mut index = HashMap::new();
         // Live records of the old file are copied as they are (no parsing).
         if let Some(data) = &self.data {
-            for (k, &(offset, len)) in &self.index {
+            for (k, slot) in &self.index {
                 if !live.contains(k) {
                     continue;
                 }
-                let mut buf = vec![0; len as usize];
-                if read_at(data, &mut buf, offset).is_ok()
+                let mut buf = vec![0; slot.len as usize];
+                if read_at(data, &mut buf, slot.offset).is_ok()
                     && buf.first() == Some(&BODY_RECORD)
                     && buf.get(1..33) == Some(&k[..])
                 {
-                    index.insert(*k, (bytes.len() as u64, len));
+                    let moved = Slot {
+                        offset: bytes.len() as u64,
+                        ..*slot
+                    };
+                    index.insert(*k, moved);
                     bytes.extend_from_slice(&buf);
                 }
             }
@@ -179,7 +217,12 @@ impl MarkdownCache {
             }
             let at = bytes.len() as u64;
             encode(&mut bytes, k, body);
-            index.insert(*k, (at, bytes.len() as u64 - at));
+            let slot = Slot {
+                offset: at,
+                len: bytes.len() as u64 - at,
+                summary: summary_digest(body),
+            };
+            index.insert(*k, slot);
         }
         let path = data_path(&self.dir);
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
@@ -204,7 +247,7 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()
     f.read_exact(buf)
 }
 
-fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], (u64, u64)>> {
+fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], Slot>> {
     let body = b.strip_prefix(INDEX_MAGIC)?;
     if body.len() % INDEX_ENTRY != 0 {
         return None;
@@ -214,21 +257,30 @@ fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], (u64, u64)>>
         let key: [u8; 32] = e[..32].try_into().ok()?;
         let offset = u64::from_le_bytes(e[32..40].try_into().ok()?);
         let len = u64::from_le_bytes(e[40..48].try_into().ok()?);
+        let summary: [u8; 32] = e[48..80].try_into().ok()?;
         if offset < DATA_MAGIC.len() as u64 || offset.checked_add(len)? > data_len {
             return None;
         }
-        index.insert(key, (offset, len));
+        index.insert(
+            key,
+            Slot {
+                offset,
+                len,
+                summary,
+            },
+        );
     }
     Some(index)
 }
 
-fn write_index(dir: &Path, index: &HashMap<[u8; 32], (u64, u64)>) -> Result<()> {
+fn write_index(dir: &Path, index: &HashMap<[u8; 32], Slot>) -> Result<()> {
     let mut bytes = Vec::with_capacity(INDEX_MAGIC.len() + index.len() * INDEX_ENTRY);
     bytes.extend_from_slice(INDEX_MAGIC);
-    for (k, (offset, len)) in index {
+    for (k, slot) in index {
         bytes.extend_from_slice(k);
-        bytes.extend_from_slice(&offset.to_le_bytes());
-        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&slot.offset.to_le_bytes());
+        bytes.extend_from_slice(&slot.len.to_le_bytes());
+        bytes.extend_from_slice(&slot.summary);
     }
     let path = index_path(dir);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
@@ -345,6 +397,8 @@ mod tests {
         let cache = MarkdownCache::open(&dir);
         assert!(same(&cache.get(&[1; 32]).unwrap(), &a));
         assert!(same(&cache.get(&[2; 32]).unwrap(), &b));
+        assert_eq!(cache.summary(&[1; 32]), Some(summary_digest(&a)));
+        assert_ne!(cache.summary(&[1; 32]), cache.summary(&[2; 32]));
         assert!(cache.get(&[3; 32]).is_none());
         // A new record is appended; the old ones stay where they were.
         let len = std::fs::metadata(data_path(&dir)).unwrap().len();
@@ -381,8 +435,8 @@ mod tests {
         let mut swapped = idx.clone();
         let n = INDEX_MAGIC.len();
         let (e1, e2) = (n..n + INDEX_ENTRY, n + INDEX_ENTRY..n + 2 * INDEX_ENTRY);
-        swapped[e1.start + 32..e1.end].copy_from_slice(&idx[e2.start + 32..e2.end]);
-        swapped[e2.start + 32..e2.end].copy_from_slice(&idx[e1.start + 32..e1.end]);
+        swapped[e1.start + 32..e1.start + 48].copy_from_slice(&idx[e2.start + 32..e2.start + 48]);
+        swapped[e2.start + 32..e2.start + 48].copy_from_slice(&idx[e1.start + 32..e1.start + 48]);
         std::fs::write(index_path(&dir), &swapped).unwrap();
         let cache = MarkdownCache::open(&dir);
         assert!(cache.get(&[1; 32]).is_none() && cache.get(&[2; 32]).is_none());

@@ -18,6 +18,16 @@ pub struct IndexedPost {
 }
 
 /// Every post, deleted ones included.
+/// Whether a post that is not deleted came from a file under `scope` (a source path prefix).
+pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM posts
+                        WHERE substr(source_path, 1, length(?1)) = ?1 AND deleted_at IS NULL)",
+        [scope],
+        |r| r.get(0),
+    )
+}
+
 pub fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL FROM posts",

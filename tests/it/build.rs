@@ -854,3 +854,67 @@ fn a_rebuild_renders_only_the_pages_whose_inputs_changed() {
     site.write("templates/404.html", "{% extends \"base.html\" %}");
     assert_eq!(rendered(&site, &[]).len(), first.len());
 }
+
+#[test]
+fn an_edit_below_the_summary_remakes_only_the_post_and_its_feeds() {
+    let site = small_blog();
+    for k in 1..=12 {
+        site.add(&P {
+            slug: &format!("filler-{k:02}"),
+            ..P::published("", &format!("2022-01-{k:02} 10:00:00"))
+        });
+    }
+    site.conn()
+        .execute(
+            "UPDATE posts SET excerpt = 'A summary of its own.' WHERE slug = 'filler-06'",
+            [],
+        )
+        .unwrap();
+    rendered(&site, &[]);
+    assert_eq!(rendered(&site, &[]), Vec::<String>::new());
+
+    // Its neighbours, related posts, listings, archive, search and sitemap show only its card
+    // (title, dates, excerpt, summary), which did not change.
+    site.conn()
+        .execute(
+            "UPDATE posts SET content = content || '\n\nA new last paragraph.'
+             WHERE slug = 'filler-06'",
+            [],
+        )
+        .unwrap();
+    let again = rendered(&site, &[]);
+    assert!(
+        again.iter().any(|f| f == "posts/filler-06/index.html"),
+        "{again:?}"
+    );
+    for f in &again {
+        assert!(
+            f == "posts/filler-06/index.html" || (f.ends_with("atom.xml") || f == "rss.xml"),
+            "{f} rendered: {again:?}"
+        );
+    }
+    let page =
+        std::fs::read_to_string(site.root.join("public/posts/filler-06/index.html")).unwrap();
+    assert!(page.contains("A new last paragraph."));
+
+    // A new summary (text before `<!-- more -->`) changes its card: the neighbours follow.
+    site.conn()
+        .execute(
+            "UPDATE posts SET content = 'New teaser.\n\n<!-- more -->\n\nRest.'
+             WHERE slug = 'filler-06'",
+            [],
+        )
+        .unwrap();
+    let again = rendered(&site, &[]);
+    for f in ["posts/filler-05/index.html", "posts/filler-07/index.html"] {
+        assert!(again.iter().any(|r| r == f), "{f} not rendered: {again:?}");
+    }
+    let clean = site.path("clean");
+    site.build(&["--clean", "--out", clean.to_str().unwrap()])
+        .ok();
+    let mut a = tree(&site.root.join("public"));
+    let mut b = tree(&clean);
+    a.remove(bloggo::output::MANIFEST);
+    b.remove(bloggo::output::MANIFEST);
+    assert!(a == b, "incremental and clean builds differ");
+}
