@@ -96,34 +96,37 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     phase("templates");
 
     let mut store = Store::open(&settings.store, true)?;
-    if settings.config.content.sync {
-        let synced = crate::import::sync_content(settings, &mut store)
-            .context("syncing content/ into the store")?;
-        if !opts.quiet && synced.changed() {
-            eprintln!("content: {synced}");
-        }
-    }
-    phase("store open and content sync");
-    let now = chrono::Utc::now();
-    let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    // One read transaction from here until every markdown source the build needs is read.
-    let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
-    let rows = reader
-        .rows(&SiteQuery {
-            drafts: opts.drafts,
-            now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
-        })
-        .with_context(cannot_read)?;
-    phase("store read");
     let dir = cache_dir(settings);
     let related_file = dir.join("related.bin");
-    let known = if opts.clean {
-        None
-    } else {
-        std::fs::read(&related_file)
-            .ok()
-            .and_then(|b| RelatedLists::decode(&b))
-    };
+    let now = chrono::Utc::now();
+    let cannot_read = || format!("{}: cannot read the site", settings.store.display());
+    // The output folder, the caches and the store are read side by side.
+    let (reader, rows, output) = std::thread::scope(|sc| {
+        let output = sc.spawn(|| -> Result<_> {
+            let writer = Writer::begin(&out, opts.clean)?;
+            let cache = if opts.clean {
+                MarkdownCache::empty(&dir)
+            } else {
+                MarkdownCache::open(&dir)
+            };
+            let known = if opts.clean {
+                None
+            } else {
+                std::fs::read(&related_file)
+                    .ok()
+                    .and_then(|b| RelatedLists::decode(&b))
+            };
+            Ok((writer, cache, known))
+        });
+        let read = read_site(settings, &mut store, opts, now);
+        phase("content synced, store read");
+        let output = output
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        read.map(|(reader, rows)| (reader, rows, output))
+    })?;
+    let (writer, cache, known) = output?;
+    phase("output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
     let snap = Snapshot::build(settings, rows, &base_url, opts.drafts, now, known)?;
     templates.set_origin(&snap.site.origin);
@@ -140,11 +143,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         .iter()
         .map(|p| body_key(&p.content_hash, &md, &p.path))
         .collect();
-    let cache = if opts.clean {
-        MarkdownCache::empty(&dir)
-    } else {
-        MarkdownCache::open(&dir)
-    };
     // Markdown the cache does not have is rendered first: what its summary turns out to be
     // decides whether the pages showing the post's card change.
     let n = snap.posts.len();
@@ -192,8 +190,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     let mut renderer = Renderer::new(&snap, &templates, keys.clone(), &summaries);
     let jobs = render::jobs(&snap);
     phase("digests");
-    let writer = Writer::begin(&out, opts.clean)?;
-    phase("output manifests read");
     // Which pages can be carried over from the live site, and which must be made.
     let plan: Vec<(String, Option<Digest>, bool)> = jobs
         .par_iter()
@@ -352,6 +348,32 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         out,
         warnings: snap.warnings.clone(),
     })
+}
+
+/// Syncs `content/` (when the site asks for it) and reads the site's rows in a read
+/// transaction that stays open for the markdown the build reads later.
+fn read_site<'s>(
+    settings: &Settings,
+    store: &'s mut Store,
+    opts: &BuildOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(SiteReader<'s>, crate::store::site::SiteRows)> {
+    if settings.config.content.sync {
+        let synced = crate::import::sync_content(settings, store)
+            .context("syncing content/ into the store")?;
+        if !opts.quiet && synced.changed() {
+            eprintln!("content: {synced}");
+        }
+    }
+    let cannot_read = || format!("{}: cannot read the site", settings.store.display());
+    let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
+    let rows = reader
+        .rows(&SiteQuery {
+            drafts: opts.drafts,
+            now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
+        })
+        .with_context(cannot_read)?;
+    Ok((reader, rows))
 }
 
 /// Carries a page over from the live site when the plan says it can (`keep`), else renders

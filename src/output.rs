@@ -156,6 +156,8 @@ pub struct Writer {
     staged: Manifest,
     /// The stage's manifest was read: it holds exactly what that manifest lists.
     stage_known: bool,
+    /// The stage's manifest is removed before the stage first changes (see [`Writer::touch`]).
+    touched: std::sync::OnceLock<Result<(), String>>,
     had_output: bool,
     clean: bool,
     _lock: std::fs::File,
@@ -324,11 +326,7 @@ impl Writer {
         let staged = if clean { None } else { read_manifest(&stage) };
         let stage_known = staged.is_some();
         let staged = match staged {
-            Some(m) => {
-                std::fs::remove_file(stage.join(MANIFEST))
-                    .with_context(|| format!("{}: cannot update", stage.display()))?;
-                m
-            }
+            Some(m) => m,
             None => {
                 // Nothing in the stage is trusted, but its files are kept to be overwritten in
                 // place and its extra ones pruned at commit: deleting tens of thousands of files
@@ -349,10 +347,24 @@ impl Writer {
             live,
             staged,
             stage_known,
+            touched: std::sync::OnceLock::new(),
             had_output,
             clean,
             _lock: lock,
         })
+    }
+
+    /// Removes the stage's manifest before its first change, so a build that stops half-way
+    /// leaves a stage without one, which the next build does not trust. Safe to call from many
+    /// threads; only the first call does anything.
+    fn touch(&self) -> Result<()> {
+        let m = self.stage.join(MANIFEST);
+        self.touched
+            .get_or_init(|| {
+                remove_any(&m).map_err(|e| format!("{}: cannot remove ({e})", m.display()))
+            })
+            .clone()
+            .map_err(anyhow::Error::msg)
     }
 
     /// The folder being filled.
@@ -381,6 +393,7 @@ impl Writer {
                 Outcome::Written
             }));
         }
+        self.touch()?;
         let dst = self.stage.join(file);
         if let Some(dir) = dst.parent() {
             if let Err(e) = std::fs::create_dir_all(dir) {
@@ -456,6 +469,7 @@ impl Writer {
         if !std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_file()) {
             return Ok(None);
         }
+        self.touch()?;
         let dst = self.stage.join(file);
         if let Some(dir) = dst.parent() {
             if std::fs::create_dir_all(dir).is_err() {
@@ -473,6 +487,7 @@ impl Writer {
     /// Removes what is no longer part of the site from the stage, keeps files someone else put
     /// in the live output, writes the manifest and swaps the stage in.
     pub fn commit(self, records: &[Record]) -> Result<Committed> {
+        self.touch()?;
         let mut c = Committed::default();
         let mut manifest = Manifest::default();
         manifest.files.reserve(records.len());
@@ -882,6 +897,14 @@ mod tests {
         expect(&out, &[("index.html", "old")]);
         build(&out, &[("index.html", "newer")]);
         expect(&out, &[("index.html", "newer")]);
+        build(&out, &[("index.html", "newer"), ("p.html", "p")]);
+        expect(&out, &[("index.html", "newer"), ("p.html", "p")]);
+        // A dropped clean build as well (it once left the stage's manifest in place).
+        let w = Writer::begin(&out, true).unwrap();
+        w.put("index.html", b"half").unwrap();
+        drop(w);
+        build(&out, &[("index.html", "newer"), ("p.html", "p")]);
+        expect(&out, &[("index.html", "newer"), ("p.html", "p")]);
         build(&out, &[("index.html", "newer"), ("p.html", "p")]);
         expect(&out, &[("index.html", "newer"), ("p.html", "p")]);
     }
