@@ -91,6 +91,9 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     }
     let out = opts.out.clone().unwrap_or_else(|| settings.output.clone());
 
+    if settings.config.markdown.highlight {
+        markdown::warm_up_highlighter();
+    }
     // Templates first: a broken template fails before anything is read or written.
     let mut templates = Templates::load(settings)?;
     phase("templates");

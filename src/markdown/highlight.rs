@@ -39,6 +39,12 @@ const MAX_HIGHLIGHT_LINE: usize = 16 * 1024;
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 static THEMES: LazyLock<ThemeSet> = LazyLock::new(ThemeSet::load_defaults);
 
+/// Loads the syntax definitions (tens of milliseconds) on a thread of its own, so a build that
+/// renders a post with code does not wait for them after reading the store.
+pub fn warm_up() {
+    std::thread::spawn(|| LazyLock::force(&SYNTAXES));
+}
+
 /// Names of the syntect themes usable as `highlight_theme` for inline styles.
 pub fn theme_names() -> Vec<&'static str> {
     THEMES.themes.keys().map(String::as_str).collect()

@@ -16,8 +16,8 @@ use pulldown_cmark::{
 use serde::Serialize;
 
 pub use highlight::{
-    syntax_css, theme_names, validate_highlight_theme, CLASS_PREFIX, CSS_THEME, DARK_CSS_THEME,
-    LIGHT_CSS_THEME,
+    syntax_css, theme_names, validate_highlight_theme, warm_up as warm_up_highlighter,
+    CLASS_PREFIX, CSS_THEME, DARK_CSS_THEME, LIGHT_CSS_THEME,
 };
 pub use links::resolve_relative_url;
 
