@@ -20,10 +20,15 @@ pub struct IndexedPost {
 /// Every post, deleted ones included.
 /// Whether a post that is not deleted came from a file under `scope` (a source path prefix).
 pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
+    // A range over idx_posts_source_path (a prefix test on the column would read every row);
+    // every path that starts with `scope` sorts in [scope, scope + U+10FFFF). The `+` keeps
+    // SQLite from picking idx_posts_deleted instead, which matches nearly every post.
+    let end = format!("{scope}\u{10FFFF}");
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM posts
-                        WHERE substr(source_path, 1, length(?1)) = ?1 AND deleted_at IS NULL)",
-        [scope],
+                        WHERE source_path >= ?1 AND source_path < ?2
+                          AND substr(source_path, 1, length(?1)) = ?1 AND +deleted_at IS NULL)",
+        [scope, end.as_str()],
         |r| r.get(0),
     )
 }
