@@ -311,7 +311,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         }
     }
     phase("pages rendered and written");
-    let committed = writer.commit(&records)?;
+    let committed = writer.commit(records)?;
     phase("committed");
 
     let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();

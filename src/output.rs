@@ -14,8 +14,12 @@
 //! the top of the live output that bloggo did not write (a `CNAME`, `.well-known/`) are carried
 //! into every new site; anything else added by hand inside bloggo's folders is not kept.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+// foldhash: the manifests are maps of tens of thousands of paths, built and probed on every
+// build; SipHash (std's default, made to resist hash flooding) cost more than the lookups.
+// The keys are the site's own file names, not input from the network.
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use anyhow::{bail, Context, Result};
 
@@ -193,7 +197,7 @@ fn read_live_manifest(dir: &Path) -> Option<Manifest> {
 fn read_old_manifest(dir: &Path) -> Option<Manifest> {
     #[derive(serde::Deserialize)]
     struct Old {
-        files: HashMap<String, String>,
+        files: std::collections::HashMap<String, String>,
     }
     let old: Old = serde_json::from_slice(&std::fs::read(dir.join(OLD_MANIFEST)).ok()?).ok()?;
     let mut m = Manifest::default();
@@ -486,7 +490,7 @@ impl Writer {
 
     /// Removes what is no longer part of the site from the stage, keeps files someone else put
     /// in the live output, writes the manifest and swaps the stage in.
-    pub fn commit(self, records: &[Record]) -> Result<Committed> {
+    pub fn commit(self, records: Vec<Record>) -> Result<Committed> {
         self.touch()?;
         let mut c = Committed::default();
         let mut manifest = Manifest::default();
@@ -500,7 +504,7 @@ impl Writer {
                 hash: r.hash,
                 fingerprint: r.fingerprint,
             };
-            manifest.files.insert(r.file.clone(), e);
+            manifest.files.insert(r.file, e);
         }
         c.removed = self
             .live
@@ -741,7 +745,7 @@ mod tests {
             .iter()
             .map(|(f, b)| w.put(f, b.as_bytes()).unwrap())
             .collect();
-        w.commit(&r).unwrap()
+        w.commit(r).unwrap()
     }
 
     fn expect(out: &Path, pages: &[(&str, &str)]) {
@@ -828,7 +832,7 @@ mod tests {
             w.put("index.html", b"i5").unwrap(),
             w.put("posts/a/index.html", b"a").unwrap(),
         ];
-        w.commit(&r).unwrap();
+        w.commit(r).unwrap();
         let got = files(&out);
         assert!(!got.contains_key("posts/a/notes.txt"), "{got:?}");
         assert_eq!(got[".well-known/acme/token"], "t");
@@ -954,7 +958,7 @@ mod tests {
             .iter()
             .map(|(f, b)| w.put(f, b.as_bytes()).unwrap())
             .collect();
-        w.commit(&r).unwrap();
+        w.commit(r).unwrap();
         expect(
             &out,
             &[("a.html", "a3"), ("b.html", "b2"), ("old.html", "x")],
