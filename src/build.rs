@@ -341,7 +341,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         );
         eprintln!("{rendered} of {} pages rendered", jobs.len());
     }
-    Ok(BuildSummary {
+    let summary = BuildSummary {
         pages: jobs.len(),
         rendered,
         written: committed.written,
@@ -350,7 +350,11 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         seconds: started.elapsed().as_secs_f64(),
         out,
         warnings: snap.warnings.clone(),
-    })
+    };
+    // Freeing the snapshot and the page list takes milliseconds nobody needs to wait for.
+    drop(renderer);
+    std::thread::spawn(move || drop((snap, jobs, keys, templates)));
+    Ok(summary)
 }
 
 /// Syncs `content/` (when the site asks for it) and reads the site's rows in a read

@@ -527,6 +527,9 @@ impl Writer {
         remove_any(&self.stage.join(OLD_MANIFEST))
             .with_context(|| format!("{}: cannot remove", self.stage.display()))?;
         swap(&self.stage, &self.out, self.had_output)?;
+        // Freeing tens of thousands of paths takes milliseconds nobody needs to wait for.
+        let Writer { live, staged, .. } = self;
+        std::thread::spawn(move || drop((live, staged, manifest)));
         Ok(c)
     }
 
