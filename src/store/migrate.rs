@@ -161,29 +161,41 @@ pub fn up(
         if to.is_some_and(|t| m.version > t) {
             break;
         }
-        // Some steps rebuild tables (new table, copy, drop, rename): foreign keys must not
-        // fire mid-way (dropping the old table would cascade), and are checked before commit.
-        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let result = (|| -> Result<(), StoreError> {
-            let tx = conn.transaction()?;
-            tx.execute_batch(m.up).map_err(|e| StoreError::Migration {
-                version: m.version,
-                name: m.name.to_string(),
-                source: e,
-            })?;
-            check_foreign_keys(&tx, &m)?;
+        run_step(conn, &m, m.up, |tx| {
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
                 params![m.version, m.name, m.checksum()],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        conn.execute_batch("PRAGMA foreign_keys = ON")?;
-        result?;
+            )
+        })?;
         done.push(m);
     }
     Ok(done)
+}
+
+/// Runs one step's SQL and records it, in one transaction. Steps may rebuild tables (new
+/// table, copy, drop, rename) or drop columns: foreign keys must not fire mid-way (dropping
+/// the old table would cascade), so they are off during the step and checked before commit.
+fn run_step(
+    conn: &mut Connection,
+    m: &Migration,
+    sql: &str,
+    record: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
+) -> Result<(), StoreError> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = (|| -> Result<(), StoreError> {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|e| StoreError::Migration {
+            version: m.version,
+            name: m.name.to_string(),
+            source: e,
+        })?;
+        check_foreign_keys(&tx, m)?;
+        record(&tx)?;
+        tx.commit()?;
+        Ok(())
+    })();
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
 }
 
 /// SQL functions the migrations use (registered on the migrating connection only).
@@ -232,26 +244,12 @@ pub fn down(
             .iter()
             .find(|m| m.version == a.version)
             .expect("status() checked every applied version is known");
-        // Some down steps (DROP COLUMN) rewrite tables; foreign keys must not fire mid-way.
-        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let result = (|| -> Result<(), StoreError> {
-            let tx = conn.transaction()?;
-            tx.execute_batch(m.down)
-                .map_err(|e| StoreError::Migration {
-                    version: m.version,
-                    name: m.name.to_string(),
-                    source: e,
-                })?;
-            check_foreign_keys(&tx, &m)?;
+        run_step(conn, &m, m.down, |tx| {
             tx.execute(
                 "DELETE FROM schema_migrations WHERE version = ?1",
                 [m.version],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })();
-        conn.execute_batch("PRAGMA foreign_keys = ON")?;
-        result?;
+            )
+        })?;
         done.push(m);
     }
     Ok(done)

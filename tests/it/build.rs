@@ -786,6 +786,18 @@ fn the_guide_builds_with_a_page_for_every_file_and_no_broken_links() {
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
+/// What the incremental builds left is what a clean build makes.
+fn assert_same_as_a_clean_build(site: &Site) {
+    let clean = site.path("clean");
+    site.build(&["--clean", "--out", clean.to_str().unwrap()])
+        .ok();
+    let mut a = tree(&site.root.join("public"));
+    let mut b = tree(&clean);
+    a.remove(bloggo::output::MANIFEST);
+    b.remove(bloggo::output::MANIFEST);
+    assert!(a == b, "incremental and clean builds differ");
+}
+
 /// The files a build rendered (the rest were carried over by fingerprint).
 fn rendered(site: &Site, args: &[&str]) -> Vec<String> {
     let mut all = vec!["build"];
@@ -841,14 +853,7 @@ fn a_rebuild_renders_only_the_pages_whose_inputs_changed() {
     assert!(again.len() < first.len() / 2, "{again:?}");
 
     // What the incremental build left is what a clean build makes.
-    let clean = site.path("clean");
-    site.build(&["--clean", "--out", clean.to_str().unwrap()])
-        .ok();
-    let mut a = tree(&site.root.join("public"));
-    let mut b = tree(&clean);
-    a.remove(bloggo::output::MANIFEST);
-    b.remove(bloggo::output::MANIFEST);
-    assert!(a == b, "incremental and clean builds differ");
+    assert_same_as_a_clean_build(&site);
 
     // A template change remakes every page.
     site.write("templates/404.html", "{% extends \"base.html\" %}");
@@ -909,12 +914,5 @@ fn an_edit_below_the_summary_remakes_only_the_post_and_its_feeds() {
     for f in ["posts/filler-05/index.html", "posts/filler-07/index.html"] {
         assert!(again.iter().any(|r| r == f), "{f} not rendered: {again:?}");
     }
-    let clean = site.path("clean");
-    site.build(&["--clean", "--out", clean.to_str().unwrap()])
-        .ok();
-    let mut a = tree(&site.root.join("public"));
-    let mut b = tree(&clean);
-    a.remove(bloggo::output::MANIFEST);
-    b.remove(bloggo::output::MANIFEST);
-    assert!(a == b, "incremental and clean builds differ");
+    assert_same_as_a_clean_build(&site);
 }

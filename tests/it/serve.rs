@@ -580,7 +580,10 @@ fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
     let event = next_event(&events);
     if event != "event: error" {
         let log: Vec<String> = s.lines.try_iter().collect();
-        panic!("expected the error event, got {event:?}; server log:\n{}", log.join("\n"));
+        panic!(
+            "expected the error event, got {event:?}; server log:\n{}",
+            log.join("\n")
+        );
     }
     let page = s.get("/posts/hello/", &[]).text();
     assert!(page.contains("Second words.") && !page.contains("Broken words."));
