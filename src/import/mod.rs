@@ -547,8 +547,15 @@ fn run(
     audit_always: bool,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
+    let timings = std::env::var_os("BLOGGO_TIMINGS").is_some();
+    let phase = |name: &str| {
+        if timings {
+            eprintln!("{:>8.3} s  {name}", started.elapsed().as_secs_f64());
+        }
+    };
     let scope = source_scope(settings, root)?;
     let found = media::discover(root);
+    phase("folder walked");
     let shown = |rel: &str| root.join(rel).display().to_string();
 
     let store_path = store.path().to_path_buf();
@@ -561,12 +568,16 @@ fn run(
                 store_path.display()
             )
         })?;
+    // The disk writes the WAL while the files are parsed, and the database file during the
+    // checkpoint after the commit, instead of all of it in the fsyncs at the end.
+    let _writeback = crate::store::writeback::Writeback::start(&store_path);
     let index = crate::store::posts::index(&tx).context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
         .collect();
     let by_slug: HashMap<&str, &IndexedPost> = index.iter().map(|p| (p.slug.as_str(), p)).collect();
+    phase("store index read");
 
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
@@ -614,14 +625,17 @@ fn run(
         .step_by(BATCH)
         .map(|s| s..(s + BATCH).min(n))
         .collect();
+    let mut waited = std::time::Duration::ZERO;
     std::thread::scope(|sc| -> Result<()> {
         let parse = &parse;
         let mut next = batches.first().cloned().map(|r| sc.spawn(move || parse(r)));
         for (i, range) in batches.iter().enumerate() {
+            let wait = Instant::now();
             let staged = match next.take().map(|h| h.join()) {
                 Some(Ok(s)) => s,
                 _ => bail!("a parser thread failed; nothing was imported"),
             };
+            waited += wait.elapsed();
             next = batches
                 .get(i + 1)
                 .cloned()
@@ -633,6 +647,10 @@ fn run(
         Ok(())
     })?;
     bar.finish_and_clear();
+    phase(&format!(
+        "files read, parsed and written (the writer waited {:.3} s for the parsers)",
+        waited.as_secs_f64()
+    ));
 
     let Apply {
         w,
@@ -691,8 +709,10 @@ fn run(
                 )
             })?;
         }
+        phase("media installed");
         tx.commit()
             .with_context(|| format!("{}: cannot commit the import", store_path.display()))?;
+        phase("committed");
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
