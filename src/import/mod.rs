@@ -295,8 +295,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads, hashes and (when changed) parses one file.
 fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseContext) -> Staged {
+    use std::io::Read;
     let fail = |msg: String| Staged::Failed(vec![Problem::at(&file.rel, None, msg)]);
-    let meta = match std::fs::metadata(&file.abs) {
+    // One open: the size check, the modification time and the bytes all come from it.
+    let mut handle = match std::fs::File::open(&file.abs) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    let meta = match handle.metadata() {
         Ok(m) => m,
         Err(e) => return fail(format!("cannot read: {e}")),
     };
@@ -311,10 +317,11 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
             ),
         )]);
     }
-    let bytes = match std::fs::read(&file.abs) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot read: {e}")),
-    };
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    if let Err(e) = handle.read_to_end(&mut bytes) {
+        return fail(format!("cannot read: {e}"));
+    }
+    drop(handle);
     // A bundle's hash covers its media too, so a changed image re-imports the post.
     let hash = if file.media.is_empty() {
         sha256_hex(&bytes)
