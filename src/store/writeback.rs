@@ -119,12 +119,15 @@ mod sys {
     impl Borrowed {
         /// Starts the writeback when the descriptor still refers to the same file.
         pub fn start_writeback(&self) {
-            // SAFETY: fstat writes only into `st`; a closed descriptor gives an error.
+            // SAFETY: a zeroed `stat` is a valid value of that plain C struct.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            if unsafe { libc::fstat(self.fd, &mut st) } == 0
-                && st.st_dev == self.dev
-                && st.st_ino == self.ino
-            {
+            // dev_t and ino_t are not u64 on every Linux target.
+            #[allow(clippy::unnecessary_cast)]
+            // SAFETY: fstat writes only into `st`; a descriptor that is not open gives EBADF.
+            let same = unsafe { libc::fstat(self.fd, &mut st) } == 0
+                && st.st_dev as u64 == self.dev
+                && st.st_ino as u64 == self.ino;
+            if same {
                 start(self.fd);
             }
         }
