@@ -576,8 +576,10 @@ fn run(
             )
         })?;
     // The disk writes the WAL while the files are parsed, and the database file during the
-    // checkpoint after the commit, instead of all of it in the fsyncs at the end.
-    let _writeback = crate::store::writeback::Writeback::start(&store_path);
+    // checkpoint after the commit, instead of all of it in the fsyncs at the end. A dry run
+    // commits nothing, so it has no fsync to shorten and its pages need not reach the disk.
+    let _writeback =
+        (!opts.dry_run).then(|| crate::store::writeback::Writeback::start(&store_path));
     let index = crate::store::posts::index(&tx).context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
