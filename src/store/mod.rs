@@ -14,6 +14,7 @@ pub mod content;
 pub mod posts;
 pub mod site;
 pub mod views;
+pub mod writeback;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

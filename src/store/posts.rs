@@ -136,6 +136,9 @@ pub struct Writer<'c> {
     categories: HashMap<(Option<i64>, String), (i64, String)>,
     category_slugs: HashSet<String>,
     tags: HashMap<String, i64>,
+    /// Names as written → ids, so a name met again is not slugified again.
+    category_paths: HashMap<Vec<String>, Option<i64>>,
+    tag_names: HashMap<String, Option<i64>>,
 }
 
 const POST_COLUMNS: &str =
@@ -184,6 +187,8 @@ impl<'c> Writer<'c> {
             categories,
             category_slugs,
             tags,
+            category_paths: HashMap::new(),
+            tag_names: HashMap::new(),
         })
     }
 
@@ -244,6 +249,15 @@ impl<'c> Writer<'c> {
     /// Slugs are unique across the tree: a category takes its own slug when it is free,
     /// else `parent-own`, else `own-2`, `own-3`, …
     pub fn category(&mut self, path: &[String]) -> rusqlite::Result<Option<i64>> {
+        if let Some(id) = self.category_paths.get(path) {
+            return Ok(*id);
+        }
+        let id = self.category_by_slugs(path)?;
+        self.category_paths.insert(path.to_vec(), id);
+        Ok(id)
+    }
+
+    fn category_by_slugs(&mut self, path: &[String]) -> rusqlite::Result<Option<i64>> {
         let mut parent: Option<(i64, String)> = None;
         for name in path {
             let own = slug::slugify(name);
@@ -286,6 +300,15 @@ impl<'c> Writer<'c> {
 
     /// The tag with this name's slug, created when new.
     pub fn tag(&mut self, name: &str) -> rusqlite::Result<Option<i64>> {
+        if let Some(id) = self.tag_names.get(name) {
+            return Ok(*id);
+        }
+        let id = self.tag_by_slug(name)?;
+        self.tag_names.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    fn tag_by_slug(&mut self, name: &str) -> rusqlite::Result<Option<i64>> {
         let slug = slug::slugify(name);
         if slug.is_empty() {
             return Ok(None);
