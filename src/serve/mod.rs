@@ -81,6 +81,11 @@ struct Shared {
     root: PathBuf,
     posts_segment: String,
     slugs: RwLock<HashMap<String, i64>>,
+    /// When the slugs were last re-read on a miss (milliseconds after `started`, plus 1,000).
+    slugs_read_at: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+    store: PathBuf,
+    drafts: bool,
     anonymiser: IpAnonymiser,
     devices: device::Classifier,
     live: Option<LiveReload>,
@@ -165,6 +170,10 @@ impl Server {
             root,
             posts_segment: opts.posts_segment.clone(),
             slugs: RwLock::new(slugs),
+            slugs_read_at: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            store: opts.store.clone(),
+            drafts: opts.drafts,
             anonymiser: IpAnonymiser::new()?,
             devices: device::Classifier::default(),
             live: opts.live_reload.then(LiveReload::new),
@@ -395,8 +404,7 @@ fn respond(shared: &Shared, views: Option<&ViewSender>, rq: &Request, ip: IpAddr
             Ok(resp) => {
                 if resp.status == 200 && rq.method == "GET" {
                     if let Some(slug) = post_slug(&shared.posts_segment, path) {
-                        let id = shared.slugs.read().unwrap().get(&slug).copied();
-                        if let Some(id) = id {
+                        if let Some(id) = post_id(shared, &slug) {
                             record(shared, views, rq, id, ip);
                         }
                     }
@@ -455,6 +463,39 @@ fn beacon(
     Response::new(204)
         .header("Cache-Control", "no-store")
         .header("Access-Control-Allow-Origin", "*")
+}
+
+/// The post a served page belongs to. A page the map does not know may be a post the rebuild
+/// just swapped in, before it re-read the slugs: the map is re-read then, at most once a second
+/// (so requests for other pages under the posts folder cannot make the server read the store
+/// on every request).
+fn post_id(shared: &Shared, slug: &str) -> Option<i64> {
+    if let Some(id) = shared.slugs.read().unwrap().get(slug) {
+        return Some(*id);
+    }
+    let now = shared.started.elapsed().as_millis() as u64 + 1_000;
+    let last = shared
+        .slugs_read_at
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if now < last + 1_000
+        || shared
+            .slugs_read_at
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return None;
+    }
+    let slugs = Store::connect(&shared.store)
+        .ok()
+        .and_then(|c| post_ids_by_slug(&c, shared.drafts).ok())?;
+    let id = slugs.get(slug).copied();
+    *shared.slugs.write().unwrap() = slugs;
+    id
 }
 
 /// Queues a view unless it comes from a bot.
@@ -599,6 +640,57 @@ mod live_tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("not within 2 s: {what}");
+    }
+
+    /// A rebuild swaps a new post's page in a moment before the server re-reads which slugs
+    /// are posts; a view in that moment still counts.
+    #[test]
+    fn a_view_of_a_post_the_server_has_not_heard_of_yet_counts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().canonicalize().unwrap();
+        let (output, store) = (site.join("public"), site.join("s.sqlite"));
+        Store::open(&store, true).unwrap();
+        let server = Server::start(&ServeOptions {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            workers: 1,
+            output: output.clone(),
+            store: store.clone(),
+            posts_segment: "posts".into(),
+            record_views: true,
+            flush_interval: Duration::from_millis(50),
+            drafts: false,
+            live_reload: false,
+            limits: Limits::default(),
+        })
+        .unwrap();
+        Store::connect(&store)
+            .unwrap()
+            .execute(
+                "INSERT INTO posts (title, slug, status) VALUES ('New', 'new', 'published')",
+                [],
+            )
+            .unwrap();
+        std::fs::create_dir_all(output.join("posts/new")).unwrap();
+        std::fs::write(output.join("posts/new/index.html"), "<p>new</p>").unwrap();
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            s,
+            "GET /posts/new/ HTTP/1.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) \
+             AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        server.shutdown();
+        let views: i64 = Store::connect(&store)
+            .unwrap()
+            .query_row("SELECT count(*) FROM post_views", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(views, 1);
     }
 
     #[test]

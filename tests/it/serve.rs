@@ -536,10 +536,21 @@ fn can_rebuild_on_a_markdown_edit_and_keep_the_old_page_on_a_broken_one() {
     let site = Site::new();
     site.write("content/posts/hello.md", &post_md("First words."));
     let mut s = site.serve(&[]);
-    // The first build runs right after the URL is printed.
+    // The first build runs right after the URL is printed. Its page is served as soon as the
+    // new site is swapped in, a moment before the server has sent its reload event: wait for
+    // the server to say it is done, or that event reaches the browser below.
     within(20, "the first build", || {
         s.get("/posts/hello/", &[]).text().contains("First words.")
     });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match s.lines.recv_timeout(left) {
+            Ok(l) if l.starts_with("built in") => break,
+            Ok(_) => {}
+            Err(e) => panic!("no end of the first build in the server's log: {e}"),
+        }
+    }
     let page = s.get("/posts/hello/", &[("User-Agent", DESKTOP)]).text();
     assert!(
         page.contains("/_bloggo/livereload"),
