@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, MarkdownOptions, Rendered};
-use crate::output::{Digest, Record, Writer};
+use crate::output::{Committed, Digest, Record, Writer};
 use crate::render::{self, Job, Renderer};
 use crate::snapshot::{RelatedLists, Snapshot};
 use crate::store::site::{SiteQuery, SiteReader};
@@ -245,74 +245,94 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
 
     // Make every page that changed and stream it into the new output folder.
     let assets = assets(settings, &snap)?;
-    let bar = progress(jobs.len() + assets.len(), opts.quiet);
-    let page_results: Vec<Result<(Record, bool), String>> = jobs
-        .par_iter()
-        .zip(plan)
-        .map(|(&job, (file, fingerprint, keep))| {
-            let r = render_one(&renderer, &writer, job, &file, fingerprint, keep);
-            bar.inc(1);
-            r
-        })
-        .collect();
-    let list_rendered = std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files");
-    let mut rendered = 0;
-    let page_results: Vec<Result<Record, String>> = page_results
-        .into_iter()
-        .map(|r| {
-            r.map(|(rec, made)| {
-                if made {
-                    rendered += 1;
-                    if list_rendered {
-                        eprintln!("rendered {}", rec.file);
-                    }
-                }
-                rec
-            })
-        })
-        .collect();
-    let asset_results: Vec<Result<Record, String>> = assets
-        .par_iter()
-        .map(|(file, src)| {
-            let r = copy_one(&writer, file, src);
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish_and_clear();
-
-    let mut records = Vec::with_capacity(page_results.len() + asset_results.len());
-    let mut errors = Vec::new();
-    for r in page_results.into_iter().chain(asset_results) {
-        match r {
-            Ok(rec) => records.push(rec),
-            Err(e) => errors.push(e),
-        }
-    }
-    if !errors.is_empty() {
+    // Nothing to make, copy or remove, and every file still there: the live site already is
+    // this build's, and is left as it is (no stage is filled and swapped).
+    let nothing_new = !opts.clean
+        && plan.iter().all(|(_, _, keep)| *keep)
+        && jobs.len() + assets.len() == writer.live_files()
+        && writer.live_files_present()
+        && assets.par_iter().all(|(file, src)| {
+            source_bytes(src)
+                .is_ok_and(|b| writer.live_hash(file) == Some(*blake3::hash(&b).as_bytes()))
+        });
+    let (committed, rendered) = if nothing_new {
         drop(writer);
-        bail!(
-            "{} of {} files failed; {} was not changed:\n  {}",
-            errors.len(),
-            jobs.len() + assets.len(),
-            out.display(),
-            errors.join("\n  ")
-        );
-    }
-    let mut seen = std::collections::HashSet::new();
-    for r in &records {
-        if !seen.insert(r.file.as_str()) {
+        let c = Committed {
+            unchanged: jobs.len() + assets.len(),
+            ..Committed::default()
+        };
+        (c, 0)
+    } else {
+        let bar = progress(jobs.len() + assets.len(), opts.quiet);
+        let page_results: Vec<Result<(Record, bool), String>> = jobs
+            .par_iter()
+            .zip(plan)
+            .map(|(&job, (file, fingerprint, keep))| {
+                let r = render_one(&renderer, &writer, job, &file, fingerprint, keep);
+                bar.inc(1);
+                r
+            })
+            .collect();
+        let list_rendered = std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files");
+        let mut rendered = 0;
+        let page_results: Vec<Result<Record, String>> = page_results
+            .into_iter()
+            .map(|r| {
+                r.map(|(rec, made)| {
+                    if made {
+                        rendered += 1;
+                        if list_rendered {
+                            eprintln!("rendered {}", rec.file);
+                        }
+                    }
+                    rec
+                })
+            })
+            .collect();
+        let asset_results: Vec<Result<Record, String>> = assets
+            .par_iter()
+            .map(|(file, src)| {
+                let r = copy_one(&writer, file, src);
+                bar.inc(1);
+                r
+            })
+            .collect();
+        bar.finish_and_clear();
+
+        let mut records = Vec::with_capacity(page_results.len() + asset_results.len());
+        let mut errors = Vec::new();
+        for r in page_results.into_iter().chain(asset_results) {
+            match r {
+                Ok(rec) => records.push(rec),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            drop(writer);
             bail!(
-                "two things want to be {} in the output (a page, a static file, media or an alias); \
-                 rename one; {} was not changed",
-                r.file,
-                out.display()
+                "{} of {} files failed; {} was not changed:\n  {}",
+                errors.len(),
+                jobs.len() + assets.len(),
+                out.display(),
+                errors.join("\n  ")
             );
         }
-    }
-    phase("pages rendered and written");
-    let committed = writer.commit(records)?;
-    phase("committed");
+        let mut seen = std::collections::HashSet::new();
+        for r in &records {
+            if !seen.insert(r.file.as_str()) {
+                bail!(
+                    "two things want to be {} in the output (a page, a static file, media or an alias); \
+                     rename one; {} was not changed",
+                    r.file,
+                    out.display()
+                );
+            }
+        }
+        phase("pages rendered and written");
+        let committed = writer.commit(records)?;
+        phase("committed");
+        (committed, rendered)
+    };
 
     let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
     let new_bodies: Vec<([u8; 32], &Rendered)> = made
@@ -407,7 +427,12 @@ fn render_one(
 }
 
 fn copy_one(w: &Writer, file: &str, src: &StaticSource) -> Result<Record, String> {
-    let bytes = match src {
+    let bytes = source_bytes(src)?;
+    w.put(file, &bytes).map_err(|e| format!("{file}: {e:#}"))
+}
+
+fn source_bytes(src: &StaticSource) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    Ok(match src {
         StaticSource::Embedded(b) => std::borrow::Cow::Borrowed(*b),
         StaticSource::File(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(|e| {
             format!(
@@ -415,8 +440,7 @@ fn copy_one(w: &Writer, file: &str, src: &StaticSource) -> Result<Record, String
                 p.display()
             )
         })?),
-    };
-    w.put(file, &bytes).map_err(|e| format!("{file}: {e:#}"))
+    })
 }
 
 /// Static files of the theme and site, then post media.

@@ -329,22 +329,11 @@ impl Writer {
         // leaves a stage without one, which the next build starts over.
         let staged = if clean { None } else { read_manifest(&stage) };
         let stage_known = staged.is_some();
-        let staged = match staged {
-            Some(m) => m,
-            None => {
-                // Nothing in the stage is trusted, but its files are kept to be overwritten in
-                // place and its extra ones pruned at commit: deleting tens of thousands of files
-                // and creating them again costs far more (ext4 avoids reusing recently deleted
-                // inodes by scanning past them, which made a clean 10,000-post build 3x slower).
-                if !std::fs::symlink_metadata(&stage).is_ok_and(|m| m.is_dir()) {
-                    remove_any(&stage)
-                        .with_context(|| format!("{}: cannot clear", stage.display()))?;
-                }
-                std::fs::create_dir_all(&stage)
-                    .with_context(|| format!("{}: cannot create", stage.display()))?;
-                Manifest::default()
-            }
-        };
+        // Without a manifest nothing in the stage is trusted, but its files are kept to be
+        // overwritten in place and its extra ones pruned at commit: deleting tens of thousands
+        // of files and creating them again costs far more (ext4 avoids reusing recently
+        // deleted inodes by scanning past them, which made a clean 10,000-post build 3x slower).
+        let staged = staged.unwrap_or_default();
         Ok(Writer {
             out: out.to_path_buf(),
             stage,
@@ -358,14 +347,22 @@ impl Writer {
         })
     }
 
-    /// Removes the stage's manifest before its first change, so a build that stops half-way
-    /// leaves a stage without one, which the next build does not trust. Safe to call from many
-    /// threads; only the first call does anything.
+    /// Readies the stage before its first change: removes its manifest, so a build that stops
+    /// half-way leaves a stage without one, which the next build does not trust, and makes the
+    /// folder if there is none. Safe to call from many threads; only the first call does
+    /// anything.
     fn touch(&self) -> Result<()> {
-        let m = self.stage.join(MANIFEST);
+        let stage = &self.stage;
         self.touched
             .get_or_init(|| {
-                remove_any(&m).map_err(|e| format!("{}: cannot remove ({e})", m.display()))
+                let m = stage.join(MANIFEST);
+                remove_any(&m).map_err(|e| format!("{}: cannot remove ({e})", m.display()))?;
+                if !std::fs::symlink_metadata(stage).is_ok_and(|m| m.is_dir()) {
+                    remove_any(stage)
+                        .map_err(|e| format!("{}: cannot clear ({e})", stage.display()))?;
+                }
+                std::fs::create_dir_all(stage)
+                    .map_err(|e| format!("{}: cannot create ({e})", stage.display()))
             })
             .clone()
             .map_err(anyhow::Error::msg)
@@ -432,6 +429,29 @@ impl Writer {
         }
         write_file(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))?;
         Ok(record(Outcome::Written))
+    }
+
+    /// How many files the live site has (by its manifest).
+    pub fn live_files(&self) -> usize {
+        if self.clean {
+            return 0;
+        }
+        self.live.files.len()
+    }
+
+    /// Whether every file the live manifest lists is still in the live folder (someone may
+    /// have deleted some by hand).
+    pub fn live_files_present(&self) -> bool {
+        use rayon::prelude::*;
+        let files: Vec<&String> = self.live.files.keys().collect();
+        files
+            .par_iter()
+            .all(|f| std::fs::symlink_metadata(self.out.join(f)).is_ok_and(|m| m.is_file()))
+    }
+
+    /// The hash of a file of the live site (by its manifest).
+    pub fn live_hash(&self, file: &str) -> Option<Digest> {
+        self.live.files.get(file).map(|e| e.hash)
     }
 
     /// The live manifest's entry for `file` when it was made from inputs with this

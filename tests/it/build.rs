@@ -916,3 +916,28 @@ fn an_edit_below_the_summary_remakes_only_the_post_and_its_feeds() {
     }
     assert_same_as_a_clean_build(&site);
 }
+
+#[test]
+fn a_build_with_nothing_new_leaves_the_site_alone_and_puts_back_what_was_deleted() {
+    let site = small_blog();
+    site.build(&[]).ok();
+    let stage = site.root.join(".public.bloggo-stage");
+    let index = site.root.join("public/index.html");
+    let before = std::fs::metadata(&index).unwrap().modified().unwrap();
+    // Nothing changed: no stage is made, nothing is swapped.
+    let run = site.build(&[]).ok();
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains(" 0 written"),
+        "{run:?}"
+    );
+    assert!(!stage.exists());
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().modified().unwrap(),
+        before
+    );
+    // A page deleted by hand comes back.
+    std::fs::remove_file(&index).unwrap();
+    site.build(&[]).ok();
+    assert!(index.is_file());
+    assert_same_as_a_clean_build(&site);
+}
