@@ -642,6 +642,23 @@ mod live_tests {
         panic!("not within 2 s: {what}");
     }
 
+    /// A server on a free local port over `output`, recording views into `store`.
+    fn test_options(output: &Path, store: &Path) -> ServeOptions {
+        ServeOptions {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            workers: 2,
+            output: output.to_path_buf(),
+            store: store.to_path_buf(),
+            posts_segment: "posts".into(),
+            record_views: true,
+            flush_interval: Duration::from_millis(50),
+            drafts: false,
+            live_reload: true,
+            limits: Limits::default(),
+        }
+    }
+
     /// A rebuild swaps a new post's page in a moment before the server re-reads which slugs
     /// are posts; a view in that moment still counts.
     #[test]
@@ -651,17 +668,9 @@ mod live_tests {
         let (output, store) = (site.join("public"), site.join("s.sqlite"));
         Store::open(&store, true).unwrap();
         let server = Server::start(&ServeOptions {
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
             workers: 1,
-            output: output.clone(),
-            store: store.clone(),
-            posts_segment: "posts".into(),
-            record_views: true,
-            flush_interval: Duration::from_millis(50),
-            drafts: false,
             live_reload: false,
-            limits: Limits::default(),
+            ..test_options(&output, &store)
         })
         .unwrap();
         Store::connect(&store)
@@ -720,20 +729,7 @@ mod live_tests {
                 changed: true,
             })
         });
-        let server = Server::start(&ServeOptions {
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            workers: 2,
-            output: output.clone(),
-            store: store.clone(),
-            posts_segment: "posts".into(),
-            record_views: true,
-            flush_interval: Duration::from_millis(50),
-            drafts: false,
-            live_reload: true,
-            limits: Limits::default(),
-        })
-        .unwrap();
+        let server = Server::start(&test_options(&output, &store)).unwrap();
         let fingerprint: Fingerprint = Arc::new(Mutex::new(None));
         assert!(rebuild::rebuild_once(
             &server.handle(),
