@@ -386,7 +386,7 @@ impl Snapshot {
                 .filter(|p| p.read_time == 0)
                 .for_each(|p| {
                     let words = crate::markdown::word_count(p.content.as_deref().unwrap_or(""));
-                    p.read_time = (words / wpm).max(1) as u32;
+                    p.read_time = words.div_ceil(wpm).max(1) as u32;
                 });
         }
         posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
