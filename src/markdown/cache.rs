@@ -16,9 +16,6 @@ use anyhow::{Context, Result};
 
 use super::{MarkdownOptions, Rendered, TocEntry};
 
-/// Bumped when the markdown renderer's output changes in a way old cache entries must not hide.
-const CACHE_VERSION: &str = "md2";
-
 const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-4\n";
 const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-5\n";
 const BODY_RECORD: u8 = 2;
@@ -51,11 +48,12 @@ struct Slot {
 }
 
 /// What a post's rendered markdown is made from: the markdown (by its hash), the renderer's
-/// version and options, and the post's URL (relative links resolve against it).
+/// version (`RENDERER_VERSION`, bumped when its HTML changes) and options, and the post's URL
+/// (relative links resolve against it).
 pub fn body_key(content_hash: &str, md: &MarkdownOptions, link_base: &str) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
+    h.update(&super::RENDERER_VERSION.to_le_bytes());
     for part in [
-        CACHE_VERSION,
         env!("CARGO_PKG_VERSION"),
         &md.smart_punctuation.to_string(),
         &md.highlight.to_string(),
@@ -379,6 +377,20 @@ mod tests {
 
     fn same(a: &Rendered, b: &Rendered) -> bool {
         (&a.html, &a.toc, &a.summary_html) == (&b.html, &b.toc, &b.summary_html)
+    }
+
+    #[test]
+    fn body_keys_change_with_text_options_and_url() {
+        let o = MarkdownOptions::default();
+        let (a, b) = (blake3::hash(b"a").to_hex(), blake3::hash(b"b").to_hex());
+        assert_eq!(body_key(&a, &o, "/p/"), body_key(&a, &o, "/p/"));
+        assert_ne!(body_key(&a, &o, "/p/"), body_key(&b, &o, "/p/"));
+        assert_ne!(body_key(&a, &o, "/p/"), body_key(&a, &o, "/x/"));
+        let smart = MarkdownOptions {
+            smart_punctuation: !o.smart_punctuation,
+            ..Default::default()
+        };
+        assert_ne!(body_key(&a, &o, "/p/"), body_key(&a, &smart, "/p/"));
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub struct Rendered {
 pub const MORE_MARKER: &str = "<!-- more -->";
 
 /// Bumped whenever the HTML this module writes for the same input changes, so caches of
-/// rendered posts keyed by [`fingerprint`] are invalidated.
+/// rendered posts keyed by [`cache::body_key`] are invalidated.
 const RENDERER_VERSION: u32 = 1;
 
 fn options(smart: bool) -> Options {
@@ -80,24 +80,6 @@ fn options(smart: bool) -> Options {
         o |= Options::ENABLE_SMART_PUNCTUATION;
     }
     o
-}
-
-/// A hash (hex) of everything [`render`]'s output depends on: the text, the options and the
-/// renderer's version. Use it as the key of a cache of rendered posts.
-pub fn fingerprint(src: &str, opts: &MarkdownOptions) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(&RENDERER_VERSION.to_le_bytes());
-    h.update(&[u8::from(opts.smart_punctuation), u8::from(opts.highlight)]);
-    for part in [
-        opts.highlight_theme.as_str(),
-        opts.link_base.as_deref().unwrap_or("\0"),
-        src,
-    ] {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize().to_hex().to_string()
 }
 
 /// Renders markdown to HTML with heading ids (stable, unique per page) and a table of contents.
@@ -731,18 +713,6 @@ mod tests {
             excerpt_text(src).unwrap(),
             "{% raw %}{{ site.repository }}{% endraw %}"
         );
-    }
-
-    #[test]
-    fn fingerprint_changes_with_text_and_options() {
-        let o = MarkdownOptions::default();
-        assert_eq!(fingerprint("a", &o), fingerprint("a", &o));
-        assert_ne!(fingerprint("a", &o), fingerprint("b", &o));
-        let based = MarkdownOptions {
-            link_base: Some("/x/".into()),
-            ..Default::default()
-        };
-        assert_ne!(fingerprint("a", &o), fingerprint("a", &based));
     }
 
     #[test]
