@@ -113,8 +113,6 @@ pub struct Server {
 #[derive(Clone)]
 pub struct ServerHandle {
     shared: Arc<Shared>,
-    store: PathBuf,
-    drafts: bool,
 }
 
 impl ServerHandle {
@@ -125,14 +123,12 @@ impl ServerHandle {
 
     /// Re-reads which slugs are posts (after a rebuild synced the store).
     pub fn refresh_posts(&self) -> Result<()> {
-        let slugs = post_ids_by_slug(&Store::connect(&self.store)?, self.drafts)?;
-        *self.shared.slugs.write().unwrap() = slugs;
-        Ok(())
+        self.shared.read_slugs().map(|_| ())
     }
 
     /// The store the server records views in.
     pub fn store(&self) -> &Path {
-        &self.store
+        &self.shared.store
     }
 }
 
@@ -220,11 +216,7 @@ impl Server {
             })?;
         Ok(Server {
             addr,
-            handle: ServerHandle {
-                shared,
-                store: opts.store.clone(),
-                drafts: opts.drafts,
-            },
+            handle: ServerHandle { shared },
             accept: Some(accept),
             parker: Some(parker),
             workers,
@@ -490,12 +482,16 @@ fn post_id(shared: &Shared, slug: &str) -> Option<i64> {
     {
         return None;
     }
-    let slugs = Store::connect(&shared.store)
-        .ok()
-        .and_then(|c| post_ids_by_slug(&c, shared.drafts).ok())?;
-    let id = slugs.get(slug).copied();
-    *shared.slugs.write().unwrap() = slugs;
-    id
+    shared.read_slugs().ok()?.get(slug).copied()
+}
+
+impl Shared {
+    /// Re-reads which slugs are posts from the store, and returns them.
+    fn read_slugs(&self) -> Result<std::sync::RwLockReadGuard<'_, HashMap<String, i64>>> {
+        let slugs = post_ids_by_slug(&Store::connect(&self.store)?, self.drafts)?;
+        *self.slugs.write().unwrap() = slugs;
+        Ok(self.slugs.read().unwrap())
+    }
 }
 
 /// Queues a view unless it comes from a bot.
