@@ -263,75 +263,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         };
         (c, 0)
     } else {
-        let bar = progress(jobs.len() + assets.len(), opts.quiet);
-        let page_results: Vec<Result<(Record, bool), String>> = jobs
-            .par_iter()
-            .zip(plan)
-            .map(|(&job, (file, fingerprint, keep))| {
-                let r = render_one(&renderer, &writer, job, &file, fingerprint, keep);
-                bar.inc(1);
-                r
-            })
-            .collect();
-        let list_rendered = std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files");
-        let mut rendered = 0;
-        let page_results: Vec<Result<Record, String>> = page_results
-            .into_iter()
-            .map(|r| {
-                r.map(|(rec, made)| {
-                    if made {
-                        rendered += 1;
-                        if list_rendered {
-                            eprintln!("rendered {}", rec.file);
-                        }
-                    }
-                    rec
-                })
-            })
-            .collect();
-        let asset_results: Vec<Result<Record, String>> = assets
-            .par_iter()
-            .map(|(file, src)| {
-                let r = copy_one(&writer, file, src);
-                bar.inc(1);
-                r
-            })
-            .collect();
-        bar.finish_and_clear();
-
-        let mut records = Vec::with_capacity(page_results.len() + asset_results.len());
-        let mut errors = Vec::new();
-        for r in page_results.into_iter().chain(asset_results) {
-            match r {
-                Ok(rec) => records.push(rec),
-                Err(e) => errors.push(e),
-            }
-        }
-        if !errors.is_empty() {
-            drop(writer);
-            bail!(
-                "{} of {} files failed; {} was not changed:\n  {}",
-                errors.len(),
-                jobs.len() + assets.len(),
-                out.display(),
-                errors.join("\n  ")
-            );
-        }
-        let mut seen = std::collections::HashSet::new();
-        for r in &records {
-            if !seen.insert(r.file.as_str()) {
-                bail!(
-                    "two things want to be {} in the output (a page, a static file, media or an alias); \
-                     rename one; {} was not changed",
-                    r.file,
-                    out.display()
-                );
-            }
-        }
-        phase("pages rendered and written");
-        let committed = writer.commit(records)?;
-        phase("committed");
-        (committed, rendered)
+        write_site(&renderer, writer, &jobs, plan, &assets, opts, &out, &phase)?
     };
 
     let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
@@ -375,6 +307,91 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     drop(renderer);
     std::thread::spawn(move || drop((snap, jobs, keys, templates)));
     Ok(summary)
+}
+
+/// Renders the pages the plan says changed, carries the others over from the live site,
+/// copies static files and media, and commits the new output. Returns what the commit did
+/// and how many pages were rendered.
+#[allow(clippy::too_many_arguments)]
+fn write_site(
+    renderer: &Renderer,
+    writer: Writer,
+    jobs: &[Job],
+    plan: Vec<(String, Option<Digest>, bool)>,
+    assets: &[(String, StaticSource)],
+    opts: &BuildOptions,
+    out: &std::path::Path,
+    phase: &dyn Fn(&str),
+) -> Result<(Committed, usize)> {
+    let bar = progress(jobs.len() + assets.len(), opts.quiet);
+    let page_results: Vec<Result<(Record, bool), String>> = jobs
+        .par_iter()
+        .zip(plan)
+        .map(|(&job, (file, fingerprint, keep))| {
+            let r = render_one(renderer, &writer, job, &file, fingerprint, keep);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    let list_rendered = std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files");
+    let mut rendered = 0;
+    let page_results: Vec<Result<Record, String>> = page_results
+        .into_iter()
+        .map(|r| {
+            r.map(|(rec, made)| {
+                if made {
+                    rendered += 1;
+                    if list_rendered {
+                        eprintln!("rendered {}", rec.file);
+                    }
+                }
+                rec
+            })
+        })
+        .collect();
+    let asset_results: Vec<Result<Record, String>> = assets
+        .par_iter()
+        .map(|(file, src)| {
+            let r = copy_one(&writer, file, src);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut records = Vec::with_capacity(page_results.len() + asset_results.len());
+    let mut errors = Vec::new();
+    for r in page_results.into_iter().chain(asset_results) {
+        match r {
+            Ok(rec) => records.push(rec),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        drop(writer);
+        bail!(
+            "{} of {} files failed; {} was not changed:\n  {}",
+            errors.len(),
+            jobs.len() + assets.len(),
+            out.display(),
+            errors.join("\n  ")
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &records {
+        if !seen.insert(r.file.as_str()) {
+            bail!(
+                "two things want to be {} in the output (a page, a static file, media or an alias); \
+                 rename one; {} was not changed",
+                r.file,
+                out.display()
+            );
+        }
+    }
+    phase("pages rendered and written");
+    let committed = writer.commit(records)?;
+    phase("committed");
+    Ok((committed, rendered))
 }
 
 /// Syncs `content/` (when the site asks for it) and reads the site's rows in a read
