@@ -288,6 +288,25 @@ pub fn prune(conn: &Connection, through: i64) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// How far [`forget`] moves the log's seq on: past any mark a replaced history could have
+/// given out.
+const FORGET_JUMP: i64 = 1 << 32;
+
+/// Makes every earlier mark read everything: for a store whose history was replaced (a
+/// restored backup, a recovered copy), whose log does not hold what changed since a build's
+/// mark, and whose seqs may even repeat the old ones. Adds one entry far past the newest
+/// (see [`FORGET_JUMP`]), which every mark before it reads as "everything".
+pub fn forget(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO site_changes (seq, post_id, source)
+         SELECT max(COALESCE((SELECT max(seq) FROM site_changes), 0),
+                    COALESCE((SELECT pruned FROM site_changes_state WHERE id = 1), 0)) + ?1,
+                NULL, 'a replaced store (restore or recover)'",
+        [FORGET_JUMP],
+    )?;
+    Ok(())
+}
+
 /// The per-row insert triggers of the change log, dropped inside a writer's transaction
 /// while it inserts many posts and links. The writer notes each post whose row or links it
 /// inserted ([`HeldInserts::note`]) and puts the triggers back ([`HeldInserts::restore`])
@@ -960,5 +979,34 @@ mod tests {
         hold_inserts(&tx).unwrap();
         tx.commit().unwrap();
         everything_because(changed(&s.conn, &m), "5 of the change log's 24 triggers");
+    }
+
+    #[test]
+    fn a_forgotten_history_is_everything_for_every_earlier_mark() {
+        let (_d, s) = store();
+        let m = build(&s.conn);
+        s.conn
+            .execute("UPDATE posts SET content = 'x' WHERE id = 1", [])
+            .unwrap();
+        let later = build(&s.conn);
+        // A backup from before `later` comes back, and is edited past `later`'s seq.
+        s.conn
+            .execute_batch(
+                "UPDATE posts SET content = 'one' WHERE id = 1; DELETE FROM site_changes;
+                 UPDATE posts SET title = 'A' WHERE id = 2; UPDATE posts SET title = 'B' WHERE id = 2;
+                 UPDATE posts SET title = 'C' WHERE id = 2;",
+            )
+            .unwrap();
+        assert!(mark(&s.conn).unwrap().seq > later.seq);
+        forget(&s.conn).unwrap();
+        for old in [m, later] {
+            everything_because(changed(&s.conn, &old), "a row of a replaced store");
+        }
+        // Marks after it read the log as before.
+        let m = build(&s.conn);
+        s.conn
+            .execute("UPDATE posts SET title = 'D' WHERE id = 2", [])
+            .unwrap();
+        assert_eq!(changed(&s.conn, &m), posts(&[2]));
     }
 }
