@@ -410,6 +410,13 @@ mod tests {
         since(conn, m, T0, T0, 100).unwrap()
     }
 
+    /// What a build marked just before `sql` ran sees changed.
+    fn after(conn: &Connection, sql: &str) -> Changes {
+        let m = build(conn);
+        conn.execute_batch(sql).unwrap();
+        changed(conn, &m)
+    }
+
     fn posts(ids: &[i64]) -> Changes {
         Changes::Posts(ids.to_vec())
     }
@@ -437,16 +444,14 @@ mod tests {
     #[test]
     fn an_update_of_the_content_logs_the_post() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET content = 'new' WHERE id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET status = 'draft' WHERE id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1]));
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET content = 'new' WHERE id = 2"),
+            posts(&[2])
+        );
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET status = 'draft' WHERE id = 1"),
+            posts(&[1])
+        );
     }
 
     #[test]
@@ -498,21 +503,24 @@ mod tests {
     #[test]
     fn tag_links_inserted_deleted_or_moved_log_their_posts() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("INSERT INTO post_tags (post_id, tag_id) VALUES (1, 2)", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM post_tags WHERE post_id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE post_tags SET post_id = 3 WHERE post_id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1, 3]));
+        assert_eq!(
+            after(
+                &s.conn,
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 2)"
+            ),
+            posts(&[1])
+        );
+        assert_eq!(
+            after(&s.conn, "DELETE FROM post_tags WHERE post_id = 2"),
+            posts(&[2])
+        );
+        assert_eq!(
+            after(
+                &s.conn,
+                "UPDATE post_tags SET post_id = 3 WHERE post_id = 1"
+            ),
+            posts(&[1, 3])
+        );
     }
 
     #[test]
@@ -557,17 +565,16 @@ mod tests {
     #[test]
     fn deleting_a_post_logs_it_and_its_cascaded_links() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM posts WHERE id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
+        assert_eq!(
+            after(&s.conn, "DELETE FROM posts WHERE id = 2"),
+            posts(&[2])
+        );
         // SQLite fires the link table's triggers for the rows ON DELETE CASCADE removes.
         let sources: Vec<String> = s
             .conn
-            .prepare("SELECT source FROM site_changes WHERE seq > ?1 ORDER BY source")
+            .prepare("SELECT source FROM site_changes ORDER BY source")
             .unwrap()
-            .query_map([m.seq], |r| r.get(0))
+            .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -577,11 +584,10 @@ mod tests {
     #[test]
     fn a_renamed_or_moved_file_logs_the_posts_that_show_it() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE files SET file_path = 'media/b.png'", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[3]));
+        assert_eq!(
+            after(&s.conn, "UPDATE files SET file_path = 'media/b.png'"),
+            posts(&[3])
+        );
         // Deleted with foreign keys off (the sqlite3 shell's default) its link stays, and the
         // post that showed it is logged.
         let m = build(&s.conn);
@@ -596,48 +602,44 @@ mod tests {
     #[test]
     fn a_tag_category_or_user_change_is_everything() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE tags SET name = 'Rust lang' WHERE id = 1", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of tags changed");
+        everything_because(
+            after(&s.conn, "UPDATE tags SET name = 'Rust lang' WHERE id = 1"),
+            "a row of tags changed",
+        );
 
-        let m = build(&s.conn);
-        s.conn.execute("DELETE FROM tags WHERE id = 2", []).unwrap();
-        everything_because(changed(&s.conn, &m), "a row of tags changed");
+        everything_because(
+            after(&s.conn, "DELETE FROM tags WHERE id = 2"),
+            "a row of tags changed",
+        );
 
         s.conn
             .execute_batch(
                 "INSERT INTO categories (id, name, slug) VALUES (1, 'C', 'c'), (2, 'D', 'd')",
             )
             .unwrap();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE categories SET parent_id = 1 WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of categories changed");
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM categories WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of categories changed");
+        everything_because(
+            after(&s.conn, "UPDATE categories SET parent_id = 1 WHERE id = 2"),
+            "a row of categories changed",
+        );
+        everything_because(
+            after(&s.conn, "DELETE FROM categories WHERE id = 2"),
+            "a row of categories changed",
+        );
 
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE users SET bio = 'Writes.' WHERE id = 1", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of users changed");
+        everything_because(
+            after(&s.conn, "UPDATE users SET bio = 'Writes.' WHERE id = 1"),
+            "a row of users changed",
+        );
         s.conn
             .execute(
                 "INSERT INTO users (id, name, email, role_id) VALUES (2, 'B', 'b@x', 3)",
                 [],
             )
             .unwrap();
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM users WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of users changed");
+        everything_because(
+            after(&s.conn, "DELETE FROM users WHERE id = 2"),
+            "a row of users changed",
+        );
     }
 
     #[test]
@@ -701,11 +703,10 @@ mod tests {
     #[test]
     fn a_changed_post_id_logs_both_ids() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET id = 7 WHERE id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1, 7]));
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET id = 7 WHERE id = 1"),
+            posts(&[1, 7])
+        );
     }
 
     #[test]
@@ -872,11 +873,10 @@ mod tests {
     #[test]
     fn a_missing_trigger_is_everything() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute_batch("DROP TRIGGER site_changes_post_tags_insert")
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "1 of the change log's 24 triggers");
+        everything_because(
+            after(&s.conn, "DROP TRIGGER site_changes_post_tags_insert"),
+            "1 of the change log's 24 triggers",
+        );
     }
 
     fn record(title: &str, slug: &str) -> crate::store::posts::PostRecord {
@@ -956,11 +956,13 @@ mod tests {
         assert!(logged.contains(&(1, "import".to_string())), "{logged:?}");
         assert!(!logged.iter().any(|(id, _)| *id == 4), "{logged:?}");
         // The triggers are back.
-        let m = build(&s.conn);
-        s.conn
-            .execute("INSERT INTO post_tags (post_id, tag_id) VALUES (4, 2)", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[4]));
+        assert_eq!(
+            after(
+                &s.conn,
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (4, 2)"
+            ),
+            posts(&[4])
+        );
     }
 
     #[test]
@@ -1003,10 +1005,9 @@ mod tests {
             everything_because(changed(&s.conn, &old), "a row of a replaced store");
         }
         // Marks after it read the log as before.
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET title = 'D' WHERE id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET title = 'D' WHERE id = 2"),
+            posts(&[2])
+        );
     }
 }
