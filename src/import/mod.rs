@@ -705,8 +705,7 @@ fn run(
         });
         w.audit(&counts.to_string())?;
     }
-    w.finish()
-        .context("cannot restore the change log's triggers")?;
+    let held = w.finish();
     if opts.dry_run {
         tx.rollback()?;
     } else {
@@ -723,6 +722,16 @@ fn run(
         tx.commit()
             .with_context(|| format!("{}: cannot commit the import", store_path.display()))?;
         phase("committed");
+    }
+    if let Some(held) = held {
+        // After the commit: created inside the import's transaction they would cost its
+        // commit a second pass over the WAL (see `store::changes::HeldInserts::restore`).
+        held.restore(&store.conn).with_context(|| {
+            format!(
+                "{}: imported, but cannot put the change log's triggers back (the next build does)",
+                store_path.display()
+            )
+        })?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -14,7 +14,10 @@
 //! A trigger costs every row it could fire for, whatever its `WHEN`: SQLite opens a statement
 //! journal for each statement of a table with triggers and foreign keys. An import of new
 //! posts therefore holds off the per-row insert triggers in its own transaction
-//! ([`hold_inserts`]) and logs what they would have logged itself ([`HeldInserts::note`]).
+//! ([`hold_inserts`]), logs what they would have logged itself ([`HeldInserts::note`]) and
+//! creates them again once it committed ([`HeldInserts::restore`]). Should that last step not
+//! happen (a crash right after the commit), [`since`] reads everything while a trigger is
+//! missing and the next [`watch`] creates it again.
 
 use std::collections::BTreeSet;
 
@@ -88,40 +91,92 @@ pub enum Changes {
 /// Raises the watermark to max(posts.id) when it is lower; writes nothing otherwise. The
 /// build calls it just before its read transaction (outside any transaction).
 ///
-/// When the state row is missing (deleted by hand), it is put back, with a log entry that
-/// makes every earlier mark read everything: nothing was logged meanwhile.
+/// It also mends the log when something took it apart: a missing state row or trigger is put
+/// back, with a log entry that makes every earlier mark read everything (nothing was logged
+/// meanwhile).
 pub fn watch(conn: &Connection) -> rusqlite::Result<()> {
-    let (watched, top): (Option<i64>, i64) = conn.query_row(
-        "SELECT (SELECT watched FROM site_changes_state WHERE id = 1),
-                (SELECT COALESCE(max(id), 0) FROM posts)",
+    let (watched, top, triggers): (Option<i64>, i64, i64) = conn
+        .prepare_cached(
+            "SELECT (SELECT watched FROM site_changes_state WHERE id = 1),
+                    (SELECT COALESCE(max(id), 0) FROM posts),
+                    (SELECT count(*) FROM sqlite_master
+                     WHERE type = 'trigger' AND name LIKE 'site_changes%')",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    if watched.is_some_and(|w| w >= top) && triggers == TRIGGERS.len() as i64 {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let missing = missing_triggers(&tx)?;
+    for name in &missing {
+        tx.execute_batch(
+            migration_sql(name)
+                .ok_or_else(|| misuse(format!("no CREATE TRIGGER {name} in migration 4")))?,
+        )?;
+    }
+    if !missing.is_empty() {
+        log_everything(&tx, "the change log's triggers were missing")?;
+    }
+    let lost_state = tx.execute(
+        "INSERT OR IGNORE INTO site_changes_state (id, watched)
+         SELECT 1, COALESCE(max(id), 0) FROM posts",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    match watched {
-        Some(w) if w >= top => Ok(()),
-        Some(_) => {
-            conn.execute(
-                "UPDATE site_changes_state
-                 SET watched = max(watched, (SELECT COALESCE(max(id), 0) FROM posts))
-                 WHERE id = 1",
-                [],
-            )?;
-            Ok(())
-        }
-        None => {
-            let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO site_changes (post_id, source) VALUES (NULL, 'site_changes_state')",
-                [],
-            )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO site_changes_state (id, watched)
-                 SELECT 1, COALESCE(max(id), 0) FROM posts",
-                [],
-            )?;
-            tx.commit()
+    if lost_state > 0 {
+        log_everything(&tx, "the change log's state row was lost")?;
+    }
+    tx.execute(
+        "UPDATE site_changes_state
+         SET watched = max(watched, (SELECT COALESCE(max(id), 0) FROM posts))
+         WHERE id = 1",
+        [],
+    )?;
+    tx.commit()
+}
+
+/// A log entry that is no post's: every mark before it reads everything, saying `why`.
+fn log_everything(conn: &Connection, why: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO site_changes (post_id, source) VALUES (NULL, ?1)",
+        [why],
+    )?;
+    Ok(())
+}
+
+/// The log's triggers the store lacks.
+fn missing_triggers(conn: &Connection) -> rusqlite::Result<Vec<&'static str>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1)",
+    )?;
+    let mut missing = Vec::new();
+    for name in TRIGGERS {
+        if !stmt.query_row([name], |r| r.get::<_, bool>(0))? {
+            missing.push(*name);
         }
     }
+    Ok(missing)
+}
+
+/// The `CREATE TRIGGER` statement of one of the log's triggers, as migration 4 has it.
+fn migration_sql(name: &str) -> Option<&'static str> {
+    let up = super::migrate::MIGRATIONS
+        .iter()
+        .find(|m| m.name == "0004_site_changes")?
+        .up;
+    let head = format!("CREATE TRIGGER {name}");
+    let start = up
+        .match_indices(&head)
+        .map(|(i, _)| i)
+        .find(|&i| up[i + head.len()..].starts_with(char::is_whitespace))?;
+    let end = start + up[start..].find("\nEND;")? + "\nEND;".len();
+    Some(&up[start..end])
+}
+
+fn misuse(why: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+        Some(why),
+    )
 }
 
 /// Inside the build's read transaction: the newest seq and the watermark.
@@ -206,8 +261,7 @@ pub fn since(
         .query_row(rusqlite::params_from_iter(TRIGGERS), |r| r.get(0))?;
     if present != TRIGGERS.len() as i64 {
         return everything(format!(
-            "{} of the change log's {} triggers are missing (`bloggo migrate down --to 3` then \
-             `bloggo migrate up` puts them back)",
+            "{} of the change log's {} triggers are missing (the next build puts them back)",
             TRIGGERS.len() as i64 - present,
             TRIGGERS.len()
         ));
@@ -231,8 +285,13 @@ pub fn since(
                 }
             }
             None => {
+                // A table's name, or a sentence.
                 let source: String = r.get(1)?;
-                return everything(format!("a row of {source} changed"));
+                return everything(if source.contains(' ') {
+                    source
+                } else {
+                    format!("a row of {source} changed")
+                });
             }
         }
     }
@@ -301,7 +360,7 @@ pub fn forget(conn: &Connection) -> rusqlite::Result<()> {
         "INSERT INTO site_changes (seq, post_id, source)
          SELECT max(COALESCE((SELECT max(seq) FROM site_changes), 0),
                     COALESCE((SELECT pruned FROM site_changes_state WHERE id = 1), 0)) + ?1,
-                NULL, 'a replaced store (restore or recover)'",
+                NULL, 'the store was replaced (a restored backup or a recovered copy)'",
         [FORGET_JUMP],
     )?;
     Ok(())
@@ -309,23 +368,25 @@ pub fn forget(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The per-row insert triggers of the change log, dropped inside a writer's transaction
 /// while it inserts many posts and links. The writer notes each post whose row or links it
-/// inserted ([`HeldInserts::note`]) and puts the triggers back ([`HeldInserts::restore`])
-/// before it commits; a rollback puts them back too.
+/// inserted ([`HeldInserts::note`]) and, once its transaction committed, creates the triggers
+/// again ([`HeldInserts::restore`]); a rollback puts them back by itself.
 #[derive(Debug)]
 pub struct HeldInserts {
-    /// The `CREATE TRIGGER` statements, as the store has them.
-    sql: Vec<String>,
+    /// (name, `CREATE TRIGGER` statement as the store had it).
+    sql: Vec<(&'static str, String)>,
     watched: i64,
+    /// `PRAGMA data_version` in the holder's transaction: it moves when another connection
+    /// commits.
+    data_version: i64,
 }
 
 /// Drops the per-row insert triggers of the change log in the transaction open on `tx`
-/// (refused outside one: the triggers would stay dropped). No other client can write until
-/// that transaction ends, so only the holder's own inserts go unlogged.
+/// (refused outside one). No other connection can write until that transaction ends, so
+/// only the holder's own inserts go unlogged, and it notes those itself.
 pub fn hold_inserts(tx: &Connection) -> rusqlite::Result<HeldInserts> {
     if tx.is_autocommit() {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
-            Some("holding the change log's triggers needs an open transaction".to_string()),
+        return Err(misuse(
+            "holding the change log's triggers needs an open transaction".to_string(),
         ));
     }
     let mut sql = Vec::with_capacity(INSERT_TRIGGERS.len());
@@ -334,24 +395,29 @@ pub fn hold_inserts(tx: &Connection) -> rusqlite::Result<HeldInserts> {
             tx.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1")?;
         for name in INSERT_TRIGGERS {
             if let Some(s) = stmt.query_row([name], |r| r.get(0)).optional()? {
-                sql.push(s);
+                sql.push((*name, s));
             }
         }
     }
-    for name in INSERT_TRIGGERS {
-        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;
+    for (name, _) in &sql {
+        tx.execute_batch(&format!("DROP TRIGGER {name}"))?;
     }
     let watched = tx.query_row(
         "SELECT COALESCE((SELECT watched FROM site_changes_state WHERE id = 1), 0)",
         [],
         |r| r.get(0),
     )?;
-    Ok(HeldInserts { sql, watched })
+    let data_version = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok(HeldInserts {
+        sql,
+        watched,
+        data_version,
+    })
 }
 
 impl HeldInserts {
     /// Logs `post_id` when it is at or below the watermark, as the held triggers would have:
-    /// call it for every post this writer inserted, or inserted links of.
+    /// call it for every post the holder inserted, or inserted links of.
     pub fn note(&self, tx: &Connection, post_id: i64) -> rusqlite::Result<()> {
         if post_id <= self.watched {
             tx.prepare_cached("INSERT INTO site_changes (post_id, source) VALUES (?1, 'import')")?
@@ -360,12 +426,40 @@ impl HeldInserts {
         Ok(())
     }
 
-    /// Creates the held triggers again, in the same transaction.
-    pub fn restore(self, tx: &Connection) -> rusqlite::Result<()> {
-        for sql in &self.sql {
-            tx.execute_batch(sql)?;
+    /// Creates the held triggers again. Call it once the holder's transaction has ended: after
+    /// a rollback they are back already and this writes nothing. (Inside that transaction it
+    /// works too, but SQLite then rewrites the checksum of every WAL frame the transaction wrote
+    /// after the first page it wrote twice, a second pass over a large import at commit.) When
+    /// another connection committed in between, its inserts went unlogged: every earlier mark
+    /// then reads everything.
+    pub fn restore(self, conn: &Connection) -> rusqlite::Result<()> {
+        let missing = missing_triggers(conn)?;
+        if !self.sql.iter().any(|(name, _)| missing.contains(name)) {
+            return Ok(());
         }
-        Ok(())
+        let tx = match conn.is_autocommit() {
+            true => Some(Transaction::new_unchecked(
+                conn,
+                TransactionBehavior::Immediate,
+            )?),
+            false => None,
+        };
+        let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if tx.is_some() && data_version != self.data_version {
+            log_everything(
+                conn,
+                "another program wrote while an import held the change log's insert triggers",
+            )?;
+        }
+        for name in missing_triggers(conn)? {
+            if let Some((_, sql)) = self.sql.iter().find(|(n, _)| *n == name) {
+                conn.execute_batch(sql)?;
+            }
+        }
+        match tx {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -721,7 +815,7 @@ mod tests {
             .unwrap();
         let m2 = build(&s.conn);
         assert_eq!(m2.watched, 3);
-        everything_because(changed(&s.conn, &m), "a row of site_changes_state changed");
+        everything_because(changed(&s.conn, &m), "the change log's state row was lost");
         assert_eq!(changed(&s.conn, &m2), posts(&[]));
     }
 
@@ -897,8 +991,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(held, 0);
-        w.finish().unwrap();
+        let held = w.finish().unwrap();
         tx.commit().unwrap();
+        held.restore(&s.conn).unwrap();
         assert_eq!(changed(&s.conn, &m), posts(&[1, 3, 4]));
         // Only the posts at or below the watermark were logged, once each.
         let logged: Vec<(i64, String)> = s
@@ -930,15 +1025,71 @@ mod tests {
         let m = build(&s.conn);
         {
             let tx = s.conn.transaction().unwrap();
-            hold_inserts(&tx).unwrap();
+            let held = hold_inserts(&tx).unwrap();
             tx.rollback().unwrap();
+            let before = s.conn.total_changes();
+            held.restore(&s.conn).unwrap();
+            assert_eq!(s.conn.total_changes(), before, "nothing to restore");
         }
         assert_eq!(changed(&s.conn, &m), posts(&[]));
-        // Committed without restoring them: every delta build reads everything.
+    }
+
+    #[test]
+    fn triggers_held_past_a_commit_are_everything_until_put_back() {
+        let (_d, mut s) = store();
+        let m = build(&s.conn);
+        let tx = s.conn.transaction().unwrap();
+        let held = hold_inserts(&tx).unwrap();
+        tx.commit().unwrap();
+        everything_because(changed(&s.conn, &m), "5 of the change log's 24 triggers");
+        // Put back with no other writer in between: the log is whole.
+        held.restore(&s.conn).unwrap();
+        assert_eq!(changed(&s.conn, &m), posts(&[]));
+
+        // Another connection writes while they are held: what it wrote may not be logged.
+        let m = build(&s.conn);
+        let tx = s.conn.transaction().unwrap();
+        let held = hold_inserts(&tx).unwrap();
+        tx.commit().unwrap();
+        let other = Store::connect(s.path()).unwrap();
+        other
+            .execute("INSERT INTO post_tags (post_id, tag_id) VALUES (1, 1)", [])
+            .unwrap();
+        held.restore(&s.conn).unwrap();
+        everything_because(changed(&s.conn, &m), "another program wrote");
+
+        // Never put back (a crash after the commit): the next build's watch does it.
+        let m = build(&s.conn);
         let tx = s.conn.transaction().unwrap();
         hold_inserts(&tx).unwrap();
         tx.commit().unwrap();
-        everything_because(changed(&s.conn, &m), "5 of the change log's 24 triggers");
+        s.conn
+            .execute("INSERT INTO post_tags (post_id, tag_id) VALUES (3, 1)", [])
+            .unwrap();
+        let m2 = build(&s.conn);
+        everything_because(
+            changed(&s.conn, &m),
+            "the change log's triggers were missing",
+        );
+        assert_eq!(
+            after(
+                &s.conn,
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (3, 2)"
+            ),
+            posts(&[3])
+        );
+        assert_eq!(changed(&s.conn, &m2), posts(&[3]));
+    }
+
+    #[test]
+    fn the_trigger_sql_of_migration_4_is_found_by_name() {
+        for name in TRIGGERS {
+            let sql = migration_sql(name).unwrap();
+            assert!(sql.starts_with(&format!("CREATE TRIGGER {name}")), "{sql}");
+            assert!(sql.ends_with("END;"), "{sql}");
+            assert_eq!(sql.matches("CREATE TRIGGER").count(), 1, "{sql}");
+        }
+        assert_eq!(migration_sql("site_changes_posts"), None);
     }
 
     #[test]
@@ -975,7 +1126,7 @@ mod tests {
         assert_eq!(changed(&s.conn, &later), posts(&[2]));
         forget(&s.conn).unwrap();
         for old in [m, later] {
-            everything_because(changed(&s.conn, &old), "a row of a replaced store");
+            everything_because(changed(&s.conn, &old), "the store was replaced");
         }
         // Marks after it read the log as before.
         assert_eq!(

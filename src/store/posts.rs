@@ -196,14 +196,11 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// Puts back what the writer changed in the schema (the change log's insert triggers):
-    /// call it before committing the transaction. (Rolling it back puts them back too; a
-    /// store committed without them reads as "everything changed" to every delta build.)
-    pub fn finish(mut self) -> rusqlite::Result<()> {
-        match self.held.take() {
-            Some(h) => h.restore(self.conn),
-            None => Ok(()),
-        }
+    /// Ends the writer. It returns the change log's insert triggers when it held them off (see
+    /// `store::changes`): create them again with `HeldInserts::restore` once the transaction
+    /// committed (a rollback restores them by itself).
+    pub fn finish(self) -> Option<super::changes::HeldInserts> {
+        self.held
     }
 
     /// The user an author name/email refers to, created with role author when new.

@@ -202,7 +202,7 @@ fn create_verify_restore_round_trips_to_identical_rows_and_leaves_a_safety_backu
     )
     .unwrap();
     assert!(
-        matches!(since, bloggo::store::changes::Changes::Everything(ref why) if why.contains("replaced store")),
+        matches!(since, bloggo::store::changes::Changes::Everything(ref why) if why.contains("the store was replaced")),
         "{since:?}"
     );
     site.run(&["db", "check"]).ok();
