@@ -7,6 +7,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
+mod state;
+
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, MarkdownOptions, Rendered};
