@@ -21,7 +21,7 @@ pub enum Scope {
 }
 
 /// One page of the site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Job {
     /// A page (1-based) of a paginated listing.
     Listing(Scope, usize),
@@ -576,6 +576,58 @@ impl<'a> Renderer<'a> {
             put(&mut h, line.as_bytes());
         }
         *h.finalize().as_bytes()
+    }
+
+    /// Every job whose fingerprint reads a digest of post `i` (see [`Renderer::fingerprint`]):
+    /// its page, its neighbours' and the pages listing it as related, the listing pages and
+    /// feeds it is on, its aliases and the site-wide pages. When only some posts' digests
+    /// changed, no other job's fingerprint did.
+    pub fn jobs_reading(&self, i: usize) -> Vec<Job> {
+        let snap = self.snap;
+        let p = self.post(i);
+        let per = snap.site.paginate;
+        let mut v = vec![Job::Post(i)];
+        v.extend(p.newer.map(Job::Post));
+        v.extend(p.older.map(Job::Post));
+        v.extend(
+            snap.posts
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.related.contains(&i))
+                .map(|(j, _)| Job::Post(j)),
+        );
+        let mut scopes = vec![Scope::Home];
+        scopes.extend(
+            (0..snap.categories.len())
+                .filter(|&c| snap.categories[c].posts.binary_search(&i).is_ok())
+                .map(Scope::Category),
+        );
+        scopes.extend(p.tags.iter().map(|&t| Scope::Tag(t)));
+        scopes.extend(p.author.map(Scope::Author));
+        for scope in scopes {
+            if let Some(at) = self.scope_posts(scope).position(i) {
+                v.push(Job::Listing(scope, at / per + 1));
+            }
+            if !matches!(scope, Scope::Author(_)) {
+                v.push(Job::Atom(scope));
+            }
+        }
+        v.push(Job::Rss);
+        v.extend(
+            snap.aliases
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.post == i)
+                .map(|(a, _)| Job::Alias(a)),
+        );
+        v.extend([
+            Job::Categories,
+            Job::Tags,
+            Job::Archive,
+            Job::Sitemap,
+            Job::Search,
+        ]);
+        v
     }
 
     /// A job's output file and a digest of everything its page is made from: two builds that
@@ -1231,6 +1283,13 @@ impl ListRef<'_> {
         match self {
             ListRef::All(_) => k,
             ListRef::Some(v) => v[k],
+        }
+    }
+    /// Where post `i` is in the list (lists are in the posts' order).
+    fn position(&self, i: usize) -> Option<usize> {
+        match self {
+            ListRef::All(n) => (i < *n).then_some(i),
+            ListRef::Some(v) => v.binary_search(&i).ok(),
         }
     }
 }

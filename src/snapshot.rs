@@ -4,7 +4,7 @@
 //! Built once per build, then shared read-only by every render job.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::model::PostStatus;
-use crate::store::site::{PostRow, SiteRows};
+use crate::store::site::{FileRow, PostRow, SiteRows};
 
 /// How many related posts each post lists.
 pub const RELATED: usize = 5;
@@ -372,6 +372,22 @@ fn split_base(base_url: &str) -> (String, String) {
     )
 }
 
+/// Where a post's media file is copied from (under the site folder `root`) and to, or why it
+/// is skipped.
+pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, String), String> {
+    let name = Path::new(&f.filename)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
+        return Err(format!(
+            "media {:?} of post {:?} skipped: not a plain file name",
+            f.filename, post.slug
+        ));
+    }
+    Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
+}
+
 /// Where an alias path is written (`/old/` → `old/index.html`), or why it cannot be.
 pub fn alias_file(path: &str) -> Result<String, String> {
     let p = path.trim().trim_start_matches('/');
@@ -659,22 +675,14 @@ impl Snapshot {
             let Some(&p) = post_index.get(&f.post_id) else {
                 continue;
             };
-            let name = std::path::Path::new(&f.filename)
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
-                warnings.push(format!(
-                    "media {:?} of post {:?} skipped: not a plain file name",
-                    f.filename, posts[p].slug
-                ));
-                continue;
+            match media_of(&settings.root, &posts[p], &f) {
+                Ok((source, file)) => media.push(Media {
+                    post: p,
+                    source,
+                    file,
+                }),
+                Err(why) => warnings.push(why),
             }
-            media.push(Media {
-                post: p,
-                source: settings.root.join(&f.file_path),
-                file: format!("{}/{name}", posts[p].dir),
-            });
         }
 
         Ok(Snapshot {
