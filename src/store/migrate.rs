@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_initial"),
     migration!(2, "0002_import_metadata"),
     migration!(3, "0003_post_layout"),
+    migration!(4, "0004_site_changes"),
 ];
 
 /// The newest schema version this build knows.

@@ -8,8 +8,10 @@ pub mod check;
 pub mod migrate;
 
 // Query modules, one per area: import (posts), build (site snapshot), serve (views),
-// backup (online copy), content management (content).
+// backup (online copy), content management (content); the change log a delta build reads
+// (changes).
 pub mod backup;
+pub mod changes;
 pub mod content;
 pub mod posts;
 pub mod site;

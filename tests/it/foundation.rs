@@ -20,6 +20,8 @@ const EXPECTED_TABLES: &[&str] = &[
     "role_permissions",
     "roles",
     "schema_migrations",
+    "site_changes",
+    "site_changes_state",
     "tags",
     "users",
     "webhook_deliveries",

@@ -1,0 +1,27 @@
+-- Undoes 0004: the change log's triggers, then its tables.
+DROP TRIGGER IF EXISTS site_changes_posts_insert;
+DROP TRIGGER IF EXISTS site_changes_posts_update;
+DROP TRIGGER IF EXISTS site_changes_posts_id;
+DROP TRIGGER IF EXISTS site_changes_posts_delete;
+DROP TRIGGER IF EXISTS site_changes_post_categories_insert;
+DROP TRIGGER IF EXISTS site_changes_post_categories_delete;
+DROP TRIGGER IF EXISTS site_changes_post_categories_update;
+DROP TRIGGER IF EXISTS site_changes_post_tags_insert;
+DROP TRIGGER IF EXISTS site_changes_post_tags_delete;
+DROP TRIGGER IF EXISTS site_changes_post_tags_update;
+DROP TRIGGER IF EXISTS site_changes_post_aliases_insert;
+DROP TRIGGER IF EXISTS site_changes_post_aliases_delete;
+DROP TRIGGER IF EXISTS site_changes_post_aliases_update;
+DROP TRIGGER IF EXISTS site_changes_post_files_insert;
+DROP TRIGGER IF EXISTS site_changes_post_files_delete;
+DROP TRIGGER IF EXISTS site_changes_post_files_update;
+DROP TRIGGER IF EXISTS site_changes_files_update;
+DROP TRIGGER IF EXISTS site_changes_files_delete;
+DROP TRIGGER IF EXISTS site_changes_users_update;
+DROP TRIGGER IF EXISTS site_changes_users_delete;
+DROP TRIGGER IF EXISTS site_changes_categories_update;
+DROP TRIGGER IF EXISTS site_changes_categories_delete;
+DROP TRIGGER IF EXISTS site_changes_tags_update;
+DROP TRIGGER IF EXISTS site_changes_tags_delete;
+DROP TABLE IF EXISTS site_changes_state;
+DROP TABLE IF EXISTS site_changes;
