@@ -56,71 +56,160 @@ impl Manifest {
         files.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut out = Vec::with_capacity(MANIFEST_MAGIC.len() + files.len() * 120);
         out.extend_from_slice(MANIFEST_MAGIC);
-        let text = |out: &mut Vec<u8>, s: &str| {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        };
         out.extend_from_slice(&(files.len() as u64).to_le_bytes());
         for (f, e) in files {
-            text(&mut out, f);
-            out.extend_from_slice(&e.hash);
-            match &e.fingerprint {
-                Some(fp) => {
-                    out.push(1);
-                    out.extend_from_slice(fp);
-                }
-                None => out.push(0),
-            }
+            encode_entry(&mut out, f, e);
         }
-        out.extend_from_slice(&(self.foreign.len() as u64).to_le_bytes());
-        for f in &self.foreign {
-            text(&mut out, f);
-        }
+        encode_foreign(&mut out, &self.foreign);
         out
     }
 
     /// `None` unless `b` is a whole, sound manifest.
     fn decode(b: &[u8]) -> Option<Manifest> {
-        struct R<'a>(&'a [u8]);
-        impl<'a> R<'a> {
-            fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-                (self.0.len() >= n).then(|| {
-                    let (a, b) = self.0.split_at(n);
-                    self.0 = b;
-                    a
-                })
-            }
-            fn u64(&mut self) -> Option<u64> {
-                Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-            }
-            fn text(&mut self) -> Option<String> {
-                let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
-                String::from_utf8(self.take(n)?.to_vec()).ok()
-            }
-            fn digest(&mut self) -> Option<Digest> {
-                self.take(32)?.try_into().ok()
-            }
+        let layout = Layout::of(b)?;
+        let mut files = HashMap::with_capacity(layout.len());
+        for i in 0..layout.len() {
+            let (file, e) = layout.entry(b, i);
+            files.insert(file.to_string(), e);
         }
-        let mut r = R(b.strip_prefix(MANIFEST_MAGIC)?);
-        let n = usize::try_from(r.u64()?).ok()?;
-        let mut m = Manifest {
-            files: HashMap::with_capacity(n.min(b.len() / 37)),
-            foreign: Vec::new(),
+        let foreign = layout.foreign(b).map(str::to_string).collect();
+        Some(Manifest { files, foreign })
+    }
+}
+
+/// Appends a length-prefixed text to a manifest.
+fn encode_text(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Appends one file's entry to a manifest.
+fn encode_entry(out: &mut Vec<u8>, file: &str, e: &Entry) {
+    encode_text(out, file);
+    out.extend_from_slice(&e.hash);
+    match &e.fingerprint {
+        Some(fp) => {
+            out.push(1);
+            out.extend_from_slice(fp);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Appends the list of foreign entries, a manifest's last part.
+fn encode_foreign(out: &mut Vec<u8>, foreign: &[String]) {
+    out.extend_from_slice(&(foreign.len() as u64).to_le_bytes());
+    for f in foreign {
+        encode_text(out, f);
+    }
+}
+
+/// Reads a manifest's bytes front to back.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn text(&mut self) -> Option<&'a str> {
+        let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    fn digest(&mut self) -> Option<Digest> {
+        self.take(32)?.try_into().ok()
+    }
+    fn entry(&mut self) -> Option<(&'a str, Entry)> {
+        let file = self.text()?;
+        let hash = self.digest()?;
+        let fingerprint = match self.take(1)?[0] {
+            0 => None,
+            1 => Some(self.digest()?),
+            _ => return None,
         };
+        Some((file, Entry { hash, fingerprint }))
+    }
+}
+
+/// Where the parts of a sound manifest start in its bytes: enough to read it without
+/// decoding it into a map (see [`Patch`]).
+struct Layout {
+    /// Where each file's entry starts, in file-name order.
+    files: Vec<usize>,
+    /// Where the list of foreign entries starts (where the last file's entry ends).
+    foreign: usize,
+}
+
+impl Layout {
+    /// `None` unless `b` is a whole, sound manifest with its files in strict name order (as
+    /// [`Manifest::encode`] writes them).
+    fn of(b: &[u8]) -> Option<Layout> {
+        let mut r = Reader {
+            b,
+            at: MANIFEST_MAGIC.len(),
+        };
+        if !b.starts_with(MANIFEST_MAGIC) {
+            return None;
+        }
+        let n = usize::try_from(r.u64()?).ok()?;
+        // An entry takes at least 37 bytes: a hostile count cannot reserve more than the file.
+        let mut files = Vec::with_capacity(n.min(b.len() / 37));
+        let mut last: Option<&str> = None;
         for _ in 0..n {
-            let file = r.text()?;
-            let hash = r.digest()?;
-            let fingerprint = match r.take(1)?[0] {
-                0 => None,
-                1 => Some(r.digest()?),
-                _ => return None,
-            };
-            m.files.insert(file, Entry { hash, fingerprint });
+            files.push(r.at);
+            let (file, _) = r.entry()?;
+            if last.is_some_and(|l| l >= file) {
+                return None;
+            }
+            last = Some(file);
         }
+        let foreign = r.at;
         for _ in 0..r.u64()? {
-            m.foreign.push(r.text()?);
+            r.text()?;
         }
-        r.0.is_empty().then_some(m)
+        (r.at == b.len()).then_some(Layout { files, foreign })
+    }
+
+    /// How many files the manifest lists.
+    fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The `i`th file and its entry; `b` is the manifest this layout was made of.
+    fn entry<'a>(&self, b: &'a [u8], i: usize) -> (&'a str, Entry) {
+        Self::entry_at(b, self.files[i])
+    }
+
+    fn entry_at(b: &[u8], at: usize) -> (&str, Entry) {
+        Reader { b, at }
+            .entry()
+            .expect("Layout::of checked every entry")
+    }
+
+    /// Where the `i`th file's entry ends.
+    fn end(&self, i: usize) -> usize {
+        self.files.get(i + 1).copied().unwrap_or(self.foreign)
+    }
+
+    /// The position of `file` in the manifest, by binary search.
+    fn find(&self, b: &[u8], file: &str) -> Option<usize> {
+        self.files
+            .binary_search_by(|&at| Self::entry_at(b, at).0.cmp(file))
+            .ok()
+    }
+
+    /// The foreign entries the manifest lists.
+    fn foreign<'a>(&self, b: &'a [u8]) -> impl Iterator<Item = &'a str> {
+        let mut r = Reader { b, at: self.foreign };
+        let n = r.u64().expect("Layout::of checked the foreign list");
+        (0..n).map(move |_| r.text().expect("Layout::of checked the foreign list"))
     }
 }
 
@@ -148,6 +237,9 @@ pub struct Committed {
     pub written: usize,
     pub unchanged: usize,
     pub removed: usize,
+    /// BLAKE3 of the manifest the commit wrote: the live site's [`Writer::live_digest`] until
+    /// the next commit.
+    pub manifest: Digest,
 }
 
 /// A build's output in progress. Holds a lock so two builds never share a stage.
@@ -156,6 +248,8 @@ pub struct Writer {
     stage: PathBuf,
     /// The live site's manifest.
     live: Manifest,
+    /// BLAKE3 of the live manifest's bytes (zeroes when there is no sound one of this version).
+    live_digest: Digest,
     /// The stage's manifest (what it holds now).
     staged: Manifest,
     /// The stage's manifest was read: it holds exactly what that manifest lists.
@@ -187,9 +281,18 @@ fn read_manifest(dir: &Path) -> Option<Manifest> {
     Manifest::decode(&std::fs::read(dir.join(MANIFEST)).ok()?)
 }
 
-/// The live output's manifest, of this version or an earlier one.
-fn read_live_manifest(dir: &Path) -> Option<Manifest> {
-    read_manifest(dir).or_else(|| read_old_manifest(dir))
+/// The live output's manifest, of this version or an earlier one, and the BLAKE3 of its bytes
+/// when it is of this version (zeroes otherwise).
+fn read_live_manifest(dir: &Path) -> (Option<Manifest>, Digest) {
+    let bytes = std::fs::read(dir.join(MANIFEST)).ok();
+    match bytes.as_deref().and_then(Manifest::decode) {
+        Some(m) => (Some(m), digest_of(bytes.as_deref().unwrap_or_default())),
+        None => (read_old_manifest(dir), Digest::default()),
+    }
+}
+
+fn digest_of(bytes: &[u8]) -> Digest {
+    *blake3::hash(bytes).as_bytes()
 }
 
 /// The file list of an earlier version's JSON manifest (`{"files": {path: hex}}`), so the
@@ -277,19 +380,8 @@ impl Writer {
     /// Starts a build of `out`: locks it, reads its manifest and readies the stage beside it.
     /// An existing, non-empty folder that bloggo did not write is refused (never replaced).
     pub fn begin(out: &Path, clean: bool) -> Result<Writer> {
-        let name = out
-            .file_name()
-            .with_context(|| format!("{}: the output must be a folder name", out.display()))?
-            .to_string_lossy()
-            .into_owned();
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("{}: cannot create the folder", parent.display()))?;
+        let (stage, lock_path) = beside(out)?;
         let had_output = out.exists();
-        let mut live = Manifest::default();
         if had_output {
             if !out.is_dir() {
                 bail!(
@@ -297,34 +389,28 @@ impl Writer {
                     out.display()
                 );
             }
-            match read_live_manifest(out) {
-                Some(m) => live = m,
-                None => {
-                    let empty = std::fs::read_dir(out)
-                        .with_context(|| format!("{}: cannot read", out.display()))?
-                        .next()
-                        .is_none();
-                    if !empty && !written_by_bloggo(out) {
-                        bail!(
-                            "{}: this folder was not written by bloggo (it has no {MANIFEST}) and is not empty; \
-                             nothing was changed: move it away or pass another --out",
-                            out.display()
-                        );
-                    }
+            if !written_by_bloggo(out) {
+                let empty = std::fs::read_dir(out)
+                    .with_context(|| format!("{}: cannot read", out.display()))?
+                    .next()
+                    .is_none();
+                if !empty {
+                    bail!(
+                        "{}: this folder was not written by bloggo (it has no {MANIFEST}) and is not empty; \
+                         nothing was changed: move it away or pass another --out",
+                        out.display()
+                    );
                 }
             }
         }
-        let lock_path = parent.join(format!(".{name}.bloggo-lock"));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("{}: cannot create", lock_path.display()))?;
-        fs4::FileExt::lock(&lock)
-            .with_context(|| format!("{}: cannot lock", lock_path.display()))?;
-
-        let stage = parent.join(format!(".{name}.bloggo-stage"));
+        // The live manifest is read under the lock: another build may be swapping in its site.
+        let lock = lock(&lock_path)?;
+        let (live, live_digest) = if had_output {
+            read_live_manifest(out)
+        } else {
+            (None, Digest::default())
+        };
+        let live = live.unwrap_or_default();
         // The stage's manifest is removed before the stage changes: a build that stops half-way
         // leaves a stage without one, which the next build starts over.
         let staged = if clean { None } else { read_manifest(&stage) };
@@ -338,6 +424,7 @@ impl Writer {
             out: out.to_path_buf(),
             stage,
             live,
+            live_digest,
             staged,
             stage_known,
             touched: std::sync::OnceLock::new(),
@@ -352,20 +439,7 @@ impl Writer {
     /// folder if there is none. Safe to call from many threads; only the first call does
     /// anything.
     fn touch(&self) -> Result<()> {
-        let stage = &self.stage;
-        self.touched
-            .get_or_init(|| {
-                let m = stage.join(MANIFEST);
-                remove_any(&m).map_err(|e| format!("{}: cannot remove ({e})", m.display()))?;
-                if !std::fs::symlink_metadata(stage).is_ok_and(|m| m.is_dir()) {
-                    remove_any(stage)
-                        .map_err(|e| format!("{}: cannot clear ({e})", stage.display()))?;
-                }
-                std::fs::create_dir_all(stage)
-                    .map_err(|e| format!("{}: cannot create ({e})", stage.display()))
-            })
-            .clone()
-            .map_err(anyhow::Error::msg)
+        touch_stage(&self.stage, &self.touched)
     }
 
     /// The folder being filled.
@@ -449,6 +523,12 @@ impl Writer {
             .all(|f| std::fs::symlink_metadata(self.out.join(f)).is_ok_and(|m| m.is_file()))
     }
 
+    /// BLAKE3 of the live manifest's bytes as read ([`Committed::manifest`] of the build that
+    /// made the live site); zeroes when there is none of this version.
+    pub fn live_digest(&self) -> Digest {
+        self.live_digest
+    }
+
     /// The hash of a file of the live site (by its manifest).
     pub fn live_hash(&self, file: &str) -> Option<Digest> {
         self.live.files.get(file).map(|e| e.hash)
@@ -505,11 +585,7 @@ impl Writer {
                 return Ok(None);
             }
         }
-        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
-        if std::fs::hard_link(&src, &dst).is_err() {
-            std::fs::copy(&src, &dst)
-                .with_context(|| format!("{}: cannot copy to {}", src.display(), dst.display()))?;
-        }
+        link_into(&src, &dst)?;
         Ok(Some(record))
     }
 
@@ -538,48 +614,20 @@ impl Writer {
             .filter(|f| !manifest.files.contains_key(*f))
             .count();
         if self.had_output {
-            manifest.foreign = self.foreign_tops(&manifest)?;
+            // Tops of the live site's files are not foreign: the new site drops them.
+            let ours: HashSet<&str> = (self.live.files.keys())
+                .chain(manifest.files.keys())
+                .map(|f| top(f))
+                .collect();
+            manifest.foreign = foreign_tops(&self.out, |name| ours.contains(name))?;
         }
         self.prune(&manifest)?;
-        for name in &manifest.foreign {
-            let (src, dst) = (self.out.join(name), self.stage.join(name));
-            remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
-            link_tree(&src, &dst).with_context(|| format!("{}: cannot keep", src.display()))?;
-        }
-        let m = self.stage.join(MANIFEST);
-        write_file(&m, &manifest.encode())
-            .with_context(|| format!("{}: cannot write", m.display()))?;
-        remove_any(&self.stage.join(OLD_MANIFEST))
-            .with_context(|| format!("{}: cannot remove", self.stage.display()))?;
-        swap(&self.stage, &self.out, self.had_output)?;
+        carry_foreign(&self.out, &self.stage, &manifest.foreign)?;
+        c.manifest = finish(&self.stage, &self.out, &manifest.encode(), self.had_output)?;
         // Freeing tens of thousands of paths takes milliseconds nobody needs to wait for.
         let Writer { live, staged, .. } = self;
         std::thread::spawn(move || drop((live, staged, manifest)));
         Ok(c)
-    }
-
-    /// Top-level entries of the live output that bloggo did not write (a CNAME, a
-    /// verification file, `.well-known/`) and the new site does not use: they are kept.
-    fn foreign_tops(&self, new: &Manifest) -> Result<Vec<String>> {
-        let ours: HashSet<&str> = self
-            .live
-            .files
-            .keys()
-            .chain(new.files.keys())
-            .map(|f| top(f))
-            .collect();
-        let mut foreign = Vec::new();
-        for e in std::fs::read_dir(&self.out)
-            .with_context(|| format!("{}: cannot read", self.out.display()))?
-        {
-            let e = e.with_context(|| format!("{}: cannot read", self.out.display()))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name != MANIFEST && name != OLD_MANIFEST && !ours.contains(name.as_str()) {
-                foreign.push(name);
-            }
-        }
-        foreign.sort();
-        Ok(foreign)
     }
 
     /// Deletes every file and empty folder of the stage that the new site does not have:
@@ -596,16 +644,7 @@ impl Writer {
             .map(|f| top(f))
             .chain(new.foreign.iter().map(String::as_str))
             .collect();
-        for e in std::fs::read_dir(&self.stage)
-            .with_context(|| format!("{}: cannot read", self.stage.display()))?
-        {
-            let e = e.with_context(|| format!("{}: cannot read", self.stage.display()))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !ours.contains(name.as_str()) {
-                remove_any(&e.path())
-                    .with_context(|| format!("{}: cannot remove", e.path().display()))?;
-            }
-        }
+        prune_tops(&self.stage, |name| ours.contains(name))?;
         for file in self.staged.files.keys() {
             if new.files.contains_key(file) {
                 continue;
@@ -670,6 +709,115 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The stage and the lock file beside `out` (whose parent folder is made if need be).
+fn beside(out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("{}: the output must be a folder name", out.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("{}: cannot create the folder", parent.display()))?;
+    Ok((
+        parent.join(format!(".{name}.bloggo-stage")),
+        parent.join(format!(".{name}.bloggo-lock")),
+    ))
+}
+
+/// Takes the output's lock (waiting for another build to finish): two builds never share a
+/// stage. Released when the file is dropped.
+fn lock(path: &Path) -> Result<std::fs::File> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    fs4::FileExt::lock(&lock).with_context(|| format!("{}: cannot lock", path.display()))?;
+    Ok(lock)
+}
+
+/// Readies the stage before its first change: removes its manifest, so a build that stops
+/// half-way leaves a stage without one, which the next build does not trust, and makes the
+/// folder if there is none. Safe to call from many threads; only the first call with the same
+/// `touched` does anything.
+fn touch_stage(stage: &Path, touched: &std::sync::OnceLock<Result<(), String>>) -> Result<()> {
+    touched
+        .get_or_init(|| {
+            let m = stage.join(MANIFEST);
+            remove_any(&m).map_err(|e| format!("{}: cannot remove ({e})", m.display()))?;
+            if !std::fs::symlink_metadata(stage).is_ok_and(|m| m.is_dir()) {
+                remove_any(stage).map_err(|e| format!("{}: cannot clear ({e})", stage.display()))?;
+            }
+            std::fs::create_dir_all(stage)
+                .map_err(|e| format!("{}: cannot create ({e})", stage.display()))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+/// Replaces `dst` with a hard link to `src` (a copy where links cannot be made).
+fn link_into(src: &Path, dst: &Path) -> Result<()> {
+    remove_any(dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+    if std::fs::hard_link(src, dst).is_err() {
+        std::fs::copy(src, dst)
+            .with_context(|| format!("{}: cannot copy to {}", src.display(), dst.display()))?;
+    }
+    Ok(())
+}
+
+/// Top-level entries of the live output that bloggo did not write (a CNAME, a verification
+/// file, `.well-known/`), sorted: `ours` says which names are the site's. They are kept.
+fn foreign_tops(out: &Path, ours: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+    let mut foreign = Vec::new();
+    for e in std::fs::read_dir(out).with_context(|| format!("{}: cannot read", out.display()))? {
+        let e = e.with_context(|| format!("{}: cannot read", out.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != MANIFEST && name != OLD_MANIFEST && !ours(&name) {
+            foreign.push(name);
+        }
+    }
+    foreign.sort();
+    Ok(foreign)
+}
+
+/// Removes the stage's top-level entries that `keep` does not name: foreign entries carried
+/// last time, or added by hand while the stage was live.
+fn prune_tops(stage: &Path, keep: impl Fn(&str) -> bool) -> Result<()> {
+    for e in std::fs::read_dir(stage).with_context(|| format!("{}: cannot read", stage.display()))? {
+        let e = e.with_context(|| format!("{}: cannot read", stage.display()))?;
+        if !keep(&e.file_name().to_string_lossy()) {
+            remove_any(&e.path())
+                .with_context(|| format!("{}: cannot remove", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Carries the live output's foreign top-level entries into the stage (sharing their bytes).
+fn carry_foreign(out: &Path, stage: &Path, foreign: &[String]) -> Result<()> {
+    for name in foreign {
+        let (src, dst) = (out.join(name), stage.join(name));
+        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        link_tree(&src, &dst).with_context(|| format!("{}: cannot keep", src.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes the stage's manifest and swaps the stage in; the BLAKE3 of the manifest.
+fn finish(stage: &Path, out: &Path, manifest: &[u8], had_output: bool) -> Result<Digest> {
+    let m = stage.join(MANIFEST);
+    write_file(&m, manifest).with_context(|| format!("{}: cannot write", m.display()))?;
+    remove_any(&stage.join(OLD_MANIFEST))
+        .with_context(|| format!("{}: cannot remove", stage.display()))?;
+    swap(stage, out, had_output)?;
+    Ok(digest_of(manifest))
 }
 
 /// Puts a copy of `src` at `dst` that shares the files' bytes: hard links (copies where links
