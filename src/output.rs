@@ -77,6 +77,11 @@ impl Manifest {
     }
 }
 
+/// A name of a manifest [`Layout::of`] checked.
+fn utf8(name: &[u8]) -> &str {
+    std::str::from_utf8(name).expect("Layout::of checked the names")
+}
+
 /// Appends a length-prefixed text to a manifest.
 fn encode_text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -119,15 +124,20 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn text(&mut self) -> Option<&'a str> {
+    /// A length-prefixed text, as bytes.
+    fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
-        std::str::from_utf8(self.take(n)?).ok()
+        self.take(n)
+    }
+    fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
     }
     fn digest(&mut self) -> Option<Digest> {
         self.take(32)?.try_into().ok()
     }
-    fn entry(&mut self) -> Option<(&'a str, Entry)> {
-        let file = self.text()?;
+    /// One file's entry; its name as bytes, not yet checked to be UTF-8.
+    fn entry(&mut self) -> Option<(&'a [u8], Entry)> {
+        let file = self.bytes()?;
         let hash = self.digest()?;
         let fingerprint = match self.take(1)?[0] {
             0 => None,
@@ -161,11 +171,12 @@ impl Layout {
         let n = usize::try_from(r.u64()?).ok()?;
         // An entry takes at least 37 bytes: a hostile count cannot reserve more than the file.
         let mut files = Vec::with_capacity(n.min(b.len() / 37));
-        let mut last: Option<&str> = None;
+        let mut last: Option<&[u8]> = None;
         for _ in 0..n {
             files.push(r.at);
             let (file, _) = r.entry()?;
-            if last.is_some_and(|l| l >= file) {
+            // Bytes sort as the texts they spell do.
+            if std::str::from_utf8(file).is_err() || last.is_some_and(|l| l >= file) {
                 return None;
             }
             last = Some(file);
@@ -184,10 +195,16 @@ impl Layout {
 
     /// The `i`th file and its entry; `b` is the manifest this layout was made of.
     fn entry<'a>(&self, b: &'a [u8], i: usize) -> (&'a str, Entry) {
-        Self::entry_at(b, self.files[i])
+        let (file, e) = self.raw(b, i);
+        (utf8(file), e)
     }
 
-    fn entry_at(b: &[u8], at: usize) -> (&str, Entry) {
+    /// [`Layout::entry`] with the name as bytes (not checked again).
+    fn raw<'a>(&self, b: &'a [u8], i: usize) -> (&'a [u8], Entry) {
+        Self::raw_at(b, self.files[i])
+    }
+
+    fn raw_at(b: &[u8], at: usize) -> (&[u8], Entry) {
         Reader { b, at }
             .entry()
             .expect("Layout::of checked every entry")
@@ -201,8 +218,37 @@ impl Layout {
     /// The position of `file` in the manifest, by binary search.
     fn find(&self, b: &[u8], file: &str) -> Option<usize> {
         self.files
-            .binary_search_by(|&at| Self::entry_at(b, at).0.cmp(file))
+            .binary_search_by(|&at| Self::raw_at(b, at).0.cmp(file.as_bytes()))
             .ok()
+    }
+
+    /// The files whose bytes in another manifest, `staged`, differ from this one's (in `b`);
+    /// `None` unless `staged` is a whole, sound manifest listing the same files. One pass, no
+    /// allocation but the list.
+    fn behind(&self, b: &[u8], staged: &[u8]) -> Option<Vec<usize>> {
+        let mut r = Reader {
+            b: staged,
+            at: MANIFEST_MAGIC.len(),
+        };
+        if !staged.starts_with(MANIFEST_MAGIC) || r.u64()? != self.len() as u64 {
+            return None;
+        }
+        let mut behind = Vec::new();
+        for i in 0..self.len() {
+            let (file, e) = r.entry()?;
+            // The same bytes as a sound manifest's names: sound names, in order.
+            let (live_file, live) = self.raw(b, i);
+            if file != live_file {
+                return None;
+            }
+            if e.hash != live.hash {
+                behind.push(i);
+            }
+        }
+        for _ in 0..r.u64()? {
+            r.text()?;
+        }
+        (r.at == staged.len()).then_some(behind)
     }
 
     /// The foreign entries the manifest lists.
@@ -761,23 +807,12 @@ impl Patch {
         let Some((live, layout)) = read_layout(out) else {
             return Ok(None);
         };
-        let Some((staged, staged_layout)) = read_layout(&stage) else {
+        let Ok(staged) = std::fs::read(stage.join(MANIFEST)) else {
             return Ok(None);
         };
-        if staged_layout.len() != layout.len() {
+        let Some(behind) = layout.behind(&live, &staged) else {
             return Ok(None);
-        }
-        let mut behind = Vec::new();
-        for i in 0..layout.len() {
-            let (file, e) = layout.entry(&live, i);
-            let (staged_file, s) = staged_layout.entry(&staged, i);
-            if file != staged_file {
-                return Ok(None);
-            }
-            if e.hash != s.hash {
-                behind.push(i);
-            }
-        }
+        };
         for &i in &behind {
             let file = layout.entry(&live, i).0;
             let present = checked(file).is_ok()
@@ -875,15 +910,17 @@ impl Patch {
             link_into(&out.join(file), &stage.join(file))?;
         }
         // The site's top-level names: each one's files are side by side in name order.
-        let mut tops: Vec<&str> = Vec::new();
+        let mut tops: Vec<&[u8]> = Vec::new();
         for i in 0..layout.len() {
-            let t = top(layout.entry(&live, i).0);
+            let file = layout.raw(&live, i).0;
+            let t = file.split(|&c| c == b'/').next().unwrap_or(file);
             if tops.last() != Some(&t) {
                 tops.push(t);
             }
         }
         tops.sort_unstable();
         tops.dedup();
+        let tops: Vec<&str> = tops.into_iter().map(utf8).collect();
         let ours = |name: &str| tops.binary_search(&name).is_ok();
         let foreign = foreign_tops(&out, ours)?;
         prune_tops(&stage, |name| {
@@ -1673,7 +1710,7 @@ mod tests {
     #[ignore = "timings, run by hand in a release build"]
     fn patch_timings() {
         use std::time::Instant;
-        let d = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let d = tempfile::tempdir().unwrap();
         let out = d.path().join("public");
         let mut pages: Vec<String> = Vec::new();
         for i in 0..10_000 {
@@ -1745,5 +1782,32 @@ mod tests {
                 begin + commit
             );
         }
+        // Where begin's time goes.
+        let stage = d.path().join(".public.bloggo-stage");
+        let t = Instant::now();
+        let live = std::fs::read(out.join(MANIFEST)).unwrap();
+        let read_live = t.elapsed();
+        let t = Instant::now();
+        let layout = Layout::of(&live).unwrap();
+        let lay = t.elapsed();
+        let t = Instant::now();
+        let staged = std::fs::read(stage.join(MANIFEST)).unwrap();
+        let read_staged = t.elapsed();
+        let t = Instant::now();
+        let behind = layout.behind(&live, &staged).unwrap();
+        let lockstep = t.elapsed();
+        let t = Instant::now();
+        let digest = digest_of(&live);
+        let hash = t.elapsed();
+        let t = Instant::now();
+        std::fs::write(d.path().join("copy"), &live).unwrap();
+        let write = t.elapsed();
+        println!(
+            "begin's parts: read live {read_live:?}, Layout::of {lay:?}, read stage \
+             {read_staged:?}, lockstep {lockstep:?} ({} behind), BLAKE3 {hash:?} ({}); \
+             writing the manifest {write:?}",
+            behind.len(),
+            digest[0]
+        );
     }
 }
