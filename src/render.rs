@@ -141,14 +141,58 @@ pub struct Digests {
 
 type Digest = crate::output::Digest;
 
+/// The digests of some posts, and the site-wide digest, after [`Renderer::refresh`]: what a
+/// build that changed only those posts adds to the kept state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DigestsPatch {
+    posts: Vec<(usize, Option<String>, Digest, Digest, Digest)>,
+    everything: Digest,
+}
+
 impl Digests {
+    /// These posts' digests and the site-wide one.
+    pub fn patch(&self, posts: &[usize]) -> DigestsPatch {
+        DigestsPatch {
+            posts: posts
+                .iter()
+                .map(|&i| {
+                    let excerpt = self.derived_excerpts[i].clone();
+                    (i, excerpt, self.meta[i], self.card[i], self.page[i])
+                })
+                .collect(),
+            everything: self.everything,
+        }
+    }
+
+    /// Applies a patch made by [`Digests::patch`]; `false` (and nothing changed) when it
+    /// names a post these digests do not have.
+    pub fn apply(&mut self, patch: DigestsPatch) -> bool {
+        let n = self.meta.len();
+        if patch.posts.iter().any(|p| p.0 >= n) {
+            return false;
+        }
+        for (i, excerpt, meta, card, page) in patch.posts {
+            self.derived_excerpts[i] = excerpt;
+            self.meta[i] = meta;
+            self.card[i] = card;
+            self.page[i] = page;
+        }
+        self.everything = patch.everything;
+        true
+    }
+
     /// Whether these can be a snapshot's digests: one of each per post and per listing scope.
     pub fn fit(&self, snap: &Snapshot) -> bool {
         let n = snap.posts.len();
         let scopes = 1 + snap.categories.len() + snap.tags.len() + snap.authors.len();
-        [self.derived_excerpts.len(), self.meta.len(), self.card.len(), self.page.len()]
-            .iter()
-            .all(|&l| l == n)
+        [
+            self.derived_excerpts.len(),
+            self.meta.len(),
+            self.card.len(),
+            self.page.len(),
+        ]
+        .iter()
+        .all(|&l| l == n)
             && self.scopes.len() == scopes
     }
 }
@@ -650,10 +694,7 @@ impl<'a> Renderer<'a> {
                 put(&mut h, b"post");
                 put(&mut h, &self.d.page[i]);
                 for k in [p.newer, p.older] {
-                    put(
-                        &mut h,
-                        k.map_or(&[][..], |k| &self.d.card[k]),
-                    );
+                    put(&mut h, k.map_or(&[][..], |k| &self.d.card[k]));
                 }
                 for &k in &p.related {
                     put(&mut h, &self.d.card[k]);
@@ -692,10 +733,7 @@ impl<'a> Renderer<'a> {
             }
             Job::Alias(a) => {
                 put(&mut h, b"alias");
-                put(
-                    &mut h,
-                    &self.d.card[self.snap.aliases[a].post],
-                );
+                put(&mut h, &self.d.card[self.snap.aliases[a].post]);
             }
             Job::Categories | Job::Tags | Job::Archive | Job::Sitemap | Job::Search => {
                 put(&mut h, format!("{job:?}").as_bytes());

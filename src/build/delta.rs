@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
-use super::state::{self, BuildState};
+use super::state::{self, BuildState, StatePatch};
 use super::{BuildOptions, BuildSummary};
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
@@ -88,7 +88,9 @@ pub(super) fn patch(
         return Ok(Err("the output folder cannot be patched".into()));
     };
     if patch.live_digest() != kept.site {
-        return Ok(Err("the live site is not the one the last build made".into()));
+        return Ok(Err(
+            "the live site is not the one the last build made".into()
+        ));
     }
     let (rows, ids, contents) = match changed_rows {
         Ok(r) => r,
@@ -102,6 +104,7 @@ pub(super) fn patch(
         digests,
         global,
         assets: kept_assets,
+        patches,
         ..
     } = kept;
     snap.site = SiteInfo::new(settings, base_url);
@@ -125,10 +128,15 @@ pub(super) fn patch(
     let mut made = Vec::new();
     for &i in &changed {
         let p = &snap.posts[i];
+        let before = keys[i];
         keys[i] = body_key(&p.content_hash, md, &p.path);
         summaries[i] = match cache.summary(&keys[i]) {
             Some(s) => s,
             None => {
+                // The code blocks an edit left alone are not highlighted again.
+                if let Some(old) = cache.get(&before) {
+                    markdown::remember_code(&old);
+                }
                 let body = render_markdown(&snap, i, &contents, md);
                 let s = summary_digest(&body);
                 bodies[i] = Some(body);
@@ -139,7 +147,9 @@ pub(super) fn patch(
     }
     let mut renderer = Renderer::with_digests(&snap, templates, keys.clone(), digests);
     if renderer.global().is_none() || renderer.global() != global {
-        return Ok(Err("the templates show something that changes every build".into()));
+        return Ok(Err(
+            "the templates show something that changes every build".into()
+        ));
     }
     let refreshed: Vec<(usize, [u8; 32])> = changed.iter().map(|&i| (i, summaries[i])).collect();
     renderer.refresh(&refreshed);
@@ -175,7 +185,12 @@ pub(super) fn patch(
         }
         match cache.get(&keys[i]) {
             Some(b) => bodies[i] = Some(b),
-            None => return Ok(Err(format!("no rendered markdown kept for post {}", snap.posts[i].id))),
+            None => {
+                return Ok(Err(format!(
+                    "no rendered markdown kept for post {}",
+                    snap.posts[i].id
+                )))
+            }
         }
     }
     renderer.set_bodies(bodies);
@@ -204,6 +219,11 @@ pub(super) fn patch(
             errors.join("\n  ")
         );
     }
+    if std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files") {
+        for (file, ..) in &files {
+            eprintln!("rendered {file}");
+        }
+    }
     phase("pages rendered");
     let rendered = files.len();
     let pages_total = crate::render::jobs(&snap).len();
@@ -223,7 +243,6 @@ pub(super) fn patch(
         .iter()
         .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
         .collect();
-    let digests = renderer.digests().clone();
     let site = committed.as_ref().map_or(kept.site, |c| c.manifest);
     if let Err(e) = cache.save(&live, &new_bodies) {
         eprintln!(
@@ -231,22 +250,45 @@ pub(super) fn patch(
             req.cache_dir.display()
         );
     }
-    drop(renderer);
     let warnings = snap.warnings.clone();
-    let next = BuildState {
-        inputs: req.inputs,
-        site,
-        seq: mark.seq,
-        watched: mark.watched,
-        now: store_time(now),
-        snapshot: snap,
-        keys,
-        summaries,
-        digests,
-        global,
-        assets: stamps,
-    };
-    super::keep_state(&next, req.state_file);
+    if patches < state::MOST_PATCHES {
+        let record = StatePatch {
+            site,
+            seq: mark.seq,
+            watched: mark.watched,
+            now: store_time(now),
+            posts: changed
+                .iter()
+                .map(|&i| (i, snap.posts[i].clone(), keys[i], summaries[i]))
+                .collect(),
+            digests: renderer.digests().patch(&changed),
+        };
+        if let Err(e) = record.append(req.state_file) {
+            // A state that lacks this build's record names a live site that is gone: the next
+            // build is whole.
+            eprintln!("warning: {e:#}");
+        }
+        drop(renderer);
+    } else {
+        let digests = renderer.digests().clone();
+        drop(renderer);
+        let next = BuildState {
+            inputs: req.inputs,
+            site,
+            seq: mark.seq,
+            watched: mark.watched,
+            now: store_time(now),
+            snapshot: snap,
+            keys,
+            summaries,
+            digests,
+            global,
+            assets: stamps,
+            patches: 0,
+        };
+        super::keep_state(&next, req.state_file);
+        std::thread::spawn(move || drop(next));
+    }
     if let Err(e) = changes::prune(&store.conn, mark.seq) {
         eprintln!("warning: cannot prune the store's change log: {e}");
     }
@@ -256,7 +298,6 @@ pub(super) fn patch(
         Some(c) => (c.written, c.unchanged),
         None => (0, pages_total + assets.len()),
     };
-    std::thread::spawn(move || drop(next));
     Ok(Ok(BuildSummary {
         pages: pages_total,
         rendered,
@@ -371,7 +412,11 @@ fn patch_posts(
         let old_author = old.author.map(|a| snap.authors[a].id);
         let mut old_tags: Vec<i64> = old.tags.iter().map(|&t| snap.tags[t].id).collect();
         old_tags.sort_unstable();
-        let mut old_cats: Vec<i64> = old.categories.iter().map(|&c| snap.categories[c].id).collect();
+        let mut old_cats: Vec<i64> = old
+            .categories
+            .iter()
+            .map(|&c| snap.categories[c].id)
+            .collect();
         old_cats.sort_unstable();
         if old_author != author_id
             || old_tags != ids_of(&rows.post_tags, id)

@@ -63,6 +63,11 @@ impl std::fmt::Display for BuildSummary {
     }
 }
 
+/// Where the state a build of `out` keeps for the next one lives (see `state`).
+pub fn state_file(settings: &Settings, out: &std::path::Path) -> PathBuf {
+    state::path(&cache_dir(settings), out)
+}
+
 /// Where the rendered-markdown cache lives.
 pub fn cache_dir(settings: &Settings) -> PathBuf {
     settings.root.join(".bloggo-cache")
@@ -94,7 +99,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     }
     let out = opts.out.clone().unwrap_or_else(|| settings.output.clone());
     let dir = cache_dir(settings);
-    let state_file = state::path(&dir, &out);
+    let state_file = state_file(settings, &out);
     // What the last build of this output kept, read while the templates load.
     let kept = (!opts.clean).then(|| {
         let f = state_file.clone();
@@ -112,7 +117,14 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     };
     let inputs = state::inputs_digest(settings, &base_url, opts.drafts, &md, &templates);
     let now = chrono::Utc::now();
-    if let Some(kept) = kept.and_then(|t| t.join().ok().flatten()) {
+    let kept = kept.and_then(|t| t.join().ok().flatten());
+    if kept.is_none() && timings && !opts.clean {
+        eprintln!(
+            "whole build: nothing kept from an earlier build of {}",
+            out.display()
+        );
+    }
+    if let Some(kept) = kept {
         phase("kept state read");
         let req = delta::Request {
             settings,
@@ -130,7 +142,10 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             Ok(mut summary) => {
                 summary.seconds = started.elapsed().as_secs_f64();
                 if timings {
-                    eprintln!("{} of {} pages rendered", summary.rendered, summary.pages);
+                    eprintln!(
+                        "patched: {} of {} pages rendered",
+                        summary.rendered, summary.pages
+                    );
                 }
                 return Ok(summary);
             }
@@ -349,6 +364,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         digests,
         global,
         assets: state::stamps(&assets),
+        patches: 0,
     };
     keep_state(&next, &state_file);
     if let Err(e) = crate::store::changes::prune(&store.conn, mark.seq) {

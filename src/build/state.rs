@@ -8,8 +8,12 @@
 //! site some other build made) sends the build down the whole road, so this file only ever
 //! saves time.
 //!
-//! Kept in `.bloggo-cache/`, one file per output folder, written whole (a temporary file
-//! renamed over the old one) and checked with a BLAKE3 of its bytes when read.
+//! Kept in `.bloggo-cache/`, one file per output folder: the whole state (written whole, a
+//! temporary file renamed over the old one), then one record per patching build appended
+//! after it (a few posts' rows and digests: rewriting megabytes of state for one changed post
+//! would cost more than the rest of such a build). Every record carries a BLAKE3 of its bytes;
+//! reading stops at the first record that is cut or damaged, and the state it gives then
+//! names a live site that is no longer there, so the build is whole.
 
 use std::path::{Path, PathBuf};
 
@@ -19,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::markdown::MarkdownOptions;
 use crate::output::Digest;
-use crate::render::Digests;
-use crate::snapshot::Snapshot;
+use crate::render::{Digests, DigestsPatch};
+use crate::snapshot::{Post, Snapshot};
 use crate::templates::{StaticSource, Templates};
 
-const MAGIC: &[u8] = b"bloggo-build-state-1\n";
+const MAGIC: &[u8] = b"bloggo-build-state-2\n";
+/// After this many appended records the next patching build writes the whole state again.
+pub const MOST_PATCHES: usize = 32;
 
 /// A build's state, as the next build reads it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -47,6 +53,21 @@ pub struct BuildState {
     pub global: Option<Digest>,
     /// The static files and media the site copied, and what their sources looked like.
     pub assets: Vec<Stamp>,
+    /// How many appended records the state was read with.
+    #[serde(skip)]
+    pub patches: usize,
+}
+
+/// What a patching build changed of the state: the posts it changed (snapshot index, post,
+/// body key, summary digest), their digests, and where the new live site stands.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatePatch {
+    pub site: Digest,
+    pub seq: i64,
+    pub watched: i64,
+    pub now: String,
+    pub posts: Vec<(usize, Post, [u8; 32], [u8; 32])>,
+    pub digests: DigestsPatch,
 }
 
 /// An output file copied from a source, with what tells a changed source apart.
@@ -131,26 +152,70 @@ pub fn path(cache_dir: &Path, out: &Path) -> PathBuf {
     cache_dir.join(format!("build-{}.bin", &id.to_hex()[..16]))
 }
 
+/// One record: its length, the BLAKE3 of its bytes, its bytes.
+fn record<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let body = postcard::to_stdvec(value).context("cannot encode the build state")?;
+    let mut out = Vec::with_capacity(40 + body.len());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(blake3::hash(&body).as_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The next sound record of `b`, and what follows it.
+fn next_record(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = usize::try_from(u64::from_le_bytes(b.get(..8)?.try_into().ok()?)).ok()?;
+    let sum = b.get(8..40)?;
+    let body = b.get(40..40usize.checked_add(len)?)?;
+    (blake3::hash(body).as_bytes() == sum).then(|| (body, &b[40 + len..]))
+}
+
 impl BuildState {
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let body = postcard::to_stdvec(self).context("cannot encode the build state")?;
-        let mut out = Vec::with_capacity(MAGIC.len() + 32 + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(blake3::hash(&body).as_bytes());
-        out.extend_from_slice(&body);
+        let mut out = MAGIC.to_vec();
+        out.extend(record(self)?);
         Ok(out)
     }
 
-    /// `None` unless `b` is a whole, sound encoding of this version.
+    /// `None` unless `b` starts with a whole, sound state of this version; the records after it
+    /// are applied up to the first one that is cut, damaged or does not fit.
     pub fn decode(b: &[u8]) -> Option<BuildState> {
-        let b = b.strip_prefix(MAGIC)?;
-        let (sum, body) = (b.get(..32)?, b.get(32..)?);
-        if blake3::hash(body).as_bytes() != sum {
+        let (body, mut rest) = next_record(b.strip_prefix(MAGIC)?)?;
+        let mut s: BuildState = postcard::from_bytes(body).ok()?;
+        let n = s.snapshot.posts.len();
+        if s.keys.len() != n || s.summaries.len() != n || !s.digests.fit(&s.snapshot) {
             return None;
         }
-        let s: BuildState = postcard::from_bytes(body).ok()?;
-        let n = s.snapshot.posts.len();
-        (s.keys.len() == n && s.summaries.len() == n && s.digests.fit(&s.snapshot)).then_some(s)
+        while let Some((body, after)) = next_record(rest) {
+            let Ok(p) = postcard::from_bytes::<StatePatch>(body) else {
+                break;
+            };
+            if !s.apply(p) {
+                break;
+            }
+            s.patches += 1;
+            rest = after;
+        }
+        Some(s)
+    }
+
+    /// Applies one patching build's record; `false` (the state may be half patched: the
+    /// caller stops there, and its live-site digest no longer matches) when it does not fit.
+    fn apply(&mut self, p: StatePatch) -> bool {
+        let n = self.snapshot.posts.len();
+        if p.posts.iter().any(|(i, ..)| *i >= n) || !self.digests.apply(p.digests) {
+            return false;
+        }
+        for (i, post, key, summary) in p.posts {
+            self.snapshot.posts[i] = post;
+            self.keys[i] = key;
+            self.summaries[i] = summary;
+        }
+        self.site = p.site;
+        self.seq = p.seq;
+        self.watched = p.watched;
+        self.now = p.now;
+        true
     }
 
     /// The state kept at `path`, if there is a sound one.
@@ -161,6 +226,20 @@ impl BuildState {
     /// Replaces the state at `path` (a reader sees the old one or the new one).
     pub fn write(&self, path: &Path) -> Result<()> {
         super::write_atomically(path, &self.encode()?)
+    }
+}
+
+impl StatePatch {
+    /// Appends this record to the state at `path` (one write; a cut one is ignored when read).
+    pub fn append(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        let bytes = record(self)?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        f.write_all(&bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))
     }
 }
 
@@ -191,6 +270,7 @@ mod tests {
                 source: None,
                 meta: None,
             }],
+            patches: 0,
         };
         let b = s.encode().unwrap();
         let back = BuildState::decode(&b).expect("a sound encoding reads back");
@@ -205,9 +285,15 @@ mod tests {
         let mut bad = b.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert!(BuildState::decode(&bad).is_none(), "a flipped bit is caught");
-        assert!(BuildState::decode(&b[..b.len() - 1]).is_none(), "a cut file");
-        assert!(BuildState::decode(b"bloggo-build-state-0\n").is_none());
+        assert!(
+            BuildState::decode(&bad).is_none(),
+            "a flipped bit is caught"
+        );
+        assert!(
+            BuildState::decode(&b[..b.len() - 1]).is_none(),
+            "a cut file"
+        );
+        assert!(BuildState::decode(b"bloggo-build-state-1\n").is_none());
     }
 
     #[test]

@@ -238,7 +238,9 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
     let mut rows = SiteRows::default();
 
     let mut stmt = tx.prepare(&format!("{POST_COLUMNS} WHERE {SELECTED} ORDER BY id"))?;
-    rows.posts = stmt.query_map(p, post_row)?.collect::<rusqlite::Result<_>>()?;
+    rows.posts = stmt
+        .query_map(p, post_row)?
+        .collect::<rusqlite::Result<_>>()?;
 
     let mut stmt = tx.prepare("SELECT id, name, slug, avatar, bio FROM users ORDER BY id")?;
     rows.users = stmt
