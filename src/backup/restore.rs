@@ -118,9 +118,17 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         .with_context(|| format!("{}: cannot replace the store", store_path.display()))?;
     sync_dir(dir);
 
-    Store::open(store_path, false).with_context(|| {
+    let restored = Store::open(store_path, false).with_context(|| {
         format!(
             "{}: restored, but migrating it to the current schema failed",
+            store_path.display()
+        )
+    })?;
+    // The store's history is the backup's now: a delta build's mark from before must not
+    // trust the change log.
+    store::changes::forget(&restored.conn).with_context(|| {
+        format!(
+            "{}: restored, but cannot write its change log; run `bloggo backup restore` again before building",
             store_path.display()
         )
     })?;

@@ -705,7 +705,8 @@ fn run(
         });
         w.audit(&counts.to_string())?;
     }
-    drop(w);
+    w.finish()
+        .context("cannot restore the change log's triggers")?;
     if opts.dry_run {
         tx.rollback()?;
     } else {

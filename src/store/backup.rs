@@ -266,6 +266,8 @@ pub fn recover(damaged: &Path, out: &Path) -> Result<Salvage, StoreError> {
         .query_map([], |_| Ok(()))?
         .count() as u64;
     dst.execute_batch("PRAGMA foreign_keys = ON")?;
+    // A delta build's mark from the damaged store must not trust the salvaged change log.
+    super::changes::forget(dst)?;
     Ok(salvage)
 }
 

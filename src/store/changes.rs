@@ -7,13 +7,56 @@
 //! posts above the mark's watermark are new, the log names the others. After a good build the
 //! log is trimmed ([`prune`]).
 //!
-//! The watermark keeps an import cheap: rows and links of a post above it are not logged, as
+//! The watermark keeps the log small: rows and links of a post above it are not logged, as
 //! every build finds such a post by its id. A post's deletion is logged whatever its id (a
 //! build may have shown a post inserted between [`watch`] and its read).
+//!
+//! A trigger costs every row it could fire for, whatever its `WHEN`: SQLite opens a statement
+//! journal for each statement of a table with triggers and foreign keys. An import of new
+//! posts therefore holds off the per-row insert triggers in its own transaction
+//! ([`hold_inserts`]) and logs what they would have logged itself ([`HeldInserts::note`]).
 
 use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+/// Every trigger of the change log (migration 4). [`since`] reads everything while one is
+/// missing (a migration that rebuilds a table drops its triggers: it must create them again).
+pub const TRIGGERS: &[&str] = &[
+    "site_changes_posts_insert",
+    "site_changes_posts_update",
+    "site_changes_posts_id",
+    "site_changes_posts_delete",
+    "site_changes_post_categories_insert",
+    "site_changes_post_categories_delete",
+    "site_changes_post_categories_update",
+    "site_changes_post_tags_insert",
+    "site_changes_post_tags_delete",
+    "site_changes_post_tags_update",
+    "site_changes_post_aliases_insert",
+    "site_changes_post_aliases_delete",
+    "site_changes_post_aliases_update",
+    "site_changes_post_files_insert",
+    "site_changes_post_files_delete",
+    "site_changes_post_files_update",
+    "site_changes_files_update",
+    "site_changes_files_delete",
+    "site_changes_users_update",
+    "site_changes_users_delete",
+    "site_changes_categories_update",
+    "site_changes_categories_delete",
+    "site_changes_tags_update",
+    "site_changes_tags_delete",
+];
+
+/// The triggers that fire for each inserted post or link, which [`hold_inserts`] holds off.
+const INSERT_TRIGGERS: &[&str] = &[
+    "site_changes_posts_insert",
+    "site_changes_post_categories_insert",
+    "site_changes_post_tags_insert",
+    "site_changes_post_aliases_insert",
+    "site_changes_post_files_insert",
+];
 
 /// How many log entries up to a build's mark are kept before [`prune`] deletes them: builds
 /// of other output folders may still read them.
@@ -155,6 +198,20 @@ pub fn since(
     if now < then {
         return everything(format!("the clock went back from {then} to {now}"));
     }
+    let present: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({})",
+            vec!["?"; TRIGGERS.len()].join(", ")
+        ))?
+        .query_row(rusqlite::params_from_iter(TRIGGERS), |r| r.get(0))?;
+    if present != TRIGGERS.len() as i64 {
+        return everything(format!(
+            "{} of the change log's {} triggers are missing (`bloggo migrate down --to 3` then \
+             `bloggo migrate up` puts them back)",
+            TRIGGERS.len() as i64 - present,
+            TRIGGERS.len()
+        ));
+    }
     let too_many = || {
         everything(format!(
             "more than {limit} posts changed since the last build"
@@ -231,6 +288,87 @@ pub fn prune(conn: &Connection, through: i64) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// How far [`forget`] moves the log's seq on: past any mark a replaced history could have
+/// given out.
+const FORGET_JUMP: i64 = 1 << 32;
+
+/// Makes every earlier mark read everything: for a store whose history was replaced (a
+/// restored backup, a recovered copy), whose log does not hold what changed since a build's
+/// mark, and whose seqs may even repeat the old ones. Adds one entry far past the newest
+/// (see [`FORGET_JUMP`]), which every mark before it reads as "everything".
+pub fn forget(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO site_changes (seq, post_id, source)
+         SELECT max(COALESCE((SELECT max(seq) FROM site_changes), 0),
+                    COALESCE((SELECT pruned FROM site_changes_state WHERE id = 1), 0)) + ?1,
+                NULL, 'a replaced store (restore or recover)'",
+        [FORGET_JUMP],
+    )?;
+    Ok(())
+}
+
+/// The per-row insert triggers of the change log, dropped inside a writer's transaction
+/// while it inserts many posts and links. The writer notes each post whose row or links it
+/// inserted ([`HeldInserts::note`]) and puts the triggers back ([`HeldInserts::restore`])
+/// before it commits; a rollback puts them back too.
+#[derive(Debug)]
+pub struct HeldInserts {
+    /// The `CREATE TRIGGER` statements, as the store has them.
+    sql: Vec<String>,
+    watched: i64,
+}
+
+/// Drops the per-row insert triggers of the change log in the transaction open on `tx`
+/// (refused outside one: the triggers would stay dropped). No other client can write until
+/// that transaction ends, so only the holder's own inserts go unlogged.
+pub fn hold_inserts(tx: &Connection) -> rusqlite::Result<HeldInserts> {
+    if tx.is_autocommit() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+            Some("holding the change log's triggers needs an open transaction".to_string()),
+        ));
+    }
+    let mut sql = Vec::with_capacity(INSERT_TRIGGERS.len());
+    {
+        let mut stmt =
+            tx.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1")?;
+        for name in INSERT_TRIGGERS {
+            if let Some(s) = stmt.query_row([name], |r| r.get(0)).optional()? {
+                sql.push(s);
+            }
+        }
+    }
+    for name in INSERT_TRIGGERS {
+        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;
+    }
+    let watched = tx.query_row(
+        "SELECT COALESCE((SELECT watched FROM site_changes_state WHERE id = 1), 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(HeldInserts { sql, watched })
+}
+
+impl HeldInserts {
+    /// Logs `post_id` when it is at or below the watermark, as the held triggers would have:
+    /// call it for every post this writer inserted, or inserted links of.
+    pub fn note(&self, tx: &Connection, post_id: i64) -> rusqlite::Result<()> {
+        if post_id <= self.watched {
+            tx.prepare_cached("INSERT INTO site_changes (post_id, source) VALUES (?1, 'import')")?
+                .execute([post_id])?;
+        }
+        Ok(())
+    }
+
+    /// Creates the held triggers again, in the same transaction.
+    pub fn restore(self, tx: &Connection) -> rusqlite::Result<()> {
+        for sql in &self.sql {
+            tx.execute_batch(sql)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +410,13 @@ mod tests {
         since(conn, m, T0, T0, 100).unwrap()
     }
 
+    /// What a build marked just before `sql` ran sees changed.
+    fn after(conn: &Connection, sql: &str) -> Changes {
+        let m = build(conn);
+        conn.execute_batch(sql).unwrap();
+        changed(conn, &m)
+    }
+
     fn posts(ids: &[i64]) -> Changes {
         Changes::Posts(ids.to_vec())
     }
@@ -299,16 +444,14 @@ mod tests {
     #[test]
     fn an_update_of_the_content_logs_the_post() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET content = 'new' WHERE id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET status = 'draft' WHERE id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1]));
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET content = 'new' WHERE id = 2"),
+            posts(&[2])
+        );
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET status = 'draft' WHERE id = 1"),
+            posts(&[1])
+        );
     }
 
     #[test]
@@ -360,21 +503,24 @@ mod tests {
     #[test]
     fn tag_links_inserted_deleted_or_moved_log_their_posts() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("INSERT INTO post_tags (post_id, tag_id) VALUES (1, 2)", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM post_tags WHERE post_id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE post_tags SET post_id = 3 WHERE post_id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1, 3]));
+        assert_eq!(
+            after(
+                &s.conn,
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (1, 2)"
+            ),
+            posts(&[1])
+        );
+        assert_eq!(
+            after(&s.conn, "DELETE FROM post_tags WHERE post_id = 2"),
+            posts(&[2])
+        );
+        assert_eq!(
+            after(
+                &s.conn,
+                "UPDATE post_tags SET post_id = 3 WHERE post_id = 1"
+            ),
+            posts(&[1, 3])
+        );
     }
 
     #[test]
@@ -419,17 +565,16 @@ mod tests {
     #[test]
     fn deleting_a_post_logs_it_and_its_cascaded_links() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM posts WHERE id = 2", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[2]));
+        assert_eq!(
+            after(&s.conn, "DELETE FROM posts WHERE id = 2"),
+            posts(&[2])
+        );
         // SQLite fires the link table's triggers for the rows ON DELETE CASCADE removes.
         let sources: Vec<String> = s
             .conn
-            .prepare("SELECT source FROM site_changes WHERE seq > ?1 ORDER BY source")
+            .prepare("SELECT source FROM site_changes ORDER BY source")
             .unwrap()
-            .query_map([m.seq], |r| r.get(0))
+            .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -439,11 +584,10 @@ mod tests {
     #[test]
     fn a_renamed_or_moved_file_logs_the_posts_that_show_it() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE files SET file_path = 'media/b.png'", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[3]));
+        assert_eq!(
+            after(&s.conn, "UPDATE files SET file_path = 'media/b.png'"),
+            posts(&[3])
+        );
         // Deleted with foreign keys off (the sqlite3 shell's default) its link stays, and the
         // post that showed it is logged.
         let m = build(&s.conn);
@@ -458,48 +602,25 @@ mod tests {
     #[test]
     fn a_tag_category_or_user_change_is_everything() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE tags SET name = 'Rust lang' WHERE id = 1", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of tags changed");
-
-        let m = build(&s.conn);
-        s.conn.execute("DELETE FROM tags WHERE id = 2", []).unwrap();
-        everything_because(changed(&s.conn, &m), "a row of tags changed");
-
         s.conn
             .execute_batch(
-                "INSERT INTO categories (id, name, slug) VALUES (1, 'C', 'c'), (2, 'D', 'd')",
+                "INSERT INTO categories (id, name, slug) VALUES (1, 'C', 'c'), (2, 'D', 'd');
+                 INSERT INTO users (id, name, email, role_id) VALUES (2, 'B', 'b@x', 3);",
             )
             .unwrap();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE categories SET parent_id = 1 WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of categories changed");
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM categories WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of categories changed");
-
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE users SET bio = 'Writes.' WHERE id = 1", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of users changed");
-        s.conn
-            .execute(
-                "INSERT INTO users (id, name, email, role_id) VALUES (2, 'B', 'b@x', 3)",
-                [],
-            )
-            .unwrap();
-        let m = build(&s.conn);
-        s.conn
-            .execute("DELETE FROM users WHERE id = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "a row of users changed");
+        for (sql, table) in [
+            ("UPDATE tags SET name = 'Rust lang' WHERE id = 1", "tags"),
+            ("DELETE FROM tags WHERE id = 2", "tags"),
+            (
+                "UPDATE categories SET parent_id = 1 WHERE id = 2",
+                "categories",
+            ),
+            ("DELETE FROM categories WHERE id = 2", "categories"),
+            ("UPDATE users SET bio = 'Writes.' WHERE id = 1", "users"),
+            ("DELETE FROM users WHERE id = 2", "users"),
+        ] {
+            everything_because(after(&s.conn, sql), &format!("a row of {table} changed"));
+        }
     }
 
     #[test]
@@ -563,11 +684,10 @@ mod tests {
     #[test]
     fn a_changed_post_id_logs_both_ids() {
         let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET id = 7 WHERE id = 1", [])
-            .unwrap();
-        assert_eq!(changed(&s.conn, &m), posts(&[1, 7]));
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET id = 7 WHERE id = 1"),
+            posts(&[1, 7])
+        );
     }
 
     #[test]
@@ -603,29 +723,6 @@ mod tests {
         assert_eq!(m2.watched, 3);
         everything_because(changed(&s.conn, &m), "a row of site_changes_state changed");
         assert_eq!(changed(&s.conn, &m2), posts(&[]));
-    }
-
-    #[test]
-    fn a_store_older_than_the_mark_is_everything() {
-        let (_d, s) = store();
-        let m = build(&s.conn);
-        s.conn
-            .execute("UPDATE posts SET content = 'x' WHERE id = 1", [])
-            .unwrap();
-        let later = build(&s.conn);
-        // The store is put back to how it was at `m` (a restored backup): `later` saw more.
-        s.conn
-            .execute_batch(
-                "UPDATE posts SET content = 'one' WHERE id = 1; DELETE FROM site_changes;",
-            )
-            .unwrap();
-        everything_because(changed(&s.conn, &later), "older than the last build's mark");
-        assert_eq!(changed(&s.conn, &m), posts(&[]));
-        // A store whose watermark is below the mark's.
-        s.conn
-            .execute("UPDATE site_changes_state SET watched = 2", [])
-            .unwrap();
-        everything_because(changed(&s.conn, &m), "watermark 2 < 3");
     }
 
     #[test]
@@ -710,5 +807,180 @@ mod tests {
         assert_eq!(since(&s.conn, &m, T0, T0, 4).unwrap(), posts(&[1, 2, 3, 4]));
         everything_because(since(&s.conn, &m, T0, T0, 3).unwrap(), "more than 3 posts");
         everything_because(since(&s.conn, &m, T0, T0, 2).unwrap(), "more than 2 posts");
+    }
+
+    #[test]
+    fn triggers_lists_every_trigger_of_the_log() {
+        let (_d, s) = store();
+        let names: Vec<String> = s
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master
+                 WHERE type = 'trigger' AND name LIKE 'site_changes%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut listed: Vec<&str> = TRIGGERS.to_vec();
+        listed.sort();
+        assert_eq!(names, listed);
+    }
+
+    #[test]
+    fn a_missing_trigger_is_everything() {
+        let (_d, s) = store();
+        everything_because(
+            after(&s.conn, "DROP TRIGGER site_changes_post_tags_insert"),
+            "1 of the change log's 24 triggers",
+        );
+    }
+
+    fn record(title: &str, slug: &str) -> crate::store::posts::PostRecord {
+        crate::store::posts::PostRecord {
+            title: title.to_string(),
+            subtitle: None,
+            slug: slug.to_string(),
+            content: format!("{title} text"),
+            excerpt: None,
+            cover_image: None,
+            author_id: Some(1),
+            status: "published".to_string(),
+            published_at: Some("2023-05-01 00:00:00".to_string()),
+            modified_at: None,
+            read_time: 1,
+            extra: "{}".to_string(),
+            source_path: format!("{slug}.md"),
+            source_hash: "h".to_string(),
+        }
+    }
+
+    /// The import's writer holds the insert triggers off from its first new post, logs the
+    /// posts they would have logged, and puts them back.
+    #[test]
+    fn an_import_logs_what_its_held_triggers_would_have() {
+        use crate::store::posts::{Links, Writer};
+        let (_d, mut s) = store();
+        // Post 3 goes after a build watched it: the next new post takes its id, at the
+        // watermark.
+        build(&s.conn);
+        s.conn
+            .execute("DELETE FROM posts WHERE id = 3", [])
+            .unwrap();
+        let m = build(&s.conn);
+        assert_eq!(m.watched, 3);
+        let before = log_len(&s.conn);
+        let tx = s.conn.transaction().unwrap();
+        let mut w = Writer::new(&tx, T0).unwrap();
+        let tagged = |tags: Vec<i64>| Links {
+            tags,
+            ..Links::default()
+        };
+        let new = |w: &mut Writer, title: &str, slug: &str| match w
+            .upsert(None, &record(title, slug), tagged(vec![1]))
+            .unwrap()
+        {
+            crate::store::posts::Outcome::New(id) => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(new(&mut w, "Again", "again"), 3);
+        assert_eq!(new(&mut w, "Four", "four"), 4);
+        // Post 1 gains a tag while the triggers are held.
+        w.upsert(Some(1), &record("One", "one"), tagged(vec![2]))
+            .unwrap();
+        let held: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'site_changes_post_tags_insert'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(held, 0);
+        w.finish().unwrap();
+        tx.commit().unwrap();
+        assert_eq!(changed(&s.conn, &m), posts(&[1, 3, 4]));
+        // Only the posts at or below the watermark were logged, once each.
+        let logged: Vec<(i64, String)> = s
+            .conn
+            .prepare("SELECT post_id, source FROM site_changes WHERE seq > ?1 ORDER BY seq")
+            .unwrap()
+            .query_map([m.seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(log_len(&s.conn), before + logged.len() as i64);
+        assert!(logged.contains(&(3, "import".to_string())), "{logged:?}");
+        assert!(logged.contains(&(1, "import".to_string())), "{logged:?}");
+        assert!(!logged.iter().any(|(id, _)| *id == 4), "{logged:?}");
+        // The triggers are back.
+        assert_eq!(
+            after(
+                &s.conn,
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (4, 2)"
+            ),
+            posts(&[4])
+        );
+    }
+
+    #[test]
+    fn holding_the_triggers_needs_a_transaction_and_a_rollback_restores_them() {
+        let (_d, mut s) = store();
+        assert!(hold_inserts(&s.conn).is_err());
+        let m = build(&s.conn);
+        {
+            let tx = s.conn.transaction().unwrap();
+            hold_inserts(&tx).unwrap();
+            tx.rollback().unwrap();
+        }
+        assert_eq!(changed(&s.conn, &m), posts(&[]));
+        // Committed without restoring them: every delta build reads everything.
+        let tx = s.conn.transaction().unwrap();
+        hold_inserts(&tx).unwrap();
+        tx.commit().unwrap();
+        everything_because(changed(&s.conn, &m), "5 of the change log's 24 triggers");
+    }
+
+    #[test]
+    fn a_restored_store_is_everything_for_the_marks_it_does_not_know() {
+        let (_d, s) = store();
+        let m = build(&s.conn);
+        s.conn
+            .execute("UPDATE posts SET content = 'x' WHERE id = 1", [])
+            .unwrap();
+        let later = build(&s.conn);
+        // A backup taken at `m` comes back: `later` saw more of the log than there is.
+        s.conn
+            .execute_batch(
+                "UPDATE posts SET content = 'one' WHERE id = 1; DELETE FROM site_changes;",
+            )
+            .unwrap();
+        everything_because(changed(&s.conn, &later), "older than the last build's mark");
+        assert_eq!(changed(&s.conn, &m), posts(&[]));
+        s.conn
+            .execute("UPDATE site_changes_state SET watched = 2", [])
+            .unwrap();
+        everything_because(changed(&s.conn, &m), "watermark 2 < 3");
+        s.conn
+            .execute("UPDATE site_changes_state SET watched = 3", [])
+            .unwrap();
+        // Edited past `later`'s seq, the log would name too few posts for `later` (post 1
+        // went back): a restore calls forget().
+        s.conn
+            .execute_batch(
+                "UPDATE posts SET title = 'A' WHERE id = 2; UPDATE posts SET title = 'B' WHERE id = 2;
+                 UPDATE posts SET title = 'C' WHERE id = 2;",
+            )
+            .unwrap();
+        assert_eq!(changed(&s.conn, &later), posts(&[2]));
+        forget(&s.conn).unwrap();
+        for old in [m, later] {
+            everything_because(changed(&s.conn, &old), "a row of a replaced store");
+        }
+        // Marks after it read the log as before.
+        assert_eq!(
+            after(&s.conn, "UPDATE posts SET title = 'D' WHERE id = 2"),
+            posts(&[2])
+        );
     }
 }

@@ -139,6 +139,9 @@ pub struct Writer<'c> {
     /// Names as written → ids, so a name met again is not slugified again.
     category_paths: HashMap<Vec<String>, Option<i64>>,
     tag_names: HashMap<String, Option<i64>>,
+    /// The change log's per-row insert triggers, held off from the first new post on (see
+    /// `store::changes`): this writer logs the posts they would have logged.
+    held: Option<super::changes::HeldInserts>,
 }
 
 const POST_COLUMNS: &str =
@@ -189,7 +192,18 @@ impl<'c> Writer<'c> {
             tags,
             category_paths: HashMap::new(),
             tag_names: HashMap::new(),
+            held: None,
         })
+    }
+
+    /// Puts back what the writer changed in the schema (the change log's insert triggers):
+    /// call it before committing the transaction. (Rolling it back puts them back too; a
+    /// store committed without them reads as "everything changed" to every delta build.)
+    pub fn finish(mut self) -> rusqlite::Result<()> {
+        match self.held.take() {
+            Some(h) => h.restore(self.conn),
+            None => Ok(()),
+        }
     }
 
     /// The user an author name/email refers to, created with role author when new.
@@ -364,6 +378,9 @@ impl<'c> Writer<'c> {
     ) -> Result<Outcome, WriteError> {
         let links = links.normalised();
         let Some(id) = target else {
+            if self.held.is_none() {
+                self.held = Some(super::changes::hold_inserts(self.conn)?);
+            }
             self.conn
                 .prepare_cached(&format!(
                     "INSERT INTO posts ({POST_COLUMNS}, created_at, updated_at, content_hash)
@@ -390,6 +407,9 @@ impl<'c> Writer<'c> {
                 ])?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
+            if let Some(h) = &self.held {
+                h.note(self.conn, id)?;
+            }
             return Ok(Outcome::New(id));
         };
         let (cur, deleted) = self.current(id)?;
@@ -460,6 +480,9 @@ impl<'c> Writer<'c> {
             ])?;
         if cur_links != links {
             self.write_links(id, &links, &cur_links)?;
+            if let Some(h) = &self.held {
+                h.note(self.conn, id)?;
+            }
         }
         Ok(Outcome::Updated(id))
     }
