@@ -127,13 +127,17 @@ pub struct Digests {
     derived_excerpts: Vec<Option<String>>,
     /// Per post, a digest of what site-wide pages (archive, search, sitemap) show of it: its
     /// row, author, tags and categories, not its rendered markdown.
+    #[serde(with = "crate::output::digest_list")]
     meta: Vec<Digest>,
     /// Per post, a digest of its card: the meta digest and the summary from its markdown.
+    #[serde(with = "crate::output::digest_list")]
     card: Vec<Digest>,
     /// Per post, a digest of its page and feed entry: the card and the whole markdown.
+    #[serde(with = "crate::output::digest_list")]
     page: Vec<Digest>,
     /// Per listing scope (in [`Renderer::scope_slot`] order), a digest of its title,
     /// description and object.
+    #[serde(with = "crate::output::digest_list")]
     scopes: Vec<Digest>,
     /// Digest of every post's meta digest and of the taxonomies, for the site-wide pages.
     everything: Digest,

@@ -27,7 +27,7 @@ use crate::render::{Digests, DigestsPatch};
 use crate::snapshot::{Post, Snapshot};
 use crate::templates::{StaticSource, Templates};
 
-const MAGIC: &[u8] = b"bloggo-build-state-2\n";
+const MAGIC: &[u8] = b"bloggo-build-state-3\n";
 /// After this many appended records the next patching build writes the whole state again.
 pub const MOST_PATCHES: usize = 32;
 
@@ -46,7 +46,9 @@ pub struct BuildState {
     pub snapshot: Snapshot,
     /// Per post (snapshot order): what its rendered markdown is made from, and the digest of
     /// its summary (see `markdown::cache`).
+    #[serde(with = "crate::output::digest_list")]
     pub keys: Vec<[u8; 32]>,
+    #[serde(with = "crate::output::digest_list")]
     pub summaries: Vec<[u8; 32]>,
     pub digests: Digests,
     /// `Renderer::global`: `None` when every page is made every build.
@@ -293,7 +295,7 @@ mod tests {
             BuildState::decode(&b[..b.len() - 1]).is_none(),
             "a cut file"
         );
-        assert!(BuildState::decode(b"bloggo-build-state-1\n").is_none());
+        assert!(BuildState::decode(b"bloggo-build-state-2\n").is_none());
     }
 
     #[test]
