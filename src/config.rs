@@ -250,6 +250,12 @@ pub enum Timezone {
     Named(chrono_tz::Tz),
 }
 
+impl Default for Timezone {
+    fn default() -> Self {
+        Timezone::utc()
+    }
+}
+
 impl Timezone {
     pub fn utc() -> Timezone {
         Timezone::Fixed(chrono::FixedOffset::east_opt(0).expect("zero offset"))

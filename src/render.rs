@@ -4,7 +4,7 @@
 //! caller runs jobs in parallel (rayon) and streams each page to the output as it comes.
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::markdown::{self, Rendered};
@@ -12,7 +12,7 @@ use crate::snapshot::{Post, Snapshot};
 use crate::templates::{escape, TemplateContext as Context, Templates};
 
 /// Whose posts a listing or feed shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scope {
     Home,
     Category(usize),
@@ -21,7 +21,7 @@ pub enum Scope {
 }
 
 /// One page of the site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Job {
     /// A page (1-based) of a paginated listing.
     Listing(Scope, usize),
@@ -111,23 +111,102 @@ pub struct Renderer<'a> {
     bodies: Vec<Option<Rendered>>,
     /// Each post's card (what listings show), made once when first needed.
     cards: Vec<std::sync::OnceLock<Value>>,
-    /// Plain-text excerpts derived from the markdown, for posts that store none.
-    derived_excerpts: Vec<Option<String>>,
     base: Context,
-    /// Per post, a digest of what site-wide pages (archive, search, sitemap) show of it: its
-    /// row, author, tags and categories, not its rendered markdown.
-    meta_hashes: Vec<blake3::Hash>,
-    /// Per post, a digest of its card: the meta digest and the summary from its markdown.
-    card_hashes: Vec<blake3::Hash>,
-    /// Per post, a digest of its page and feed entry: the card and the whole markdown.
-    page_hashes: Vec<blake3::Hash>,
-    /// Per listing scope, a digest of its title, description and object.
-    scope_hashes: std::collections::HashMap<Scope, blake3::Hash>,
     /// Digest of what every page sees (templates, site settings); `None` when templates use
     /// something that changes from build to build (`now()`...), so every page is made again.
     global: Option<blake3::Hash>,
-    /// Digest of every card and of the taxonomies, for the site-wide pages.
-    everything: blake3::Hash,
+    d: Digests,
+}
+
+/// What pages are made from, digested per post and per listing before anything is rendered
+/// (see [`Renderer::plan`]). A build keeps them for the next one (see `build::state`), which
+/// refreshes only the posts that changed ([`Renderer::refresh`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Digests {
+    /// Plain-text excerpts derived from the markdown, for posts that store none.
+    derived_excerpts: Vec<Option<String>>,
+    /// Per post, a digest of what site-wide pages (archive, search, sitemap) show of it: its
+    /// row, author, tags and categories, not its rendered markdown.
+    #[serde(with = "crate::output::digest_list")]
+    meta: Vec<Digest>,
+    /// Per post, a digest of its card: the meta digest and the summary from its markdown.
+    #[serde(with = "crate::output::digest_list")]
+    card: Vec<Digest>,
+    /// Per post, a digest of its page and feed entry: the card and the whole markdown.
+    #[serde(with = "crate::output::digest_list")]
+    page: Vec<Digest>,
+    /// Per listing scope (in [`Renderer::scope_slot`] order), a digest of its title,
+    /// description and object.
+    #[serde(with = "crate::output::digest_list")]
+    scopes: Vec<Digest>,
+    /// Digest of every post's meta digest and of the taxonomies, for the site-wide pages.
+    everything: Digest,
+}
+
+type Digest = crate::output::Digest;
+
+/// The digests of some posts, and the site-wide digest, after [`Renderer::refresh`]: what a
+/// build that changed only those posts adds to the kept state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DigestsPatch {
+    posts: Vec<(usize, Option<String>, Digest, Digest, Digest)>,
+    everything: Digest,
+}
+
+impl Digests {
+    /// These posts' digests and the site-wide one.
+    pub fn patch(&self, posts: &[usize]) -> DigestsPatch {
+        DigestsPatch {
+            posts: posts
+                .iter()
+                .map(|&i| {
+                    let excerpt = self.derived_excerpts[i].clone();
+                    (i, excerpt, self.meta[i], self.card[i], self.page[i])
+                })
+                .collect(),
+            everything: self.everything,
+        }
+    }
+
+    /// Applies a patch made by [`Digests::patch`]; `false` (and nothing changed) when it
+    /// names a post these digests do not have.
+    pub fn apply(&mut self, patch: DigestsPatch) -> bool {
+        let n = self.meta.len();
+        if patch.posts.iter().any(|p| p.0 >= n) {
+            return false;
+        }
+        for (i, excerpt, meta, card, page) in patch.posts {
+            self.derived_excerpts[i] = excerpt;
+            self.meta[i] = meta;
+            self.card[i] = card;
+            self.page[i] = page;
+        }
+        self.everything = patch.everything;
+        true
+    }
+
+    /// Whether these can be a snapshot's digests: one of each per post and per listing scope.
+    pub fn fit(&self, snap: &Snapshot) -> bool {
+        let n = snap.posts.len();
+        let scopes = 1 + snap.categories.len() + snap.tags.len() + snap.authors.len();
+        [
+            self.derived_excerpts.len(),
+            self.meta.len(),
+            self.card.len(),
+            self.page.len(),
+        ]
+        .iter()
+        .all(|&l| l == n)
+            && self.scopes.len() == scopes
+    }
+}
+
+/// A post's plain-text excerpt from its markdown, when it stores none and its markdown was read.
+fn derived_excerpt(p: &Post) -> Option<String> {
+    match (&p.excerpt, &p.content) {
+        (None, Some(c)) => markdown::excerpt_text(c),
+        _ => None,
+    }
 }
 
 /// Moves a value into a template context (`Context::insert` would copy it once more).
@@ -210,14 +289,8 @@ struct Paginator {
 }
 
 impl<'a> Renderer<'a> {
-    /// `body_keys` say what each post's rendered markdown is made from, `summaries` what its
-    /// card shows of it (see `markdown::cache::summary_digest`); both in `snap.posts` order.
-    pub fn new(
-        snap: &'a Snapshot,
-        templates: &'a Templates,
-        body_keys: Vec<[u8; 32]>,
-        summaries: &[[u8; 32]],
-    ) -> Self {
+    /// A renderer without digests yet.
+    fn bare(snap: &'a Snapshot, templates: &'a Templates, body_keys: Vec<[u8; 32]>) -> Self {
         let s = &snap.site;
         let u = &s.urls;
         let site = json!({
@@ -259,58 +332,112 @@ impl<'a> Renderer<'a> {
             body_keys,
             bodies: (0..n).map(|_| None).collect(),
             cards: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
-            derived_excerpts: Vec::new(),
             base,
-            meta_hashes: Vec::new(),
-            card_hashes: Vec::new(),
-            page_hashes: Vec::new(),
-            scope_hashes: Default::default(),
             global: None,
-            everything: blake3::Hash::from_bytes([0; 32]),
+            d: Digests::default(),
         };
-        r.derived_excerpts = snap
-            .posts
-            .par_iter()
-            .map(|p| match (&p.excerpt, &p.content) {
-                (None, Some(c)) => markdown::excerpt_text(c),
-                _ => None,
-            })
+        r.global = r.global_digest(&site);
+        r
+    }
+
+    /// A renderer whose digests are all computed from the snapshot. `body_keys` say what each
+    /// post's rendered markdown is made from, `summaries` what its card shows of it (see
+    /// `markdown::cache::summary_digest`); both in `snap.posts` order.
+    pub fn new(
+        snap: &'a Snapshot,
+        templates: &'a Templates,
+        body_keys: Vec<[u8; 32]>,
+        summaries: &[[u8; 32]],
+    ) -> Self {
+        let mut r = Renderer::bare(snap, templates, body_keys);
+        let n = snap.posts.len();
+        r.d.derived_excerpts = snap.posts.par_iter().map(derived_excerpt).collect();
+        r.d.meta = (0..n)
+            .into_par_iter()
+            .map(|i| *r.meta_digest(i).as_bytes())
             .collect();
-        r.meta_hashes = (0..n).into_par_iter().map(|i| r.meta_digest(i)).collect();
-        r.card_hashes = (0..n)
-            .map(|i| {
-                let mut h = Parts::default();
-                put(&mut h, r.meta_hashes[i].as_bytes());
-                put(&mut h, &summaries[i]);
-                h.finalize()
-            })
-            .collect();
-        r.page_hashes = (0..n)
-            .map(|i| {
-                let mut h = Parts::default();
-                put(&mut h, r.card_hashes[i].as_bytes());
-                put(&mut h, &r.body_keys[i]);
-                h.finalize()
-            })
-            .collect();
+        r.d.card = (0..n).map(|i| r.card_digest(i, &summaries[i])).collect();
+        r.d.page = (0..n).map(|i| r.page_digest(i)).collect();
         let scopes = std::iter::once(Scope::Home)
             .chain((0..snap.categories.len()).map(Scope::Category))
             .chain((0..snap.tags.len()).map(Scope::Tag))
             .chain((0..snap.authors.len()).map(Scope::Author));
-        r.scope_hashes = scopes
-            .map(|scope| {
-                let (kind, template, title, desc, key, obj) = r.scope_info(scope);
-                let mut h = Parts::default();
-                for part in [kind, template, &title, &desc, key] {
-                    put(&mut h, part.as_bytes());
-                }
-                put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
-                (scope, h.finalize())
-            })
-            .collect();
-        r.global = r.global_digest(&site);
-        r.everything = r.everything_digest();
+        r.d.scopes = scopes.map(|scope| r.scope_digest(scope)).collect();
+        r.d.everything = r.everything_digest();
         r
+    }
+
+    /// A renderer with the digests an earlier build made of this snapshot: the caller
+    /// vouches that they are its digests, but for the posts it then passes to
+    /// [`Renderer::refresh`].
+    pub fn with_digests(
+        snap: &'a Snapshot,
+        templates: &'a Templates,
+        body_keys: Vec<[u8; 32]>,
+        digests: Digests,
+    ) -> Self {
+        let mut r = Renderer::bare(snap, templates, body_keys);
+        r.d = digests;
+        r
+    }
+
+    /// Digests the changed posts again, given the summary of each (see [`Renderer::new`]), and
+    /// the site-wide digest over every post. Only their own rows, markdown or summaries may
+    /// have changed, not which posts there are or how they are linked (their order, tags,
+    /// categories, author): that changes other posts' digests too.
+    pub fn refresh(&mut self, changed: &[(usize, [u8; 32])]) {
+        for &(i, ref summary) in changed {
+            self.d.derived_excerpts[i] = derived_excerpt(&self.snap.posts[i]);
+            self.d.meta[i] = *self.meta_digest(i).as_bytes();
+            self.d.card[i] = self.card_digest(i, summary);
+            self.d.page[i] = self.page_digest(i);
+        }
+        self.d.everything = self.everything_digest();
+    }
+
+    /// The digests, to keep for the next build.
+    pub fn digests(&self) -> &Digests {
+        &self.d
+    }
+
+    /// The digest of what every page sees; `None` when pages must always be made.
+    pub fn global(&self) -> Option<Digest> {
+        self.global.map(|g| *g.as_bytes())
+    }
+
+    fn card_digest(&self, i: usize, summary: &[u8; 32]) -> Digest {
+        let mut h = Parts::default();
+        put(&mut h, &self.d.meta[i]);
+        put(&mut h, summary);
+        *h.finalize().as_bytes()
+    }
+
+    fn page_digest(&self, i: usize) -> Digest {
+        let mut h = Parts::default();
+        put(&mut h, &self.d.card[i]);
+        put(&mut h, &self.body_keys[i]);
+        *h.finalize().as_bytes()
+    }
+
+    fn scope_digest(&self, scope: Scope) -> Digest {
+        let (kind, template, title, desc, key, obj) = self.scope_info(scope);
+        let mut h = Parts::default();
+        for part in [kind, template, &title, &desc, key] {
+            put(&mut h, part.as_bytes());
+        }
+        put(&mut h, &serde_json::to_vec(&obj).unwrap_or_default());
+        *h.finalize().as_bytes()
+    }
+
+    /// Where a listing scope's digest is in [`Digests::scopes`].
+    fn scope_slot(&self, scope: Scope) -> usize {
+        let (c, t) = (self.snap.categories.len(), self.snap.tags.len());
+        match scope {
+            Scope::Home => 0,
+            Scope::Category(i) => 1 + i,
+            Scope::Tag(i) => 1 + c + i,
+            Scope::Author(i) => 1 + c + t + i,
+        }
     }
 
     /// A digest of what [`Renderer::card`] reads of a post but its rendered markdown: its row
@@ -450,11 +577,11 @@ impl<'a> Renderer<'a> {
         Some(h.finalize())
     }
 
-    fn everything_digest(&self) -> blake3::Hash {
+    fn everything_digest(&self) -> Digest {
         let snap = self.snap;
         let mut h = Parts::default();
-        for c in &self.meta_hashes {
-            put(&mut h, c.as_bytes());
+        for c in &self.d.meta {
+            put(&mut h, c);
         }
         for c in &snap.categories {
             let line = format!(
@@ -496,7 +623,59 @@ impl<'a> Renderer<'a> {
             );
             put(&mut h, line.as_bytes());
         }
-        h.finalize()
+        *h.finalize().as_bytes()
+    }
+
+    /// Every job whose fingerprint reads a digest of post `i` (see [`Renderer::fingerprint`]):
+    /// its page, its neighbours' and the pages listing it as related, the listing pages and
+    /// feeds it is on, its aliases and the site-wide pages. When only some posts' digests
+    /// changed, no other job's fingerprint did.
+    pub fn jobs_reading(&self, i: usize) -> Vec<Job> {
+        let snap = self.snap;
+        let p = self.post(i);
+        let per = snap.site.paginate;
+        let mut v = vec![Job::Post(i)];
+        v.extend(p.newer.map(Job::Post));
+        v.extend(p.older.map(Job::Post));
+        v.extend(
+            snap.posts
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.related.contains(&i))
+                .map(|(j, _)| Job::Post(j)),
+        );
+        let mut scopes = vec![Scope::Home];
+        scopes.extend(
+            (0..snap.categories.len())
+                .filter(|&c| snap.categories[c].posts.binary_search(&i).is_ok())
+                .map(Scope::Category),
+        );
+        scopes.extend(p.tags.iter().map(|&t| Scope::Tag(t)));
+        scopes.extend(p.author.map(Scope::Author));
+        for scope in scopes {
+            if let Some(at) = self.scope_posts(scope).position(i) {
+                v.push(Job::Listing(scope, at / per + 1));
+            }
+            if !matches!(scope, Scope::Author(_)) {
+                v.push(Job::Atom(scope));
+            }
+        }
+        v.push(Job::Rss);
+        v.extend(
+            snap.aliases
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.post == i)
+                .map(|(a, _)| Job::Alias(a)),
+        );
+        v.extend([
+            Job::Categories,
+            Job::Tags,
+            Job::Archive,
+            Job::Sitemap,
+            Job::Search,
+        ]);
+        v
     }
 
     /// A job's output file and a digest of everything its page is made from: two builds that
@@ -517,20 +696,17 @@ impl<'a> Renderer<'a> {
             Job::Post(i) => {
                 let p = self.post(i);
                 put(&mut h, b"post");
-                put(&mut h, self.page_hashes[i].as_bytes());
+                put(&mut h, &self.d.page[i]);
                 for k in [p.newer, p.older] {
-                    put(
-                        &mut h,
-                        k.map_or(&[][..], |k| self.card_hashes[k].as_bytes()),
-                    );
+                    put(&mut h, k.map_or(&[][..], |k| &self.d.card[k]));
                 }
                 for &k in &p.related {
-                    put(&mut h, self.card_hashes[k].as_bytes());
+                    put(&mut h, &self.d.card[k]);
                 }
             }
             Job::Listing(scope, n) => {
                 put(&mut h, b"listing");
-                put(&mut h, self.scope_hashes.get(&scope)?.as_bytes());
+                put(&mut h, self.d.scopes.get(self.scope_slot(scope))?);
                 let list = self.scope_posts(scope);
                 let per = self.snap.site.paginate;
                 for x in [n, per, list.len()] {
@@ -539,7 +715,7 @@ impl<'a> Renderer<'a> {
                 let lo = ((n - 1) * per).min(list.len());
                 let hi = (n * per).min(list.len());
                 for k in lo..hi {
-                    put(&mut h, self.card_hashes[list.get(k)].as_bytes());
+                    put(&mut h, &self.d.card[list.get(k)]);
                 }
             }
             Job::Atom(_) | Job::Rss => {
@@ -548,7 +724,7 @@ impl<'a> Renderer<'a> {
                     _ => Scope::Home,
                 };
                 put(&mut h, if job == Job::Rss { b"rss" } else { b"atom" });
-                put(&mut h, self.scope_hashes.get(&scope)?.as_bytes());
+                put(&mut h, self.d.scopes.get(self.scope_slot(scope))?);
                 let list = self.scope_posts(scope);
                 let n = list.len().min(self.snap.site.feed_limit);
                 if n == 0 {
@@ -556,19 +732,16 @@ impl<'a> Renderer<'a> {
                     return None;
                 }
                 for k in 0..n {
-                    put(&mut h, self.page_hashes[list.get(k)].as_bytes());
+                    put(&mut h, &self.d.page[list.get(k)]);
                 }
             }
             Job::Alias(a) => {
                 put(&mut h, b"alias");
-                put(
-                    &mut h,
-                    self.card_hashes[self.snap.aliases[a].post].as_bytes(),
-                );
+                put(&mut h, &self.d.card[self.snap.aliases[a].post]);
             }
             Job::Categories | Job::Tags | Job::Archive | Job::Sitemap | Job::Search => {
                 put(&mut h, format!("{job:?}").as_bytes());
-                put(&mut h, self.everything.as_bytes());
+                put(&mut h, &self.d.everything);
             }
             Job::Robots | Job::NotFound => put(&mut h, format!("{job:?}").as_bytes()),
         }
@@ -584,7 +757,7 @@ impl<'a> Renderer<'a> {
         self.post(i)
             .excerpt
             .as_deref()
-            .or(self.derived_excerpts[i].as_deref())
+            .or(self.d.derived_excerpts[i].as_deref())
             .unwrap_or("")
     }
 
@@ -1152,6 +1325,13 @@ impl ListRef<'_> {
         match self {
             ListRef::All(_) => k,
             ListRef::Some(v) => v[k],
+        }
+    }
+    /// Where post `i` is in the list (lists are in the posts' order).
+    fn position(&self, i: usize) -> Option<usize> {
+        match self {
+            ListRef::All(n) => (i < *n).then_some(i),
+            ListRef::Some(v) => v.binary_search(&i).ok(),
         }
     }
 }

@@ -4,14 +4,15 @@
 //! Built once per build, then shared read-only by every render job.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::model::PostStatus;
-use crate::store::site::SiteRows;
+use crate::store::site::{FileRow, PostRow, SiteRows};
 
 /// How many related posts each post lists.
 pub const RELATED: usize = 5;
@@ -20,7 +21,7 @@ pub const RELATED: usize = 5;
 const RELATED_WINDOW: usize = 60;
 
 /// Site-wide values every page sees.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SiteInfo {
     pub title: String,
     pub description: String,
@@ -40,6 +41,26 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
+    /// The site-wide values of a build for `base_url`.
+    pub fn new(settings: &Settings, base_url: &str) -> SiteInfo {
+        let c = &settings.config;
+        let (origin, root) = split_base(base_url);
+        SiteInfo {
+            title: c.title.clone(),
+            description: c.description.clone(),
+            author: c.author.clone(),
+            language: c.language.clone(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            origin,
+            root,
+            paginate: c.paginate.max(1),
+            feed_limit: c.feed.limit,
+            urls: c.urls.clone(),
+            extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
+            timezone: settings.timezone,
+        }
+    }
+
     /// The URL path of a site-relative path (`posts/a/` → `/blog/posts/a/`).
     pub fn path(&self, rel: &str) -> String {
         format!("{}{}", self.root, rel.trim_start_matches('/'))
@@ -56,7 +77,7 @@ impl SiteInfo {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Post {
     pub id: i64,
     pub title: String,
@@ -75,8 +96,11 @@ pub struct Post {
     pub status: PostStatus,
     /// Published, but dated in the future (only shown with `--drafts`).
     pub scheduled: bool,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub date: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub updated: Option<DateTime<Utc>>,
+    #[serde(with = "json_text")]
     pub extra: serde_json::Value,
     pub read_time: u32,
     /// Direct categories (indexes into `Snapshot::categories`).
@@ -93,6 +117,61 @@ pub struct Post {
 }
 
 impl Post {
+    /// A post from its row, as of `now`: everything but what comes from other posts and rows
+    /// (author, categories, tags, neighbours and related posts, resolved by
+    /// [`Snapshot::build`]) and, when the row has none, its read time (see
+    /// [`Post::derive_read_time`]).
+    pub fn from_row(r: PostRow, site: &SiteInfo, now: DateTime<Utc>) -> Result<Post> {
+        let status: PostStatus = r
+            .status
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("post {} ({}): {e}", r.id, r.slug))?;
+        let when = r.published_at.as_deref().unwrap_or(&r.created_at);
+        let Some(date) = parse_time(when) else {
+            bail!(
+                "post {} ({}): date {when:?} is not YYYY-MM-DD HH:MM:SS; fix it with `bloggo post edit`",
+                r.id,
+                r.slug
+            );
+        };
+        let slug = segment(&r.slug, &r.title, r.id);
+        let dir = format!("{}/{slug}", site.urls.posts);
+        let path = site.path(&format!("{dir}/"));
+        Ok(Post {
+            id: r.id,
+            title: r.title,
+            subtitle: r.subtitle.filter(|s| !s.trim().is_empty()),
+            slug,
+            content: r.content,
+            content_hash: r.content_hash,
+            excerpt: r.excerpt.filter(|s| !s.trim().is_empty()),
+            cover_image: r.cover_image.filter(|s| !s.trim().is_empty()),
+            // The user id until `Snapshot::build` resolves it to an index.
+            author: r.author_id.map(|a| a as usize),
+            status,
+            scheduled: status == PostStatus::Published && date > now,
+            date,
+            updated: r.modified_at.as_deref().and_then(parse_time),
+            extra: serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null),
+            read_time: r.read_time.max(0) as u32,
+            categories: Vec::new(),
+            tags: Vec::new(),
+            dir,
+            path,
+            newer: None,
+            older: None,
+            related: Vec::new(),
+        })
+    }
+
+    /// Sets a missing read time from the markdown's word count.
+    pub fn derive_read_time(&mut self, words_per_minute: usize) {
+        if self.read_time == 0 {
+            let words = crate::markdown::word_count(self.content.as_deref().unwrap_or(""));
+            self.read_time = words.div_ceil(words_per_minute.max(1)).max(1) as u32;
+        }
+    }
+
     /// `draft`, `pending`, `scheduled` or `published`.
     pub fn state(&self) -> &'static str {
         if self.scheduled {
@@ -103,7 +182,7 @@ impl Post {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
     pub id: i64,
     pub name: String,
@@ -118,7 +197,7 @@ pub struct Category {
     pub posts: Vec<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
     pub id: i64,
     pub name: String,
@@ -128,7 +207,7 @@ pub struct Tag {
     pub posts: Vec<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Author {
     pub id: i64,
     pub name: String,
@@ -141,23 +220,25 @@ pub struct Author {
 }
 
 /// An old URL of a post: a redirect page written at `file`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alias {
     pub post: usize,
     pub file: String,
 }
 
 /// A post's media file, copied from `source` to `file` (relative to the output root).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Media {
     pub post: usize,
     pub source: PathBuf,
     pub file: String,
 }
 
-/// The whole site as one build sees it.
-#[derive(Debug, Clone)]
+/// The whole site as one build sees it. What it keeps between builds (see `build::state`) is
+/// everything but the site-wide values and the instant, which come from each build.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
+    #[serde(skip)]
     pub site: SiteInfo,
     pub posts: Vec<Post>,
     /// Categories with at least one post, in tree order (parents before children).
@@ -170,6 +251,7 @@ pub struct Snapshot {
     pub aliases: Vec<Alias>,
     pub media: Vec<Media>,
     pub drafts: bool,
+    #[serde(skip)]
     pub built_at: DateTime<Utc>,
     /// Things skipped with a reason (bad alias paths...), for the build to print.
     pub warnings: Vec<String>,
@@ -180,7 +262,7 @@ pub struct Snapshot {
 /// Related posts of every post (indexes into `Snapshot::posts`), and a digest of what decides
 /// them: the posts' order, their tags and categories, and the category tree. Computing them
 /// is the costliest part of a snapshot, and they rarely change, so builds keep them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelatedLists {
     pub key: [u8; 32],
     pub lists: Vec<Vec<usize>>,
@@ -224,6 +306,21 @@ impl RelatedLists {
             lists.push(l);
         }
         (at == b.len()).then_some(RelatedLists { key, lists })
+    }
+}
+
+/// A JSON value kept as its text: the compact binary encodings of `build::state` cannot
+/// describe a value whose shape they do not know.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -275,6 +372,22 @@ fn split_base(base_url: &str) -> (String, String) {
     )
 }
 
+/// Where a post's media file is copied from (under the site folder `root`) and to, or why it
+/// is skipped.
+pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, String), String> {
+    let name = Path::new(&f.filename)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
+        return Err(format!(
+            "media {:?} of post {:?} skipped: not a plain file name",
+            f.filename, post.slug
+        ));
+    }
+    Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
+}
+
 /// Where an alias path is written (`/old/` → `old/index.html`), or why it cannot be.
 pub fn alias_file(path: &str) -> Result<String, String> {
     let p = path.trim().trim_start_matches('/');
@@ -310,84 +423,22 @@ impl Snapshot {
         now: DateTime<Utc>,
         known: Option<RelatedLists>,
     ) -> Result<Snapshot> {
-        let c = &settings.config;
-        let (origin, root) = split_base(base_url);
-        let extra = serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null);
-        let site = SiteInfo {
-            title: c.title.clone(),
-            description: c.description.clone(),
-            author: c.author.clone(),
-            language: c.language.clone(),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            origin,
-            root,
-            paginate: c.paginate.max(1),
-            feed_limit: c.feed.limit,
-            urls: c.urls.clone(),
-            extra,
-            timezone: settings.timezone,
-        };
+        let site = SiteInfo::new(settings, base_url);
         let urls = &site.urls;
-        let wpm = c.content.words_per_minute.max(1) as usize;
+        let wpm = settings.config.content.words_per_minute.max(1) as usize;
         let mut warnings = Vec::new();
 
         // Posts, newest first.
         let mut posts = Vec::with_capacity(rows.posts.len());
         for r in rows.posts {
-            let status: PostStatus = r
-                .status
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!("post {} ({}): {e}", r.id, r.slug))?;
-            let when = r.published_at.as_deref().unwrap_or(&r.created_at);
-            let Some(date) = parse_time(when) else {
-                bail!(
-                    "post {} ({}): date {when:?} is not YYYY-MM-DD HH:MM:SS; fix it with `bloggo post edit`",
-                    r.id,
-                    r.slug
-                );
-            };
-            let updated = r.modified_at.as_deref().and_then(parse_time);
-            let extra = serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null);
-            // Filled in below (in parallel) when the store has none.
-            let read_time = r.read_time.max(0) as u32;
-            let slug = segment(&r.slug, &r.title, r.id);
-            let dir = format!("{}/{slug}", urls.posts);
-            let path = site.path(&format!("{dir}/"));
-            posts.push(Post {
-                id: r.id,
-                title: r.title,
-                subtitle: r.subtitle.filter(|s| !s.trim().is_empty()),
-                slug,
-                content: r.content,
-                content_hash: r.content_hash,
-                excerpt: r.excerpt.filter(|s| !s.trim().is_empty()),
-                cover_image: r.cover_image.filter(|s| !s.trim().is_empty()),
-                author: None,
-                status,
-                scheduled: status == PostStatus::Published && date > now,
-                date,
-                updated,
-                extra,
-                read_time,
-                categories: Vec::new(),
-                tags: Vec::new(),
-                dir,
-                path,
-                newer: None,
-                older: None,
-                related: Vec::new(),
-            });
-            posts.last_mut().unwrap().author = r.author_id.map(|a| a as usize); // resolved below
+            posts.push(Post::from_row(r, &site, now)?);
         }
         {
             use rayon::prelude::*;
             posts
                 .par_iter_mut()
                 .filter(|p| p.read_time == 0)
-                .for_each(|p| {
-                    let words = crate::markdown::word_count(p.content.as_deref().unwrap_or(""));
-                    p.read_time = words.div_ceil(wpm).max(1) as u32;
-                });
+                .for_each(|p| p.derive_read_time(wpm));
         }
         posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
         let n = posts.len();
@@ -624,22 +675,14 @@ impl Snapshot {
             let Some(&p) = post_index.get(&f.post_id) else {
                 continue;
             };
-            let name = std::path::Path::new(&f.filename)
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
-                warnings.push(format!(
-                    "media {:?} of post {:?} skipped: not a plain file name",
-                    f.filename, posts[p].slug
-                ));
-                continue;
+            match media_of(&settings.root, &posts[p], &f) {
+                Ok((source, file)) => media.push(Media {
+                    post: p,
+                    source,
+                    file,
+                }),
+                Err(why) => warnings.push(why),
             }
-            media.push(Media {
-                post: p,
-                source: settings.root.join(&f.file_path),
-                file: format!("{}/{name}", posts[p].dir),
-            });
         }
 
         Ok(Snapshot {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{MarkdownOptions, Rendered, TocEntry};
+use super::{CodeSpan, MarkdownOptions, Rendered, TocEntry};
 
 const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-4\n";
 const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-5\n";
@@ -310,6 +310,12 @@ fn encode(out: &mut Vec<u8>, key: &[u8; 32], r: &Rendered) {
         text(out, &t.id);
         text(out, &t.title);
     }
+    out.extend_from_slice(&(r.code.len() as u64).to_le_bytes());
+    for c in &r.code {
+        out.extend_from_slice(&c.key);
+        out.extend_from_slice(&c.at.to_le_bytes());
+        out.extend_from_slice(&c.len.to_le_bytes());
+    }
 }
 
 /// Reads a record's fields; `None` on any damage.
@@ -352,10 +358,20 @@ fn read_body(r: &mut Reader) -> Option<Rendered> {
             title: r.string()?,
         });
     }
+    let n = r.u64()?;
+    let mut code = Vec::new();
+    for _ in 0..n {
+        code.push(CodeSpan {
+            key: r.key()?,
+            at: r.u64()?,
+            len: r.u64()?,
+        });
+    }
     Some(Rendered {
         html,
         toc,
         summary_html,
+        code,
     })
 }
 
@@ -372,11 +388,16 @@ mod tests {
                 title: "A é".into(),
             }],
             summary_html: summary.map(Into::into),
+            code: vec![CodeSpan {
+                key: [7; 32],
+                at: 1,
+                len: 2,
+            }],
         }
     }
 
     fn same(a: &Rendered, b: &Rendered) -> bool {
-        (&a.html, &a.toc, &a.summary_html) == (&b.html, &b.toc, &b.summary_html)
+        (&a.html, &a.toc, &a.summary_html, &a.code) == (&b.html, &b.toc, &b.summary_html, &b.code)
     }
 
     #[test]

@@ -132,6 +132,18 @@ pub fn code_block(lang: &str, code: &str, theme: Option<&str>) -> Arc<str> {
     html
 }
 
+/// The key [`code_block`] caches a highlighted block under.
+pub fn block_key(theme: &str, lang: &str, code: &str) -> [u8; 32] {
+    cache_key(theme, lang, code)
+}
+
+/// Caches a block's HTML highlighted by an earlier run (see `markdown::remember_code`).
+pub fn remember(key: [u8; 32], html: &str) {
+    if CACHE.get(&key).is_none() {
+        CACHE.insert(key, html.into());
+    }
+}
+
 fn highlighted(lang: &str, code: &str, theme: &str) -> Option<String> {
     if lang.is_empty()
         || code.len() > MAX_HIGHLIGHT_BYTES

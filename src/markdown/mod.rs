@@ -61,6 +61,33 @@ pub struct Rendered {
     pub toc: Vec<TocEntry>,
     /// HTML of the text before `<!-- more -->`, when the page has the marker.
     pub summary_html: Option<String>,
+    /// Where each highlighted code block is in `html`, so a later version of the page can
+    /// reuse the blocks it did not change (see [`remember_code`]).
+    #[serde(skip)]
+    pub code: Vec<CodeSpan>,
+}
+
+/// A highlighted code block inside a rendered body: its highlighting key (theme, language,
+/// code) and its bytes `html[at..at + len]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodeSpan {
+    pub key: [u8; 32],
+    pub at: u64,
+    pub len: u64,
+}
+
+/// Makes the highlighted code blocks of an earlier rendering of a page known to this process,
+/// so rendering the page's new text highlights only the blocks that changed (loading the
+/// syntax definitions alone takes tens of milliseconds).
+pub fn remember_code(r: &Rendered) {
+    for c in &r.code {
+        let (Ok(at), Ok(len)) = (usize::try_from(c.at), usize::try_from(c.len)) else {
+            continue;
+        };
+        if let Some(html) = at.checked_add(len).and_then(|end| r.html.get(at..end)) {
+            highlight::remember(c.key, html);
+        }
+    }
 }
 
 /// The marker that ends a post's excerpt. `<!--more-->` (Hugo's spelling) works too.
@@ -68,7 +95,7 @@ pub const MORE_MARKER: &str = "<!-- more -->";
 
 /// Bumped whenever the HTML this module writes for the same input changes, so caches of
 /// rendered posts keyed by [`cache::body_key`] are invalidated.
-const RENDERER_VERSION: u32 = 1;
+const RENDERER_VERSION: u32 = 2;
 
 fn options(smart: bool) -> Options {
     let mut o = Options::ENABLE_TABLES
@@ -89,17 +116,32 @@ fn options(smart: bool) -> Options {
 /// never fails: an unknown highlight theme or language gives plain escaped code (check the
 /// theme up front with [`validate_highlight_theme`]).
 pub fn render(src: &str, opts: &MarkdownOptions) -> Rendered {
-    let mut events = parse(src, opts);
+    let (mut events, blocks) = parse(src, opts);
     let toc = assign_heading_ids(&mut events);
     let summary_html = events
         .iter()
         .position(is_more_marker_event)
         .map(|k| to_html(summary_events(&events[..k]), k * 16));
     let html = to_html(events, src.len() * 3 / 2);
+    // Each block's HTML went into the page as it is, in order.
+    let mut code = Vec::with_capacity(blocks.len());
+    let mut from = 0;
+    for (key, block) in blocks {
+        if let Some(k) = html[from..].find(&*block) {
+            let at = from + k;
+            code.push(CodeSpan {
+                key,
+                at: at as u64,
+                len: block.len() as u64,
+            });
+            from = at + block.len();
+        }
+    }
     Rendered {
         html,
         toc,
         summary_html,
+        code,
     }
 }
 
@@ -110,8 +152,13 @@ fn to_html<'a>(events: impl IntoIterator<Item = Event<'a>>, capacity: usize) -> 
 }
 
 /// Parses into events, with code blocks already turned into (highlighted) HTML and relative
-/// URLs resolved.
-fn parse<'a>(src: &'a str, opts: &MarkdownOptions) -> Vec<Event<'a>> {
+/// URLs resolved; also the highlighted blocks with their keys.
+#[allow(clippy::type_complexity)]
+fn parse<'a>(
+    src: &'a str,
+    opts: &MarkdownOptions,
+) -> (Vec<Event<'a>>, Vec<([u8; 32], std::sync::Arc<str>)>) {
+    let mut blocks = Vec::new();
     let theme = opts.highlight.then_some(opts.highlight_theme.as_str());
     let base = opts.link_base.as_deref();
     let mut events = Vec::with_capacity(src.len() / 16);
@@ -135,6 +182,9 @@ fn parse<'a>(src: &'a str, opts: &MarkdownOptions) -> Vec<Event<'a>> {
                 if let Some((lang, buf)) = code.take() {
                     let html = highlight::code_block(&lang, &buf, theme);
                     events.push(Event::Html(CowStr::from(html.to_string())));
+                    if let Some(theme) = theme {
+                        blocks.push((highlight::block_key(theme, &lang, &buf), html));
+                    }
                 }
             }
             Event::Start(Tag::Link {
@@ -162,7 +212,7 @@ fn parse<'a>(src: &'a str, opts: &MarkdownOptions) -> Vec<Event<'a>> {
             ev => events.push(ev),
         }
     }
-    events
+    (events, blocks)
 }
 
 /// The language of a fence's info string: its first word (`rust,ignore` → `rust`,
@@ -439,6 +489,47 @@ mod tests {
 
     fn ids(r: &Rendered) -> Vec<&str> {
         r.toc.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    #[test]
+    fn code_spans_point_at_each_highlighted_block_and_can_be_remembered() {
+        let src = "Intro\n\n```rust\nfn a() {}\n```\n\ntext\n\n```python\nx = 1\n```\n";
+        let r = render(src, &MarkdownOptions::default());
+        assert_eq!(r.code.len(), 2);
+        for c in &r.code {
+            let block = &r.html[c.at as usize..(c.at + c.len) as usize];
+            assert!(block.starts_with("<pre"), "{block}");
+            assert!(block.trim_end().ends_with("</pre>"), "{block}");
+        }
+        assert!(r.html[r.code[0].at as usize..].contains("fn"));
+        assert!(r.code[1].at > r.code[0].at + r.code[0].len);
+        // A remembered block is what code_block gives for that key, without highlighting.
+        let fake = Rendered {
+            html: "xx<pre>remembered</pre>".into(),
+            code: vec![CodeSpan {
+                key: highlight::block_key("css", "zz-test", "q"),
+                at: 2,
+                len: 21,
+            }],
+            ..Rendered::default()
+        };
+        remember_code(&fake);
+        assert_eq!(
+            &*highlight::code_block("zz-test", "q", Some("css")),
+            "<pre>remembered</pre>"
+        );
+        // Spans that do not fit the HTML are ignored.
+        let bad = Rendered {
+            html: "short".into(),
+            code: vec![CodeSpan {
+                key: highlight::block_key("css", "zz-test", "r"),
+                at: 3,
+                len: 99,
+            }],
+            ..Rendered::default()
+        };
+        remember_code(&bad);
+        assert!(!highlight::code_block("zz-test", "r", Some("css")).contains("short"));
     }
 
     fn md(src: &str) -> Rendered {

@@ -113,6 +113,60 @@ impl<'c> SiteReader<'c> {
         read_all(&self.tx, q)
     }
 
+    /// The rows of these posts the site shows (others are left out), with their links: what
+    /// [`SiteReader::rows`] would give for them. Users, categories and tags are not read.
+    pub fn rows_of(&self, q: &SiteQuery, ids: &[i64]) -> rusqlite::Result<SiteRows> {
+        let mut rows = SiteRows::default();
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("{POST_COLUMNS} WHERE id = ?3 AND {SELECTED}"))?;
+        for &id in ids {
+            if let Some(r) = stmt
+                .query_row(params![q.now, q.drafts, id], post_row)
+                .optional()?
+            {
+                rows.posts.push(r);
+            }
+        }
+        let pairs = |sql: &str, id: i64, out: &mut Vec<(i64, i64)>| -> rusqlite::Result<()> {
+            let mut stmt = self.tx.prepare_cached(sql)?;
+            let mut it = stmt.query([id])?;
+            while let Some(r) = it.next()? {
+                out.push((r.get(0)?, r.get(1)?));
+            }
+            Ok(())
+        };
+        for p in &rows.posts {
+            pairs(
+                "SELECT post_id, category_id FROM post_categories WHERE post_id = ?1
+                 ORDER BY category_id",
+                p.id,
+                &mut rows.post_categories,
+            )?;
+            pairs(
+                "SELECT post_id, tag_id FROM post_tags WHERE post_id = ?1 ORDER BY tag_id",
+                p.id,
+                &mut rows.post_tags,
+            )?;
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT post_id, path FROM post_aliases WHERE post_id = ?1 ORDER BY path",
+            )?;
+            for a in stmt.query_map([p.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                rows.aliases.push(a?);
+            }
+            let mut stmt = self.tx.prepare_cached(FILES)?;
+            for f in stmt.query_map([p.id], file_row)? {
+                rows.files.push(f?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The connection, for other reads in the same transaction.
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
     /// The markdown of these posts, by id.
     pub fn contents(&self, ids: &[i64]) -> rusqlite::Result<HashMap<i64, String>> {
         let mut stmt = self
@@ -128,45 +182,64 @@ impl<'c> SiteReader<'c> {
     }
 }
 
+/// A post's columns, `content` only when something derived from it is missing. `content` is
+/// the table's last column: the other columns are read without touching the markdown's
+/// overflow pages.
+const POST_COLUMNS: &str =
+    "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
+            published_at, created_at, modified_at, updated_at, read_time, extra, content_hash,
+            CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
+                      OR read_time = 0 THEN content END
+     FROM posts";
+
+fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
+    let content: Option<String> = r.get(15)?;
+    let content_hash = match r.get::<_, Option<String>>(14)? {
+        Some(h) => h,
+        None => super::content_hash(content.as_deref().unwrap_or_default()),
+    };
+    Ok(PostRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        subtitle: r.get(2)?,
+        slug: r.get(3)?,
+        content,
+        content_hash,
+        excerpt: r.get(4)?,
+        cover_image: r.get(5)?,
+        author_id: r.get(6)?,
+        status: r.get(7)?,
+        published_at: r.get(8)?,
+        created_at: r.get(9)?,
+        modified_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        read_time: r.get(12)?,
+        extra: r.get(13)?,
+    })
+}
+
+/// The media files of posts.
+const FILES_ALL: &str = "SELECT pf.post_id, f.filename, f.file_path FROM post_files pf
+     JOIN files f ON f.id = pf.file_id";
+/// The media files of one post.
+const FILES: &str = "SELECT pf.post_id, f.filename, f.file_path FROM post_files pf
+     JOIN files f ON f.id = pf.file_id WHERE pf.post_id = ?1 ORDER BY f.filename";
+
+fn file_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
+    Ok(FileRow {
+        post_id: r.get(0)?,
+        filename: r.get(1)?,
+        file_path: r.get(2)?,
+    })
+}
+
 fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
     let p = params![q.now, q.drafts];
     let mut rows = SiteRows::default();
 
-    // `content` is the table's last column: the other columns are read without touching the
-    // markdown's overflow pages.
-    let mut stmt = tx.prepare(&format!(
-        "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
-                published_at, created_at, modified_at, updated_at, read_time, extra, content_hash,
-                CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
-                          OR read_time = 0 THEN content END
-         FROM posts WHERE {SELECTED} ORDER BY id"
-    ))?;
+    let mut stmt = tx.prepare(&format!("{POST_COLUMNS} WHERE {SELECTED} ORDER BY id"))?;
     rows.posts = stmt
-        .query_map(p, |r| {
-            let content: Option<String> = r.get(15)?;
-            let content_hash = match r.get::<_, Option<String>>(14)? {
-                Some(h) => h,
-                None => super::content_hash(content.as_deref().unwrap_or_default()),
-            };
-            Ok(PostRow {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                subtitle: r.get(2)?,
-                slug: r.get(3)?,
-                content,
-                content_hash,
-                excerpt: r.get(4)?,
-                cover_image: r.get(5)?,
-                author_id: r.get(6)?,
-                status: r.get(7)?,
-                published_at: r.get(8)?,
-                created_at: r.get(9)?,
-                modified_at: r.get(10)?,
-                updated_at: r.get(11)?,
-                read_time: r.get(12)?,
-                extra: r.get(13)?,
-            })
-        })?
+        .query_map(p, post_row)?
         .collect::<rusqlite::Result<_>>()?;
 
     let mut stmt = tx.prepare("SELECT id, name, slug, avatar, bio FROM users ORDER BY id")?;
@@ -234,19 +307,9 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
         .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
         .collect::<rusqlite::Result<_>>()?;
 
-    let mut stmt = tx.prepare(
-        "SELECT pf.post_id, f.filename, f.file_path FROM post_files pf
-         JOIN files f ON f.id = pf.file_id
-         ORDER BY pf.post_id, f.filename",
-    )?;
+    let mut stmt = tx.prepare(&format!("{FILES_ALL} ORDER BY pf.post_id, f.filename"))?;
     rows.files = stmt
-        .query_map([], |r| {
-            Ok(FileRow {
-                post_id: r.get(0)?,
-                filename: r.get(1)?,
-                file_path: r.get(2)?,
-            })
-        })?
+        .query_map([], file_row)?
         .filter(|r| r.as_ref().map_or(true, |f| shown(f.post_id)))
         .collect::<rusqlite::Result<_>>()?;
 

@@ -6,6 +6,7 @@ mod backup;
 mod build;
 mod content;
 mod crash;
+mod delta;
 mod faults;
 mod foundation;
 mod import;

@@ -7,6 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
+mod delta;
+mod state;
+
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, MarkdownOptions, Rendered};
@@ -60,6 +63,11 @@ impl std::fmt::Display for BuildSummary {
     }
 }
 
+/// Where the state a build of `out` keeps for the next one lives (see `state`).
+pub fn state_file(settings: &Settings, out: &std::path::Path) -> PathBuf {
+    state::path(&cache_dir(settings), out)
+}
+
 /// Where the rendered-markdown cache lives.
 pub fn cache_dir(settings: &Settings) -> PathBuf {
     settings.root.join(".bloggo-cache")
@@ -90,21 +98,73 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         bail!("base URL {base_url:?} must start with http://, https:// or /");
     }
     let out = opts.out.clone().unwrap_or_else(|| settings.output.clone());
+    let dir = cache_dir(settings);
+    let state_file = state_file(settings, &out);
+    // What the last build of this output kept, read while the templates load.
+    let kept = (!opts.clean).then(|| {
+        let f = state_file.clone();
+        std::thread::spawn(move || state::BuildState::read(&f))
+    });
+
+    // Templates first: a broken template fails before anything is read or written.
+    let mut templates = Templates::load(settings)?;
+    phase("templates");
+    let md = MarkdownOptions {
+        smart_punctuation: settings.config.markdown.smart_punctuation,
+        highlight: settings.config.markdown.highlight,
+        highlight_theme: settings.config.markdown.highlight_theme.clone(),
+        link_base: None,
+    };
+    let inputs = state::inputs_digest(settings, &base_url, opts.drafts, &md, &templates);
+    let now = chrono::Utc::now();
+    let kept = kept.and_then(|t| t.join().ok().flatten());
+    if kept.is_none() && timings && !opts.clean {
+        eprintln!(
+            "whole build: nothing kept from an earlier build of {}",
+            out.display()
+        );
+    }
+    if let Some(kept) = kept {
+        phase("kept state read");
+        let req = delta::Request {
+            settings,
+            opts,
+            base_url: &base_url,
+            out: &out,
+            md: &md,
+            inputs,
+            state_file: &state_file,
+            cache_dir: &dir,
+            now,
+            phase: &phase,
+        };
+        match delta::patch(&req, &mut templates, kept)? {
+            Ok(mut summary) => {
+                summary.seconds = started.elapsed().as_secs_f64();
+                if timings {
+                    eprintln!(
+                        "patched: {} of {} pages rendered",
+                        summary.rendered, summary.pages
+                    );
+                }
+                return Ok(summary);
+            }
+            Err(why) => {
+                if timings {
+                    eprintln!("whole build: {why}");
+                }
+            }
+        }
+    }
 
     if settings.config.markdown.highlight {
         markdown::warm_up_highlighter();
     }
-    // Templates first: a broken template fails before anything is read or written.
-    let mut templates = Templates::load(settings)?;
-    phase("templates");
-
     let mut store = Store::open(&settings.store, true)?;
-    let dir = cache_dir(settings);
     let related_file = dir.join("related.bin");
-    let now = chrono::Utc::now();
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
     // The output folder, the caches and the store are read side by side.
-    let (reader, rows, output) = std::thread::scope(|sc| {
+    let (reader, rows, mark, output) = std::thread::scope(|sc| {
         let output = sc.spawn(|| -> Result<_> {
             let writer = Writer::begin(&out, opts.clean)?;
             let cache = if opts.clean {
@@ -126,7 +186,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         let output = output
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        read.map(|(reader, rows)| (reader, rows, output))
+        read.map(|(reader, rows, mark)| (reader, rows, mark, output))
     })?;
     let (writer, cache, known) = output?;
     phase("output manifests and caches read");
@@ -135,12 +195,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     templates.set_origin(&snap.site.origin);
     phase("snapshot");
 
-    let md = MarkdownOptions {
-        smart_punctuation: settings.config.markdown.smart_punctuation,
-        highlight: settings.config.markdown.highlight,
-        highlight_theme: settings.config.markdown.highlight_theme.clone(),
-        link_base: None,
-    };
     let keys: Vec<[u8; 32]> = snap
         .posts
         .iter()
@@ -239,7 +293,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         bodies[i] = Some(body);
     }
     drop(reader);
-    drop(store);
     renderer.set_bodies(bodies);
     phase("markdown read");
 
@@ -256,11 +309,12 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
                 .is_ok_and(|b| writer.live_hash(file) == Some(*blake3::hash(&b).as_bytes()))
         });
     let (committed, rendered) = if nothing_new {
-        drop(writer);
         let c = Committed {
             unchanged: jobs.len() + assets.len(),
+            manifest: writer.live_digest(),
             ..Committed::default()
         };
+        drop(writer);
         (c, 0)
     } else {
         write_site(&renderer, writer, &jobs, plan, &assets, opts, &out, &phase)?
@@ -293,20 +347,52 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         );
         eprintln!("{rendered} of {} pages rendered", jobs.len());
     }
+    let digests = renderer.digests().clone();
+    let global = renderer.global();
+    drop(renderer);
+    let warnings = snap.warnings.clone();
+    let pages = jobs.len();
+    let next = state::BuildState {
+        inputs,
+        site: committed.manifest,
+        seq: mark.seq,
+        watched: mark.watched,
+        now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
+        snapshot: snap,
+        keys,
+        summaries,
+        digests,
+        global,
+        assets: state::stamps(&assets),
+        patches: 0,
+    };
+    keep_state(&next, &state_file);
+    if let Err(e) = crate::store::changes::prune(&store.conn, mark.seq) {
+        eprintln!("warning: cannot prune the store's change log: {e}");
+    }
+    drop(store);
+    phase("state kept");
     let summary = BuildSummary {
-        pages: jobs.len(),
+        pages,
         rendered,
         written: committed.written,
         unchanged: committed.unchanged,
         removed: committed.removed,
         seconds: started.elapsed().as_secs_f64(),
         out,
-        warnings: snap.warnings.clone(),
+        warnings,
     };
     // Freeing the snapshot and the page list takes milliseconds nobody needs to wait for.
-    drop(renderer);
-    std::thread::spawn(move || drop((snap, jobs, keys, templates)));
+    std::thread::spawn(move || drop((next, jobs, templates)));
     Ok(summary)
+}
+
+/// Keeps a build's state for the next build of the same output. It only saves time: a build
+/// that cannot write it still succeeded, and one that cannot read it builds the whole site.
+fn keep_state(s: &state::BuildState, path: &std::path::Path) {
+    if let Err(e) = s.write(path) {
+        eprintln!("warning: {}: cannot write: {e:#}", path.display());
+    }
 }
 
 /// Renders the pages the plan says changed, carries the others over from the live site,
@@ -394,14 +480,8 @@ fn write_site(
     Ok((committed, rendered))
 }
 
-/// Syncs `content/` (when the site asks for it) and reads the site's rows in a read
-/// transaction that stays open for the markdown the build reads later.
-fn read_site<'s>(
-    settings: &Settings,
-    store: &'s mut Store,
-    opts: &BuildOptions,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(SiteReader<'s>, crate::store::site::SiteRows)> {
+/// Syncs `content/` into the store, when the site asks for it.
+fn sync_content(settings: &Settings, store: &mut Store, opts: &BuildOptions) -> Result<()> {
     if settings.config.content.sync {
         let synced = crate::import::sync_content(settings, store)
             .context("syncing content/ into the store")?;
@@ -409,15 +489,33 @@ fn read_site<'s>(
             eprintln!("content: {synced}");
         }
     }
+    Ok(())
+}
+
+/// Syncs `content/` and reads the site's rows in a read transaction that stays open for the
+/// markdown the build reads later, with where that read stands in the store's change log.
+fn read_site<'s>(
+    settings: &Settings,
+    store: &'s mut Store,
+    opts: &BuildOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(
+    SiteReader<'s>,
+    crate::store::site::SiteRows,
+    crate::store::changes::ChangeMark,
+)> {
+    sync_content(settings, store, opts)?;
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
+    crate::store::changes::watch(&store.conn).with_context(cannot_read)?;
     let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
+    let mark = crate::store::changes::mark(reader.conn()).with_context(cannot_read)?;
     let rows = reader
         .rows(&SiteQuery {
             drafts: opts.drafts,
             now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
         })
         .with_context(cannot_read)?;
-    Ok((reader, rows))
+    Ok((reader, rows, mark))
 }
 
 /// Carries a page over from the live site when the plan says it can (`keep`), else renders
