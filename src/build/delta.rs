@@ -137,7 +137,7 @@ pub(super) fn patch(
                 if let Some(old) = cache.get(&before) {
                     markdown::remember_code(&old);
                 }
-                let body = render_markdown(&snap, i, &contents, md);
+                let body = super::render_post(&snap.posts[i], &contents, md);
                 let s = summary_digest(&body);
                 bodies[i] = Some(body);
                 made.push(i);
@@ -478,24 +478,4 @@ fn patch_posts(
         return Err("a post left the site".into());
     }
     Ok(changed)
-}
-
-/// A changed post's markdown rendered (its text was read with its row).
-fn render_markdown(
-    snap: &Snapshot,
-    i: usize,
-    contents: &HashMap<i64, String>,
-    md: &MarkdownOptions,
-) -> Rendered {
-    let p = &snap.posts[i];
-    let content = p
-        .content
-        .as_deref()
-        .or_else(|| contents.get(&p.id).map(String::as_str))
-        .unwrap_or("");
-    let opts = MarkdownOptions {
-        link_base: Some(p.path.clone()),
-        ..md.clone()
-    };
-    markdown::render(content, &opts)
 }

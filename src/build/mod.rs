@@ -218,19 +218,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         let read = reader.contents(&unread).with_context(cannot_read)?;
         Ok(which
             .par_iter()
-            .map(|&i| {
-                let p = &snap.posts[i];
-                let content = p
-                    .content
-                    .as_deref()
-                    .or_else(|| read.get(&p.id).map(String::as_str))
-                    .unwrap_or("");
-                let opts = MarkdownOptions {
-                    link_base: Some(p.path.clone()),
-                    ..md.clone()
-                };
-                (i, markdown::render(content, &opts))
-            })
+            .map(|&i| (i, render_post(&snap.posts[i], &read, &md)))
             .collect())
     };
     for (i, body) in make(&unknown)? {
@@ -385,6 +373,25 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     // Freeing the snapshot and the page list takes milliseconds nobody needs to wait for.
     std::thread::spawn(move || drop((next, jobs, templates)));
     Ok(summary)
+}
+
+/// A post's markdown rendered: its text as the snapshot holds it, or as read from the store
+/// (`read`, by post id) in the build's read transaction.
+fn render_post(
+    p: &crate::snapshot::Post,
+    read: &std::collections::HashMap<i64, String>,
+    md: &MarkdownOptions,
+) -> Rendered {
+    let content = p
+        .content
+        .as_deref()
+        .or_else(|| read.get(&p.id).map(String::as_str))
+        .unwrap_or("");
+    let opts = MarkdownOptions {
+        link_base: Some(p.path.clone()),
+        ..md.clone()
+    };
+    markdown::render(content, &opts)
 }
 
 /// Keeps a build's state for the next build of the same output. It only saves time: a build
