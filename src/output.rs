@@ -828,16 +828,23 @@ pub struct Patch {
     live: Vec<u8>,
     layout: Layout,
     live_digest: Digest,
-    /// The files (by position in the live manifest) whose staged bytes are not the live ones,
-    /// or that the stage lacks: what the last build changed, brought into the stage at commit.
-    behind: Vec<usize>,
-    /// Files of the stage the live site does not have, removed from it at commit.
-    extra: Vec<String>,
+    /// How the stage is brought to the live site at commit; `None` when it cannot be (see
+    /// [`Patch::can_commit`]).
+    catch_up: Option<CatchUp>,
     /// The files put, in the order put.
     puts: Vec<Put>,
     /// The stage's manifest is removed before the stage first changes (see [`touch_stage`]).
     touched: std::sync::OnceLock<Result<(), String>>,
     _lock: std::fs::File,
+}
+
+/// What the stage lacks of the live site.
+struct CatchUp {
+    /// The files (by position in the live manifest) whose staged bytes are not the live ones,
+    /// or that the stage lacks: what the last build changed, brought into the stage at commit.
+    behind: Vec<usize>,
+    /// Files of the stage the live site does not have, removed from it at commit.
+    extra: Vec<String>,
 }
 
 /// A file put into a [`Patch`].
@@ -864,36 +871,27 @@ impl Patch {
         let Some((live, layout)) = read_layout(out) else {
             return Ok(None);
         };
-        let Ok(staged) = std::fs::read(stage.join(MANIFEST)) else {
-            return Ok(None);
-        };
-        let Some((behind, extra)) = layout.behind(&live, &staged) else {
-            return Ok(None);
-        };
-        let extra: Vec<String> = extra.into_iter().map(str::to_string).collect();
-        if extra.iter().any(|f| checked(f).is_err()) {
-            return Ok(None);
-        }
-        for &i in &behind {
-            let file = layout.entry(&live, i).0;
-            let present = checked(file).is_ok()
-                && std::fs::symlink_metadata(out.join(file)).is_ok_and(|m| m.is_file());
-            if !present {
-                return Ok(None);
-            }
-        }
+        let catch_up = std::fs::read(stage.join(MANIFEST))
+            .ok()
+            .and_then(|staged| catch_up(out, &live, &layout, &staged));
         Ok(Some(Patch {
             out: out.to_path_buf(),
             stage,
             live_digest: digest_of(&live),
             live,
             layout,
-            behind,
-            extra,
+            catch_up,
             puts: Vec::new(),
             touched: std::sync::OnceLock::new(),
             _lock: lock,
         }))
+    }
+
+    /// Whether the stage can be brought up to date and swapped in: it has a sound manifest,
+    /// and every live file it must take is there. Without it, a patch can still tell what the
+    /// live site holds (a build with nothing to change needs no more), but not put anything.
+    pub fn can_commit(&self) -> bool {
+        self.catch_up.is_some()
     }
 
     /// BLAKE3 of the live manifest's bytes: which build made the live site (its
@@ -915,6 +913,12 @@ impl Patch {
     /// the staged file (never written in place: it may share its inode with the live one).
     pub fn put(&mut self, file: &str, bytes: &[u8], fingerprint: Option<Digest>) -> Result<()> {
         let file = checked(file)?;
+        if !self.can_commit() {
+            bail!(
+                "{}: the stage beside it cannot be patched; only a full build can change the site",
+                self.out.display()
+            );
+        }
         let Some(index) = self.layout.find(&self.live, file) else {
             bail!(
                 "{file} is not a file of the site in {}: only a full build can add it",
@@ -951,17 +955,23 @@ impl Patch {
     /// Brings the stage to the new site (the last build's changes linked from the live site,
     /// the foreign entries carried), writes its manifest and swaps it in.
     pub fn commit(self) -> Result<Committed> {
+        if !self.can_commit() {
+            bail!(
+                "{}: the stage beside it cannot be patched; only a full build can change the site",
+                self.out.display()
+            );
+        }
         touch_stage(&self.stage, &self.touched)?;
         let Patch {
             out,
             stage,
             live,
             layout,
-            behind,
-            extra,
+            catch_up,
             mut puts,
             ..
         } = self;
+        let CatchUp { behind, extra } = catch_up.expect("checked by can_commit");
         puts.sort_unstable_by_key(|p| p.index);
         // The stage holds the site as of the build before last.
         for file in &extra {
@@ -1026,6 +1036,25 @@ impl Patch {
             manifest: digest,
         })
     }
+}
+
+/// What the stage (whose manifest is `staged`) must take from the live site and drop to hold
+/// it; `None` when that cannot be done safely (see [`Patch::can_commit`]).
+fn catch_up(out: &Path, live: &[u8], layout: &Layout, staged: &[u8]) -> Option<CatchUp> {
+    let (behind, extra) = layout.behind(live, staged)?;
+    let extra: Vec<String> = extra.into_iter().map(str::to_string).collect();
+    if extra.iter().any(|f| checked(f).is_err()) {
+        return None;
+    }
+    for &i in &behind {
+        let file = layout.entry(live, i).0;
+        let present = checked(file).is_ok()
+            && std::fs::symlink_metadata(out.join(file)).is_ok_and(|m| m.is_file());
+        if !present {
+            return None;
+        }
+    }
+    Some(CatchUp { behind, extra })
 }
 
 /// A folder's manifest of this version, as bytes, and where its parts are.
@@ -1533,7 +1562,9 @@ mod tests {
     }
 
     fn can_patch(out: &Path) -> bool {
-        Patch::begin(out, false).unwrap().is_some()
+        Patch::begin(out, false)
+            .unwrap()
+            .is_some_and(|p| p.can_commit())
     }
 
     #[test]
@@ -1754,6 +1785,14 @@ mod tests {
         assert!(can_patch(&out), "a build into a new folder leaves a stage");
         std::fs::remove_dir_all(&stage).unwrap();
         assert!(!can_patch(&out), "no stage");
+        // Without a stage the live site can still be read, not changed.
+        let mut p = Patch::begin(&out, false)
+            .unwrap()
+            .expect("a sound live manifest");
+        assert_eq!(p.live_fingerprint("a.html"), Some(None));
+        assert!(p.put("a.html", b"z", None).is_err());
+        assert!(p.commit().is_err());
+        expect(&out, &[("a.html", "a")]);
         build(&out, &[("a.html", "a"), ("c.html", "b")]);
         build(&out, &[("a.html", "a"), ("c.html", "b")]);
         assert!(can_patch(&out));

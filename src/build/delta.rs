@@ -85,7 +85,9 @@ pub(super) fn patch(
     let ((store, changed_rows, mark), (patch, cache)) = started_output;
     phase("store changes and live site read");
     let Some(mut patch) = patch else {
-        return Ok(Err("the output folder cannot be patched".into()));
+        return Ok(Err(
+            "the output folder has no manifest of this version".into()
+        ));
     };
     if patch.live_digest() != kept.site {
         return Ok(Err(
@@ -171,6 +173,11 @@ pub(super) fn patch(
         }
     }
     phase("fingerprints");
+    if !todo.is_empty() && !patch.can_commit() {
+        return Ok(Err(
+            "the stage beside the output folder is not one bloggo can patch".into(),
+        ));
+    }
 
     // Their markdown, then the pages.
     let mut needed = Vec::new();
