@@ -184,28 +184,42 @@ impl MarkdownCache {
         write_index(&self.dir, &self.index)
     }
 
+    /// Writes the live records of the old file and the new ones into a new file, one record at
+    /// a time (a whole site's rendered markdown is tens of megabytes: never held twice).
     fn rewrite(self, live: &HashSet<[u8; 32]>, new: &[&([u8; 32], &Rendered)]) -> Result<()> {
+        use std::io::Write;
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("{}: cannot create", self.dir.display()))?;
-        let mut bytes = DATA_MAGIC.to_vec();
+        let path = data_path(&self.dir);
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .with_context(|| format!("{}: cannot create a file", self.dir.display()))?;
+        let cannot_write = || format!("{}: cannot write", self.dir.display());
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        out.write_all(DATA_MAGIC).with_context(cannot_write)?;
+        let mut at = DATA_MAGIC.len() as u64;
         let mut index = HashMap::new();
+        let mut buf = Vec::new();
         // Live records of the old file are copied as they are (no parsing).
         if let Some(data) = &self.data {
             for (k, slot) in &self.index {
                 if !live.contains(k) {
                     continue;
                 }
-                let mut buf = vec![0; slot.len as usize];
+                buf.clear();
+                buf.resize(slot.len as usize, 0);
                 if read_at(data, &mut buf, slot.offset).is_ok()
                     && buf.first() == Some(&BODY_RECORD)
                     && buf.get(1..33) == Some(&k[..])
                 {
-                    let moved = Slot {
-                        offset: bytes.len() as u64,
-                        ..*slot
-                    };
-                    index.insert(*k, moved);
-                    bytes.extend_from_slice(&buf);
+                    index.insert(
+                        *k,
+                        Slot {
+                            offset: at,
+                            ..*slot
+                        },
+                    );
+                    out.write_all(&buf).with_context(cannot_write)?;
+                    at += buf.len() as u64;
                 }
             }
         }
@@ -213,19 +227,19 @@ impl MarkdownCache {
             if index.contains_key(k) {
                 continue;
             }
-            let at = bytes.len() as u64;
-            encode(&mut bytes, k, body);
+            buf.clear();
+            encode(&mut buf, k, body);
             let slot = Slot {
                 offset: at,
-                len: bytes.len() as u64 - at,
+                len: buf.len() as u64,
                 summary: summary_digest(body),
             };
             index.insert(*k, slot);
+            out.write_all(&buf).with_context(cannot_write)?;
+            at += buf.len() as u64;
         }
-        let path = data_path(&self.dir);
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .with_context(|| format!("{}: cannot create a file", self.dir.display()))?;
-        std::io::Write::write_all(tmp.as_file_mut(), &bytes)?;
+        out.flush().with_context(cannot_write)?;
+        drop(out);
         tmp.persist(&path)
             .with_context(|| format!("{}: cannot replace", path.display()))?;
         write_index(&self.dir, &index)
