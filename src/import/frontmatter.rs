@@ -439,12 +439,7 @@ mod tests {
 
     #[test]
     fn simple_yaml_agrees_with_libyaml_on_the_shared_jekyll_posts() {
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let Some(dir) = ["../shared", "../../shared"]
-            .iter()
-            .map(|up| repo.join(up).join("corpora/jekyll-posts"))
-            .find(|d| d.is_dir())
-        else {
+        let Some(dir) = crate::shared_corpus("jekyll-posts") else {
             return; // the shared corpus is optional
         };
         let mut fast = 0;

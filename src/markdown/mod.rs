@@ -831,13 +831,7 @@ mod tests {
 
     #[test]
     fn the_shared_jekyll_posts_render() {
-        // `../shared` beside the repository (or beside the main checkout, for a worktree).
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let Some(dir) = ["../shared", "../../shared"]
-            .iter()
-            .map(|up| repo.join(up).join("corpora/jekyll-posts"))
-            .find(|d| d.is_dir())
-        else {
+        let Some(dir) = crate::shared_corpus("jekyll-posts") else {
             return; // the shared corpus is optional
         };
         let entries = std::fs::read_dir(&dir).unwrap();
