@@ -27,3 +27,14 @@ pub mod backup;
 pub mod lock;
 // Owned by the content-management work (issue 8).
 pub mod export;
+
+/// A shared corpus (`corpora/NAME` in `../shared` beside the repository, or beside the main
+/// checkout for a worktree), for unit tests; `None` when it is not there (it is optional).
+#[cfg(test)]
+pub(crate) fn shared_corpus(name: &str) -> Option<std::path::PathBuf> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["../shared", "../../shared"]
+        .iter()
+        .map(|up| repo.join(up).join("corpora").join(name))
+        .find(|d| d.is_dir())
+}

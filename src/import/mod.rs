@@ -284,8 +284,15 @@ pub(super) fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
 
 /// A file after the parallel stage.
 enum Staged {
-    Unchanged { slug: String },
-    Parsed { post: Box<ParsedPost>, hash: String },
+    Unchanged {
+        slug: String,
+    },
+    Parsed {
+        post: Box<ParsedPost>,
+        hash: String,
+        /// `store::content_hash` of the post's markdown, worked out here, off the writer.
+        content_hash: String,
+    },
     Failed(Vec<Problem>),
 }
 
@@ -360,6 +367,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
         .and_then(|d| chrono::DateTime::from_timestamp(d.timestamp(), 0));
     match parse_file(&file.rel, &bytes, &ctx) {
         Ok(post) => Staged::Parsed {
+            content_hash: crate::store::content_hash(&post.content),
             post: Box::new(post),
             hash,
         },
@@ -418,9 +426,11 @@ impl<'a, 'c> Apply<'a, 'c> {
             ));
         }
         match staged {
-            Staged::Parsed { post, hash } if self.problems.is_empty() => {
-                self.write(f, key, *post, hash)
-            }
+            Staged::Parsed {
+                post,
+                hash,
+                content_hash,
+            } if self.problems.is_empty() => self.write(f, key, *post, hash, &content_hash),
             Staged::Unchanged { .. } => {
                 self.summary.unchanged += 1;
                 Ok(())
@@ -436,6 +446,7 @@ impl<'a, 'c> Apply<'a, 'c> {
         key: &str,
         post: ParsedPost,
         hash: String,
+        content_hash: &str,
     ) -> Result<()> {
         let shown = self.shown;
         let target = match (self.by_path.get(key), self.by_slug.get(post.slug.as_str())) {
@@ -517,7 +528,7 @@ impl<'a, 'c> Apply<'a, 'c> {
             kind,
             path: key.to_string(),
         };
-        match w.upsert(target, &rec, links) {
+        match w.upsert_hashed(target, &rec, content_hash, links) {
             Ok(Outcome::New(_)) => {
                 self.summary.new += 1;
                 self.summary.changes.push(change(ChangeKind::New));

@@ -373,6 +373,19 @@ impl<'c> Writer<'c> {
         rec: &PostRecord,
         links: Links,
     ) -> Result<Outcome, WriteError> {
+        self.upsert_hashed(target, rec, &super::content_hash(&rec.content), links)
+    }
+
+    /// `upsert` with `content_hash` = `store::content_hash(&rec.content)` worked out by the
+    /// caller: import hashes on its parser threads, so this one writer thread does not.
+    pub fn upsert_hashed(
+        &mut self,
+        target: Option<i64>,
+        rec: &PostRecord,
+        content_hash: &str,
+        links: Links,
+    ) -> Result<Outcome, WriteError> {
+        debug_assert_eq!(content_hash, super::content_hash(&rec.content));
         let links = links.normalised();
         let Some(id) = target else {
             if self.held.is_none() {
@@ -400,7 +413,7 @@ impl<'c> Writer<'c> {
                     rec.source_path,
                     rec.source_hash,
                     self.now,
-                    super::content_hash(&rec.content)
+                    content_hash
                 ])?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
@@ -473,7 +486,7 @@ impl<'c> Writer<'c> {
                 rec.source_hash,
                 self.now,
                 id,
-                super::content_hash(&rec.content)
+                content_hash
             ])?;
         if cur_links != links {
             self.write_links(id, &links, &cur_links)?;
