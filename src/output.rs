@@ -764,14 +764,7 @@ impl Writer {
                     ) => {}
                 Err(e) => return Err(e).with_context(|| format!("{}: cannot remove", p.display())),
             }
-            // Folders left empty go too (a folder that still has files stays).
-            let mut at = p.parent();
-            while let Some(d) = at.filter(|d| *d != self.stage) {
-                if std::fs::remove_dir(d).is_err() {
-                    break;
-                }
-                at = d.parent();
-            }
+            remove_emptied_folders(&self.stage, &p);
         }
         Ok(())
     }
@@ -977,14 +970,7 @@ impl Patch {
         for file in &extra {
             let dst = stage.join(file);
             remove_any(&dst).with_context(|| format!("{}: cannot remove", dst.display()))?;
-            // Folders left empty go too (one that still has files stays).
-            let mut at = dst.parent();
-            while let Some(d) = at.filter(|d| *d != stage.as_path()) {
-                if std::fs::remove_dir(d).is_err() {
-                    break;
-                }
-                at = d.parent();
-            }
+            remove_emptied_folders(&stage, &dst);
         }
         for i in behind {
             let put = puts.binary_search_by_key(&i, |p| p.index).ok();
@@ -1207,6 +1193,18 @@ fn mirror(out: &Path, stage: &Path, manifest: &Manifest, bytes: &[u8]) -> std::i
         .par_iter()
         .try_for_each(|f| std::fs::hard_link(out.join(f), stage.join(f)))?;
     write_file(&stage.join(MANIFEST), bytes)
+}
+
+/// After `removed` (a path inside `root`) was removed: its folders that are now empty go too,
+/// up to `root` (a folder that still has files stays).
+fn remove_emptied_folders(root: &Path, removed: &Path) {
+    let mut at = removed.parent();
+    while let Some(d) = at.filter(|d| *d != root) {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        at = d.parent();
+    }
 }
 
 /// Puts a copy of `src` at `dst` that shares the files' bytes: hard links (copies where links

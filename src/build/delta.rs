@@ -54,6 +54,7 @@ pub(super) struct Request<'a> {
 pub(super) fn patch(
     req: &Request,
     templates: &mut Templates,
+    store: &mut Store,
     kept: BuildState,
 ) -> Result<std::result::Result<BuildSummary, String>> {
     let Request {
@@ -76,13 +77,13 @@ pub(super) fn patch(
             let cache = MarkdownCache::open(req.cache_dir);
             Ok((patch, cache))
         });
-        let store = read_changes(settings, opts, now, &kept);
+        let store = read_changes(settings, opts, store, now, &kept);
         let output = output
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         Ok((store?, output?))
     })?;
-    let ((store, changed_rows, mark), (patch, cache)) = started_output;
+    let ((changed_rows, mark), (patch, cache)) = started_output;
     phase("store changes and live site read");
     let Some(mut patch) = patch else {
         return Ok(Err(
@@ -245,25 +246,15 @@ pub(super) fn patch(
     phase("committed");
 
     // What the next build starts from.
-    let live: HashSet<[u8; 32]> = keys.iter().copied().collect();
-    let new_bodies: Vec<([u8; 32], &Rendered)> = made
-        .iter()
-        .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
-        .collect();
     let site = committed.as_ref().map_or(kept.site, |c| c.manifest);
-    if let Err(e) = cache.save(&live, &new_bodies) {
-        eprintln!(
-            "warning: {}: cannot write the markdown cache: {e:#}",
-            req.cache_dir.display()
-        );
-    }
+    super::save_markdown(cache, &keys, &made, &renderer, req.cache_dir);
     let warnings = snap.warnings.clone();
     if patches < state::MOST_PATCHES {
         let record = StatePatch {
             site,
             seq: mark.seq,
             watched: mark.watched,
-            now: store_time(now),
+            now: super::store_time(now),
             posts: changed
                 .iter()
                 .map(|&i| (i, snap.posts[i].clone(), keys[i], summaries[i]))
@@ -284,7 +275,7 @@ pub(super) fn patch(
             site,
             seq: mark.seq,
             watched: mark.watched,
-            now: store_time(now),
+            now: super::store_time(now),
             snapshot: snap,
             keys,
             summaries,
@@ -296,10 +287,7 @@ pub(super) fn patch(
         super::keep_state(&next, req.state_file);
         std::thread::spawn(move || drop(next));
     }
-    if let Err(e) = changes::prune(&store.conn, mark.seq) {
-        eprintln!("warning: cannot prune the store's change log: {e}");
-    }
-    drop(store);
+    super::prune_change_log(store, mark.seq);
     phase("state kept");
     let (written, unchanged) = match &committed {
         Some(c) => (c.written, c.unchanged),
@@ -317,55 +305,45 @@ pub(super) fn patch(
     }))
 }
 
-fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format(crate::store::TIMESTAMP_FORMAT).to_string()
-}
-
-/// Syncs `content/` and asks the store what changed since the kept state: the rows of the
-/// changed posts the site shows and their ids, or why that cannot be told.
+/// Asks the store what changed since the kept state: the rows of the changed posts the site
+/// shows and their ids, or why that cannot be told.
 #[allow(clippy::type_complexity)]
 fn read_changes(
     settings: &Settings,
     opts: &BuildOptions,
+    store: &mut Store,
     now: chrono::DateTime<chrono::Utc>,
     kept: &BuildState,
 ) -> Result<(
-    Store,
     std::result::Result<(SiteRows, Vec<i64>, HashMap<i64, String>), String>,
     ChangeMark,
 )> {
-    let mut store = Store::open(&settings.store, true)?;
-    super::sync_content(settings, &mut store, opts)?;
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    changes::watch(&store.conn).with_context(cannot_read)?;
-    let (rows, mark) = {
-        let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
-        let mark = changes::mark(reader.conn()).with_context(cannot_read)?;
-        let since = ChangeMark {
-            seq: kept.seq,
-            watched: kept.watched,
-        };
-        let now_text = store_time(now);
-        let rows = match changes::since(reader.conn(), &since, &kept.now, &now_text, MOST_POSTS)
-            .with_context(cannot_read)?
-        {
-            Changes::Everything(why) => Err(why),
-            Changes::Posts(ids) => {
-                let q = SiteQuery {
-                    drafts: opts.drafts,
-                    now: now_text,
-                };
-                let rows = reader.rows_of(&q, &ids).with_context(cannot_read)?;
-                // Their markdown now, in the same read: a post changed after it would not
-                // match the row's content hash.
-                let shown: Vec<i64> = rows.posts.iter().map(|p| p.id).collect();
-                let contents = reader.contents(&shown).with_context(cannot_read)?;
-                Ok((rows, ids, contents))
-            }
-        };
-        (rows, mark)
+    let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
+    let mark = changes::mark(reader.conn()).with_context(cannot_read)?;
+    let since = ChangeMark {
+        seq: kept.seq,
+        watched: kept.watched,
     };
-    Ok((store, rows, mark))
+    let now_text = super::store_time(now);
+    let rows = match changes::since(reader.conn(), &since, &kept.now, &now_text, MOST_POSTS)
+        .with_context(cannot_read)?
+    {
+        Changes::Everything(why) => Err(why),
+        Changes::Posts(ids) => {
+            let q = SiteQuery {
+                drafts: opts.drafts,
+                now: now_text,
+            };
+            let rows = reader.rows_of(&q, &ids).with_context(cannot_read)?;
+            // Their markdown now, in the same read: a post changed after it would not
+            // match the row's content hash.
+            let shown: Vec<i64> = rows.posts.iter().map(|p| p.id).collect();
+            let contents = reader.contents(&shown).with_context(cannot_read)?;
+            Ok((rows, ids, contents))
+        }
+    };
+    Ok((rows, mark))
 }
 
 /// Puts the changed posts' rows into the snapshot, or says why the site's shape changed.

@@ -118,6 +118,10 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         link_base: None,
     };
     let inputs = state::inputs_digest(settings, &base_url, opts.drafts, &md, &templates);
+    // Both roads start from the store with content/ synced into it (while the kept state
+    // is still being read).
+    let mut store = open_store(settings, opts)?;
+    phase("store opened, content synced");
     let now = chrono::Utc::now();
     let kept = kept.and_then(|t| t.join().ok().flatten());
     if kept.is_none() && timings && !opts.clean {
@@ -140,7 +144,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             now,
             phase: &phase,
         };
-        match delta::patch(&req, &mut templates, kept)? {
+        match delta::patch(&req, &mut templates, &mut store, kept)? {
             Ok(mut summary) => {
                 summary.seconds = started.elapsed().as_secs_f64();
                 if timings {
@@ -162,7 +166,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     if settings.config.markdown.highlight {
         markdown::warm_up_highlighter();
     }
-    let mut store = Store::open(&settings.store, true)?;
     let related_file = dir.join("related.bin");
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
     // The output folder, the caches and the store are read side by side.
@@ -184,7 +187,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
             Ok((writer, cache, known))
         });
         let read = read_site(settings, &mut store, opts, now);
-        phase("content synced, store read");
+        phase("store read");
         let output = output
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -310,11 +313,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         write_site(&renderer, writer, &jobs, plan, &assets, opts, &out, &phase)?
     };
 
-    let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
-    let new_bodies: Vec<([u8; 32], &Rendered)> = made
-        .iter()
-        .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
-        .collect();
     if known_key != Some(snap.related.key) {
         if let Err(e) = write_atomically(&related_file, &snap.related.encode()) {
             eprintln!("warning: {}: cannot write: {e:#}", related_file.display());
@@ -322,17 +320,8 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     }
     // Caches of earlier versions are not read any more.
     let _ = std::fs::remove_file(dir.join("markdown.json"));
-    if let Err(e) = cache.save(&live, &new_bodies) {
-        // The cache only saves time: a build that cannot write it still succeeded.
-        eprintln!(
-            "warning: {}: cannot write the markdown cache: {e:#}",
-            dir.display()
-        );
-    }
-    phase(&format!(
-        "markdown cache saved ({} new records)",
-        new_bodies.len()
-    ));
+    let saved = save_markdown(cache, &keys, &made, &renderer, &dir);
+    phase(&format!("markdown cache saved ({saved} new records)"));
     if timings {
         eprintln!("{rendered} of {} pages rendered", jobs.len());
     }
@@ -346,7 +335,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         site: committed.manifest,
         seq: mark.seq,
         watched: mark.watched,
-        now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
+        now: store_time(now),
         snapshot: snap,
         keys,
         summaries,
@@ -356,9 +345,7 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
         patches: 0,
     };
     keep_state(&next, &state_file);
-    if let Err(e) = crate::store::changes::prune(&store.conn, mark.seq) {
-        eprintln!("warning: cannot prune the store's change log: {e}");
-    }
+    prune_change_log(&store, mark.seq);
     drop(store);
     phase("state kept");
     let summary = BuildSummary {
@@ -400,6 +387,38 @@ fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Records the markdown this build rendered (`made`, by post) in the cache and forgets what
+/// the site no longer has; returns how many records were new. The cache only saves time: a
+/// build that cannot write it still succeeded.
+fn save_markdown(
+    cache: MarkdownCache,
+    keys: &[[u8; 32]],
+    made: &[usize],
+    renderer: &Renderer,
+    dir: &std::path::Path,
+) -> usize {
+    let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
+    let new_bodies: Vec<([u8; 32], &Rendered)> = made
+        .iter()
+        .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
+        .collect();
+    if let Err(e) = cache.save(&live, &new_bodies) {
+        eprintln!(
+            "warning: {}: cannot write the markdown cache: {e:#}",
+            dir.display()
+        );
+    }
+    new_bodies.len()
+}
+
+/// Lets the store forget the change log up to what this build read (see
+/// `store::changes::prune`); a log that stays long only costs space.
+fn prune_change_log(store: &Store, seq: i64) {
+    if let Err(e) = crate::store::changes::prune(&store.conn, seq) {
+        eprintln!("warning: cannot prune the store's change log: {e}");
+    }
 }
 
 /// Keeps a build's state for the next build of the same output. It only saves time: a build
@@ -495,20 +514,24 @@ fn write_site(
     Ok((committed, rendered))
 }
 
-/// Syncs `content/` into the store, when the site asks for it.
-fn sync_content(settings: &Settings, store: &mut Store, opts: &BuildOptions) -> Result<()> {
+/// Opens the store, syncs `content/` into it when the site asks for it, and raises the change
+/// log's watermark (see `store::changes::watch`): what both roads of a build start from.
+fn open_store(settings: &Settings, opts: &BuildOptions) -> Result<Store> {
+    let mut store = Store::open(&settings.store, true)?;
     if settings.config.content.sync {
-        let synced = crate::import::sync_content(settings, store)
+        let synced = crate::import::sync_content(settings, &mut store)
             .context("syncing content/ into the store")?;
         if !opts.quiet && synced.changed() {
             eprintln!("content: {synced}");
         }
     }
-    Ok(())
+    crate::store::changes::watch(&store.conn)
+        .with_context(|| format!("{}: cannot read the site", settings.store.display()))?;
+    Ok(store)
 }
 
-/// Syncs `content/` and reads the site's rows in a read transaction that stays open for the
-/// markdown the build reads later, with where that read stands in the store's change log.
+/// Reads the site's rows in a read transaction that stays open for the markdown the build
+/// reads later, with where that read stands in the store's change log.
 fn read_site<'s>(
     settings: &Settings,
     store: &'s mut Store,
@@ -519,18 +542,21 @@ fn read_site<'s>(
     crate::store::site::SiteRows,
     crate::store::changes::ChangeMark,
 )> {
-    sync_content(settings, store, opts)?;
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    crate::store::changes::watch(&store.conn).with_context(cannot_read)?;
     let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
     let mark = crate::store::changes::mark(reader.conn()).with_context(cannot_read)?;
     let rows = reader
         .rows(&SiteQuery {
             drafts: opts.drafts,
-            now: now.format(crate::store::TIMESTAMP_FORMAT).to_string(),
+            now: store_time(now),
         })
         .with_context(cannot_read)?;
     Ok((reader, rows, mark))
+}
+
+/// An instant as the store writes it (`TIMESTAMP_FORMAT`, UTC).
+fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format(crate::store::TIMESTAMP_FORMAT).to_string()
 }
 
 /// Carries a page over from the live site when the plan says it can (`keep`), else renders
