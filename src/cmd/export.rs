@@ -27,7 +27,9 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (settings, mut store) = open_store(ctx)?;
     // One read transaction: the export is one consistent snapshot of the store.
-    let tx = store.conn.transaction()?;
+    let tx = store
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
     let report = export(&tx, &settings, &args.dir, args.format, args.force)?;
     if !ctx.quiet {
         println!(

@@ -1,9 +1,13 @@
 //! The view writer: one thread owns the store connection for views and commits them in short
 //! batched transactions, so request threads only put a view on a channel.
 //!
-//! A view waits at most `flush_interval` before its batch is committed. When every sender is
-//! dropped (the server stopped accepting and its workers finished), the writer commits what is
-//! left and returns, so a clean shutdown loses nothing that was queued.
+//! A view waits at most `flush_interval` before its batch is committed. A batch that cannot be
+//! committed yet (another process holds the store's write lock beyond the busy timeout, a full
+//! disk) is retried until it can be: the queue behind it fills and requests wait for room, but
+//! no view that was answered is dropped while the server runs. When every sender is dropped
+//! (the server stopped accepting and its workers finished), the writer commits what is left,
+//! retrying for at most [`SHUTDOWN_RETRY`], and returns, so a clean shutdown loses nothing
+//! that was queued.
 
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
@@ -19,6 +23,11 @@ const MAX_BATCH: usize = 4096;
 /// deeper queue only grows memory (and what a kill loses) when views arrive faster than the
 /// store takes them; a full queue slows the requests down to the writer's pace instead.
 const QUEUE: usize = 4 * MAX_BATCH;
+
+/// How long a stopping server keeps retrying the views it could not commit yet.
+const SHUTDOWN_RETRY: Duration = Duration::from_secs(60);
+/// The longest pause between two tries of a batch.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Where request threads send views.
 #[derive(Clone)]
@@ -38,6 +47,8 @@ pub struct WriterReport {
     pub batches: u64,
     /// Views that could not be written even after retries (reported on stderr).
     pub lost: u64,
+    /// Views of posts another program deleted from the store before they were written.
+    pub skipped: u64,
 }
 
 /// Starts the writer thread on its own connection.
@@ -74,50 +85,61 @@ fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> 
                 }
             }
         }
-        commit(
-            &mut conn,
-            &mut batch,
-            &mut report,
-            if open { 3 } else { 10 },
-        );
+        if open {
+            commit(&mut conn, &mut batch, &mut report, None);
+        }
     }
     // Senders are gone: whatever is still queued is the last batch.
+    let give_up = Instant::now() + SHUTDOWN_RETRY;
     batch.extend(rx.try_iter());
     while !batch.is_empty() {
         let rest = batch.split_off(batch.len().min(MAX_BATCH));
-        commit(&mut conn, &mut batch, &mut report, 10);
+        commit(&mut conn, &mut batch, &mut report, Some(give_up));
         batch = rest;
     }
     report
 }
 
-/// Commits a batch, retrying a few times (a busy store, a full disk being freed).
-fn commit(conn: &mut Connection, batch: &mut Vec<NewView>, report: &mut WriterReport, tries: u32) {
+/// Commits a batch, retrying while it cannot be written (a busy store, a full disk being
+/// freed): until it is written, or until `give_up` when the server is stopping.
+fn commit(
+    conn: &mut Connection,
+    batch: &mut Vec<NewView>,
+    report: &mut WriterReport,
+    give_up: Option<Instant>,
+) {
     if batch.is_empty() {
         return;
     }
-    for attempt in 1..=tries {
+    let mut pause = Duration::from_millis(100);
+    for attempt in 1u64.. {
         match record_views(conn, batch) {
-            Ok(()) => {
-                report.recorded += batch.len() as u64;
+            Ok(skipped) => {
+                report.recorded += (batch.len() - skipped) as u64;
+                report.skipped += skipped as u64;
                 report.batches += 1;
                 batch.clear();
                 return;
             }
-            Err(e) if attempt < tries => {
-                eprintln!(
-                    "views: cannot record {} views yet ({e}); retrying",
-                    batch.len()
-                );
-                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
-            }
-            Err(e) => {
+            Err(e) if give_up.is_some_and(|t| Instant::now() + pause > t) => {
                 eprintln!(
                     "views: {} views could not be recorded ({e}); they are dropped",
                     batch.len()
                 );
                 report.lost += batch.len() as u64;
                 batch.clear();
+                return;
+            }
+            Err(e) => {
+                // Said once, then every tenth try, so a long wait does not flood the terminal.
+                if attempt % 10 == 1 {
+                    eprintln!(
+                        "views: cannot record {} views yet ({e}); they stay queued and are retried",
+                        batch.len()
+                    );
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(MAX_BACKOFF);
             }
         }
     }
@@ -172,5 +194,48 @@ mod tests {
             .query_row("SELECT mobile_views FROM post_statistics", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 10_000);
+    }
+
+    #[test]
+    fn a_view_of_a_post_deleted_meanwhile_does_not_lose_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let store = Store::open(&path, true).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO posts (id, title, slug) VALUES (1, 'A', 'a'), (2, 'B', 'b')",
+            )
+            .unwrap();
+        let (tx, handle) =
+            spawn_writer(Store::connect(&path).unwrap(), Duration::from_secs(60)).unwrap();
+        let view = |post_id| NewView {
+            post_id,
+            ip: "h:0".into(),
+            user_agent: "ua".into(),
+            referrer: None,
+            viewed_at: "2026-01-01 00:00:00".into(),
+            device: DeviceClass::Desktop,
+        };
+        assert!(tx.send(view(1)));
+        assert!(tx.send(view(2)));
+        assert!(tx.send(view(1)));
+        // Purged by another program before the batch is written.
+        store
+            .conn
+            .execute("DELETE FROM posts WHERE id = 2", [])
+            .unwrap();
+        drop(tx);
+        let report = handle.join().unwrap();
+        assert_eq!((report.recorded, report.skipped, report.lost), (2, 1, 0));
+        let n: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM post_views WHERE post_id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

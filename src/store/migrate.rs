@@ -162,13 +162,15 @@ pub fn up(
         if to.is_some_and(|t| m.version > t) {
             break;
         }
-        run_step(conn, &m, m.up, |tx| {
+        let ran = run_step(conn, &m, m.up, false, |tx| {
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
                 params![m.version, m.name, m.checksum()],
             )
         })?;
-        done.push(m);
+        if ran {
+            done.push(m);
+        }
     }
     Ok(done)
 }
@@ -176,15 +178,29 @@ pub fn up(
 /// Runs one step's SQL and records it, in one transaction. Steps may rebuild tables (new
 /// table, copy, drop, rename) or drop columns: foreign keys must not fire mid-way (dropping
 /// the old table would cascade), so they are off during the step and checked before commit.
+///
+/// The step runs only when, inside its write transaction, migration `m` is still applied
+/// (`applied`) or not: two commands started together on an old store both see it pending,
+/// the second waits for the first's transaction and then finds the work done. Returns whether
+/// it ran.
 fn run_step(
     conn: &mut Connection,
     m: &Migration,
     sql: &str,
+    applied: bool,
     record: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-    let result = (|| -> Result<(), StoreError> {
-        let tx = conn.transaction()?;
+    let result = (|| -> Result<bool, StoreError> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let is_applied: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if is_applied != applied {
+            return Ok(false);
+        }
         tx.execute_batch(sql).map_err(|e| StoreError::Migration {
             version: m.version,
             name: m.name.to_string(),
@@ -193,7 +209,7 @@ fn run_step(
         check_foreign_keys(&tx, m)?;
         record(&tx)?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     })();
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     result
@@ -245,13 +261,15 @@ pub fn down(
             .iter()
             .find(|m| m.version == a.version)
             .expect("status() checked every applied version is known");
-        run_step(conn, &m, m.down, |tx| {
+        let ran = run_step(conn, &m, m.down, true, |tx| {
             tx.execute(
                 "DELETE FROM schema_migrations WHERE version = ?1",
                 [m.version],
             )
         })?;
-        done.push(m);
+        if ran {
+            done.push(m);
+        }
     }
     Ok(done)
 }

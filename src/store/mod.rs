@@ -21,7 +21,7 @@ pub mod writeback;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use thiserror::Error;
 
 /// Errors opening or migrating a store, typed because callers (and tests) branch on them.
@@ -94,36 +94,19 @@ pub fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
-
-/// Checks that an existing file starts with SQLite's header (an empty file is fine).
-pub fn check_header(path: &Path) -> Result<(), StoreError> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut buf = [0u8; 16];
-    let mut n = 0;
-    while n < 16 {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        }
-    }
-    if n == 0 || (n == 16 && &buf == SQLITE_HEADER) {
-        Ok(())
-    } else {
-        Err(StoreError::NotADatabase {
-            path: path.to_path_buf(),
-        })
-    }
+/// Checks, through SQLite, that the file at `path` is a database SQLite can read (an empty
+/// file is a new database). Run it first on every new connection.
+///
+/// The header is never read with `std::fs`: SQLite's POSIX locks belong to the process, and
+/// closing *any* descriptor of the database file drops every lock this process holds on it
+/// ("How To Corrupt An SQLite Database File", 2.2). Another process would then think nobody
+/// uses the store, checkpoint it and delete the WAL that our open connections still write.
+fn check_database(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|_| ())
+    .map_err(|e| classify(path, e))
 }
 
 /// Refuses a store (or, when it does not exist yet, its folder) that cannot be written.
@@ -164,9 +147,7 @@ pub fn check_writable(path: &Path) -> Result<(), StoreError> {
 impl Store {
     /// Opens an existing store, or creates it when `create` is set, and migrates it.
     pub fn open(path: &Path, create: bool) -> Result<Store, StoreError> {
-        if path.exists() {
-            check_header(path)?;
-        } else if !create {
+        if !create && !path.exists() {
             return Err(StoreError::Missing {
                 path: path.to_path_buf(),
             });
@@ -191,7 +172,6 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        check_header(path)?;
         check_writable(path)?;
         let conn = Self::connect(path)?;
         migrate::status(&conn, path).map_err(|e| match e {
@@ -206,14 +186,21 @@ impl Store {
 
     /// A second connection to the same store (a writer thread, a read snapshot).
     pub fn connect(path: &Path) -> Result<Connection, StoreError> {
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        check_database(&conn, path)?;
         apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+        // A write transaction takes the write lock when it begins, and waits its busy timeout
+        // for it there. A deferred one would read first and then fail to upgrade
+        // ("cannot promote read transaction") when another process wrote meanwhile. Reads
+        // that want one snapshot ask for `TransactionBehavior::Deferred` themselves.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         Ok(conn)
     }
 
@@ -224,12 +211,13 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
-        check_header(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(|e| classify(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        check_database(&conn, path)?;
         Ok(conn)
     }
 

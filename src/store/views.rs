@@ -29,10 +29,15 @@ pub struct NewView {
 
 /// Records a batch of views in one transaction: one `post_views` row each, and per post one
 /// update of `post_statistics` (view and device counts, last view) and of `posts.view_count`.
-pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Result<()> {
+///
+/// A view of a post that is no longer in the store (purged by another program after the view
+/// was served) is skipped: its rows would go with the post anyway, and one such view must not
+/// fail the whole batch. Returns how many views were skipped.
+pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Result<usize> {
     if views.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let mut skipped = 0;
     #[derive(Default)]
     struct Sums {
         total: i64,
@@ -46,16 +51,20 @@ pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Resul
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
         )?;
         for v in views {
-            insert.execute(params![
+            let inserted = insert.execute(params![
                 v.post_id,
                 v.ip,
                 v.user_agent,
                 v.referrer,
                 v.viewed_at
             ])?;
+            if inserted == 0 {
+                skipped += 1;
+                continue;
+            }
             let s = per_post.entry(v.post_id).or_default();
             s.total += 1;
             match v.device {
@@ -88,7 +97,8 @@ pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Resul
             count.execute(params![post_id, s.total])?;
         }
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(skipped)
 }
 
 /// Slug → id of the posts a served site shows: published ones, and with `drafts` every post

@@ -11,11 +11,11 @@
 //! neither skips nor reorders (the kernel may write dirty pages at any time anyway). Linux
 //! only; elsewhere it does nothing.
 //!
-//! The WAL is opened here (SQLite takes no POSIX locks on it). The database file is never
-//! opened or closed here: SQLite holds POSIX locks on it, and closing any descriptor of that
-//! file in this process would release them. Its writeback goes through the descriptor SQLite
-//! already has open, found in `/proc/self/fd` and checked to still be that file (device and
-//! inode) before every use; it is borrowed, never closed.
+//! None of the store's files is opened or closed here: SQLite holds POSIX locks on the database
+//! file, and closing any descriptor of it in this process would release them (the rule holds
+//! for the WAL too, so nothing here depends on which file SQLite locks). The writeback goes
+//! through the descriptors SQLite already has open, found in `/proc/self/fd` and checked to
+//! still be those files (device and inode) before every use; they are borrowed, never closed.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -39,8 +39,8 @@ pub fn wal_path(db: &Path) -> PathBuf {
 }
 
 impl Writeback {
-    /// Starts the writeback of the store at `db` (its WAL, and its database file while this
-    /// process has it open).
+    /// Starts the writeback of the store at `db` (its WAL and its database file, while this
+    /// process has them open through SQLite).
     pub fn start(db: &Path) -> Writeback {
         let idle = Writeback {
             stop: None,
@@ -56,15 +56,13 @@ impl Writeback {
             .name("store-writeback".into())
             .spawn(move || {
                 let db_fd = sys::open_descriptor_of(&db);
-                let mut wal_file = None;
+                // SQLite opens the WAL with the first write: look for it until it is there.
+                let mut wal_fd = None;
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PERIOD) {
-                    if wal_file.is_none() {
-                        wal_file = std::fs::File::open(&wal).ok();
+                    if wal_fd.is_none() {
+                        wal_fd = sys::open_descriptor_of(&wal);
                     }
-                    if let Some(f) = &wal_file {
-                        sys::start_writeback(f);
-                    }
-                    if let Some(fd) = &db_fd {
+                    for fd in [&wal_fd, &db_fd].into_iter().flatten() {
                         fd.start_writeback();
                     }
                 }
@@ -91,16 +89,12 @@ impl Drop for Writeback {
 
 #[cfg(target_os = "linux")]
 mod sys {
-    use std::os::fd::{AsRawFd, RawFd};
+    use std::os::fd::RawFd;
     use std::os::unix::fs::MetadataExt;
     use std::path::Path;
 
     /// Starts writing the file's dirty pages (offset 0, length 0: the whole file). The result
     /// is ignored on purpose: a failed hint leaves the writes to SQLite's fsync, as before.
-    pub fn start_writeback(f: &std::fs::File) {
-        start(f.as_raw_fd());
-    }
-
     fn start(fd: RawFd) {
         // SAFETY: sync_file_range reads no memory of ours; on a descriptor that is not open
         // it fails with EBADF.
@@ -161,8 +155,6 @@ mod sys {
 mod sys {
     use std::path::Path;
 
-    pub fn start_writeback(_f: &std::fs::File) {}
-
     pub struct Borrowed;
 
     impl Borrowed {
@@ -202,6 +194,10 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(&db).unwrap();
         assert_eq!((fd.dev, fd.ino), (m.dev(), m.ino()));
+        assert!(
+            sys::open_descriptor_of(&wal_path(&db)).is_some(),
+            "SQLite has the WAL open: it is borrowed, never opened here"
+        );
         // Runs and stops while the connection writes.
         let wb = Writeback::start(&db);
         conn.execute_batch("INSERT INTO t VALUES (2);").unwrap();
