@@ -1,5 +1,5 @@
 //! Restoring a backup: verify it, take a safety backup, write the copy beside the store,
-//! check it, swap it in atomically, migrate.
+//! check it, write it into the live store in one SQLite transaction, migrate.
 
 use std::path::Path;
 
@@ -97,27 +97,20 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
             check.problems.join("; ")
         );
     }
-    if let Ok(m) = std::fs::metadata(store_path) {
-        let _ = std::fs::set_permissions(tmp.path(), m.permissions());
+    if store_path.exists() && store::backup::readable(store_path).is_ok() {
+        // The live store is written through SQLite, so programs that have it open (a build,
+        // the sqlite3 shell) are never left writing into a file that was replaced.
+        store::backup::restore_into(tmp.path(), store_path).with_context(|| {
+            format!(
+                "{}: cannot write the backup into the store; nothing was changed",
+                store_path.display()
+            )
+        })?;
+    } else {
+        // No store, or one SQLite cannot read: nothing can be using it, and writing into it
+        // would fail. The checked copy takes its place as a file.
+        replace_file(tmp, store_path, dir)?;
     }
-    if store_path.exists() {
-        // Fold the WAL into the old file (it is about to go), then drop the side files so
-        // SQLite never replays an old WAL onto the restored database.
-        let _ = store::backup::checkpoint(store_path);
-    }
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let side = side_file(store_path, suffix);
-        match std::fs::remove_file(&side) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("{}: cannot remove", side.display()))
-            }
-            _ => {}
-        }
-    }
-    tmp.persist(store_path)
-        .with_context(|| format!("{}: cannot replace the store", store_path.display()))?;
-    sync_dir(dir);
-
     let restored = Store::open(store_path, false).with_context(|| {
         format!(
             "{}: restored, but migrating it to the current schema failed",
@@ -134,6 +127,28 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
     })?;
     report.to_schema = store::migrate::latest_version();
     Ok(report)
+}
+
+/// Puts the checked copy in place of an unreadable (or missing) store: its old side files go
+/// first, so SQLite never replays an old WAL onto the restored database.
+fn replace_file(tmp: tempfile::NamedTempFile, store_path: &Path, dir: &Path) -> Result<()> {
+    if let Ok(m) = std::fs::metadata(store_path) {
+        let _ = std::fs::set_permissions(tmp.path(), m.permissions());
+    }
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = side_file(store_path, suffix);
+        match std::fs::remove_file(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("{}: cannot remove", side.display()))
+            }
+            _ => {}
+        }
+    }
+    // lock-safe: only a store SQLite cannot read (or none) is replaced as a file.
+    tmp.persist(store_path)
+        .with_context(|| format!("{}: cannot replace the store", store_path.display()))?;
+    sync_dir(dir);
+    Ok(())
 }
 
 fn side_file(store: &Path, suffix: &str) -> std::path::PathBuf {

@@ -147,15 +147,37 @@ pub fn readable(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Moves everything in the store's WAL into the main file and empties the WAL, so the side
-/// files can be removed before the file is replaced. Best effort on a damaged store.
-pub fn checkpoint(path: &Path) -> Result<(), StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+/// Replaces the whole content of the store at `store` with the database at `copy`, through
+/// SQLite's backup API writing into the live store: one write transaction under SQLite's own
+/// locks. Other processes that have the store open (a build, the sqlite3 shell) are never
+/// pulled from under: they wait for the write lock like any writer, readers keep their
+/// snapshot, and each sees the restored content from its next transaction on. No file of the
+/// store is removed, renamed or opened outside SQLite, and the store stays in WAL mode. On
+/// failure the transaction rolls back and the store is as it was.
+pub fn restore_into(copy: &Path, store: &Path) -> Result<(), StoreError> {
+    let from = Store::connect_read_only(copy)?;
+    let mut to = Store::connect(store)?;
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let backup = Backup::new(&from, &mut to)?;
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => break,
+            StepResult::More => {}
+            // Another process holds the store's write lock: wait for it as a writer would.
+            _ if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!(
+                        "another program kept the store's write lock for {}s",
+                        BUSY_TIMEOUT.as_secs()
+                    )),
+                )))
+            }
+        }
+    }
     Ok(())
 }
 

@@ -10,5 +10,6 @@ mod delta;
 mod faults;
 mod foundation;
 mod import;
+mod processes;
 mod props;
 mod serve;
