@@ -445,3 +445,54 @@ fn no_source_opens_the_store_file_outside_sqlite() {
         offenders.join("\n")
     );
 }
+
+/// Commands that write at the same moment wait for each other (`BEGIN IMMEDIATE` and the
+/// busy timeout) instead of failing with "database is locked" or "cannot promote read
+/// transaction" (SQLite error 517).
+#[test]
+fn concurrent_writers_wait_for_each_other() {
+    let site = site_with_posts();
+    let mut children = Vec::new();
+    for round in 0..4 {
+        for args in [
+            vec![
+                "post".to_string(),
+                "new".into(),
+                format!("Concurrent {round}"),
+                "--no-edit".into(),
+            ],
+            vec!["post".into(), "unpublish".into(), "post-3".into()],
+            vec!["post".into(), "publish".into(), "post-3".into()],
+            vec![
+                "post".into(),
+                "new".into(),
+                format!("Second {round}"),
+                "--no-edit".into(),
+            ],
+        ] {
+            children.push((
+                args.join(" "),
+                Command::new(crate::harness::bin())
+                    .arg("--site")
+                    .arg(&site.root)
+                    .args(&args)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            ));
+        }
+    }
+    let mut failures = Vec::new();
+    for (what, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // publish and unpublish race: finding the post already in the wanted state is fine.
+        if !out.status.success() && !err.contains("already") {
+            failures.push(format!("{what}: {err}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 3 + 8);
+    assert_whole(&site);
+}
