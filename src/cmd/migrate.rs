@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Ctx;
 use crate::store::{migrate, Store};
@@ -55,6 +55,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
         }
         Args::Down { to } => {
+            // A running serve writes views with the schema it started with: a downgrade
+            // under it would leave it writing into tables that are gone.
+            let _lock = crate::lock::ServeLock::acquire(&settings)
+                .context("refusing to roll migrations back")?;
             let done = migrate::down(&mut store.conn, &path, to)?;
             for m in &done {
                 println!("rolled back {:04} {}", m.version, m.name);

@@ -496,3 +496,37 @@ fn concurrent_writers_wait_for_each_other() {
     assert_eq!(site.count("SELECT count(*) FROM posts"), 3 + 8);
     assert_whole(&site);
 }
+
+/// What is refused beside a running serve: a restore and a schema downgrade (serve writes views
+/// with the schema it started with). Everything else runs beside it.
+#[test]
+fn restore_and_migrate_down_are_refused_while_serve_runs() {
+    let site = site_with_posts();
+    site.run(&["backup", "create"]).ok();
+    let mut serving = site.serve(&["--no-watch"]);
+    let down = site.run(&["migrate", "down", "--to", "0"]).fails();
+    assert!(
+        down.stderr.contains("refusing to roll migrations back")
+            && down.stderr.contains("running `bloggo serve`"),
+        "{}",
+        down.stderr
+    );
+    let id = site.run(&["backup", "list"]).ok().stdout;
+    let id = id
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let restore = site.run(&["backup", "restore", id, "--yes"]).fails();
+    assert!(
+        restore.stderr.contains("bloggo serve"),
+        "{}",
+        restore.stderr
+    );
+    views(&serving, "post-1", 3);
+    assert_eq!(views_recorded(&mut serving), 3);
+    assert_eq!(
+        site.count("SELECT max(version) FROM schema_migrations"),
+        bloggo::store::migrate::latest_version()
+    );
+}
