@@ -12,6 +12,7 @@ use super::Ctx;
 use crate::config::Settings;
 use crate::export::{self, Format};
 use crate::model::{PostStatus, VersionStatus};
+use crate::store::content::access::{self, PostAction};
 use crate::store::content::posts::{self, Edit, Post};
 use crate::store::content::users::{self, User};
 use crate::store::content::{audit, taxonomy, versions, Permission};
@@ -140,7 +141,8 @@ pub enum Args {
     #[command(after_help = "Example:\n  bloggo post approve hello-world --by editor@example.org")]
     Approve {
         slug: String,
-        /// The reviewer (needs posts.publish); default: --as, else the Administrator.
+        /// The reviewer: the acting user (needs posts.publish). May repeat --as or
+        /// BLOGGO_USER, never name someone else; alone, it names the acting user.
         #[arg(long, value_name = "EMAIL")]
         by: Option<String>,
         #[command(flatten)]
@@ -150,6 +152,7 @@ pub enum Args {
     #[command(after_help = "Example:\n  bloggo post reject hello-world --by editor@example.org")]
     Reject {
         slug: String,
+        /// The reviewer: the acting user, as for approve.
         #[arg(long, value_name = "EMAIL")]
         by: Option<String>,
         #[command(flatten)]
@@ -220,7 +223,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             say(&mut out, msg)?;
         }
         Args::Unpublish { slug, act } => {
-            set_status(conn, &settings, &slug, PostStatus::Draft, "unpublish", &act)?;
+            set_status(
+                conn,
+                &settings,
+                &slug,
+                PostStatus::Draft,
+                PostAction::Unpublish,
+                &act,
+            )?;
             say(&mut out, format!("{slug} is a draft again"))?;
         }
         Args::Archive { slug, act } => {
@@ -229,7 +239,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 &settings,
                 &slug,
                 PostStatus::Archived,
-                "archive",
+                PostAction::Archive,
                 &act,
             )?;
             say(&mut out, format!("archived {slug}"))?;
@@ -627,7 +637,8 @@ fn edit(
         )
     })?;
     let post = live_post(conn, slug)?;
-    act.require(conn, Permission::PostsEdit, "edit posts")?;
+    // Refused before the editor opens, so nobody writes an edit that cannot be saved.
+    access::check(conn, &act.user(conn)?, PostAction::Edit, &post)?;
     let original = export::document(&post, &settings.timezone, Format::Plain)?;
     let file = tempfile::Builder::new()
         .prefix(&format!("bloggo-{}-", post.slug))
@@ -737,14 +748,10 @@ fn save_edit(
         );
     }
     let old = Edit::of(before);
-    let actor = act.require(&tx, Permission::PostsEdit, "edit posts")?;
+    let actor = act.user(&tx)?;
+    access::check(&tx, &actor, PostAction::Edit, &now_post)?;
     if edit.status != old.status || edit.published_at != old.published_at {
-        users::require(
-            &tx,
-            &actor,
-            Permission::PostsPublish,
-            "change a post's status or date",
-        )?;
+        access::check(&tx, &actor, PostAction::ChangeStatus, &now_post)?;
     }
     let mut changed = changed_fields(&old, &edit);
     let author_id = match author {
@@ -767,6 +774,7 @@ fn save_edit(
                     )
                 })?,
             };
+            access::check_reassign(&tx, &actor, &now_post, &u)?;
             changed.push("author");
             Some(u.id)
         }
@@ -839,8 +847,9 @@ fn publish(
     act: &ActAs,
 ) -> Result<String> {
     let tx = conn.transaction()?;
-    let actor = act.require(&tx, Permission::PostsPublish, "publish posts")?;
+    let actor = act.user(&tx)?;
     let post = live_post(&tx, slug)?;
+    access::check(&tx, &actor, PostAction::Publish, &post)?;
     let now = crate::store::now_text();
     let when = match at {
         Some(t) => export::parse_time(t, &settings.timezone)?,
@@ -883,18 +892,19 @@ fn set_status(
     settings: &Settings,
     slug: &str,
     status: PostStatus,
-    verb: &str,
+    action: PostAction,
     act: &ActAs,
 ) -> Result<()> {
     let tx = conn.transaction()?;
-    let actor = act.require(&tx, Permission::PostsPublish, &format!("{verb} posts"))?;
+    let actor = act.user(&tx)?;
     let post = live_post(&tx, slug)?;
+    access::check(&tx, &actor, action, &post)?;
     posts::set_status(&tx, post.id, status, post.published_at.as_deref())?;
     let after = posts::load(&tx, post.id)?;
     audit::write(
         &tx,
         actor.id,
-        &format!("post.{verb}"),
+        &format!("post.{}", action.verb()),
         "post",
         Some(post.id),
         Some(&status_json(&post)),
@@ -913,9 +923,15 @@ fn soft_delete(
     act: &ActAs,
 ) -> Result<()> {
     let tx = conn.transaction()?;
-    let verb = if delete { "delete" } else { "restore" };
-    let actor = act.require(&tx, Permission::PostsDelete, &format!("{verb} posts"))?;
+    let action = if delete {
+        PostAction::Delete
+    } else {
+        PostAction::Restore
+    };
+    let verb = action.verb();
+    let actor = act.user(&tx)?;
     let post = posts::by_slug(&tx, slug)?;
+    access::check(&tx, &actor, action, &post)?;
     match (delete, &post.deleted_at) {
         (true, Some(d)) => bail!("{slug} was already deleted at {d}"),
         (false, None) => bail!("{slug} is not deleted"),
@@ -983,6 +999,9 @@ fn purge(
     let doomed = posts::purgeable(&tx, &cutoff)?;
     if doomed.is_empty() {
         return Ok(0);
+    }
+    for (id, ..) in &doomed {
+        access::check(&tx, &actor, PostAction::Purge, &posts::load(&tx, *id)?)?;
     }
     for (_, slug, title, deleted_at) in &doomed {
         writeln!(out, "  {slug}  {title}  (deleted {deleted_at})")?;
@@ -1163,8 +1182,9 @@ fn revert(
     act: &ActAs,
 ) -> Result<i64> {
     let tx = conn.transaction()?;
-    let actor = act.require(&tx, Permission::PostsEdit, "edit posts")?;
+    let actor = act.user(&tx)?;
     let post = live_post(&tx, slug)?;
+    access::check(&tx, &actor, PostAction::Revert, &post)?;
     let target = versions::get(&tx, post.id, slug, to)?;
     if versions::current(&tx, post.id)? == target.state() {
         bail!("{slug} already has the text of version {to}; nothing to revert");
@@ -1211,7 +1231,8 @@ fn review(
     let post = live_post(&tx, slug)?;
     let (actor, status, version_status, action): (User, _, _, _) = match step {
         Review::Submit => {
-            let actor = act.require(&tx, Permission::PostsEdit, "submit posts for review")?;
+            let actor = act.user(&tx)?;
+            access::check(&tx, &actor, PostAction::Submit, &post)?;
             if post.status == PostStatus::Published {
                 bail!("{slug} is already published; unpublish it first to send it to review");
             }
@@ -1223,16 +1244,14 @@ fn review(
             )
         }
         Review::Approve | Review::Reject => {
-            let reviewer = match &by {
-                Some(email) => users::by_email(&tx, email)?,
-                None => act.user(&tx)?,
-            };
-            let verb = if step == Review::Approve {
-                "approve posts"
+            // The reviewer is the acting user; --by may not name someone else.
+            let reviewer = access::reviewer(&tx, act.named(), by.as_deref())?;
+            let action = if step == Review::Approve {
+                PostAction::Approve
             } else {
-                "reject posts"
+                PostAction::Reject
             };
-            users::require(&tx, &reviewer, Permission::PostsPublish, verb)?;
+            access::check(&tx, &reviewer, action, &post)?;
             if post.status != PostStatus::Pending {
                 bail!(
                     "{slug} is {}, not pending review; `bloggo post submit {slug}` first",

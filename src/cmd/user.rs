@@ -11,27 +11,27 @@ use crate::store::content::users::{self, User};
 use crate::store::content::{audit, Permission};
 use crate::store::Store;
 
-/// `--as EMAIL`: whose role's permissions a change is made with.
+/// `--as EMAIL`: who is acting, so whose role's permissions and posts a change is made with.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ActAs {
-    /// Act as this user: their role must grant the permission the change needs. The
-    /// Administrator (user 1) when left out.
-    #[arg(long = "as", value_name = "EMAIL")]
+    /// Act as this user (their role must allow the change, and an author changes only their
+    /// own posts). Default: $BLOGGO_USER, else the store's only admin.
+    #[arg(long = "as", value_name = "EMAIL", env = "BLOGGO_USER")]
     pub as_user: Option<String>,
 }
 
 impl ActAs {
-    /// The acting user.
+    /// The email named with `--as` or `BLOGGO_USER`, if any.
+    pub fn named(&self) -> Option<&str> {
+        self.as_user
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+    }
+
+    /// The acting user (see `users::acting`).
     pub fn user(&self, conn: &rusqlite::Connection) -> Result<User> {
-        match &self.as_user {
-            Some(email) => users::by_email(conn, email),
-            None => users::by_id(conn, users::ADMIN_ID)?.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the store has no Administrator (user {}); act --as EMAIL of an admin",
-                    users::ADMIN_ID
-                )
-            }),
-        }
+        users::acting(conn, self.named())
     }
 
     /// The acting user, refused unless their role grants `perm`.
@@ -172,9 +172,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 Some(&json!({"role": user.role})),
                 Some(&json!({"role": role})),
             )?;
+            let admins = users::admins(&tx)?.len();
             tx.commit()?;
             if !ctx.quiet {
                 writeln!(out, "{} is now {role} (was {})", user.email, user.role)?;
+                if admins > 1 && user.role != "admin" && role.trim() == "admin" {
+                    writeln!(
+                        out,
+                        "the store now has {admins} admins: a change must name its user (--as EMAIL or BLOGGO_USER=EMAIL)"
+                    )?;
+                }
             }
         }
         Args::Remove {

@@ -2,8 +2,9 @@
 //!
 //! Every function takes a connection (or an open transaction, which derefs to one) so the
 //! command decides where a unit of work begins and ends; the permission check, the change and
-//! its audit row commit together.
+//! its audit row commit together. Who may do what to a post is decided in `access`.
 
+pub mod access;
 pub mod audit;
 pub mod posts;
 pub mod taxonomy;
@@ -30,6 +31,14 @@ pub enum ContentError {
         permission: String,
         action: String,
     },
+    #[error("{0}")]
+    Refused(access::Refusal),
+    #[error("--by '{by}' is not the acting user '{actor}' (from --as or BLOGGO_USER): a user cannot act as someone else; drop --by, or let {by} run the command as themselves")]
+    NotTheActor { by: String, actor: String },
+    #[error("the store has {} admins ({}), so bloggo cannot tell who is acting: name yourself with --as EMAIL or BLOGGO_USER=EMAIL", .0.len(), .0.join(", "))]
+    WhoActs(Vec<String>),
+    #[error("the store has no admin to act by default: name the acting user with --as EMAIL or BLOGGO_USER=EMAIL")]
+    NoAdmin,
 }
 
 /// A permission name from the `permissions` table.

@@ -35,6 +35,7 @@ fn run_editor(site: &Site, args: &[&str], editor: &Path) -> Run {
 /// Runs with bytes on stdin.
 fn run_stdin(site: &Site, args: &[&str], input: &str) -> Run {
     let mut child = Command::new(bin())
+        .env_remove("BLOGGO_USER")
         .arg("--site")
         .arg(&site.root)
         .args(args)
@@ -1213,4 +1214,411 @@ fn purge_removes_the_posts_media_but_not_other_posts() {
     assert!(!site.path("media/my-trip").exists());
     assert!(site.path("media/other/dog.png").is_file());
     site.run(&["db", "check"]).ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Roles are enforced (issue 15): authors act on their own posts, editors and admins on all;
+// `--by` cannot name someone other than the acting user; the audit row names who acted.
+
+const ANN: &str = "ann@example.org";
+const BOB: &str = "bob@example.org";
+const ED: &str = "ed@example.org";
+
+/// A blog with two authors (Ann, Bob) and an editor (Ed). Post 1 "By Ann" is Ann's draft;
+/// post 2 "By Bob" is Bob's, edited once by him (so it has two versions) and published by
+/// Ed; post 3 "Bob Draft" is Bob's draft.
+fn newsroom() -> Site {
+    let site = Site::new();
+    site.run(&["user", "add", "Ann Author", ANN]).ok();
+    site.run(&["user", "add", "Bob Author", BOB]).ok();
+    site.run(&["user", "add", "Ed Editor", ED, "--role", "editor"])
+        .ok();
+    site.run(&["post", "new", "By Ann", "--as", ANN]).ok();
+    site.run(&["post", "new", "By Bob", "--as", BOB]).ok();
+    site.run(&["post", "new", "Bob Draft", "--as", BOB]).ok();
+    let append = editor_script(&site, "bob.sh", "printf 'Bob wrote this.\\n' >> \"$1\"");
+    run_editor(&site, &["post", "edit", "by-bob", "--as", BOB], &append).ok();
+    site.run(&["post", "publish", "by-bob", "--as", ED]).ok();
+    assert_eq!(
+        site.rows("SELECT p.id, p.slug, u.email, p.status FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.id"),
+        vec![
+            vec!["1", "by-ann", ANN, "draft"],
+            vec!["2", "by-bob", BOB, "published"],
+            vec!["3", "bob-draft", BOB, "draft"],
+        ]
+    );
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM post_versions WHERE post_id = 2"),
+        2
+    );
+    site
+}
+
+/// What a refused command must leave as it was: the store's content tables and every file
+/// in content/.
+fn snapshot(site: &Site) -> Vec<String> {
+    let mut s = Vec::new();
+    for t in [
+        "posts",
+        "post_versions",
+        "post_tags",
+        "post_categories",
+        "post_aliases",
+        "categories",
+        "tags",
+        "users",
+        "audit_logs",
+    ] {
+        s.push(format!(
+            "{t}: {:?}",
+            site.rows(&format!("SELECT * FROM {t} ORDER BY 1"))
+        ));
+    }
+    for e in walkdir::WalkDir::new(site.path("content")).sort_by_file_name() {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            s.push(format!(
+                "{}: {}",
+                e.path().display(),
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+    }
+    s
+}
+
+/// Who wrote each audit row, and what it says they did, oldest first.
+fn audit_who(site: &Site) -> Vec<(String, String)> {
+    site.rows(
+        "SELECT COALESCE(u.email, '-'), a.action FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id ORDER BY a.id",
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect()
+}
+
+#[test]
+fn an_author_may_not_submit_edit_revert_publish_or_delete_another_authors_post() {
+    let site = newsroom();
+    let before = snapshot(&site);
+    let refused = |args: &[&str], env: &[(&str, &str)], want: &str| {
+        let r = site.run_env(args, env).fails();
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("ask an "), "{args:?}: {}", r.stderr);
+        assert_eq!(snapshot(&site), before, "{args:?} was refused but wrote");
+    };
+    let not_bobs = |verb: &str, post: &str| {
+        format!("user '{ANN}' (author) may not {verb} {post} (owned by '{BOB}')")
+    };
+    refused(
+        &["post", "submit", "bob-draft", "--as", ANN],
+        &[],
+        &not_bobs("submit", "post 3 'Bob Draft'"),
+    );
+    // The acting user may also come from the environment.
+    refused(
+        &["post", "submit", "bob-draft"],
+        &[("BLOGGO_USER", ANN)],
+        &not_bobs("submit", "post 3 'Bob Draft'"),
+    );
+    refused(
+        &["post", "revert", "by-bob", "--to", "1", "--as", ANN],
+        &[],
+        &not_bobs("revert", "post 2 'By Bob'"),
+    );
+    refused(
+        &["post", "publish", "bob-draft", "--as", ANN],
+        &[],
+        &not_bobs("publish", "post 3 'Bob Draft'"),
+    );
+    refused(
+        &["post", "unpublish", "by-bob", "--as", ANN],
+        &[],
+        &not_bobs("unpublish", "post 2 'By Bob'"),
+    );
+    refused(
+        &["post", "archive", "by-bob", "--as", ANN],
+        &[],
+        &not_bobs("archive", "post 2 'By Bob'"),
+    );
+    refused(
+        &["post", "delete", "by-bob", "--as", ANN],
+        &[],
+        &not_bobs("delete", "post 2 'By Bob'"),
+    );
+
+    // Editing Bob's published post is refused before the editor even opens.
+    let ran = site.tmp.path().join("editor-ran");
+    let scribble = editor_script(
+        &site,
+        "scribble.sh",
+        &format!(
+            "touch '{}'\nprintf 'Ann was here.\\n' >> \"$1\"",
+            ran.display()
+        ),
+    );
+    let r = run_editor(&site, &["post", "edit", "by-bob", "--as", ANN], &scribble).fails();
+    assert!(
+        r.stderr.contains(&format!(
+            "user '{ANN}' (author) may not edit post 2 'By Bob' (owned by '{BOB}'); ask an editor or an admin"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!ran.exists(), "the editor opened for a refused edit");
+    assert_eq!(snapshot(&site), before);
+
+    // Ann may still edit and submit her own post; an editor acts on Bob's.
+    run_editor(&site, &["post", "edit", "by-ann", "--as", ANN], &scribble).ok();
+    site.run(&["post", "submit", "by-ann", "--as", ANN]).ok();
+    run_editor(&site, &["post", "edit", "by-bob", "--as", ED], &scribble).ok();
+    site.run(&["post", "submit", "bob-draft", "--as", ED]).ok();
+    site.run(&["post", "revert", "by-bob", "--to", "1", "--as", ED])
+        .ok();
+    let who = audit_who(&site);
+    assert_eq!(
+        who[who.len() - 5..],
+        [
+            (ANN.to_string(), "post.edit".to_string()),
+            (ANN.to_string(), "post.submit".to_string()),
+            (ED.to_string(), "post.edit".to_string()),
+            (ED.to_string(), "post.submit".to_string()),
+            (ED.to_string(), "post.revert".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn an_author_may_not_approve_or_reject_not_even_by_naming_an_editor() {
+    let site = newsroom();
+    site.run(&["post", "submit", "by-ann", "--as", ANN]).ok();
+    let before = snapshot(&site);
+    let refused = |args: &[&str], env: &[(&str, &str)], want: &[&str]| {
+        let r = site.run_env(args, env).fails();
+        for w in want {
+            assert!(r.stderr.contains(w), "{args:?}: {}", r.stderr);
+        }
+        assert_eq!(snapshot(&site), before, "{args:?} was refused but wrote");
+    };
+    // Without --by: Ann's role cannot approve, not even her own post.
+    refused(
+        &["post", "approve", "by-ann", "--as", ANN],
+        &[],
+        &[
+            &format!("user '{ANN}' (author) may not approve post 1 'By Ann'"),
+            "posts.publish",
+        ],
+    );
+    // With --by naming the editor: --by is not a way to act as someone else.
+    for step in ["approve", "reject"] {
+        refused(
+            &["post", step, "by-ann", "--as", ANN, "--by", ED],
+            &[],
+            &[
+                &format!("--by '{ED}'"),
+                &format!("'{ANN}'"),
+                "cannot act as someone else",
+            ],
+        );
+        refused(
+            &["post", step, "by-ann", "--by", ED],
+            &[("BLOGGO_USER", ANN)],
+            &[&format!("--by '{ED}'"), "cannot act as someone else"],
+        );
+    }
+    assert_eq!(
+        site.rows("SELECT status, approved_by FROM post_versions WHERE post_id = 1"),
+        vec![vec!["pending", "NULL"]]
+    );
+
+    // The editor approves as themselves (--by may repeat the acting user, in any case).
+    site.run(&[
+        "post",
+        "approve",
+        "by-ann",
+        "--as",
+        ED,
+        "--by",
+        "ED@example.org",
+    ])
+    .ok();
+    let ed_id = text(&site, "SELECT id FROM users WHERE email = 'ed@example.org'");
+    assert_eq!(
+        site.rows("SELECT status, approved_by FROM post_versions WHERE post_id = 1"),
+        vec![vec!["approved".to_string(), ed_id]]
+    );
+    assert_eq!(
+        audit_who(&site).last().unwrap(),
+        &(ED.to_string(), "post.approve".to_string())
+    );
+}
+
+#[test]
+fn an_author_may_not_give_a_post_to_someone_else() {
+    let site = newsroom();
+    let before = snapshot(&site);
+    let give_to_bob = editor_script(
+        &site,
+        "give.sh",
+        "sed -i 's/^author: .*$/author: Bob Author/' \"$1\"\nprintf 'More.\\n' >> \"$1\"",
+    );
+    let r = run_editor(
+        &site,
+        &["post", "edit", "by-ann", "--as", ANN],
+        &give_to_bob,
+    )
+    .fails();
+    assert!(
+        r.stderr.contains(&format!(
+            "user '{ANN}' (author) may not give post 1 'By Ann' to '{BOB}'; ask an editor or an admin"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was saved"), "{}", r.stderr);
+    assert_eq!(snapshot(&site), before);
+
+    // Naming herself changes nothing about ownership and is fine.
+    let keep = editor_script(
+        &site,
+        "keep.sh",
+        "sed -i 's/^author: .*$/author: Ann Author/' \"$1\"\nprintf 'Mine.\\n' >> \"$1\"",
+    );
+    run_editor(&site, &["post", "edit", "by-ann", "--as", ANN], &keep).ok();
+    // An editor may reassign; the audit row names the editor.
+    run_editor(&site, &["post", "edit", "by-ann", "--as", ED], &give_to_bob).ok();
+    assert_eq!(
+        text(
+            &site,
+            "SELECT u.email FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = 1"
+        ),
+        BOB
+    );
+    let last = site.rows(
+        "SELECT u.email, a.action, a.new_values FROM audit_logs a JOIN users u ON u.id = a.user_id ORDER BY a.id DESC LIMIT 1",
+    );
+    assert_eq!(last[0][0], ED);
+    assert_eq!(last[0][1], "post.edit");
+    assert!(last[0][2].contains("author"), "{:?}", last[0]);
+}
+
+#[test]
+fn the_audit_row_names_the_user_who_acted() {
+    let site = newsroom();
+    let n = audit_who(&site).len();
+    site.run_env(&["post", "publish", "bob-draft"], &[("BLOGGO_USER", ED)])
+        .ok();
+    site.run_env(&["post", "submit", "by-ann"], &[("BLOGGO_USER", ANN)])
+        .ok();
+    site.run_env(
+        &["post", "approve", "by-ann", "--by", ED],
+        &[("BLOGGO_USER", ED)],
+    )
+    .ok();
+    // --as names the user for this one command, over BLOGGO_USER.
+    site.run_env(
+        &["post", "unpublish", "by-ann", "--as", ED],
+        &[("BLOGGO_USER", ANN)],
+    )
+    .ok();
+    site.run(&["post", "archive", "by-bob"]).ok();
+    assert_eq!(
+        audit_who(&site)[n..],
+        [
+            (ED.to_string(), "post.publish".to_string()),
+            (ANN.to_string(), "post.submit".to_string()),
+            (ED.to_string(), "post.approve".to_string()),
+            (ED.to_string(), "post.unpublish".to_string()),
+            ("admin@localhost".to_string(), "post.archive".to_string()),
+        ]
+    );
+    let r = site
+        .run_env(
+            &["post", "publish", "bob-draft"],
+            &[("BLOGGO_USER", "nobody@example.org")],
+        )
+        .fails();
+    assert!(r.stderr.contains("no user with email"), "{}", r.stderr);
+}
+
+#[test]
+fn without_a_name_the_single_admin_acts_and_several_admins_must_say_who() {
+    let site = Site::new();
+    site.run(&["post", "new", "First"]).ok();
+    site.run(&["user", "add", "Ed Editor", ED, "--role", "editor"])
+        .ok();
+    let r = site.run(&["user", "role", ED, "admin"]).ok();
+    assert!(r.stdout.contains("now has 2 admins"), "{}", r.stdout);
+    // Two admins: nobody is "the" admin, so a change must name its user.
+    let before = snapshot(&site);
+    let r = site.run(&["post", "publish", "first"]).fails();
+    assert!(
+        r.stderr.contains("2 admins")
+            && r.stderr.contains("--as")
+            && r.stderr.contains("BLOGGO_USER"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&site), before);
+    // Once Ed is the only admin, Ed acts by default (not user 1, now an author).
+    site.run(&["user", "role", "admin@localhost", "author", "--as", ED])
+        .ok();
+    site.run(&["post", "publish", "first"]).ok();
+    assert_eq!(
+        audit_who(&site).last().unwrap(),
+        &(ED.to_string(), "post.publish".to_string())
+    );
+}
+
+#[test]
+fn who_acts_on_other_users_posts_comes_from_the_role_permissions_table() {
+    let site = newsroom();
+    let c = site.conn();
+    // Authors may delete (their own posts); editors lose posts.publish, and with it the
+    // right to act on other users' posts.
+    c.execute_batch(
+        "INSERT INTO role_permissions (role_id, permission_id)
+             SELECT r.id, p.id FROM roles r, permissions p WHERE r.name = 'author' AND p.name = 'posts.delete';
+         DELETE FROM role_permissions
+             WHERE role_id = (SELECT id FROM roles WHERE name = 'editor')
+               AND permission_id = (SELECT id FROM permissions WHERE name = 'posts.publish');",
+    )
+    .unwrap();
+    drop(c);
+    site.run(&["post", "delete", "by-ann", "--as", ANN]).ok();
+    site.run(&["post", "restore", "by-ann", "--as", ANN]).ok();
+    let before = snapshot(&site);
+    let r = site.run(&["post", "delete", "by-bob", "--as", ANN]).fails();
+    assert!(
+        r.stderr.contains(&format!(
+            "user '{ANN}' (author) may not delete post 2 'By Bob' (owned by '{BOB}'); ask an admin"
+        )),
+        "{}",
+        r.stderr
+    );
+    let scribble = editor_script(&site, "s.sh", "printf 'x\\n' >> \"$1\"");
+    let r = run_editor(&site, &["post", "edit", "by-bob", "--as", ED], &scribble).fails();
+    assert!(
+        r.stderr.contains(&format!(
+            "user '{ED}' (editor) may not edit post 2 'By Bob' (owned by '{BOB}'); ask an admin"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&site), before);
+    // Purging is refused while the trash holds a post the user may not purge.
+    site.run(&["post", "delete", "by-bob"]).ok();
+    site.run(&["post", "delete", "by-ann", "--as", ANN]).ok();
+    let before = snapshot(&site);
+    let r = site
+        .run(&["post", "purge", "--older-than", "0s", "--yes", "--as", ANN])
+        .fails();
+    assert!(
+        r.stderr
+            .contains(&format!("may not purge post 2 'By Bob' (owned by '{BOB}')")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&site), before);
 }

@@ -98,6 +98,8 @@ impl Site {
     /// Runs with extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(bin());
+        // Who acts is the test's to say, not the environment's (`--as`, `BLOGGO_USER`).
+        cmd.env_remove("BLOGGO_USER");
         cmd.arg("--site").arg(&self.root).args(args);
         for (k, v) in env {
             cmd.env(k, v);
@@ -172,6 +174,7 @@ pub fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
     Run::from(
         Command::new(bin())
+            .env_remove("BLOGGO_USER")
             .current_dir(dir)
             .args(args)
             .output()

@@ -5,9 +5,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{ContentError, Permission};
 
-/// The Administrator the first migration creates; the acting user when none is named.
-pub const ADMIN_ID: i64 = 1;
-
 /// A user as the commands show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -60,6 +57,28 @@ pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
     )
     .optional()?
     .ok_or_else(|| ContentError::NoUser(email.to_string()).into())
+}
+
+/// The acting user: the one `named` (by email, from `--as` or `BLOGGO_USER`), else the
+/// store's only admin, so a one-person blog never names anyone. With several admins and no
+/// name, nobody can be assumed: refused, asking for a name.
+pub fn acting(conn: &Connection, named: Option<&str>) -> Result<User> {
+    if let Some(email) = named.map(str::trim).filter(|e| !e.is_empty()) {
+        return by_email(conn, email);
+    }
+    let mut admins = admins(conn)?;
+    match admins.len() {
+        0 => Err(ContentError::NoAdmin.into()),
+        1 => Ok(admins.remove(0)),
+        _ => Err(ContentError::WhoActs(admins.into_iter().map(|u| u.email).collect()).into()),
+    }
+}
+
+/// The users whose role is `admin`, by id.
+pub fn admins(conn: &Connection) -> Result<Vec<User>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} WHERE r.name = 'admin' ORDER BY u.id"))?;
+    let rows = stmt.query_map([], user_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A user by email, name or slug (for `post list --author`).
