@@ -1108,7 +1108,7 @@ impl Patch {
             if put.is_some_and(|k| puts[k].written) {
                 continue;
             }
-            let file = layout.entry(&live, i).0;
+            let file = layout.entry(live, i).0;
             let dst = stage.join(file);
             if let Some(dir) = dst.parent() {
                 std::fs::create_dir_all(dir)
@@ -1119,7 +1119,7 @@ impl Patch {
         // The site's top-level names: each one's files are side by side in name order.
         let mut tops: Vec<&[u8]> = Vec::new();
         for i in 0..layout.len() {
-            let file = layout.raw(&live, i).0;
+            let file = layout.raw(live, i).0;
             let t = file.split(|&c| c == b'/').next().unwrap_or(file);
             if tops.last() != Some(&t) {
                 tops.push(t);
@@ -1139,7 +1139,7 @@ impl Patch {
         let mut from = 0;
         for p in &puts {
             manifest.extend_from_slice(&live[from..layout.files[p.index]]);
-            encode_entry(&mut manifest, layout.entry(&live, p.index).0, &p.entry);
+            encode_entry(&mut manifest, layout.entry(live, p.index).0, &p.entry);
             from = layout.end(p.index);
         }
         manifest.extend_from_slice(&live[from..layout.foreign]);

@@ -197,7 +197,7 @@ fn take_into(
     dir: &Path,
     final_path: &Path,
 ) -> Result<BackupInfo> {
-    std::fs::create_dir_all(&dir)
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the backup folder", dir.display()))?;
     let raw = tempfile::Builder::new()
         .prefix(".copy-")
