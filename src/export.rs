@@ -64,13 +64,13 @@ pub fn show_time(ts: &str, tz: &Timezone) -> String {
 /// `YYYY-MM-DD HH:MM[:SS] [+HH:MM]`, `YYYY-MM-DD`; in the site's zone without an offset).
 /// Returns a store timestamp (UTC).
 pub fn parse_time(s: &str, tz: &Timezone) -> Result<String> {
-    crate::import::dates::parse_date(s, tz)
-        .map(crate::import::dates::to_store)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{s:?} is not a time ({e}): write it as 2024-05-01T10:00:00+02:00 (RFC 3339) or 2024-05-01 10:00 (site time zone)"
-            )
-        })
+    use crate::import::dates::{parse_date, to_store, DateError};
+    parse_date(s, tz).map(to_store).map_err(|e| match e {
+        DateError::OutOfRange(m) => anyhow::anyhow!(m),
+        DateError::Unreadable(m) => anyhow::anyhow!(
+            "{s:?} is not a time ({m}): write it as 2024-05-01T10:00:00+02:00 (RFC 3339) or 2024-05-01 10:00 (site time zone)"
+        ),
+    })
 }
 
 fn strings(v: &[String]) -> Value {

@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+// A full disk told apart from other write failures (build output, backups).
+pub mod disk;
 pub mod model;
 pub mod store;
 

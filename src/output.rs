@@ -6,9 +6,11 @@
 //! live site are hard links to it, keeping their bytes and modification time; only the rest are
 //! written), removes what is no longer part of the site, and exchanges the two folders with one
 //! `renameat2(RENAME_EXCHANGE)` (a rename dance elsewhere). Readers see the old site or the new
-//! one, never a mix. A failed build leaves the live folder untouched and the stage without a
-//! manifest, so the next build rebuilds the stage from scratch. The old site becomes the next
-//! build's stage, so nothing is deleted wholesale.
+//! one, never a mix. A failed build (a page that does not render, a full disk, a panic) leaves
+//! the live folder untouched and removes the stage if it changed it (see [`StageGuard`]): a
+//! half-made copy of the site never stays behind taking the disk's space, and the next build
+//! makes the stage again. The old site becomes the next build's stage, so nothing is deleted
+//! wholesale.
 //!
 //! Neither folder is walked on an ordinary build: the manifests say what each holds. Entries at
 //! the top of the live output that bloggo did not write (a `CNAME`, `.well-known/`) are carried
@@ -348,11 +350,108 @@ pub struct Writer {
     staged: Manifest,
     /// The stage's manifest was read: it holds exactly what that manifest lists.
     stage_known: bool,
-    /// The stage's manifest is removed before the stage first changes (see [`Writer::touch`]).
-    touched: std::sync::OnceLock<Result<(), String>>,
+    /// Removes the stage when the build ends without swapping it in.
+    guard: StageGuard,
     had_output: bool,
     clean: bool,
     _lock: std::fs::File,
+}
+
+/// One build's hold on its stage. The stage's manifest is removed before the stage first
+/// changes (see [`touch_stage`]); when the build then ends without swapping the stage in (an
+/// error, a full disk, a panic), the stage is removed, so a half-made copy of the site never
+/// stays behind filling the disk. A stage the build did not change is still the kept one (it
+/// has its manifest) and stays.
+struct StageGuard {
+    stage: PathBuf,
+    touched: std::sync::OnceLock<Result<(), String>>,
+    /// The first write that found the disk full (its error): later writes are not tried.
+    full: std::sync::OnceLock<String>,
+    /// Swapped in: the stage folder now holds the previous site, kept for the next build.
+    kept: bool,
+}
+
+impl StageGuard {
+    fn new(stage: &Path) -> StageGuard {
+        StageGuard {
+            stage: stage.to_path_buf(),
+            touched: std::sync::OnceLock::new(),
+            full: std::sync::OnceLock::new(),
+            kept: false,
+        }
+    }
+
+    fn touch(&self) -> Result<()> {
+        touch_stage(&self.stage, &self.touched)
+    }
+
+    /// Removes the stage now when this build changed it and did not swap it in.
+    fn discard(&self) {
+        if !self.kept && self.touched.get().is_some() {
+            let _ = remove_any(&self.stage);
+        }
+    }
+
+    /// Passes a write's result through, noting a full disk.
+    fn note<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            if crate::disk::is_full(e) {
+                let _ = self.full.set(format!("{e:#}"));
+            }
+        }
+        r
+    }
+
+    /// Fails fast once a write found the disk full.
+    fn check_room(&self) -> Result<()> {
+        if self.full.get().is_some() {
+            bail!(
+                "not written: the disk of {} is full",
+                self.stage.parent().unwrap_or(&self.stage).display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Removes the stage (when this build changed it) and says why the build failed: the
+    /// full disk's error when a write found the disk full or `e` is one, else `e`.
+    fn fail(&self, out: &Path, e: anyhow::Error) -> anyhow::Error {
+        if crate::disk::is_full(&e) {
+            let _ = self.full.set(format!("{e:#}"));
+        }
+        self.abandon(out).unwrap_or(e)
+    }
+
+    /// Removes the stage (when this build changed it); the full disk's error when a write
+    /// found the disk full.
+    fn abandon(&self, out: &Path) -> Option<anyhow::Error> {
+        self.discard();
+        self.full
+            .get()
+            .map(|cause| disk_full(out, &self.stage, cause))
+    }
+}
+
+impl Drop for StageGuard {
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
+/// The error of a build whose output's disk filled up; said after the stage was removed, so
+/// the free space it gives is what the disk has again.
+fn disk_full(out: &Path, stage: &Path, cause: &str) -> anyhow::Error {
+    let disk = stage.parent().unwrap_or(stage);
+    anyhow::anyhow!(
+        "{}: the disk is full ({cause}): the new site did not fit beside {} ({} now that the \
+         build's unfinished copy {} is removed); {} was not changed. Free some space on that \
+         disk, or build onto one with room (`bloggo build --out DIR`), then build again",
+        disk.display(),
+        out.display(),
+        crate::disk::room(disk),
+        stage.display(),
+        out.display()
+    )
 }
 
 /// Refuses paths that would escape the output folder.
@@ -516,12 +615,12 @@ impl Writer {
         let staged = staged.unwrap_or_default();
         Ok(Writer {
             out: out.to_path_buf(),
+            guard: StageGuard::new(&stage),
             stage,
             live,
             live_digest,
             staged,
             stage_known,
-            touched: std::sync::OnceLock::new(),
             had_output,
             clean,
             _lock: lock,
@@ -533,7 +632,7 @@ impl Writer {
     /// folder if there is none. Safe to call from many threads; only the first call does
     /// anything.
     fn touch(&self) -> Result<()> {
-        touch_stage(&self.stage, &self.touched)
+        self.guard.touch()
     }
 
     /// The folder being filled.
@@ -546,6 +645,11 @@ impl Writer {
     /// written in place (it may share its inode with the live site): it is replaced. Safe to
     /// call from many threads (no shared state is written).
     pub fn put(&self, file: &str, bytes: &[u8]) -> Result<Record> {
+        self.guard.check_room()?;
+        self.guard.note(self.put_file(file, bytes))
+    }
+
+    fn put_file(&self, file: &str, bytes: &[u8]) -> Result<Record> {
         let file = checked(file)?;
         let hash = *blake3::hash(bytes).as_bytes();
         let live_same = !self.clean && self.live.files.get(file).map(|e| e.hash) == Some(hash);
@@ -650,6 +754,11 @@ impl Writer {
     /// when it cannot (a clean build, another fingerprint, the file is gone): make it and
     /// [`Writer::put`] it.
     pub fn reuse(&self, file: &str, fingerprint: &Digest) -> Result<Option<Record>> {
+        self.guard.check_room()?;
+        self.guard.note(self.reuse_file(file, fingerprint))
+    }
+
+    fn reuse_file(&self, file: &str, fingerprint: &Digest) -> Result<Option<Record>> {
         let Some(live) = self.live_made_from(file, fingerprint) else {
             return Ok(None);
         };
@@ -685,7 +794,19 @@ impl Writer {
 
     /// Removes what is no longer part of the site from the stage, keeps files someone else put
     /// in the live output, writes the manifest and swaps the stage in.
-    pub fn commit(self, records: Vec<Record>) -> Result<Committed> {
+    pub fn commit(mut self, records: Vec<Record>) -> Result<Committed> {
+        self.swap_in(records)
+            .map_err(|e| self.guard.fail(&self.out, e))
+    }
+
+    /// Ends a build that failed: removes the stage if the build changed it, and gives the
+    /// full disk's error when a write found the disk full (`None` otherwise: the caller
+    /// reports its own errors).
+    pub fn abandon(self) -> Option<anyhow::Error> {
+        self.guard.abandon(&self.out)
+    }
+
+    fn swap_in(&mut self, records: Vec<Record>) -> Result<Committed> {
         self.touch()?;
         let mut c = Committed::default();
         let mut manifest = Manifest::default();
@@ -719,14 +840,19 @@ impl Writer {
         carry_foreign(&self.out, &self.stage, &manifest.foreign)?;
         let bytes = manifest.encode();
         c.manifest = finish(&self.stage, &self.out, &bytes, self.had_output)?;
+        self.guard.kept = true;
         if !self.had_output {
-            // The swap left no stage: make one now (see `mirror`). It only saves time later.
+            // The swap left no stage: make one now (see `mirror`). It only saves time later;
+            // a copy cut short (a full disk) is removed.
             if mirror(&self.out, &self.stage, &manifest, &bytes).is_err() {
-                let _ = remove_any(&self.stage.join(MANIFEST));
+                let _ = remove_any(&self.stage);
             }
         }
         // Freeing tens of thousands of paths takes milliseconds nobody needs to wait for.
-        let Writer { live, staged, .. } = self;
+        let (live, staged) = (
+            std::mem::take(&mut self.live),
+            std::mem::take(&mut self.staged),
+        );
         std::thread::spawn(move || drop((live, staged, manifest)));
         Ok(c)
     }
@@ -826,8 +952,8 @@ pub struct Patch {
     catch_up: Option<CatchUp>,
     /// The files put, in the order put.
     puts: Vec<Put>,
-    /// The stage's manifest is removed before the stage first changes (see [`touch_stage`]).
-    touched: std::sync::OnceLock<Result<(), String>>,
+    /// Removes the stage when the patch ends without swapping it in.
+    guard: StageGuard,
     _lock: std::fs::File,
 }
 
@@ -869,13 +995,13 @@ impl Patch {
             .and_then(|staged| catch_up(out, &live, &layout, &staged));
         Ok(Some(Patch {
             out: out.to_path_buf(),
+            guard: StageGuard::new(&stage),
             stage,
             live_digest: digest_of(&live),
             live,
             layout,
             catch_up,
             puts: Vec::new(),
-            touched: std::sync::OnceLock::new(),
             _lock: lock,
         }))
     }
@@ -927,14 +1053,8 @@ impl Patch {
         let hash = digest_of(bytes);
         let written = hash != self.layout.entry(&self.live, index).1.hash;
         if written {
-            touch_stage(&self.stage, &self.touched)?;
-            let dst = self.stage.join(file);
-            if let Some(dir) = dst.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("{}: cannot create", dir.display()))?;
-            }
-            remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
-            write_file(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))?;
+            self.write_staged(file, bytes)
+                .map_err(|e| self.guard.fail(&self.out, e))?;
         }
         let entry = Entry { hash, fingerprint };
         self.puts.push(Put {
@@ -945,26 +1065,37 @@ impl Patch {
         Ok(())
     }
 
+    /// Replaces a file of the stage (never written in place: it may share its inode with the
+    /// live one).
+    fn write_staged(&self, file: &str, bytes: &[u8]) -> Result<()> {
+        self.guard.touch()?;
+        let dst = self.stage.join(file);
+        if let Some(dir) = dst.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create", dir.display()))?;
+        }
+        remove_any(&dst).with_context(|| format!("{}: cannot replace", dst.display()))?;
+        write_file(&dst, bytes).with_context(|| format!("{}: cannot write", dst.display()))
+    }
+
     /// Brings the stage to the new site (the last build's changes linked from the live site,
     /// the foreign entries carried), writes its manifest and swaps it in.
-    pub fn commit(self) -> Result<Committed> {
+    pub fn commit(mut self) -> Result<Committed> {
         if !self.can_commit() {
             bail!(
                 "{}: the stage beside it cannot be patched; only a full build can change the site",
                 self.out.display()
             );
         }
-        touch_stage(&self.stage, &self.touched)?;
-        let Patch {
-            out,
-            stage,
-            live,
-            layout,
-            catch_up,
-            mut puts,
-            ..
-        } = self;
-        let CatchUp { behind, extra } = catch_up.expect("checked by can_commit");
+        self.swap_in().map_err(|e| self.guard.fail(&self.out, e))
+    }
+
+    fn swap_in(&mut self) -> Result<Committed> {
+        self.guard.touch()?;
+        let (out, stage) = (self.out.clone(), self.stage.clone());
+        let (live, layout) = (&self.live, &self.layout);
+        let mut puts = std::mem::take(&mut self.puts);
+        let CatchUp { behind, extra } = self.catch_up.take().expect("checked by can_commit");
         puts.sort_unstable_by_key(|p| p.index);
         // The stage holds the site as of the build before last.
         for file in &extra {
@@ -977,7 +1108,7 @@ impl Patch {
             if put.is_some_and(|k| puts[k].written) {
                 continue;
             }
-            let file = layout.entry(&live, i).0;
+            let file = layout.entry(live, i).0;
             let dst = stage.join(file);
             if let Some(dir) = dst.parent() {
                 std::fs::create_dir_all(dir)
@@ -988,7 +1119,7 @@ impl Patch {
         // The site's top-level names: each one's files are side by side in name order.
         let mut tops: Vec<&[u8]> = Vec::new();
         for i in 0..layout.len() {
-            let file = layout.raw(&live, i).0;
+            let file = layout.raw(live, i).0;
             let t = file.split(|&c| c == b'/').next().unwrap_or(file);
             if tops.last() != Some(&t) {
                 tops.push(t);
@@ -1008,12 +1139,13 @@ impl Patch {
         let mut from = 0;
         for p in &puts {
             manifest.extend_from_slice(&live[from..layout.files[p.index]]);
-            encode_entry(&mut manifest, layout.entry(&live, p.index).0, &p.entry);
+            encode_entry(&mut manifest, layout.entry(live, p.index).0, &p.entry);
             from = layout.end(p.index);
         }
         manifest.extend_from_slice(&live[from..layout.foreign]);
         encode_foreign(&mut manifest, &foreign);
         let digest = finish(&stage, &out, &manifest, true)?;
+        self.guard.kept = true;
         let written = puts.iter().filter(|p| p.written).count();
         Ok(Committed {
             written,
@@ -1340,6 +1472,41 @@ mod tests {
             counts,
             [(2, 0, 0), (1, 1, 1), (2, 0, 1), (0, 2, 0), (2, 0, 1)]
         );
+    }
+
+    #[test]
+    fn a_failed_build_removes_the_stage_it_changed_and_keeps_one_it_did_not() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        let stage = d.path().join(".public.bloggo-stage");
+        build(&out, &[("x.html", "one")]);
+        build(&out, &[("x.html", "two")]);
+        assert!(read_manifest(&stage).is_some(), "a kept stage");
+
+        // Dropped before it changed the stage: the kept stage stays, manifest and all.
+        let w = Writer::begin(&out, false).unwrap();
+        assert!(w.abandon().is_none());
+        assert!(read_manifest(&stage).is_some());
+
+        // Dropped after writing into it (an error elsewhere, a panic): the stage goes, the
+        // live site stays, and the next build makes the stage again.
+        let w = Writer::begin(&out, false).unwrap();
+        w.put("x.html", b"three").unwrap();
+        w.put("y.html", b"new").unwrap();
+        drop(w);
+        assert!(!stage.exists());
+        expect(&out, &[("x.html", "two")]);
+        build(&out, &[("x.html", "four")]);
+        expect(&out, &[("x.html", "four")]);
+        assert_eq!(files(&stage)["x.html"], "two");
+
+        // The same for a patch.
+        let mut p = Patch::begin(&out, false).unwrap().unwrap();
+        assert!(p.can_commit());
+        p.put("x.html", b"five", None).unwrap();
+        drop(p);
+        assert!(!stage.exists());
+        expect(&out, &[("x.html", "four")]);
     }
 
     #[test]

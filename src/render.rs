@@ -3,13 +3,16 @@
 //! `jobs` lists every page of the site; `Renderer::render` turns one job into bytes. The
 //! caller runs jobs in parallel (rayon) and streams each page to the output as it comes.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::import::dates;
 use crate::markdown::{self, Rendered};
 use crate::snapshot::{Post, Snapshot};
-use crate::templates::{escape, TemplateContext as Context, Templates};
+use crate::templates::{escape, xml_text, TemplateContext as Context, Templates};
 
 /// Whose posts a listing or feed shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -977,10 +980,19 @@ impl<'a> Renderer<'a> {
             Job::Search => self.search().map_err(|e| fail(e.to_string()))?,
             _ => {
                 let (template, ctx) = self.context(job, &path);
-                self.templates
-                    .render(template, &ctx)
-                    .map_err(fail)?
-                    .into_bytes()
+                let text = self.templates.render(template, &ctx).map_err(fail)?;
+                // Every XML file of the site is made here (feeds, sitemap, an alias ending in
+                // .xml): characters XML 1.0 forbids are taken out of the whole of it, whatever
+                // field or template they came from.
+                if file.ends_with(".xml") {
+                    match xml_text(&text) {
+                        Cow::Borrowed(_) => text,
+                        Cow::Owned(clean) => clean,
+                    }
+                } else {
+                    text
+                }
+                .into_bytes()
             }
         };
         Ok(Page { file, bytes })
@@ -1221,9 +1233,15 @@ impl<'a> Renderer<'a> {
                 (format!("{} · {}", a.name, s.title), a.path.clone())
             }
         };
-        let entries: Vec<Value> = (0..n)
-            .map(|k| {
-                let i = list.get(k);
+        // A post dated outside the years feeds can write (put into the store by hand; import
+        // refuses such dates) is left out: the snapshot warns about it.
+        let shown: Vec<usize> = (0..n)
+            .map(|k| list.get(k))
+            .filter(|&i| self.feedable(i))
+            .collect();
+        let entries: Vec<Value> = shown
+            .iter()
+            .map(|&i| {
                 let p = self.post(i);
                 let mut e = self.card(i).clone();
                 e["content"] = Value::String(self.body(i).html.clone());
@@ -1233,9 +1251,10 @@ impl<'a> Renderer<'a> {
                 e
             })
             .collect();
-        let updated = (0..n)
-            .map(|k| {
-                let p = self.post(list.get(k));
+        let updated = shown
+            .iter()
+            .map(|&i| {
+                let p = self.post(i);
                 p.updated.filter(|u| *u > p.date).unwrap_or(p.date)
             })
             .max()
@@ -1255,6 +1274,13 @@ impl<'a> Renderer<'a> {
         );
         give(&mut ctx, "posts", Value::Array(entries));
         (template, ctx)
+    }
+
+    /// Whether a post's dates can be written in a feed (see `import::dates::YEARS`).
+    fn feedable(&self, i: usize) -> bool {
+        let p = self.post(i);
+        let tz = &self.snap.site.timezone;
+        dates::writable(p.date, tz) && p.updated.is_none_or(|u| dates::writable(u, tz))
     }
 
     fn sitemap(&self) -> Vec<Value> {
@@ -1279,6 +1305,8 @@ impl<'a> Renderer<'a> {
                 Job::Categories | Job::Tags | Job::Archive => newest,
                 _ => continue,
             };
+            // A date the sitemap's format (four-digit years) cannot carry is left out.
+            let lastmod = lastmod.filter(|d| dates::writable(*d, &s.timezone));
             let (_, path) = self.route(job);
             out.push(json!({
                 "loc": s.permalink(&path),

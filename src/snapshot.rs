@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
@@ -441,6 +441,32 @@ impl Snapshot {
                 .for_each(|p| p.derive_read_time(wpm));
         }
         posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+        // Dates feeds cannot write (put into the store by hand: import refuses them): the
+        // render leaves such posts out of the feeds and their dates out of the sitemap.
+        for p in &posts {
+            let far = [("date", Some(p.date)), ("updated date", p.updated)]
+                .into_iter()
+                .find_map(|(what, d)| {
+                    d.filter(|d| !crate::import::dates::writable(*d, &site.timezone))
+                        .map(|d| (what, d))
+                });
+            if let Some((what, d)) = far {
+                let mut when = format!("{} UTC", d.format(crate::store::TIMESTAMP_FORMAT));
+                let local = site.local(d);
+                if local.year() != d.year() {
+                    when += &format!(
+                        " ({} in the site's time zone)",
+                        local.format("%Y-%m-%d %H:%M:%S %:z")
+                    );
+                }
+                warnings.push(format!(
+                    "post {:?} (id {}): its {what} {when} is outside the years 1 to 9999 that \
+                     feeds can carry, so it is left out of the feeds; give it a real date with \
+                     `bloggo post edit {}`",
+                    p.slug, p.id, p.slug
+                ));
+            }
+        }
         let n = posts.len();
         for (i, p) in posts.iter_mut().enumerate() {
             p.newer = i.checked_sub(1);

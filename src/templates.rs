@@ -269,6 +269,27 @@ pub fn escape(s: &str) -> String {
     o
 }
 
+/// Text as XML 1.0 allows it. XML forbids the C0 control characters but tab, newline and
+/// carriage return, and U+FFFE and U+FFFF (a Rust string holds no lone surrogate): one of them
+/// anywhere makes a feed "not well-formed" for every reader. Form feed and vertical tab become
+/// a space (they separate words); the others are dropped. Borrowed when there is none, which is
+/// nearly always.
+pub fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
+    fn forbidden(c: char) -> bool {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }
+    if !s.chars().any(forbidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .filter_map(|c| match c {
+            '\u{0B}' | '\u{0C}' => Some(' '),
+            c if forbidden(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// The error and every cause under it, joined by `: `.
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -344,6 +365,18 @@ mod tests {
         assert_eq!(escape(""), "");
         assert_eq!(escape("&"), "&amp;");
         assert_eq!(escape("plain ünïcode"), "plain ünïcode");
+    }
+
+    #[test]
+    fn xml_text_drops_what_xml_forbids_and_keeps_the_rest() {
+        assert!(matches!(
+            xml_text("plain\ttext\r\n é 🦀"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            xml_text("a\u{0C}b\u{0B}c\u{01}d\u{1F}e\u{0}f\u{FFFE}g\u{FFFF}h\u{FFFD}\u{7F}"),
+            "a b cdefgh\u{FFFD}\u{7F}"
+        );
     }
 
     #[test]

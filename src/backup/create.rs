@@ -1,4 +1,9 @@
 //! Taking a backup: online copy → gzip (hashed while written) → fsync → rename → sidecar.
+//!
+//! On a full disk nothing half-written stays: the copy and the compressed file are temp files
+//! that go with their handles, a backup whose sidecar or verification could not be written is
+//! removed, and the error names the backup folder whose disk is full (not the store, which is
+//! only read).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -46,7 +51,7 @@ pub fn create(
     let info = take(settings, Tier::Daily, &id, at, note, progress)?;
     let copy_time = started.elapsed();
     let started = Instant::now();
-    let verdict = super::verify::verify_and_record(&info, now)?;
+    let verdict = verify_new(settings, &info, now)?;
     let verify_time = started.elapsed();
     if !verdict.ok {
         bail!(
@@ -58,7 +63,23 @@ pub fn create(
     let info = super::find(settings, &format!("daily/{id}"))?.remove(0);
     let mut tiers = vec![Tier::Daily];
     for tier in retention::tiers_for(at, &policy).into_iter().skip(1) {
-        link_into(settings, &info, tier)?;
+        if let Err(e) = link_into(settings, &info, tier) {
+            if !crate::disk::is_full(&e) {
+                return Err(e);
+            }
+            let dir = tier_dir(settings, tier);
+            bail!(
+                "{}: the disk is full ({}): the {tier} copy of backup {} was not kept ({}); the \
+                 daily backup {} was written and verified. Free some space there, or point \
+                 `[backup] dir` in bloggo.toml at a disk with room, then run `bloggo backup \
+                 create` again",
+                dir.display(),
+                e.root_cause(),
+                info.id,
+                crate::disk::room(&dir),
+                info.path.display()
+            );
+        }
         tiers.push(tier);
     }
     let pruned = super::prune(settings, now, false)?;
@@ -87,7 +108,65 @@ pub fn unique_stamp(settings: &Settings, now: DateTime<Utc>) -> (String, DateTim
     }
 }
 
-/// Writes one backup file of the store and its (not yet verified) sidecar into a tier.
+/// Verifies a backup just taken. Verification decompresses it beside itself: when the disk
+/// has no room for that, the backup (which cannot be proved good) is removed and the error
+/// says the disk is full.
+fn verify_new(settings: &Settings, info: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
+    let dir = info.path.parent().unwrap_or(&settings.backup_dir);
+    let size = info.meta.as_ref().map_or(0, |m| m.size);
+    let full = |cause: String| {
+        remove_backup(info);
+        disk_full(settings, dir, &info.path, &cause)
+    };
+    let free = crate::disk::available(dir);
+    if let Some(free) = free.filter(|&f| f < size) {
+        return Err(full(format!(
+            "checking the backup needs {} beside it, the disk has {}",
+            crate::cmd::backup::human(size),
+            crate::cmd::backup::human(free)
+        )));
+    }
+    let verdict = match super::verify::verify_and_record(info, now) {
+        Ok(v) => v,
+        Err(e) if crate::disk::is_full(&e) => return Err(full(e.root_cause().to_string())),
+        Err(e) => return Err(e),
+    };
+    // The decompressed copy did not fit (the disk filled up meanwhile): not a damaged backup.
+    let margin = (size / 100).max(1 << 20);
+    if !verdict.ok && crate::disk::available(dir).is_some_and(|f| f < size + margin) {
+        return Err(full(verdict.problems.join("; ")));
+    }
+    Ok(verdict)
+}
+
+/// Removes a backup file and its sidecar (nothing there is fine).
+fn remove_backup(info: &BackupInfo) {
+    let _ = std::fs::remove_file(&info.path);
+    let _ = std::fs::remove_file(info.sidecar_path());
+    if let Some(dir) = info.path.parent() {
+        sync_dir(dir);
+    }
+}
+
+/// The error of a backup whose folder's disk is full, said once the unfinished files are
+/// removed (so the free space it gives is what the disk has again).
+fn disk_full(settings: &Settings, dir: &Path, file: &Path, cause: &str) -> anyhow::Error {
+    // The store's size from its metadata: the store file is never opened here.
+    let store = std::fs::metadata(&settings.store).map_or(0, |m| m.len());
+    anyhow::anyhow!(
+        "{}: the disk is full ({cause}) while writing the backup {}; nothing was kept and the \
+         store was not changed. A backup needs room for a copy of the store ({}) and its \
+         compressed file beside it; that disk has {}. Free some space there, or point \
+         `[backup] dir` in bloggo.toml at a disk with room, then run `bloggo backup create` again",
+        dir.display(),
+        file.display(),
+        crate::cmd::backup::human(store),
+        crate::disk::room(dir)
+    )
+}
+
+/// Writes one backup file of the store and its (not yet verified) sidecar into a tier. On a
+/// full disk nothing is left and the error names the tier's folder.
 pub fn take(
     settings: &Settings,
     tier: Tier,
@@ -97,25 +176,45 @@ pub fn take(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BackupInfo> {
     let dir = tier_dir(settings, tier);
-    std::fs::create_dir_all(&dir)
+    let final_path = file_for(settings, tier, id);
+    take_into(settings, tier, id, at, note, progress, &dir, &final_path).map_err(|e| {
+        if crate::disk::is_full(&e) {
+            disk_full(settings, &dir, &final_path, &e.root_cause().to_string())
+        } else {
+            e
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn take_into(
+    settings: &Settings,
+    tier: Tier,
+    id: &str,
+    at: DateTime<Utc>,
+    note: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+    dir: &Path,
+    final_path: &Path,
+) -> Result<BackupInfo> {
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the backup folder", dir.display()))?;
     let raw = tempfile::Builder::new()
         .prefix(".copy-")
         .suffix(".sqlite.tmp")
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
     store::backup::online_copy(&settings.store, raw.path(), progress)
         .with_context(|| format!("{}: online backup failed", settings.store.display()))?;
     let summary = store::backup::summary(raw.path())
         .with_context(|| format!("{}: cannot read the copy", raw.path().display()))?;
 
-    let final_path = file_for(settings, tier, id);
-    let (gz, size, sha256) = compress(raw.path(), &dir)?;
+    let (gz, size, sha256) = compress(raw.path(), dir)?;
     drop(raw);
     let compressed_size = gz.as_file().metadata()?.len();
-    gz.persist_noclobber(&final_path)
+    gz.persist_noclobber(final_path)
         .with_context(|| format!("{}: cannot write the backup", final_path.display()))?;
-    sync_dir(&dir);
+    sync_dir(dir);
 
     let meta = Meta {
         id: id.to_string(),
@@ -130,14 +229,19 @@ pub fn take(
         note: note.map(str::to_string),
         verified: None,
     };
-    sidecar::write(&sidecar::path_for(&final_path), &meta)?;
-    Ok(BackupInfo {
+    let info = BackupInfo {
         id: id.to_string(),
         tier,
         created: at,
-        path: final_path,
+        path: final_path.to_path_buf(),
         meta: Ok(meta),
-    })
+    };
+    // A backup without its sidecar is half-written: it goes.
+    if let Err(e) = sidecar::write(&info.sidecar_path(), info.meta.as_ref().expect("just made")) {
+        remove_backup(&info);
+        return Err(e);
+    }
+    Ok(info)
 }
 
 /// A writer that hashes what goes through it.
@@ -213,12 +317,75 @@ fn link_into(settings: &Settings, info: &BackupInfo, tier: Tier) -> Result<()> {
     sync_dir(&dir);
     let mut meta = info.meta.clone().map_err(anyhow::Error::msg)?;
     meta.tier = tier;
-    sidecar::write(&sidecar::path_for(&to), &meta)
+    let copy = BackupInfo {
+        tier,
+        path: to,
+        meta: Ok(meta),
+        ..info.clone()
+    };
+    // A copy without its sidecar is half-written: it goes.
+    if let Err(e) = sidecar::write(&copy.sidecar_path(), copy.meta.as_ref().expect("just made")) {
+        remove_backup(&copy);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Makes a rename or removal in a folder durable (best effort: not every platform can).
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_whose_check_cannot_fit_is_removed_and_the_disk_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("bloggo.toml"),
+            "title = \"t\"\nbase_url = \"/\"\n",
+        )
+        .unwrap();
+        let settings = Settings::load(tmp.path()).unwrap();
+        let dir = tier_dir(&settings, Tier::Daily);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = file_for(&settings, Tier::Daily, "20260101-000000");
+        std::fs::write(&path, b"gz").unwrap();
+        let meta = Meta {
+            id: "20260101-000000".into(),
+            created: Utc::now(),
+            tier: Tier::Daily,
+            bloggo_version: "test".into(),
+            schema_version: 1,
+            // More than any disk holds: decompressing it for the check cannot fit.
+            size: u64::MAX / 4,
+            compressed_size: 2,
+            sha256: String::new(),
+            rows: Default::default(),
+            note: None,
+            verified: None,
+        };
+        let info = BackupInfo {
+            id: meta.id.clone(),
+            tier: Tier::Daily,
+            created: meta.created,
+            path: path.clone(),
+            meta: Ok(meta),
+        };
+        sidecar::write(&info.sidecar_path(), info.meta.as_ref().unwrap()).unwrap();
+        let e = format!(
+            "{:#}",
+            verify_new(&settings, &info, Utc::now()).unwrap_err()
+        );
+        assert!(
+            e.starts_with(&format!("{}: the disk is full", dir.display())),
+            "{e}"
+        );
+        assert!(e.contains("[backup] dir"), "{e}");
+        assert!(!path.exists() && !info.sidecar_path().exists());
     }
 }

@@ -488,7 +488,10 @@ fn write_site(
         }
     }
     if !errors.is_empty() {
-        drop(writer);
+        // The stage goes; a full disk is one error, not one line per file it stopped.
+        if let Some(full) = writer.abandon() {
+            return Err(full);
+        }
         bail!(
             "{} of {} files failed; {} was not changed:\n  {}",
             errors.len(),

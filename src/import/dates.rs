@@ -4,8 +4,12 @@
 //! any of those followed by a zone (`Z`, `UTC`, `+0200`, `+02:00`, ` -0800`), and RFC 3339.
 //! Fractional seconds are accepted and dropped. A date without a zone is read in the site's
 //! time zone (UTC unless `timezone` is set in bloggo.toml).
+//!
+//! Only the years 1 to 9999 are taken ([`YEARS`]): feeds write four-digit years.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use crate::config::{parse_offset, Timezone};
 use crate::store::TIMESTAMP_FORMAT;
@@ -17,9 +21,50 @@ const NAIVE_FORMATS: &[&str] = &[
     "%Y-%m-%dT%H:%M",
 ];
 
+/// The years a date may have: what feeds can carry. Atom and the sitemap (RFC 3339) and RSS
+/// (RFC 2822) write a year with four digits, and year 0 is 1 BC in the proleptic calendar
+/// chrono uses: 1 to 9999, in UTC and in the site's time zone alike.
+pub const YEARS: RangeInclusive<i32> = 1..=9999;
+
+/// Why a date was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateError {
+    /// Not a date in any form bloggo reads (or one that does not exist).
+    Unreadable(String),
+    /// A date, but outside [`YEARS`].
+    OutOfRange(String),
+}
+
+impl std::fmt::Display for DateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DateError::Unreadable(m) | DateError::OutOfRange(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Whether an instant can be written in feeds: its year is in [`YEARS`] in UTC and in the
+/// site's time zone.
+pub fn writable(d: DateTime<Utc>, tz: &Timezone) -> bool {
+    YEARS.contains(&d.year()) && YEARS.contains(&d.with_timezone(&tz.offset_at(d)).year())
+}
+
 /// Reads a date; the error says what was expected.
-pub fn parse_date(text: &str, tz: &Timezone) -> Result<DateTime<Utc>, String> {
+pub fn parse_date(text: &str, tz: &Timezone) -> Result<DateTime<Utc>, DateError> {
     let s = text.trim();
+    let d = read_date(s, tz).map_err(DateError::Unreadable)?;
+    if !writable(d, tz) {
+        return Err(DateError::OutOfRange(format!(
+            "the date {s:?} is outside the years {} to {} (in UTC and in the site's time zone), \
+             which feeds can carry; fix the year",
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    Ok(d)
+}
+
+fn read_date(s: &str, tz: &Timezone) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Ok(d.with_timezone(&Utc));
     }
@@ -41,9 +86,11 @@ pub fn parse_date(text: &str, tz: &Timezone) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// A date at midnight in the site's time zone (for dates taken from file names).
+/// A date at midnight in the site's time zone (for dates taken from file names); `None` when
+/// it does not exist there or is not [`writable`].
 pub fn midnight(date: NaiveDate, tz: &Timezone) -> Option<DateTime<Utc>> {
     tz.to_utc(date.and_hms_opt(0, 0, 0)?)
+        .filter(|d| writable(*d, tz))
 }
 
 /// The store's text form of an instant.
@@ -115,9 +162,39 @@ mod tests {
     #[test]
     fn malformed_dates_are_refused() {
         let e = parse_date("2023-01-29 18:30:22 2023 -0800", &Timezone::utc()).unwrap_err();
-        assert!(e.contains("cannot read the date"), "{e}");
+        assert!(matches!(e, DateError::Unreadable(_)), "{e}");
+        assert!(e.to_string().contains("cannot read the date"), "{e}");
         assert!(parse_date("yesterday", &Timezone::utc()).is_err());
         assert!(parse_date("2024-02-30", &Timezone::utc()).is_err());
         assert!(parse_date("éééééé 12:00 +02", &Timezone::utc()).is_err());
+    }
+
+    #[test]
+    fn only_the_years_feeds_can_carry_are_taken() {
+        let utc = Timezone::utc();
+        for ok in ["0001-01-01", "9999-12-31 23:59:59", "9999-12-31T23:59:59Z"] {
+            assert!(parse_date(ok, &utc).is_ok(), "{ok}");
+        }
+        for far in [
+            "+10000-01-01",
+            "10000-01-01T00:00:00Z",
+            "0000-12-31",
+            "-0001-01-01",
+            "9999-12-31 23:00:00 -0500",
+        ] {
+            match parse_date(far, &utc) {
+                Err(DateError::OutOfRange(m)) => {
+                    assert!(m.contains("outside the years 1 to 9999"), "{m}")
+                }
+                // chrono reads some of these forms, not all; none may pass.
+                Err(DateError::Unreadable(_)) if !far.starts_with('+') => {}
+                other => panic!("{far}: {other:?}"),
+            }
+        }
+        // In range in UTC, but in year 10000 where the site is.
+        let east = Timezone::parse("+05:00").unwrap();
+        let e = parse_date("9999-12-31T22:00:00Z", &east).unwrap_err();
+        assert!(matches!(e, DateError::OutOfRange(_)), "{e}");
+        assert!(midnight(NaiveDate::from_ymd_opt(1, 1, 1).unwrap(), &east).is_none());
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::dates::{midnight, parse_date, to_store};
+use super::dates::{midnight, parse_date, to_store, DateError};
 use super::frontmatter;
 use super::slug::{slugify, split_dated_name};
 use super::{AuthorRef, ParseContext, ParsedPost, Problem};
@@ -120,7 +120,12 @@ pub fn parse_file(
     let published_at = match date_text {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
             Ok(d) => Some(d),
-            Err(msg) => match from_name {
+            // A date that reads but that feeds cannot carry is a mistake to fix, not to guess.
+            Err(DateError::OutOfRange(msg)) => {
+                problems.push(problem(line_of(key), msg));
+                None
+            }
+            Err(DateError::Unreadable(msg)) => match from_name {
                 Some(d) => {
                     warnings.push(problem(
                         line_of(key),
@@ -142,8 +147,8 @@ pub fn parse_file(
     let modified_at = match take_text(&mut fm, &["updated", "lastmod", "last_modified_at"]) {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
             Ok(d) => Some(to_store(d)),
-            Err(msg) => {
-                problems.push(problem(line_of(key), msg));
+            Err(e) => {
+                problems.push(problem(line_of(key), e.to_string()));
                 None
             }
         },

@@ -946,3 +946,182 @@ fn a_build_with_nothing_new_leaves_the_site_alone_and_a_clean_one_puts_back_what
     assert!(index.is_file());
     assert_same_as_a_clean_build(&site);
 }
+
+/// Whether XML 1.0 allows a character (its `Char` production).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Panics unless the file is well-formed XML 1.0: every character is one XML allows (quick-xml
+/// does not check that), character references name allowed characters, entities are the
+/// predefined ones, attributes are sound, tags nest and close, and there is one root element.
+pub(crate) fn assert_well_formed_xml(path: &Path) {
+    use quick_xml::events::Event;
+    let xml = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (n, line) in xml.lines().enumerate() {
+        if let Some(c) = line.chars().find(|&c| !xml_char(c)) {
+            panic!(
+                "{}:{}: {c:?} is not allowed in XML 1.0:\n{line}",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+    let mut r = quick_xml::Reader::from_str(&xml);
+    let (mut depth, mut roots) = (0usize, 0usize);
+    loop {
+        let event = r
+            .read_event()
+            .unwrap_or_else(|e| panic!("{}: not well-formed: {e}", path.display()));
+        match &event {
+            Event::Start(e) | Event::Empty(e) => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                for a in e.attributes() {
+                    let a = a.unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+                    let v = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+                    assert!(v.chars().all(xml_char), "{}: {v:?}", path.display());
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => depth -= 1,
+            Event::GeneralRef(g) => {
+                match g
+                    .resolve_char_ref()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                {
+                    Some(c) => assert!(xml_char(c), "{}: &{:?};", path.display(), g),
+                    None => {
+                        let name: &str = g.as_ref();
+                        assert!(
+                            ["amp", "lt", "gt", "quot", "apos"].contains(&name),
+                            "{}: unknown entity &{name};",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "{}: unclosed elements", path.display());
+    assert_eq!(roots, 1, "{}: one root element", path.display());
+}
+
+/// Every `.xml` file of a built site.
+fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "xml"))
+        .map(|e| e.into_path())
+        .collect()
+}
+
+#[test]
+fn control_characters_in_a_title_or_body_never_reach_the_xml() {
+    // One \x0c or \x01 made atom.xml, rss.xml and the term feeds not well-formed.
+    let site = Site::blog(10);
+    let dir = site.tmp.path().join("ctl");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ctl.md"),
+        "---\ntitle: \"Form\\x0cfeed and \\x01start\"\ndescription: \"Said \\x01 so\"\n\
+         tags: [\"bell\\x07tag\"]\ncategories: [misc]\n---\n\
+         Body with \x0c a form feed, \x01 a start of heading, \x1b escape and \u{FFFE}.\n",
+    )
+    .unwrap();
+    site.run(&["import", dir.to_str().unwrap()]).ok();
+    site.build(&[]).ok();
+    let files = xml_files(&site.root.join("public"));
+    for must in [
+        "atom.xml",
+        "rss.xml",
+        "sitemap.xml",
+        "categories/misc/atom.xml",
+    ] {
+        assert!(
+            files.iter().any(|f| f.ends_with(must)),
+            "{must} missing: {files:?}"
+        );
+    }
+    assert!(files.iter().any(|f| f.to_string_lossy().contains("/tags/")));
+    for f in &files {
+        assert_well_formed_xml(f);
+    }
+    // Form feed and vertical tab read as a space; the other controls are dropped.
+    let atom = site.page("atom.xml");
+    assert_eq!(xml_texts(&atom, "title")[1], "Form feed and start");
+    assert!(
+        atom.contains("a form feed,  a start of heading,  escape and ."),
+        "{atom}"
+    );
+    // The HTML page still renders, with the post's words.
+    let html = site.page("posts/ctl/index.html");
+    assert!(html.contains("a start of heading"), "{html}");
+    assert!(html.contains("feed and"), "{html}");
+}
+
+#[test]
+fn a_stored_date_feeds_cannot_carry_builds_and_leaves_the_post_out_of_the_feeds() {
+    // Written straight into the store (the sqlite3 shell can): it made build panic in
+    // to_rfc2822. The build warns naming the post and keeps it out of the feeds.
+    let site = small_blog();
+    let far = site.add(&P {
+        tags: &["tokio"],
+        cats: &["rust"],
+        ..P::published("far-future", "+10000-01-01 00:00:00")
+    });
+    let _ = far;
+    let before_christ = site.add(&P::published("before-christ", "-0001-06-01 00:00:00"));
+    let _ = before_christ;
+    site.add(&P::published("far-update", "2024-04-01 00:00:00"));
+    site.conn()
+        .execute(
+            "UPDATE posts SET modified_at = '+10000-01-01 00:00:00' WHERE slug = 'far-update'",
+            [],
+        )
+        .unwrap();
+    let r = site.build(&[]).ok();
+    for slug in ["far-future", "before-christ", "far-update"] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.starts_with("warning: ") && l.contains(slug) && l.contains("1 to 9999")),
+            "no warning for {slug}:\n{}",
+            r.stderr
+        );
+    }
+    let out = site.root.join("public");
+    for f in xml_files(&out) {
+        assert_well_formed_xml(&f);
+        let text = std::fs::read_to_string(&f).unwrap();
+        for slug in ["far-future", "before-christ", "far-update"] {
+            if !f.ends_with("sitemap.xml") {
+                assert!(!text.contains(slug), "{}: lists {slug}", f.display());
+            }
+        }
+    }
+    assert_eq!(xml_texts(&site.page("atom.xml"), "entry").len(), 3);
+    assert_eq!(xml_texts(&site.page("rss.xml"), "item").len(), 3);
+    // Every date the sitemap gives has four digits.
+    for d in xml_texts(&site.page("sitemap.xml"), "lastmod") {
+        assert!(
+            d.len() == 10 && d.as_bytes()[4] == b'-' && d[..4].parse::<u32>().is_ok(),
+            "{d}"
+        );
+    }
+    // The posts' own pages are made.
+    assert!(site
+        .page("posts/far-future/index.html")
+        .contains("Title of far-future"));
+    // serve builds the same way: the same site, no panic.
+    let r = site.build(&["--clean"]).ok();
+    assert!(r.stderr.contains("far-future"), "{}", r.stderr);
+}

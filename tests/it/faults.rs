@@ -167,26 +167,187 @@ fn full_disk_fails_import_and_build_without_damage() {
     );
     assert_eq!(output_files(&out), files, "the output changed");
     assert_complete_site(&out, "after a build on a full disk");
-    // Beside the output only the filler and build's own double buffer and lock may remain
-    // (the stage is reused and started over by the next build): no other temp folder.
-    let mut left: Vec<String> = std::fs::read_dir(&out_disk.dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
+    // Beside the output only the filler and the build's lock may remain: the failed build's
+    // stage is removed, and no other temp folder is left.
     assert_eq!(
-        left,
-        [
-            ".public.bloggo-lock",
-            ".public.bloggo-stage",
-            "filler",
-            "public"
-        ],
+        entries(&out_disk.dir),
+        [".public.bloggo-lock", "filler", "public"],
         "a temp folder was left behind"
     );
     assert_eq!(store_rows(&small), rows, "the store's rows changed");
     std::fs::remove_file(filler).unwrap();
     small.run(&["build", "--out", out.to_str().unwrap()]).ok();
+}
+
+/// The names in a folder, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Bytes in use on the filesystem holding `dir`.
+fn used(dir: &Path) -> u64 {
+    let s = fs4::statvfs(dir).unwrap();
+    s.total_space() - s.free_space()
+}
+
+/// Every file under a folder (relative paths), sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| e.path().strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_build_that_runs_out_of_space_removes_its_stage_and_names_the_full_folder() {
+    // The build itself fills the output's disk (no filler): the stage it was filling must not
+    // stay behind taking the space, the live site stays as it was, and the error says which
+    // folder is full and what to do.
+    let site = Site::new();
+    let base = posts_dir(&site, "base", 6);
+    site.run(&["import", base.to_str().unwrap()]).ok();
+    let disk = TmpMount::new(site.tmp.path().join("out-disk"), "1m");
+    let out = disk.dir.join("public");
+    let big = |bytes: usize| {
+        let noise: Vec<u8> = (0..bytes).map(|i| (i * 7919 % 251) as u8).collect();
+        std::fs::create_dir_all(site.path("static")).unwrap();
+        std::fs::write(site.path("static/big.bin"), noise).unwrap();
+    };
+
+    // A first build that does not fit: nothing is left but the lock.
+    big(1_500_000);
+    let run = site.run(&["build", "--out", out.to_str().unwrap()]).fails();
+    assert_mentions(&run, &[disk.dir.to_str().unwrap(), "full", "--out"]);
+    assert!(
+        run.stderr.lines().count() <= 3,
+        "one error, not one line per file:\n{}",
+        run.stderr
+    );
+    assert_eq!(entries(&disk.dir), [".public.bloggo-lock"]);
+    assert!(
+        used(&disk.dir) < 64 * 1024,
+        "{} bytes still used",
+        used(&disk.dir)
+    );
+
+    // A site that fits, then a change that does not: the kept stage is not left filling the
+    // disk, the live site is untouched, and once there is room the build goes through.
+    std::fs::remove_file(site.path("static/big.bin")).unwrap();
+    site.run(&["build", "--out", out.to_str().unwrap()]).ok();
+    let files = assert_complete_site(&out, "the small site");
+    let before = used(&disk.dir);
+    big(900_000);
+    let run = site.run(&["build", "--out", out.to_str().unwrap()]).fails();
+    assert_mentions(&run, &[disk.dir.to_str().unwrap(), "full"]);
+    assert_eq!(output_files(&out), files, "the live site changed");
+    assert_complete_site(&out, "after the failed build");
+    assert!(
+        !entries(&disk.dir).contains(&".public.bloggo-stage".to_string()),
+        "{:?}",
+        entries(&disk.dir)
+    );
+    assert!(
+        used(&disk.dir) <= before,
+        "{} bytes used after the failed build, {before} before",
+        used(&disk.dir)
+    );
+    big(300_000);
+    site.run(&["build", "--out", out.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(out.join("big.bin")).unwrap().len(), 300_000);
+    let files = assert_complete_site(&out, "after freeing space");
+
+    // A one-post change (the build that patches the live site) on a disk filled by someone
+    // else: the same.
+    site.conn()
+        .execute(
+            "UPDATE posts SET title = 'Changed on a full disk' WHERE id = (SELECT min(id) FROM posts)",
+            [],
+        )
+        .unwrap();
+    let filler = fill_disk(&disk.dir);
+    let run = site.run(&["build", "--out", out.to_str().unwrap()]).fails();
+    assert_mentions(&run, &[disk.dir.to_str().unwrap(), "full"]);
+    assert_eq!(output_files(&out), files, "the live site changed");
+    assert!(
+        !entries(&disk.dir).contains(&".public.bloggo-stage".to_string()),
+        "{:?}",
+        entries(&disk.dir)
+    );
+    std::fs::remove_file(filler).unwrap();
+    site.run(&["build", "--out", out.to_str().unwrap()]).ok();
+    assert_complete_site(&out, "after the one-post change");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("Changed on a full disk"), "{index}");
+}
+
+#[test]
+fn backup_create_on_a_full_disk_names_the_backup_folder_and_leaves_nothing_behind() {
+    let site = Site::new();
+    let base = posts_dir(&site, "base", 20);
+    site.run(&["import", base.to_str().unwrap()]).ok();
+    // About 4 MB of store that gzip halves (hex of random bytes).
+    site.conn()
+        .execute_batch(
+            "UPDATE posts SET content = content || hex(randomblob(100000));
+             UPDATE post_versions SET content = '';
+             VACUUM;",
+        )
+        .unwrap();
+    let store_size = std::fs::metadata(site.store_path()).unwrap().len();
+    assert!(store_size > 3_500_000, "{store_size}");
+    let rows = store_rows(&site);
+    let disk = TmpMount::new(site.tmp.path().join("backup-disk"), "1m");
+    let backups = disk.dir.join("backups");
+    let cfg = site.read("bloggo.toml");
+    site.write(
+        "bloggo.toml",
+        &cfg.replacen(
+            "[backup]\n",
+            &format!("[backup]\ndir = \"{}\"\n", backups.display()),
+            1,
+        ),
+    );
+
+    // The copy does not fit; then (5 MB) the copy fits but not the compressed file beside it.
+    for size in ["1m", "5m"] {
+        disk.remount(&format!("size={size}"));
+        let run = site.run(&["backup", "create"]).fails();
+        assert_mentions(&run, &[backups.to_str().unwrap(), "full", "[backup] dir"]);
+        // At 5 MB the copy was taken: the compressed file is what did not fit.
+        if size == "5m" {
+            assert!(run.stderr.contains("os error 28"), "{}", run.stderr);
+        }
+        assert!(
+            !run.stderr.contains("online backup failed"),
+            "{size}: the store is not at fault:\n{}",
+            run.stderr
+        );
+        assert_eq!(
+            files_under(&backups),
+            Vec::<String>::new(),
+            "{size}: a half-written backup was left"
+        );
+        assert!(
+            used(&disk.dir) < 64 * 1024,
+            "{size}: {} bytes used",
+            used(&disk.dir)
+        );
+        assert_eq!(store_rows(&site), rows, "{size}: the store changed");
+        assert_store_sound(&site.store_path(), size);
+    }
+    // With room, the same command works.
+    disk.remount("size=32m");
+    site.run(&["backup", "create"]).ok();
+    site.run(&["backup", "verify"]).ok();
 }
 
 #[test]

@@ -733,3 +733,74 @@ fn build_keeps_a_store_edit_until_the_source_file_changes() {
     site.run(&["build"]).ok();
     assert!(site.read(page).contains("The file wins"));
 }
+
+#[test]
+fn dates_feeds_cannot_carry_are_refused_naming_file_and_line() {
+    // Feeds write four-digit years (RFC 3339, RFC 2822): a date outside the years 1 to 9999,
+    // in UTC or in the site's zone, is refused where it is written, never stored (a stored
+    // one made `build` panic).
+    let site = Site::new();
+    let dir = site.tmp.path().join("far");
+    let w = |rel: &str, text: &str| {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(rel), text).unwrap();
+    };
+    w("far.md", "---\ntitle: Far\ndate: +10000-01-01\n---\nx\n");
+    // 10000-01-01 04:00 UTC; the file name's date must not stand in for it.
+    w(
+        "2024-01-01-shifted.md",
+        "---\ntitle: Shifted\ndate: \"9999-12-31 23:00:00 -0500\"\n---\nx\n",
+    );
+    w(
+        "updated.md",
+        "---\ntitle: Updated\ndate: 2024-01-01\nupdated: +10000-01-01T00:00:00Z\n---\nx\n",
+    );
+    w("zero.md", "---\ntitle: Zero\ndate: 0000-06-01\n---\nx\n");
+    w("fine.md", "---\ntitle: Fine\ndate: 9999-12-31\n---\nx\n");
+    let before = site.dump(true);
+    let r = site.import(&dir, &[]).fails();
+    let d = dir.display();
+    for expected in [
+        format!("{d}/far.md:3: the date \"+10000-01-01\" is outside the years 1 to 9999"),
+        format!(
+            "{d}/2024-01-01-shifted.md:3: the date \"9999-12-31 23:00:00 -0500\" is outside the years 1 to 9999"
+        ),
+        format!(
+            "{d}/updated.md:4: the date \"+10000-01-01T00:00:00Z\" is outside the years 1 to 9999"
+        ),
+        format!("{d}/zero.md:3: the date \"0000-06-01\" is outside the years 1 to 9999"),
+    ] {
+        assert!(r.stderr.contains(&expected), "{expected}\n{}", r.stderr);
+    }
+    assert!(r.stderr.contains("4 problems found"), "{}", r.stderr);
+    assert!(!r.stderr.contains("fine.md"), "{}", r.stderr);
+    assert_eq!(site.dump(true), before);
+
+    // The same rule for content/ (synced at the start of a build) and for `post publish --at`.
+    site.write(
+        "content/far.md",
+        "---\ntitle: Far\ndate: +10000-01-01\n---\nx\n",
+    );
+    let r = site.run(&["build"]).fails();
+    assert!(
+        r.stderr
+            .contains("far.md:3: the date \"+10000-01-01\" is outside"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_file(site.path("content/far.md")).unwrap();
+    site.write(
+        "content/near.md",
+        "---\ntitle: Near\ndate: 2024-01-01\n---\nx\n",
+    );
+    site.run(&["build"]).ok();
+    let r = site
+        .run(&["post", "publish", "near", "--at", "+10000-01-01T00:00:00Z"])
+        .fails();
+    assert!(
+        r.stderr.contains("outside the years 1 to 9999"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(site.post("near", "published_at"), "2024-01-01 00:00:00");
+}
