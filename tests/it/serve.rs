@@ -956,3 +956,23 @@ fn pages_requested_during_the_first_build_get_a_building_page() {
         .find(|l| l.starts_with("event:"));
     assert_eq!(event.as_deref(), Some("event: reload"));
 }
+
+/// Files larger than one read are streamed whole (and HEAD still says how long they are).
+#[test]
+fn can_serve_a_large_file_in_chunks() {
+    let site = site_with_output();
+    let big: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
+    site.write("public/big.txt", &big);
+    let s = site.serve(&["--no-build"]);
+    let mut c = Client::connect(s.addr);
+    let r = c.send("GET", "/big.txt", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), big.len());
+    assert!(r.body == big.as_bytes(), "the bytes differ");
+    let head = c.send("HEAD", "/big.txt", &[]);
+    assert_eq!(
+        head.header("content-length"),
+        Some(big.len().to_string().as_str())
+    );
+    assert_eq!(c.send("GET", "/style.css", &[]).text(), "body{}");
+}
