@@ -89,13 +89,14 @@ impl Request {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Checks a head hyper parsed against bloggo's own limits; a refusal is the response.
+    /// Checks a head hyper parsed against bloggo's own limits; a refusal is its status and why.
     fn from_hyper(
-        rq: &hyper::Request<Incoming>,
+        rq: hyper::Request<Incoming>,
         peer: IpAddr,
         limits: &Limits,
     ) -> Result<Request, (u16, &'static str)> {
-        let uri = rq.uri();
+        let (head, _body) = rq.into_parts();
+        let uri = &head.uri;
         let target = uri.path_and_query().map_or("", |p| p.as_str());
         if uri.scheme().is_some() || uri.authority().is_some() || !target.starts_with('/') {
             return Err((400, "the request target must be a path starting with /"));
@@ -103,31 +104,31 @@ impl Request {
         if target.len() > limits.max_request_line {
             return Err((414, "the request target is too long"));
         }
-        if rq
-            .headers()
+        if head
+            .headers
             .iter()
             .any(|(k, v)| k.as_str().len() + v.len() + 2 > limits.max_header_line)
         {
             return Err((431, "a header line is too long"));
         }
-        if rq
-            .headers()
+        if head
+            .headers
             .values()
             .any(|v| std::str::from_utf8(v.as_bytes()).is_err())
         {
             return Err((400, "a header value is not UTF-8"));
         }
-        if rq.headers().contains_key(hyper::header::TRANSFER_ENCODING) {
+        if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
             return Err((400, "request bodies are not accepted"));
         }
-        let has_body = rq
-            .headers()
+        let has_body = head
+            .headers
             .get(CONTENT_LENGTH)
             .is_some_and(|v| v.as_bytes() != b"0");
         Ok(Request {
-            method: rq.method().clone(),
+            method: head.method,
             target: target.to_string(),
-            headers: rq.headers().clone(),
+            headers: head.headers,
             peer,
             has_body,
         })
@@ -412,7 +413,7 @@ fn service<H: Handler>(
     hyper::service::service_fn(move |rq: hyper::Request<Incoming>| {
         let handler = handler.clone();
         async move {
-            Ok(match Request::from_hyper(&rq, peer.ip(), &limits) {
+            Ok(match Request::from_hyper(rq, peer.ip(), &limits) {
                 Ok(r) => {
                     let head_only = r.method == Method::HEAD;
                     let close = r.has_body;
