@@ -37,6 +37,8 @@ struct State {
     error: Option<String>,
     /// The start-up build is running.
     starting: bool,
+    /// The server is stopping: new streams end at once.
+    closed: bool,
 }
 
 impl Default for LiveReload {
@@ -84,10 +86,13 @@ impl LiveReload {
     /// event when the start-up build is over (at once if it already is), and nothing else.
     /// Must be called inside the server's runtime (the heartbeat is a timer of it).
     pub fn subscribe(&self, start_up: bool) -> Events {
-        let state = self.state.lock().unwrap().clone();
+        // Held until the stream is registered, so close_all cannot slip in between.
+        let state = self.state.lock().unwrap();
         let mut first = String::from("retry: 1000\n\n");
         let (tx, rx) = mpsc::channel(QUEUE);
-        if start_up {
+        if state.closed {
+            // The sender is dropped: the stream ends after its first bytes.
+        } else if start_up {
             if state.starting {
                 self.waiting.lock().unwrap().push(tx);
             } else {
@@ -101,6 +106,7 @@ impl LiveReload {
             clients.retain(|c| !c.is_closed());
             clients.push(tx);
         }
+        drop(state);
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         heartbeat.reset();
@@ -169,6 +175,7 @@ impl LiveReload {
 
     /// Ends every event stream (at shutdown).
     pub fn close_all(&self) {
+        self.state.lock().unwrap().closed = true;
         self.clients.lock().unwrap().clear();
         self.waiting.lock().unwrap().clear();
     }
