@@ -8,15 +8,20 @@
 #
 #   benches/load.sh [CONNECTIONS=32] [SECONDS=60] [REQUESTS=2000000]
 #
-# Uses the serve load generator (examples/loadgen.rs) and a release build.
+# Uses the serve load generator (examples/loadgen.rs) and a release build. To compare builds,
+# BLOGGO=path/to/bloggo LOADGEN=path/to/loadgen use those binaries (nothing is built);
+# WORKERS=N sets `[serve] workers`.
 set -euo pipefail
 CONNS=${1:-32}
 SECS=${2:-60}
 REQUESTS=${3:-2000000}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin bloggo --example loadgen
-BIN=$PWD/target/release/bloggo
-LOADGEN=$PWD/target/release/examples/loadgen
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+if [ -z "${BLOGGO:-}" ]; then
+    cargo build --release --quiet --bin bloggo --example loadgen
+fi
+BIN=${BLOGGO:-$TARGET/release/bloggo}
+LOADGEN=${LOADGEN:-$TARGET/release/examples/loadgen}
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -26,6 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN" --quiet init "$WORK/site" >/dev/null
+if [ -n "${WORKERS:-}" ]; then printf '\n[serve]\nworkers = %s\n' "$WORKERS" >> "$WORK/site/bloggo.toml"; fi
 mkdir -p "$WORK/posts"
 for i in 1 2 3 4; do
     printf -- '---\ntitle: Post %s\ndate: 2026-01-0%s\n---\nSome text for post %s.\n' "$i" "$i" "$i" > "$WORK/posts/post-$i.md"

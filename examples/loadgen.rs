@@ -6,6 +6,12 @@
 //! Each thread keeps one connection open and sends GETs one after another, rotating desktop,
 //! phone and tablet user agents (no bots, so every 200 is a view). Prints the requests
 //! acknowledged with 200, requests/s and p50/p99/max latency, and `acknowledged=N` last for scripts.
+//!
+//! `--fresh 1`: each request on a new connection (`Connection: close`), as a browser opening
+//! the site or curl does. `--pause-ms N`: a pause after each request.
+//! `--slowloris N`: instead of requests, N connections that each send one byte of a request
+//! head every `--trickle-ms` (3000), reconnecting when the server drops them, for `--seconds`;
+//! prints the bytes sent and how often the server dropped a connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,6 +29,10 @@ struct Opts {
     threads: usize,
     requests: usize,
     seconds: u64,
+    fresh: bool,
+    pause: Duration,
+    slowloris: usize,
+    trickle: Duration,
 }
 
 fn parse() -> Result<Opts, String> {
@@ -43,6 +53,10 @@ fn parse() -> Result<Opts, String> {
         threads: 4,
         requests: 100_000,
         seconds: 60,
+        fresh: false,
+        pause: Duration::ZERO,
+        slowloris: 0,
+        trickle: Duration::from_secs(3),
     };
     while let Some(flag) = args.next() {
         let v = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -52,6 +66,10 @@ fn parse() -> Result<Opts, String> {
             "--threads" => o.threads = num()?.max(1),
             "--requests" => o.requests = num()?,
             "--seconds" => o.seconds = num()? as u64,
+            "--fresh" => o.fresh = num()? != 0,
+            "--pause-ms" => o.pause = Duration::from_millis(num()? as u64),
+            "--slowloris" => o.slowloris = num()?,
+            "--trickle-ms" => o.trickle = Duration::from_millis(num()? as u64),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -76,9 +94,10 @@ fn run_thread(o: &Opts, t: usize, n: usize, deadline: Instant) -> (usize, usize,
         }
         let (r, w) = conn.as_mut().unwrap();
         let req = format!(
-            "GET {} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: {}\r\n\r\n",
+            "GET {} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: {}\r\n{}\r\n",
             o.path,
-            AGENTS[(t + i) % AGENTS.len()]
+            AGENTS[(t + i) % AGENTS.len()],
+            if o.fresh { "Connection: close\r\n" } else { "" }
         );
         let start = Instant::now();
         let mut status = 0;
@@ -118,11 +137,42 @@ fn run_thread(o: &Opts, t: usize, n: usize, deadline: Instant) -> (usize, usize,
         } else {
             failed += 1;
         }
-        if !good || close {
+        if !good || close || o.fresh {
             conn = None;
+        }
+        if !o.pause.is_zero() {
+            std::thread::sleep(o.pause);
         }
     }
     (ok, failed, lat)
+}
+
+/// Slowloris: `n` connections each sending one byte of a request head every `trickle`,
+/// reconnecting when dropped, until `deadline`. Returns (bytes sent, connections dropped).
+fn slowloris(o: &Opts, deadline: Instant) -> (usize, usize) {
+    const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+    let connect = || TcpStream::connect_timeout(&o.addr, Duration::from_secs(2)).ok();
+    let mut conns: Vec<(Option<TcpStream>, usize)> =
+        (0..o.slowloris).map(|_| (connect(), 0)).collect();
+    let (mut sent, mut dropped) = (0, 0);
+    while Instant::now() < deadline {
+        let round = Instant::now();
+        for (c, at) in conns.iter_mut() {
+            let byte = HEAD.get(*at).copied().unwrap_or(b'a');
+            if c.as_mut().is_some_and(|s| s.write_all(&[byte]).is_ok()) {
+                *at += 1;
+                sent += 1;
+            } else {
+                dropped += 1;
+                *c = connect();
+                *at = 0;
+            }
+        }
+        while round.elapsed() < o.trickle && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    (sent, dropped)
 }
 
 fn main() {
@@ -134,6 +184,16 @@ fn main() {
         }
     };
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    if o.slowloris > 0 {
+        let (sent, dropped) = slowloris(&o, deadline);
+        println!(
+            "slowloris: {} connections for {} s, one byte each every {} ms: {sent} bytes sent, {dropped} connections dropped by the server",
+            o.slowloris,
+            o.seconds,
+            o.trickle.as_millis()
+        );
+        return;
+    }
     let per = o.requests / o.threads;
     let started = Instant::now();
     let results: Vec<_> = std::thread::scope(|s| {

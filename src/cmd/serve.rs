@@ -90,6 +90,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         flush_interval: Duration::from_millis(cfg.flush_interval_ms),
         drafts: args.drafts,
         live_reload: !args.no_build,
+        start_up_build: !args.no_build,
         limits: Limits::default(),
     };
     let server = Server::start(&opts)?;
@@ -118,7 +119,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             drafts_dir.as_ref().map(|_| output.clone()),
             url.trim_end_matches('/').to_string(),
         );
+        // Meanwhile, pages not written yet get a "building…" page (503) that reloads after.
         rebuild_once(&server.handle(), &mut build, None, &fingerprint);
+        server.handle().start_up_done();
         if !args.no_watch {
             let (tx, rx) = mpsc::channel();
             let set = WatchSet::for_site(&settings, &output);

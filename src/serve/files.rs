@@ -61,6 +61,14 @@ pub fn resolve(root: &Path, target: &str) -> Resolved {
         Ok(s) => s,
         Err(why) => return Resolved::BadPath(why),
     };
+    // Hidden files are not part of the site: bloggo's own (its manifest) and whatever else a
+    // tool left there (`.git`, `.env`, editor swap files). `.well-known` is (RFC 8615).
+    if segments
+        .iter()
+        .any(|s| s.starts_with('.') && s != ".well-known")
+    {
+        return Resolved::NotFound;
+    }
     let mut p = root.to_path_buf();
     p.extend(&segments);
     // A folder URL: its index.html, resolved in one go (the common case of a page request).
@@ -82,7 +90,16 @@ pub fn resolve(root: &Path, target: &str) -> Resolved {
         return Resolved::Forbidden;
     }
     if canonical.is_dir() {
-        let mut to = format!("{path}/");
+        // Path-absolute with one leading slash, from the segments as sent: `//evil.example`
+        // names this site's folder `evil.example` and must not become `Location:
+        // //evil.example/`, which a browser reads as another host (empty segments collapse,
+        // as Go's ServeMux, behind Hugo's server, cleans them).
+        let mut to = String::with_capacity(path.len() + 1);
+        for raw in path.split('/').filter(|s| !s.is_empty()) {
+            to.push('/');
+            to.push_str(raw);
+        }
+        to.push('/');
         if let Some(q) = query {
             to.push('?');
             to.push_str(q);
@@ -184,6 +201,14 @@ mod tests {
             Resolved::Redirect("/a/?x=1".into())
         );
         assert_eq!(resolve(&root, "/nope"), Resolved::NotFound);
+        assert_eq!(resolve(&root, "//a"), Resolved::Redirect("/a/".into()));
+        assert_eq!(
+            resolve(&root, "///a?//x"),
+            Resolved::Redirect("/a/?//x".into())
+        );
+        std::fs::write(root.join(".bloggo-manifest"), "m").unwrap();
+        assert_eq!(resolve(&root, "/.bloggo-manifest"), Resolved::NotFound);
+        assert_eq!(resolve(&root, "/%2Ebloggo-manifest"), Resolved::NotFound);
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("link")).unwrap();

@@ -1,23 +1,59 @@
-//! The HTTP/1.1 wire: reading one request head with hard limits, writing one response.
+//! The HTTP/1.1 transport: hyper's HTTP/1 server on a small tokio runtime, and the plain
+//! request and response types the handlers in `mod.rs` work with.
 //!
-//! bloggo reads request heads itself rather than through tiny_http, because tiny_http reads a
-//! request line or header of any length into memory and starts one thread per connection;
-//! here every line has a size cap, the head has a header count cap and a deadline, and
-//! connections are served by a fixed pool of workers (see `mod.rs`).
+//! **Why hyper.** bloggo used to read request heads itself, on a fixed pool of worker threads
+//! (tiny_http, named in the first design, reads a request line or header of any length into
+//! memory and has no header limits: tiny-http issue 56). Hostile-client tests (issue 15) showed
+//! what a thread pool cannot hold with little code: 200 connections each trickling one header
+//! byte every 3 s kept every worker busy, so a well-behaved client got no answer in 30 s. A
+//! connection waiting for bytes must not hold a thread at all. hyper (maintained, the HTTP layer
+//! under most of Rust's servers) reads heads as futures, so a waiting connection costs a few
+//! kilobytes and no thread, and it enforces the limits a server needs: a total deadline for a
+//! head (`header_read_timeout`, which is also how long an idle keep-alive connection is kept),
+//! the size of a whole head and the number of headers (431). Only complete requests reach the
+//! handlers, which run on the runtime's few worker threads.
+//!
+//! On top of hyper, bloggo refuses: a request target longer than [`Limits::max_request_line`]
+//! (414), a header longer than [`Limits::max_header_line`] (431), a header value that is not
+//! UTF-8 (400), targets that are not a path
+//! (absolute-form, `*`: 400), and request bodies (`Transfer-Encoding`: 400; a `Content-Length`
+//! body is answered, then the connection is closed, so a request hidden in a body is never
+//! served). hyper answers a malformed head with 400, conflicting `Content-Length`s with 400,
+//! and a head larger than [`Limits::max_head`] with 431 (also when it is the request line that
+//! is too long: hyper cannot tell before the line ends).
 
-use std::io::{self, BufRead, Write};
-use std::time::{Duration, Instant};
+use std::convert::Infallible;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH};
+use hyper::{Method, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::AsyncRead;
+use tokio::sync::watch;
+
+use super::livereload::Events;
 
 /// Limits on a request head.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest request line (method, target, version), in bytes.
+    /// Longest request target (path and query), in bytes: 414 beyond it.
     pub max_request_line: usize,
-    /// Longest header line, in bytes.
+    /// Longest header (name and value), in bytes: 431 beyond it.
     pub max_header_line: usize,
-    /// Most header lines.
+    /// Most headers: 431 beyond it.
     pub max_headers: usize,
-    /// Time allowed to receive a whole head once its first byte came.
+    /// Largest whole head (request line and headers), in bytes: 431 beyond it (at least 8192).
+    pub max_head: usize,
+    /// Time allowed for a whole head, from the connection's start or the end of its last
+    /// response: a connection that has not sent a complete head by then is closed, however
+    /// slowly it trickles. It is also how long an idle keep-alive connection is kept.
     pub head_timeout: Duration,
 }
 
@@ -27,298 +63,75 @@ impl Default for Limits {
             max_request_line: 8 * 1024,
             max_header_line: 8 * 1024,
             max_headers: 64,
-            head_timeout: Duration::from_secs(10),
+            max_head: 32 * 1024,
+            head_timeout: Duration::from_secs(5),
         }
     }
 }
 
-/// A parsed request head (bloggo serves no request bodies).
-#[derive(Debug, Clone)]
+/// A request head (bloggo serves no request bodies).
+#[derive(Debug)]
 pub struct Request {
-    pub method: String,
+    pub method: Method,
     /// The request target as sent: `/path?query`.
     pub target: String,
-    pub http11: bool,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    /// The client's address.
+    pub peer: IpAddr,
+    /// Whether a body follows the head (it is not read; the connection is closed after the
+    /// response).
+    pub has_body: bool,
 }
 
 impl Request {
-    /// The first header of this name (case-insensitive).
+    /// The first header of this name, when it is visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Checks a head hyper parsed against bloggo's own limits; a refusal is its status and why.
+    fn from_hyper(
+        rq: hyper::Request<Incoming>,
+        peer: IpAddr,
+        limits: &Limits,
+    ) -> Result<Request, (u16, &'static str)> {
+        let (head, _body) = rq.into_parts();
+        let uri = &head.uri;
+        let target = uri.path_and_query().map_or("", |p| p.as_str());
+        if uri.scheme().is_some() || uri.authority().is_some() || !target.starts_with('/') {
+            return Err((400, "the request target must be a path starting with /"));
+        }
+        if target.len() > limits.max_request_line {
+            return Err((414, "the request target is too long"));
+        }
+        if head
+            .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the client wants the connection kept open after this response.
-    pub fn keep_alive(&self) -> bool {
-        let conn = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        if self.http11 {
-            !conn.contains("close")
-        } else {
-            conn.contains("keep-alive")
+            .any(|(k, v)| k.as_str().len() + v.len() + 2 > limits.max_header_line)
+        {
+            return Err((431, "a header line is too long"));
         }
-    }
-
-    /// Whether a body follows the head (bloggo does not read it, so it closes the connection).
-    pub fn has_body(&self) -> bool {
-        self.header("transfer-encoding").is_some()
-            || self
-                .header("content-length")
-                .is_some_and(|v| v.trim() != "0")
-    }
-}
-
-/// Why no request could be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The client closed the connection (or stayed idle) between requests: close quietly.
-    Closed,
-    /// The head is malformed or too large: answer with this status and close.
-    Bad(u16, &'static str),
-}
-
-/// What to do while waiting for the first byte of a request.
-pub trait Idle {
-    /// Called on each read timeout before a request started; `true` stops waiting.
-    fn give_up(&mut self) -> bool;
-}
-
-impl<F: FnMut() -> bool> Idle for F {
-    fn give_up(&mut self) -> bool {
-        self()
-    }
-}
-
-/// How long a request head may take before it is dropped in favour of waiting connections.
-pub const HEAD_GRACE: Duration = Duration::from_millis(500);
-
-/// Reads one request head. The stream must have a short read timeout set: it is how idle
-/// connections notice `idle.give_up()` and how the head deadline is enforced.
-pub fn read_request<R: BufRead>(
-    r: &mut R,
-    limits: &Limits,
-    idle: &mut dyn Idle,
-) -> Result<Request, ReadError> {
-    // Wait for the first byte; idle keep-alive connections end here.
-    loop {
-        match r.fill_buf() {
-            Ok([]) => return Err(ReadError::Closed),
-            Ok(_) => break,
-            Err(e) if is_timeout(&e) => {
-                if idle.give_up() {
-                    return Err(ReadError::Closed);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err(ReadError::Closed),
+        if head
+            .headers
+            .values()
+            .any(|v| std::str::from_utf8(v.as_bytes()).is_err())
+        {
+            return Err((400, "a header value is not UTF-8"));
         }
-    }
-    let started = Instant::now();
-    let deadline = started + limits.head_timeout;
-    // A slow head is dropped early when other connections wait for a worker (`idle` says so),
-    // so slow clients cannot hold every worker for the whole head timeout.
-    let mut hurry = || started.elapsed() > HEAD_GRACE && idle.give_up();
-    let mut line = Vec::with_capacity(256);
-    // Tolerate one empty line before the request line (RFC 9112 §2.2).
-    read_line(
-        r,
-        &mut line,
-        limits.max_request_line,
-        deadline,
-        414,
-        &mut hurry,
-    )?;
-    if line.is_empty() {
-        read_line(
-            r,
-            &mut line,
-            limits.max_request_line,
-            deadline,
-            414,
-            &mut hurry,
-        )?;
-    }
-    let (method, target, http11) = parse_request_line(&line)?;
-    let mut headers = Vec::new();
-    loop {
-        read_line(
-            r,
-            &mut line,
-            limits.max_header_line,
-            deadline,
-            431,
-            &mut hurry,
-        )?;
-        if line.is_empty() {
-            break;
+        if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
+            return Err((400, "request bodies are not accepted"));
         }
-        if headers.len() == limits.max_headers {
-            return Err(ReadError::Bad(431, "too many header lines"));
-        }
-        headers.push(parse_header(&line)?);
-    }
-    check_framing(&headers)?;
-    Ok(Request {
-        method,
-        target,
-        http11,
-        headers,
-    })
-}
-
-/// Refuses ambiguous body framing (the ways requests are smuggled past a proxy): differing or
-/// malformed `Content-Length` headers, or `Content-Length` together with `Transfer-Encoding`.
-fn check_framing(headers: &[(String, String)]) -> Result<(), ReadError> {
-    let lengths: Vec<&str> = headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.trim())
-        .collect();
-    if lengths.iter().any(|v| v.parse::<u64>().is_err()) || lengths.windows(2).any(|w| w[0] != w[1])
-    {
-        return Err(ReadError::Bad(400, "conflicting or invalid Content-Length"));
-    }
-    let chunked = headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"));
-    if chunked && !lengths.is_empty() {
-        return Err(ReadError::Bad(
-            400,
-            "both Content-Length and Transfer-Encoding are set",
-        ));
-    }
-    Ok(())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// Reads up to LF (dropping CRLF or LF) into `line`; longer than `max` → `too_long` status.
-fn read_line<R: BufRead>(
-    r: &mut R,
-    line: &mut Vec<u8>,
-    max: usize,
-    deadline: Instant,
-    too_long: u16,
-    hurry: &mut dyn FnMut() -> bool,
-) -> Result<(), ReadError> {
-    line.clear();
-    loop {
-        if Instant::now() > deadline {
-            return Err(ReadError::Bad(408, "the request head took too long"));
-        }
-        let buf = match r.fill_buf() {
-            Ok([]) => return Err(ReadError::Bad(400, "the request head ends early")),
-            Ok(b) => b,
-            Err(e) if is_timeout(&e) && hurry() => {
-                return Err(ReadError::Bad(
-                    408,
-                    "the request head is too slow while other clients wait",
-                ))
-            }
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(ReadError::Closed),
-        };
-        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        if line.len() + take > max + 2 {
-            return Err(ReadError::Bad(
-                too_long,
-                if too_long == 414 {
-                    "the request line is too long"
-                } else {
-                    "a header line is too long"
-                },
-            ));
-        }
-        line.extend_from_slice(&buf[..take]);
-        r.consume(take);
-        if done {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            if line.len() > max {
-                return Err(ReadError::Bad(
-                    too_long,
-                    "a request line or header is too long",
-                ));
-            }
-            return Ok(());
-        }
-    }
-}
-
-fn parse_request_line(line: &[u8]) -> Result<(String, String, bool), ReadError> {
-    const BAD: ReadError = ReadError::Bad(400, "malformed request line");
-    let text = std::str::from_utf8(line).map_err(|_| BAD)?;
-    let mut parts = text.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(BAD);
-    };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
-        return Err(BAD);
-    }
-    // Origin form only ("/path?query"); a visible-ASCII target without spaces or controls.
-    if !target.starts_with('/') || !target.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(ReadError::Bad(
-            400,
-            "the request target must be a path starting with /",
-        ));
-    }
-    let http11 = match version {
-        "HTTP/1.1" => true,
-        "HTTP/1.0" => false,
-        v if v.starts_with("HTTP/") => {
-            return Err(ReadError::Bad(505, "only HTTP/1.0 and HTTP/1.1 are served"))
-        }
-        _ => return Err(BAD),
-    };
-    Ok((method.to_string(), target.to_string(), http11))
-}
-
-fn parse_header(line: &[u8]) -> Result<(String, String), ReadError> {
-    const BAD: ReadError = ReadError::Bad(400, "malformed header line");
-    let text = std::str::from_utf8(line).map_err(|_| BAD)?;
-    let (name, value) = text.split_once(':').ok_or(BAD)?;
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(token) {
-        return Err(BAD);
-    }
-    if value.bytes().any(|b| b < 0x20 && b != b'\t') {
-        return Err(BAD);
-    }
-    Ok((name.to_string(), value.trim().to_string()))
-}
-
-/// The reason phrase of the statuses bloggo sends.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
+        let has_body = head
+            .headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+        Ok(Request {
+            method: head.method,
+            target: target.to_string(),
+            headers: head.headers,
+            peer,
+            has_body,
+        })
     }
 }
 
@@ -326,23 +139,16 @@ pub fn reason(status: u16) -> &'static str {
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
+    /// A file and its length (read while it is sent).
     File(std::fs::File, u64),
+    /// A live-reload event stream.
+    Events(Events),
 }
 
-impl Body {
-    fn len(&self) -> u64 {
-        match self {
-            Body::Empty => 0,
-            Body::Bytes(b) => b.len() as u64,
-            Body::File(_, n) => *n,
-        }
-    }
-}
-
-/// A response to write.
+/// A response.
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: HeaderMap,
     pub body: Body,
 }
 
@@ -350,7 +156,7 @@ impl Response {
     pub fn new(status: u16) -> Response {
         Response {
             status,
-            headers: Vec::new(),
+            headers: HeaderMap::new(),
             body: Body::Empty,
         }
     }
@@ -358,12 +164,15 @@ impl Response {
     /// A short plain-text response.
     pub fn text(status: u16, text: &str) -> Response {
         Response::new(status)
-            .header("Content-Type", "text/plain; charset=utf-8")
+            .header(hyper::header::CONTENT_TYPE, "text/plain; charset=utf-8")
             .body(Body::Bytes(format!("{text}\n").into_bytes()))
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
-        self.headers.push((name, value.into()));
+    /// Adds a header (a value that cannot be a header value is left out).
+    pub fn header(mut self, name: HeaderName, value: impl AsRef<str>) -> Response {
+        if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
+            self.headers.append(name, v);
+        }
         self
     }
 
@@ -372,89 +181,246 @@ impl Response {
         self
     }
 
-    /// Writes status line, headers and (unless `head_only` or 304/204) the body.
-    pub fn write_to<W: Write>(
-        self,
-        w: &mut W,
-        head_only: bool,
-        keep_alive: bool,
-    ) -> io::Result<()> {
-        let no_body = matches!(self.status, 204 | 304);
-        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        for (k, v) in &self.headers {
-            head.push_str(k);
-            head.push_str(": ");
-            head.push_str(v);
-            head.push_str("\r\n");
+    /// The response hyper writes. `head_only`: the headers of GET (with its Content-Length),
+    /// no body; `close`: the connection ends after it.
+    fn into_hyper(self, head_only: bool, close: bool) -> hyper::Response<Wire> {
+        let Response {
+            status,
+            mut headers,
+            body,
+        } = self;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let no_body =
+            head_only || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+        let len = match &body {
+            Body::Empty => Some(0),
+            Body::Bytes(b) => Some(b.len() as u64),
+            Body::File(_, n) => Some(*n),
+            Body::Events(_) => None,
+        };
+        if let (Some(n), false) = (
+            len,
+            status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED,
+        ) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
         }
-        if !no_body {
-            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        if close {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
-        head.push_str(if keep_alive {
-            "Connection: keep-alive\r\n\r\n"
+        let wire = if no_body {
+            Wire::Full(None)
         } else {
-            "Connection: close\r\n\r\n"
-        });
-        w.write_all(head.as_bytes())?;
-        if !head_only && !no_body {
-            match self.body {
-                Body::Empty => {}
-                Body::Bytes(b) => w.write_all(&b)?,
-                Body::File(f, n) => {
-                    let copied = io::copy(&mut io::Read::take(f, n), w)?;
-                    if copied != n {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the file shrank while it was sent",
-                        ));
-                    }
-                }
+            match body {
+                Body::Empty => Wire::Full(None),
+                Body::Bytes(b) => Wire::Full(Some(Bytes::from(b))),
+                Body::File(f, n) => Wire::file(f, n),
+                Body::Events(e) => Wire::Events(e),
             }
-        }
-        w.flush()
+        };
+        let mut out = hyper::Response::new(wire);
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        out
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Files up to this size are read at once; larger ones are streamed in chunks of this size.
+const CHUNK: usize = 256 * 1024;
 
-    fn read(bytes: &[u8]) -> Result<Request, ReadError> {
-        let mut r = io::BufReader::new(bytes);
-        read_request(&mut r, &Limits::default(), &mut || true)
+/// A response body as hyper sends it.
+pub enum Wire {
+    Full(Option<Bytes>),
+    /// A file read through tokio (its reads run on the blocking pool; a slow client holds no
+    /// thread), `left` bytes still to send.
+    File {
+        file: tokio::fs::File,
+        left: u64,
+        buf: Vec<u8>,
+    },
+    Events(Events),
+}
+
+impl Wire {
+    fn file(mut f: std::fs::File, len: u64) -> Wire {
+        if len <= CHUNK as u64 {
+            let mut bytes = Vec::with_capacity(len as usize);
+            return match io::Read::read_to_end(&mut io::Read::take(&mut f, len), &mut bytes) {
+                Ok(n) if n as u64 == len => Wire::Full(Some(Bytes::from(bytes))),
+                // The file changed under us: end the response early, hyper closes the connection.
+                _ => Wire::File {
+                    file: tokio::fs::File::from_std(f),
+                    left: len,
+                    buf: Vec::new(),
+                },
+            };
+        }
+        Wire::File {
+            file: tokio::fs::File::from_std(f),
+            left: len,
+            buf: vec![0; CHUNK],
+        }
     }
+}
 
-    fn status(bytes: &[u8]) -> u16 {
-        match read(bytes) {
-            Err(ReadError::Bad(s, _)) => s,
-            other => panic!("expected a refusal, got {other:?}"),
+impl HttpBody for Wire {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match self.get_mut() {
+            Wire::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Wire::File { file, left, buf } => {
+                if *left == 0 {
+                    return Poll::Ready(None);
+                }
+                let want = (*left).min(buf.len() as u64) as usize;
+                if want == 0 {
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file changed while it was sent",
+                    ))));
+                }
+                let mut rb = tokio::io::ReadBuf::new(&mut buf[..want]);
+                match Pin::new(file).poll_read(cx, &mut rb) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                        Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the file shrank while it was sent",
+                        ))))
+                    }
+                    Poll::Ready(Ok(())) => {
+                        let chunk = Bytes::copy_from_slice(rb.filled());
+                        *left -= chunk.len() as u64;
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    }
+                }
+            }
+            Wire::Events(e) => e.poll_next(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
         }
     }
 
-    #[test]
-    fn reads_a_simple_head() {
-        let rq = read(b"GET /a/b?x=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: t t\r\n\r\n").unwrap();
-        assert_eq!(rq.method, "GET");
-        assert_eq!(rq.target, "/a/b?x=1");
-        assert_eq!(rq.header("user-agent"), Some("t t"));
-        assert!(rq.keep_alive());
-        let rq = read(b"GET / HTTP/1.0\n\n").unwrap();
-        assert!(!rq.keep_alive());
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Wire::Full(b) => b.is_none(),
+            Wire::File { left, .. } => *left == 0,
+            Wire::Events(_) => false,
+        }
     }
 
-    #[test]
-    fn refuses_malformed_and_oversized_heads() {
-        assert_eq!(status(b"GARBAGE\r\n\r\n"), 400);
-        assert_eq!(status(b"GET /\r\n\r\n"), 400);
-        assert_eq!(status(b"GET http://x/ HTTP/1.1\r\n\r\n"), 400);
-        assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), 505);
-        assert_eq!(status(b"GET / HTTP/1.1\r\nno colon\r\n\r\n"), 400);
-        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: x"), 400);
-        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000));
-        assert_eq!(status(long.as_bytes()), 414);
-        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(9000));
-        assert_eq!(status(long.as_bytes()), 431);
-        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(100));
-        assert_eq!(status(many.as_bytes()), 431);
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Wire::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Wire::File { left, .. } => SizeHint::with_exact(*left),
+            Wire::Events(_) => SizeHint::default(),
+        }
     }
+}
+
+/// Answers complete requests; runs on the runtime's worker threads, so it must not block for
+/// long (a short file read is fine; waiting on a full queue is not).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(self: Arc<Self>, rq: Request) -> impl std::future::Future<Output = Response> + Send;
+}
+
+/// The runtime that serves connections: `threads` workers for complete requests, plus tokio's
+/// blocking pool for file reads.
+pub fn runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.clamp(1, 64))
+        .max_blocking_threads(32)
+        .thread_name("bloggo-http")
+        .enable_all()
+        .build()
+}
+
+/// How long a stopping server waits for requests in flight before it drops them.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// Accepts connections and serves them until `stop` turns true; then stops accepting, lets
+/// every request in flight finish (idle keep-alive connections are closed at once) and
+/// returns once all connections are gone, or after [`DRAIN`].
+pub async fn serve<H: Handler>(
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    handler: Arc<H>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.head_timeout)
+        .max_headers(limits.max_headers)
+        .max_header_size(limits.max_head)
+        .max_buf_size(limits.max_head.max(8192));
+    let graceful = GracefulShutdown::new();
+    // Accept errors come in runs (out of descriptors): reported once a run.
+    let mut failing = false;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            r = listener.accept() => r,
+        };
+        let (stream, peer) = match accepted {
+            Ok(c) => {
+                failing = false;
+                c
+            }
+            Err(e) => {
+                if !failing {
+                    eprintln!("serve: cannot accept a connection ({e}); retrying");
+                    failing = true;
+                }
+                // Out of descriptors, the listener stays readable: wait for some to be freed
+                // (connections closing) instead of spinning, and keep listening for the stop.
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = builder.serve_connection(TokioIo::new(stream), service(&handler, limits, peer));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A connection's end is never an error of the server's: a client went away, a head
+            // was malformed or too slow (hyper has answered it when it could).
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+}
+
+/// The hyper service of one connection.
+fn service<H: Handler>(
+    handler: &Arc<H>,
+    limits: Limits,
+    peer: SocketAddr,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = hyper::Response<Wire>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<hyper::Response<Wire>, Infallible>> + Send,
+> + use<H> {
+    let handler = handler.clone();
+    hyper::service::service_fn(move |rq: hyper::Request<Incoming>| {
+        let handler = handler.clone();
+        async move {
+            Ok(match Request::from_hyper(rq, peer.ip(), &limits) {
+                Ok(r) => {
+                    let head_only = r.method == Method::HEAD;
+                    let close = r.has_body;
+                    handler.handle(r).await.into_hyper(head_only, close)
+                }
+                Err((status, why)) => Response::text(status, why).into_hyper(false, true),
+            })
+        }
+    })
 }

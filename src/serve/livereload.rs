@@ -1,17 +1,32 @@
 //! Live reload: a Server-Sent Events endpoint, the script injected into served HTML (never
-//! into `bloggo build` output), and the overlay that shows a failed rebuild's error.
+//! into `bloggo build` output), the overlay that shows a failed rebuild's error, and the
+//! "building…" page served while serve's first build runs.
+//!
+//! Each browser's stream is an [`Events`] body: it ends when the server closes it or the
+//! client goes away. hyper notices a client that closes its connection at once; a comment line
+//! every [`HEARTBEAT`] also finds connections that broke without a word (a write fails), so a
+//! stream never outlives its client by more than a few seconds, with or without rebuilds.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use hyper::body::Bytes;
+use tokio::sync::mpsc;
 
 /// The SSE endpoint the injected script listens on.
 pub const EVENTS_PATH: &str = "/_bloggo/livereload";
+/// How often a stream with nothing to say sends a comment line.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Events queued for one browser; a browser this far behind misses events (it reconnects and
+/// gets the current state).
+const QUEUE: usize = 16;
 
 /// The state of the last rebuild and the browsers listening for the next one.
 pub struct LiveReload {
-    clients: Mutex<Vec<TcpStream>>,
+    clients: Mutex<Vec<mpsc::Sender<Bytes>>>,
+    /// Building pages waiting for the end of the start-up build.
+    waiting: Mutex<Vec<mpsc::Sender<Bytes>>>,
     state: Mutex<State>,
 }
 
@@ -20,6 +35,10 @@ struct State {
     /// Bumped on every rebuild result; part of served pages' ETags.
     generation: u64,
     error: Option<String>,
+    /// The start-up build is running.
+    starting: bool,
+    /// The server is stopping: new streams end at once.
+    closed: bool,
 }
 
 impl Default for LiveReload {
@@ -28,27 +47,96 @@ impl Default for LiveReload {
     }
 }
 
+/// One browser's event stream (a response body).
+pub struct Events {
+    first: Option<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
+    heartbeat: tokio::time::Interval,
+}
+
+impl Events {
+    /// The next bytes to send; `None` ends the stream.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(b) = self.first.take() {
+            return Poll::Ready(Some(b));
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(b) => {
+                self.heartbeat.reset();
+                Poll::Ready(b)
+            }
+            Poll::Pending => match self.heartbeat.poll_tick(cx) {
+                Poll::Ready(_) => Poll::Ready(Some(Bytes::from_static(b": ping\n\n"))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
 impl LiveReload {
     pub fn new() -> LiveReload {
         LiveReload {
             clients: Mutex::new(Vec::new()),
+            waiting: Mutex::new(Vec::new()),
             state: Mutex::new(State::default()),
         }
     }
 
-    /// Takes over a connection as an event stream: sends the SSE head and the current state.
-    pub fn subscribe(&self, mut stream: TcpStream) {
-        let state = self.state.lock().unwrap().clone();
-        let mut first = String::from(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n\
-             Connection: keep-alive\r\n\r\nretry: 1000\n\n",
-        );
-        if let Some(e) = &state.error {
-            first.push_str(&event("error", e));
+    /// A new event stream. `start_up`: the stream of a building page, which gets one reload
+    /// event when the start-up build is over (at once if it already is), and nothing else.
+    /// Must be called inside the server's runtime (the heartbeat is a timer of it).
+    pub fn subscribe(&self, start_up: bool) -> Events {
+        // Held until the stream is registered, so close_all cannot slip in between.
+        let state = self.state.lock().unwrap();
+        let mut first = String::from("retry: 1000\n\n");
+        let (tx, rx) = mpsc::channel(QUEUE);
+        if state.closed {
+            // The sender is dropped: the stream ends after its first bytes.
+        } else if start_up {
+            if state.starting {
+                self.waiting.lock().unwrap().push(tx);
+            } else {
+                first.push_str(&event("reload", &state.generation.to_string()));
+            }
+        } else {
+            if let Some(e) = &state.error {
+                first.push_str(&event("error", e));
+            }
+            let mut clients = self.clients.lock().unwrap();
+            clients.retain(|c| !c.is_closed());
+            clients.push(tx);
         }
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-        if stream.write_all(first.as_bytes()).is_ok() {
-            self.clients.lock().unwrap().push(stream);
+        drop(state);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        heartbeat.reset();
+        Events {
+            first: Some(Bytes::from(first)),
+            rx,
+            heartbeat,
+        }
+    }
+
+    /// The start-up build is running: pages that are not there yet get the building page.
+    pub fn begin_start_up(&self) {
+        self.state.lock().unwrap().starting = true;
+    }
+
+    /// Whether the start-up build is running.
+    pub fn starting(&self) -> bool {
+        self.state.lock().unwrap().starting
+    }
+
+    /// The start-up build is over (built or failed): building pages reload.
+    pub fn finish_start_up(&self) {
+        let g = {
+            let mut s = self.state.lock().unwrap();
+            s.starting = false;
+            s.generation
+        };
+        let reload = Bytes::from(event("reload", &g.to_string()));
+        for c in self.waiting.lock().unwrap().drain(..) {
+            let _ = c.try_send(reload.clone());
         }
     }
 
@@ -78,21 +166,18 @@ impl LiveReload {
         self.broadcast(&event("error", message));
     }
 
-    /// Sends a comment to every client so closed ones are dropped.
-    pub fn ping(&self) {
-        self.broadcast(": ping\n\n");
-    }
-
-    /// How many browsers are listening.
+    /// How many browsers are listening (streams whose client went away are not counted).
     pub fn listeners(&self) -> usize {
-        self.clients.lock().unwrap().len()
+        let mut clients = self.clients.lock().unwrap();
+        clients.retain(|c| !c.is_closed());
+        clients.len()
     }
 
-    /// Closes every event stream (at shutdown).
+    /// Ends every event stream (at shutdown).
     pub fn close_all(&self) {
-        for c in self.clients.lock().unwrap().drain(..) {
-            let _ = c.shutdown(std::net::Shutdown::Both);
-        }
+        self.state.lock().unwrap().closed = true;
+        self.clients.lock().unwrap().clear();
+        self.waiting.lock().unwrap().clear();
     }
 
     /// A number that changes whenever what is injected into pages changes.
@@ -101,10 +186,14 @@ impl LiveReload {
     }
 
     fn broadcast(&self, text: &str) {
-        self.clients
-            .lock()
-            .unwrap()
-            .retain_mut(|c| c.write_all(text.as_bytes()).and_then(|_| c.flush()).is_ok());
+        let text = Bytes::from(text.to_string());
+        // A full queue (a browser far behind) keeps its stream; a closed one is dropped.
+        self.clients.lock().unwrap().retain(|c| {
+            !matches!(
+                c.try_send(text.clone()),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
     }
 
     /// Adds the live-reload script (and the error overlay, after a failed rebuild) to a page.
@@ -125,6 +214,25 @@ impl LiveReload {
         }
     }
 }
+
+/// The page served instead of a missing one while the start-up build runs (with 503 and
+/// `Retry-After`): it reloads itself when the build is over.
+pub const BUILDING_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Building… · bloggo serve</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<noscript><meta http-equiv="refresh" content="2"></noscript></head>
+<body style="font:16px/1.5 system-ui,sans-serif;margin:3em;color:#222">
+<h1>Building the site…</h1>
+<p>bloggo serve is building the site for the first time. This page reloads by itself when the
+build is done.</p>
+<script>/* bloggo serve: reload when the start-up build is over */
+(function () {
+  if (!window.EventSource) { setTimeout(function () { location.reload(); }, 2000); return; }
+  var es = new EventSource("/_bloggo/livereload?start-up");
+  es.addEventListener("reload", function () { es.close(); location.reload(); });
+})();
+</script></body></html>
+"#;
 
 fn event(name: &str, data: &str) -> String {
     let mut s = format!("event: {name}\n");

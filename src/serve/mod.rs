@@ -1,24 +1,25 @@
 //! `bloggo serve`: a local preview server that records page views.
 //!
-//! - [`http`]: request heads with hard limits, responses;
-//! - [`files`]: request paths → files of the output folder (no way out of it);
+//! - [`http`]: the transport (hyper's HTTP/1 server on a small tokio runtime; why, in its
+//!   module doc), request limits, the plain request and response types;
+//! - [`files`]: request paths → files of the output folder (no way out of it, no hidden files);
 //! - [`views`]: the single writer thread that batches views into short transactions;
 //! - [`device`], [`privacy`]: user agent classes and IP anonymisation;
 //! - [`watcher`], [`livereload`]: rebuild triggers and the browser side of rebuilds;
 //! - [`rebuild`]: the loop that runs rebuilds and reports them; [`backups`]: the schedule.
 //!
-//! A [`Server`] owns one accept thread, a fixed pool of worker threads and a parker thread
-//! ([`pool`]): a worker serves one connection at a time and, when other connections wait, hands
-//! its keep-alive connection back after each response, so every client gets its turn and idle
-//! connections hold no worker. Stopping it stops accepting, lets every worker finish the
-//! request it is on, then lets the view writer commit everything queued.
+//! A [`Server`] owns a tokio runtime whose few worker threads answer complete requests; a
+//! connection that is slow to send its head, idle between requests, or listening for reload
+//! events holds no thread. The answers are plain functions of this module ([`respond`]):
+//! files, ETags, HEAD, 404 and 405, the view beacon, the live-reload script. Stopping the
+//! server stops accepting, lets every request in flight finish, then lets the view writer
+//! commit everything queued.
 
 pub mod backups;
 pub mod device;
 pub mod files;
 pub mod http;
 pub mod livereload;
-pub mod pool;
 pub mod privacy;
 pub mod rebuild;
 pub mod views;
@@ -26,39 +27,36 @@ pub mod watcher;
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use hyper::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER,
+};
+use hyper::Method;
 
 use crate::store::views::{post_ids_by_slug, NewView};
 use crate::store::{now_text, Store};
 use device::Device;
 use files::Resolved;
-use http::{Body, Limits, ReadError, Request, Response};
+use http::{Body, Limits, Request, Response};
 use livereload::LiveReload;
-use pool::{Conn, Pool};
 use privacy::IpAnonymiser;
 use views::{ViewSender, WriterReport};
 
 /// The beacon a page (or a deployed static site) calls to count a view: `?slug=...`.
 pub const BEACON_PATH: &str = "/_bloggo/view";
-/// How long an idle keep-alive connection is kept.
-const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
-/// Most requests served on one connection.
-const MAX_REQUESTS_PER_CONNECTION: u32 = 10_000;
-/// How often blocked reads wake up to check for shutdown and for connections waiting.
-const POLL: Duration = Duration::from_millis(20);
 
 /// What a server needs to know, resolved from settings and flags.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub bind: IpAddr,
     pub port: u16,
+    /// Threads that answer complete requests (the runtime's workers).
     pub workers: usize,
     /// The folder served (created when missing).
     pub output: PathBuf,
@@ -73,10 +71,13 @@ pub struct ServeOptions {
     pub drafts: bool,
     /// Inject the live-reload script into served HTML.
     pub live_reload: bool,
+    /// A start-up build runs after the server starts: until [`ServerHandle::start_up_done`],
+    /// a page that is not there gets the "building…" page (503) instead of a 404.
+    pub start_up_build: bool,
     pub limits: Limits,
 }
 
-/// State every worker reads.
+/// State every request reads.
 struct Shared {
     root: PathBuf,
     posts_segment: String,
@@ -86,24 +87,22 @@ struct Shared {
     started: std::time::Instant,
     store: PathBuf,
     drafts: bool,
+    record_views: bool,
     anonymiser: IpAnonymiser,
     devices: device::Classifier,
     live: Option<LiveReload>,
-    limits: Limits,
-    stop: AtomicBool,
-    /// Connections waiting for a worker, and parked keep-alive connections: while any wait,
-    /// a worker hands its connection back between requests and slow request heads are dropped.
-    pool: Pool,
 }
 
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
     handle: ServerHandle,
-    accept: Option<JoinHandle<()>>,
-    parker: Option<JoinHandle<()>>,
-    workers: Vec<JoinHandle<()>>,
-    /// The server's own view sender; workers hold clones.
+    runtime: tokio::runtime::Runtime,
+    /// Set to true to stop accepting.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// The accept loop; it returns once every connection is done.
+    serving: tokio::task::JoinHandle<()>,
+    /// The server's own view sender; request handlers hold clones.
     views: Option<ViewSender>,
     writer: Option<JoinHandle<WriterReport>>,
 }
@@ -130,10 +129,63 @@ impl ServerHandle {
     pub fn store(&self) -> &Path {
         &self.shared.store
     }
+
+    /// The start-up build is over (built or failed): missing pages are 404s again, and
+    /// building pages open in a browser reload.
+    pub fn start_up_done(&self) {
+        if let Some(live) = &self.shared.live {
+            live.finish_start_up();
+        }
+    }
+}
+
+/// What answers requests: the shared state and a view sender.
+struct App {
+    shared: Arc<Shared>,
+    views: Option<ViewSender>,
+}
+
+impl http::Handler for App {
+    async fn handle(self: Arc<Self>, rq: Request) -> Response {
+        let (path, query) = files::split_target(&rq.target);
+        if rq.method == Method::GET && path == livereload::EVENTS_PATH {
+            if let Some(live) = &self.shared.live {
+                let events = live.subscribe(query == Some("start-up"));
+                return Response::new(200)
+                    .header(CONTENT_TYPE, "text/event-stream")
+                    .header(CACHE_CONTROL, "no-store")
+                    .body(Body::Events(events));
+            }
+        }
+        let mut view = None;
+        let response = respond(&self.shared, &rq, &mut view);
+        if let (Some(view), Some(views)) = (view, &self.views) {
+            queue_view(views, view).await;
+        }
+        response
+    }
+}
+
+/// Queues a view before its response is sent. The queue is bounded: when it is full (the
+/// store is slower than the requests), the wait happens on the blocking pool, not on a worker
+/// thread, and the response waits with it, so a view answered 200 is always queued.
+async fn queue_view(views: &ViewSender, view: NewView) {
+    let sent = match views.try_send(view) {
+        Ok(sent) => sent,
+        Err(view) => {
+            let views = views.clone();
+            tokio::task::spawn_blocking(move || views.send(view))
+                .await
+                .unwrap_or(false)
+        }
+    };
+    if !sent {
+        eprintln!("serve: the view writer stopped; a view was not recorded");
+    }
 }
 
 impl Server {
-    /// Binds, starts the view writer, the workers and the accept thread.
+    /// Binds, starts the view writer and the runtime that accepts and serves connections.
     pub fn start(opts: &ServeOptions) -> Result<Server> {
         std::fs::create_dir_all(&opts.output).with_context(|| {
             format!("{}: cannot create the output folder", opts.output.display())
@@ -148,6 +200,7 @@ impl Server {
                 opts.bind, opts.port
             )
         })?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let slugs = post_ids_by_slug(&Store::connect(&opts.store)?, opts.drafts)
             .context("cannot read the posts' slugs from the store")?;
@@ -162,6 +215,10 @@ impl Server {
         } else {
             (None, None)
         };
+        let live = opts.live_reload.then(LiveReload::new);
+        if let (Some(live), true) = (&live, opts.start_up_build) {
+            live.begin_start_up();
+        }
         let shared = Arc::new(Shared {
             root,
             posts_segment: opts.posts_segment.clone(),
@@ -170,56 +227,28 @@ impl Server {
             started: std::time::Instant::now(),
             store: opts.store.clone(),
             drafts: opts.drafts,
+            record_views: opts.record_views,
             anonymiser: IpAnonymiser::new()?,
             devices: device::Classifier::default(),
-            live: opts.live_reload.then(LiveReload::new),
-            limits: opts.limits,
-            stop: AtomicBool::new(false),
-            pool: Pool::new(opts.workers.max(1) * 64, KEEP_ALIVE_IDLE)?,
+            live,
         });
-        let workers = (0..opts.workers.max(1))
-            .map(|i| {
-                let shared = shared.clone();
-                let views = views.clone();
-                std::thread::Builder::new()
-                    .name(format!("bloggo-http-{i}"))
-                    .spawn(move || worker(&shared, views.as_ref()))
-            })
-            .collect::<std::io::Result<Vec<_>>>()?;
-        let parker_shared = shared.clone();
-        let parker = std::thread::Builder::new()
-            .name("bloggo-parker".into())
-            .spawn(move || parker_shared.pool.run_parker())?;
-        let accept_shared = shared.clone();
-        let accept = std::thread::Builder::new()
-            .name("bloggo-accept".into())
-            .spawn(move || {
-                for conn in listener.incoming() {
-                    if accept_shared.stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    match conn {
-                        Ok(s) => {
-                            // A client gone before it was set up needs no answer.
-                            let Ok(c) = Conn::new(s, POLL) else { continue };
-                            if accept_shared.pool.push_new(c).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            eprintln!("serve: accept failed: {e}");
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                    }
-                }
-                // Dropping the listener stops accepting.
-            })?;
+        let runtime = http::runtime(opts.workers).context("cannot start the server's threads")?;
+        let listener = {
+            let _in_runtime = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let app = Arc::new(App {
+            shared: shared.clone(),
+            views: views.clone(),
+        });
+        let serving = runtime.spawn(http::serve(listener, opts.limits, app, stopped));
         Ok(Server {
             addr,
             handle: ServerHandle { shared },
-            accept: Some(accept),
-            parker: Some(parker),
-            workers,
+            runtime,
+            stop,
+            serving,
             views,
             writer,
         })
@@ -243,42 +272,23 @@ impl Server {
     /// Stops accepting, finishes in-flight requests, commits every queued view.
     pub fn shutdown(self) -> WriterReport {
         let Server {
-            addr,
+            addr: _,
             handle,
-            accept,
-            parker,
-            workers,
+            runtime,
+            stop,
+            serving,
             views,
             writer,
         } = self;
-        let shared = handle.shared;
-        shared.stop.store(true, Ordering::SeqCst);
-        // Wake the accept thread blocked in accept().
-        let wake = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => {
-                SocketAddr::from(([127, 0, 0, 1], addr.port()))
-            }
-            IpAddr::V6(ip) if ip.is_unspecified() => {
-                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
-            }
-            _ => addr,
-        };
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(a) = accept {
-            let _ = a.join();
-        }
-        // Workers serve what is queued (one request each: `stop` ends keep-alive), then return.
-        shared.pool.close();
-        if let Some(p) = parker {
-            let _ = p.join();
-        }
-        for w in workers {
-            let _ = w.join();
-        }
-        if let Some(live) = &shared.live {
+        let _ = stop.send(true);
+        // Event streams never end by themselves: end them, so their connections close.
+        if let Some(live) = &handle.shared.live {
             live.close_all();
         }
-        // Every worker is gone, so this is the last sender of views: the writer drains and stops.
+        // Returns once every connection is done (or after http::DRAIN).
+        let _ = runtime.block_on(serving);
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        // Every handler is gone, so this is the last sender of views: the writer drains and stops.
         drop(views);
         writer
             .map(|w| w.join().unwrap_or_default())
@@ -286,118 +296,23 @@ impl Server {
     }
 }
 
-fn worker(shared: &Shared, views: Option<&ViewSender>) {
-    while let Some(conn) = shared.pool.take() {
-        // A bug in one request must not shrink the pool: the connection is dropped, the
-        // worker goes on.
-        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            serve_connection(shared, views, conn)
-        }));
-        if served.is_err() {
-            eprintln!("serve: a request failed unexpectedly; its connection was closed");
-        }
-    }
-}
-
-/// Serves requests on a connection until it closes, or hands it back to the pool between
-/// requests when other connections wait.
-fn serve_connection(shared: &Shared, views: Option<&ViewSender>, mut conn: Conn) {
-    loop {
-        let stopping = || shared.stop.load(Ordering::Relaxed);
-        let active = conn.active;
-        let idle_too_long = || active.elapsed() > KEEP_ALIVE_IDLE;
-        let waited = pool::wait_readable(&mut conn, || {
-            stopping() || idle_too_long() || shared.pool.waiting() > 0
-        });
-        match waited {
-            pool::Waited::Request => {}
-            pool::Waited::Closed => return,
-            pool::Waited::GaveUp => {
-                // Idle while others wait: parked, not closed.
-                if !stopping() && !idle_too_long() {
-                    shared.pool.hand_back(conn);
-                }
-                return;
-            }
-        }
-        let mut idle = || stopping() || shared.pool.waiting() > 0;
-        let rq = match http::read_request(&mut conn.reader, &shared.limits, &mut idle) {
-            Ok(rq) => rq,
-            Err(ReadError::Closed) => return,
-            Err(ReadError::Bad(status, why)) => {
-                let _ = Response::text(status, why).write_to(&mut conn.writer, false, false);
-                lingering_close(conn.reader.get_mut());
-                return;
-            }
-        };
-        conn.served += 1;
-        if rq.method == "GET" && files::split_target(&rq.target).0 == livereload::EVENTS_PATH {
-            if let Some(live) = &shared.live {
-                if let Ok(stream) = conn.writer.into_inner() {
-                    live.subscribe(stream);
-                }
-                return;
-            }
-        }
-        let keep = rq.keep_alive()
-            && !rq.has_body()
-            && conn.served < MAX_REQUESTS_PER_CONNECTION
-            && !stopping();
-        let response = respond(shared, views, &rq, conn.peer);
-        if response
-            .write_to(&mut conn.writer, rq.method == "HEAD", keep)
-            .is_err()
-            || !keep
-        {
-            return;
-        }
-        conn.active = Instant::now();
-        if shared.pool.waiting() > 0 {
-            shared.pool.hand_back(conn);
-            return;
-        }
-    }
-}
-
-/// Closes a connection whose client may still be sending (an oversized head): stops writing,
-/// then reads and drops what arrives for a moment, so the kernel does not reset the connection
-/// before the client has read the error response.
-fn lingering_close(stream: &mut TcpStream) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let mut buf = [0u8; 16 * 1024];
-    let mut left = 4 * 1024 * 1024usize;
-    while Instant::now() < deadline && left > 0 {
-        match stream.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => left = left.saturating_sub(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return,
-        }
-    }
-}
-
-/// Answers one request; a view is queued before its 200 is returned.
-fn respond(shared: &Shared, views: Option<&ViewSender>, rq: &Request, ip: IpAddr) -> Response {
-    if rq.method != "GET" && rq.method != "HEAD" {
-        return Response::text(405, "only GET and HEAD are served").header("Allow", "GET, HEAD");
+/// Answers one request (the event stream aside). A view to record is put in `view`; the
+/// caller queues it before the response is sent.
+fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Response {
+    if rq.method != Method::GET && rq.method != Method::HEAD {
+        return Response::text(405, "only GET and HEAD are served").header(ALLOW, "GET, HEAD");
     }
     let (path, query) = files::split_target(&rq.target);
     if path == BEACON_PATH {
-        return beacon(shared, views, rq, query, ip);
+        return beacon(shared, rq, query, view);
     }
     match files::resolve(&shared.root, &rq.target) {
         Resolved::File(file) => match file_response(shared, rq, &file, 200) {
             Ok(resp) => {
-                if resp.status == 200 && rq.method == "GET" {
+                if resp.status == 200 && rq.method == Method::GET {
                     if let Some(slug) = post_slug(&shared.posts_segment, path) {
                         if let Some(id) = post_id(shared, &slug) {
-                            record(shared, views, rq, id, ip);
+                            *view = record(shared, rq, id);
                         }
                     }
                 }
@@ -408,7 +323,7 @@ fn respond(shared: &Shared, views: Option<&ViewSender>, rq: &Request, ip: IpAddr
                 Response::text(500, "the file could not be read")
             }
         },
-        Resolved::Redirect(to) => Response::new(301).header("Location", to),
+        Resolved::Redirect(to) => Response::new(301).header(LOCATION, to),
         Resolved::NotFound => not_found(shared, rq),
         Resolved::Forbidden => Response::text(403, "forbidden: the path leads outside the site"),
         Resolved::BadPath(why) => Response::text(400, why),
@@ -427,10 +342,9 @@ pub fn post_slug(posts_segment: &str, path: &str) -> Option<String> {
 
 fn beacon(
     shared: &Shared,
-    views: Option<&ViewSender>,
     rq: &Request,
     query: Option<&str>,
-    ip: IpAddr,
+    view: &mut Option<NewView>,
 ) -> Response {
     let slug = query.and_then(|q| {
         q.split('&').find_map(|kv| {
@@ -449,12 +363,12 @@ fn beacon(
     let Some(id) = id else {
         return Response::text(404, "no published post has this slug");
     };
-    if rq.method == "GET" {
-        record(shared, views, rq, id, ip);
+    if rq.method == Method::GET {
+        *view = record(shared, rq, id);
     }
     Response::new(204)
-        .header("Cache-Control", "no-store")
-        .header("Access-Control-Allow-Origin", "*")
+        .header(CACHE_CONTROL, "no-store")
+        .header(ACCESS_CONTROL_ALLOW_ORIGIN, "*")
 }
 
 /// The post a served page belongs to. A page the map does not know may be a post the rebuild
@@ -482,7 +396,8 @@ fn post_id(shared: &Shared, slug: &str) -> Option<i64> {
     {
         return None;
     }
-    shared.read_slugs().ok()?.get(slug).copied()
+    // A read of the store: off the worker thread's event loop while it runs.
+    tokio::task::block_in_place(|| shared.read_slugs().ok()?.get(slug).copied())
 }
 
 impl Shared {
@@ -494,25 +409,24 @@ impl Shared {
     }
 }
 
-/// Queues a view unless it comes from a bot.
-fn record(shared: &Shared, views: Option<&ViewSender>, rq: &Request, post_id: i64, ip: IpAddr) {
-    let Some(views) = views else { return };
+/// The view of a request from a person (none for bots, or when views are not recorded).
+fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
+    if !shared.record_views {
+        return None;
+    }
     let ua = rq.header("user-agent").unwrap_or("");
     let Device::Person(device) = shared.devices.classify(ua) else {
-        return;
+        return None;
     };
     let viewed_at = now_text();
-    let view = NewView {
+    Some(NewView {
         post_id,
-        ip: shared.anonymiser.anonymise(ip, &viewed_at[..10]),
+        ip: shared.anonymiser.anonymise(rq.peer, &viewed_at[..10]),
         user_agent: truncate(ua, 512).to_string(),
         referrer: rq.header("referer").and_then(clean_referrer),
         viewed_at,
         device,
-    };
-    if !views.send(view) {
-        eprintln!("serve: the view writer stopped; a view was not recorded");
-    }
+    })
 }
 
 /// A referrer without its query and fragment (they can carry personal data), at most 500 bytes.
@@ -547,16 +461,16 @@ fn file_response(
         if let Some(inm) = rq.header("if-none-match") {
             if files::etag_matches(inm, &etag) {
                 return Ok(Response::new(304)
-                    .header("ETag", etag)
-                    .header("Cache-Control", "no-cache"));
+                    .header(ETAG, etag)
+                    .header(CACHE_CONTROL, "no-cache"));
             }
         }
     }
     let resp = Response::new(status)
-        .header("Content-Type", files::content_type(file))
-        .header("Cache-Control", "no-cache");
+        .header(CONTENT_TYPE, files::content_type(file))
+        .header(CACHE_CONTROL, "no-cache");
     let resp = if status == 200 {
-        resp.header("ETag", etag)
+        resp.header(ETAG, etag)
     } else {
         resp
     };
@@ -571,6 +485,14 @@ fn file_response(
 }
 
 fn not_found(shared: &Shared, rq: &Request) -> Response {
+    // The start-up build has not written the page yet: say so, and reload when it is done.
+    if shared.live.as_ref().is_some_and(|l| l.starting()) {
+        return Response::new(503)
+            .header(CONTENT_TYPE, "text/html; charset=utf-8")
+            .header(CACHE_CONTROL, "no-store")
+            .header(RETRY_AFTER, "1")
+            .body(Body::Bytes(livereload::BUILDING_PAGE.as_bytes().to_vec()));
+    }
     let page = shared.root.join("404.html");
     if page.is_file() {
         if let Ok(r) = file_response(shared, rq, &page, 404) {
@@ -613,7 +535,9 @@ mod tests {
 #[cfg(test)]
 mod live_tests {
     use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
     use std::sync::{mpsc, Mutex};
+    use std::time::Instant;
 
     use super::watcher::{Change, Fingerprint, WatchSet};
     use super::*;
@@ -651,8 +575,59 @@ mod live_tests {
             flush_interval: Duration::from_millis(50),
             drafts: false,
             live_reload: true,
+            start_up_build: false,
             limits: Limits::default(),
         }
+    }
+
+    /// Until the start-up build is done, a missing page is the building page (503); a
+    /// building page's event stream gets one reload when it is done; then a 404 again.
+    #[test]
+    fn missing_pages_are_building_pages_until_the_start_up_build_is_done() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().canonicalize().unwrap();
+        let (output, store) = (site.join("public"), site.join("s.sqlite"));
+        Store::open(&store, true).unwrap();
+        let server = Server::start(&ServeOptions {
+            start_up_build: true,
+            ..test_options(&output, &store)
+        })
+        .unwrap();
+        let addr = server.addr();
+        let page = get(addr, "/");
+        assert!(page.starts_with("HTTP/1.1 503"), "{page}");
+        assert!(
+            page.to_ascii_lowercase().contains("retry-after: 1"),
+            "{page}"
+        );
+        assert!(page.contains("Building the site"), "{page}");
+        let mut sse = TcpStream::connect(addr).unwrap();
+        sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let (etx, events) = mpsc::channel::<String>();
+        let reader = BufReader::new(sse);
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if line.starts_with("event:") && etx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        assert!(events.recv_timeout(Duration::from_millis(300)).is_err());
+        // A rebuild's reload goes to pages, not to building pages.
+        server.handle().live().unwrap().reloaded();
+        assert!(events.recv_timeout(Duration::from_millis(300)).is_err());
+        std::fs::write(output.join("index.html"), "<p>home</p>").unwrap();
+        assert!(get(addr, "/").starts_with("HTTP/1.1 200"));
+        assert!(get(addr, "/nope").starts_with("HTTP/1.1 503"));
+        server.handle().start_up_done();
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(2)).unwrap(),
+            "event: reload"
+        );
+        assert!(get(addr, "/nope").starts_with("HTTP/1.1 404"));
+        server.shutdown();
     }
 
     /// A rebuild swaps a new post's page in a moment before the server re-reads which slugs

@@ -38,6 +38,17 @@ impl ViewSender {
     pub fn send(&self, view: NewView) -> bool {
         self.0.send(view).is_ok()
     }
+
+    /// Queues a view if there is room: `Err(view)` back when the queue is full (an async
+    /// caller then waits with [`ViewSender::send`] off its event loop), `Ok(false)` when the
+    /// writer is gone.
+    pub fn try_send(&self, view: NewView) -> Result<bool, NewView> {
+        match self.0.try_send(view) {
+            Ok(()) => Ok(true),
+            Err(std::sync::mpsc::TrySendError::Full(v)) => Err(v),
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Ok(false),
+        }
+    }
 }
 
 /// What the writer did, returned when it stops.

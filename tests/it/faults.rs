@@ -580,7 +580,9 @@ mod hostile_http {
         let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
             ("huge header", huge_header.into_bytes(), &[431]),
             ("too many headers", many_headers.into_bytes(), &[431]),
-            ("huge URL", huge_url.into_bytes(), &[414]),
+            // Longer than the whole head may be: hyper answers 431 before the line ends (a
+            // target that fits the head but not the 8 KiB cap gets 414: tests/it/serve.rs).
+            ("huge URL", huge_url.into_bytes(), &[414, 431]),
             ("invalid UTF-8 path", b"GET /\xff\xfe/ HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), &[400]),
             ("invalid UTF-8 header", b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n".to_vec(), &[200, 400]),
             ("garbage request line", b"\x00\x01\x02 nonsense\r\n\r\n".to_vec(), &[400]),

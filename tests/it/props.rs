@@ -299,16 +299,11 @@ fn fuzz_seeds_and_regressions_never_panic() {
                         let _ = parse_file("posts/2024-05-01-fuzz.md", &bytes, &context());
                     }
                     "http_request" => {
-                        let mut r = std::io::BufReader::new(&bytes[..]);
-                        let mut give_up = || true;
-                        if let Ok(rq) = bloggo::serve::http::read_request(
-                            &mut r,
-                            &bloggo::serve::http::Limits::default(),
-                            &mut give_up,
-                        ) {
-                            let (path, _) = bloggo::serve::files::split_target(&rq.target);
-                            let _ = bloggo::serve::files::decode_segments(path);
-                        }
+                        // The head is read by hyper; bloggo's part is the request target.
+                        let head = String::from_utf8_lossy(&bytes);
+                        let target = head.split(' ').nth(1).unwrap_or(&head);
+                        let (path, _) = bloggo::serve::files::split_target(target);
+                        let _ = bloggo::serve::files::decode_segments(path);
                     }
                     other => panic!("{}: no fuzz target {other}", input.display()),
                 }

@@ -29,6 +29,26 @@ impl Drop for Serving {
 }
 
 impl Serving {
+    /// How many descriptors the server has open (`/proc/PID/fd`).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("read the server's /proc/PID/fd")
+            .count()
+    }
+
+    /// Waits (at most `secs`) for the server to print a line starting with `prefix`.
+    pub fn wait_for_line(&self, prefix: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return,
+                Ok(_) => {}
+                Err(e) => panic!("the server did not print {prefix:?} within {secs} s: {e}"),
+            }
+        }
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit code.
     pub fn terminate(&mut self) -> i32 {
         crate::harness::terminate(&mut self.child)
@@ -53,7 +73,22 @@ impl Serving {
 impl Site {
     /// Starts `bloggo serve --port 0 ARGS` and reads the URL it prints first.
     pub fn serve(&self, args: &[&str]) -> Serving {
-        let mut child = Command::new(bin())
+        self.serve_with_fd_limit(args, None)
+    }
+
+    /// Like [`Site::serve`], with at most `nofile` open descriptors (`ulimit -n` in sh, then
+    /// exec: the pid stays the server's).
+    pub fn serve_with_fd_limit(&self, args: &[&str], nofile: Option<u32>) -> Serving {
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
+        let mut child = cmd
             .arg("--site")
             .arg(&self.root)
             .args(["serve", "--port", "0", "--bind", "127.0.0.1"])
@@ -648,4 +683,296 @@ fn can_take_a_backup_at_start_up_while_serving_and_hold_the_lock() {
     assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
     assert_eq!(s.terminate(), 0);
     assert!(site.count("SELECT count(*) FROM post_views") >= 1);
+}
+
+/// Raises this test process's own descriptor limit to its hard limit (tests that hold hundreds
+/// of client sockets run beside each other).
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid, initialised rlimit struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max.min(65_536);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
+/// Opens a live-reload event stream: connects and sends the request (the response is not
+/// read, so this also works while the server cannot accept).
+fn open_event_stream(addr: SocketAddr) -> Option<TcpStream> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.write_all(b"GET /_bloggo/livereload HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    Some(s)
+}
+
+/// A GET on a fresh connection that gives up after `secs` (None: no answer in time).
+fn try_get(addr: SocketAddr, path: &str, secs: u64) -> Option<u16> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(secs)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(secs))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .ok()?;
+    read_response(&mut BufReader::new(s), false).map(|r| r.status)
+}
+
+/// A site with one post in content/, served in --no-watch mode once its first build is done.
+fn built_and_served(nofile: Option<u32>) -> (Site, Serving) {
+    let site = Site::new();
+    site.write("content/posts/hello.md", &post_md("Some words."));
+    let s = site.serve_with_fd_limit(&["--no-watch"], nofile);
+    s.wait_for_line("built in", 60);
+    (site, s)
+}
+
+/// 300 browsers that open the live-reload stream and go away must not leave 300 descriptors
+/// behind (they stayed in CLOSE_WAIT forever with --no-watch).
+#[test]
+fn live_reload_streams_of_clients_that_left_are_released() {
+    raise_fd_limit();
+    let (_site, mut s) = built_and_served(None);
+    assert_eq!(s.get("/", &[]).status, 200);
+    let before = s.open_fds();
+    let streams: Vec<BufReader<TcpStream>> = (0..300)
+        .map(|_| {
+            let c = open_event_stream(s.addr).expect("connect");
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut r = BufReader::new(c);
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            assert!(line.starts_with("HTTP/1.1 200"), "{line:?}");
+            r
+        })
+        .collect();
+    let held = s.open_fds();
+    assert!(
+        held >= before + 290,
+        "the streams are open: {before} → {held}"
+    );
+    drop(streams);
+    within(
+        8,
+        "the descriptors of the closed streams are released",
+        || s.open_fds() <= before + 5,
+    );
+    assert_eq!(s.get("/", &[]).status, 200);
+    assert_eq!(s.terminate(), 0);
+}
+
+/// At the descriptor limit the server cannot accept; once clients go away it serves again, and
+/// SIGTERM stops it even while every descriptor is taken.
+#[test]
+fn a_server_out_of_descriptors_recovers_and_still_stops() {
+    raise_fd_limit();
+    let (_site, mut s) = built_and_served(Some(96));
+    assert_eq!(s.get("/", &[]).status, 200);
+    let flood =
+        |n: usize| -> Vec<TcpStream> { (0..n).filter_map(|_| open_event_stream(s.addr)).collect() };
+    let streams = flood(200);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(streams);
+    within(10, "a normal request is served again", || {
+        try_get(s.addr, "/", 2) == Some(200)
+    });
+    // Taken again, then SIGTERM.
+    let streams = flood(200);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.terminate(), 0);
+    drop(streams);
+}
+
+/// Slowloris: 200 connections each sending one byte of a request head every 3 s (reconnecting
+/// when dropped) must not keep a well-behaved client from being served.
+#[test]
+fn trickling_request_heads_do_not_starve_other_clients() {
+    raise_fd_limit();
+    let site = site_with_output();
+    let s = site.serve(&["--no-build"]);
+    let addr = s.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa";
+            let connect = || TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok();
+            let mut conns: Vec<(Option<TcpStream>, usize)> =
+                (0..200).map(|_| (connect(), 0)).collect();
+            let (mut sent, mut reconnects) = (0usize, 0usize);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for (c, at) in conns.iter_mut() {
+                    let ok = c
+                        .as_mut()
+                        .is_some_and(|s| s.write_all(&HEAD[*at % HEAD.len()..][..1]).is_ok());
+                    if ok {
+                        *at += 1;
+                        sent += 1;
+                    } else {
+                        *c = connect();
+                        *at = 0;
+                        reconnects += 1;
+                    }
+                }
+                // One byte per connection every 3 s, checking for the end every 100 ms.
+                for _ in 0..30 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            (sent, reconnects)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let (mut served, mut slowest) = (0, Duration::ZERO);
+    while started.elapsed() < Duration::from_secs(8) {
+        let t = Instant::now();
+        assert_eq!(
+            try_get(addr, "/style.css", 5),
+            Some(200),
+            "a normal request failed after {:?} of trickling",
+            started.elapsed()
+        );
+        slowest = slowest.max(t.elapsed());
+        served += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (sent, _reconnects) = trickler.join().unwrap();
+    assert!(sent >= 400, "the slow clients sent only {sent} bytes");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "{served} requests served, the slowest took {slowest:?}"
+    );
+}
+
+/// `//evil.example` names the folder `evil.example` of the site (an alias can make one); its
+/// redirect must stay on this site: one leading slash, never `//host`.
+#[test]
+fn redirects_never_leave_the_site() {
+    let site = site_with_output();
+    site.write("public/evil.example/index.html", "<p>alias</p>");
+    let s = site.serve(&["--no-build"]);
+    for (target, to) in [
+        ("//evil.example", "/evil.example/"),
+        ("///evil.example", "/evil.example/"),
+        ("//posts", "/posts/"),
+        ("//posts//hello", "/posts/hello/"),
+        ("//evil.example?x=1", "/evil.example/?x=1"),
+        ("/evil.example", "/evil.example/"),
+    ] {
+        let r = s.raw(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        assert_eq!(r.status, 301, "{target}");
+        assert_eq!(r.header("location"), Some(to), "{target}");
+    }
+    // A backslash (browsers read `/\host` as `//host`) is refused outright.
+    let r = s.raw(b"GET /%5Cevil.example HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 400);
+}
+
+/// Files bloggo keeps in the output folder (its manifest) and other hidden files are not part
+/// of the site; `.well-known` is.
+#[test]
+fn internal_and_hidden_files_are_not_served() {
+    let site = site_with_output();
+    site.write(
+        "public/.bloggo-manifest",
+        "bloggo-output-manifest-2\nsecret",
+    );
+    site.write("public/.bloggo-manifest.json", "{}");
+    site.write("public/.env", "TOKEN=1");
+    site.write("public/.git/config", "[core]");
+    site.write("public/posts/.hello.md.swp", "swap");
+    site.write("public/.well-known/acme-challenge/t", "token");
+    let s = site.serve(&["--no-build"]);
+    for path in [
+        "/.bloggo-manifest",
+        "/.bloggo-manifest.json",
+        "/.env",
+        "/.git/config",
+        "/.git/",
+        "/.git",
+        "/%2ebloggo-manifest",
+        "/posts/.hello.md.swp",
+    ] {
+        let r = s.get(path, &[]);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(
+            !r.text().contains("secret") && !r.text().contains("TOKEN"),
+            "{path}"
+        );
+    }
+    assert_eq!(s.get("/.well-known/acme-challenge/t", &[]).text(), "token");
+}
+
+/// While the start-up build runs, a page that is not there yet gets a small "building" page
+/// (503, Retry-After) that reloads itself when the build is done, never a 404.
+#[test]
+fn pages_requested_during_the_first_build_get_a_building_page() {
+    let site = Site::new();
+    crate::crash::write_posts(&site.path("content/posts"), "post", 300);
+    let s = site.serve(&["--no-watch"]);
+    let r = s.get("/", &[]);
+    assert_eq!(
+        r.status,
+        503,
+        "the first request came while the site was building: {}",
+        r.text()
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.text().contains("Building"), "{}", r.text());
+    assert!(
+        r.text().contains("/_bloggo/livereload?start-up"),
+        "{}",
+        r.text()
+    );
+    // The building page's script: one reload event when the build is done.
+    let mut sse = TcpStream::connect(s.addr).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let event = BufReader::new(sse)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("event:"));
+    assert_eq!(event.as_deref(), Some("event: reload"));
+    let r = s.get("/", &[]);
+    assert_eq!(r.status, 200);
+    assert!(site.path("public/.bloggo-manifest").is_file());
+    assert_eq!(s.get("/.bloggo-manifest", &[]).status, 404);
+    // Afterwards a missing page is a 404 again, and a late start-up listener is told at once.
+    assert_eq!(s.get("/nope/", &[]).status, 404);
+    let mut sse = TcpStream::connect(s.addr).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let event = BufReader::new(sse)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("event:"));
+    assert_eq!(event.as_deref(), Some("event: reload"));
+}
+
+/// Files larger than one read are streamed whole (and HEAD still says how long they are).
+#[test]
+fn can_serve_a_large_file_in_chunks() {
+    let site = site_with_output();
+    let big: String = (0..200_000).map(|i| format!("{i:07}\n")).collect();
+    site.write("public/big.txt", &big);
+    let s = site.serve(&["--no-build"]);
+    let mut c = Client::connect(s.addr);
+    let r = c.send("GET", "/big.txt", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), big.len());
+    assert!(r.body == big.as_bytes(), "the bytes differ");
+    let head = c.send("HEAD", "/big.txt", &[]);
+    assert_eq!(
+        head.header("content-length"),
+        Some(big.len().to_string().as_str())
+    );
+    assert_eq!(c.send("GET", "/style.css", &[]).text(), "body{}");
 }
