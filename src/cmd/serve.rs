@@ -164,6 +164,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             "stopped; {} views recorded in {} transactions",
             report.recorded, report.batches
         );
+        if report.skipped > 0 {
+            println!(
+                "{} views of posts deleted from the store meanwhile were not counted",
+                report.skipped
+            );
+        }
     }
     if report.lost > 0 {
         eprintln!(
