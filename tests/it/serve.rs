@@ -931,30 +931,14 @@ fn pages_requested_during_the_first_build_get_a_building_page() {
         r.text()
     );
     // The building page's script: one reload event when the build is done.
-    let mut sse = TcpStream::connect(s.addr).unwrap();
-    sse.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let event = BufReader::new(sse)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("event:"));
-    assert_eq!(event.as_deref(), Some("event: reload"));
+    assert_eq!(start_up_event(s.addr, 60).as_deref(), Some("event: reload"));
     let r = s.get("/", &[]);
     assert_eq!(r.status, 200);
     assert!(site.path("public/.bloggo-manifest").is_file());
     assert_eq!(s.get("/.bloggo-manifest", &[]).status, 404);
     // Afterwards a missing page is a 404 again, and a late start-up listener is told at once.
     assert_eq!(s.get("/nope/", &[]).status, 404);
-    let mut sse = TcpStream::connect(s.addr).unwrap();
-    sse.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let event = BufReader::new(sse)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("event:"));
-    assert_eq!(event.as_deref(), Some("event: reload"));
+    assert_eq!(start_up_event(s.addr, 5).as_deref(), Some("event: reload"));
 }
 
 /// Files larger than one read are streamed whole (and HEAD still says how long they are).
@@ -975,4 +959,17 @@ fn can_serve_a_large_file_in_chunks() {
         Some(big.len().to_string().as_str())
     );
     assert_eq!(c.send("GET", "/style.css", &[]).text(), "body{}");
+}
+
+/// The first event the building page's live-reload stream sends, waiting at most `secs`.
+fn start_up_event(addr: SocketAddr, secs: u64) -> Option<String> {
+    let mut sse = TcpStream::connect(addr).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(secs)))
+        .unwrap();
+    sse.write_all(b"GET /_bloggo/livereload?start-up HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    BufReader::new(sse)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("event:"))
 }
