@@ -300,13 +300,6 @@ fn media_rel(settings: &Settings, slug: &str, file_path: &str) -> PathBuf {
     }
 }
 
-/// The SHA-256 of a file's bytes, as lowercase hex (what import keeps in `source_hash`).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@ pub mod cmd;
 pub mod config;
 // A full disk told apart from other write failures (build output, backups).
 pub mod disk;
+// Atomic file replacement, folder sync and digests, shared below the stages.
+pub mod fsx;
 pub mod model;
 pub mod store;
 

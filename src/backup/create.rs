@@ -280,7 +280,7 @@ fn compress(src: &Path, dir: &Path) -> Result<(tempfile::NamedTempFile, u64, Str
         .with_context(|| format!("{}: cannot compress", tmp.path().display()))?;
     let mut out = gz.finish()?;
     out.flush()?;
-    let sha = crate::store::migrate::hex(&out.hash.finalize());
+    let sha = crate::fsx::hex(&out.hash.finalize());
     let file = out
         .inner
         .into_inner()
@@ -331,12 +331,7 @@ fn link_into(settings: &Settings, info: &BackupInfo, tier: Tier) -> Result<()> {
     Ok(())
 }
 
-/// Makes a rename or removal in a folder durable (best effort: not every platform can).
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
+pub use crate::fsx::sync_dir;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,6 @@
 //! The `.meta.json` sidecar written beside every backup file.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -73,17 +72,8 @@ pub fn read(path: &Path) -> Result<Meta> {
 
 /// Writes a sidecar atomically (temp file, fsync, rename).
 pub fn write(path: &Path, meta: &Meta) -> Result<()> {
-    let dir = path.parent().context("sidecar path has no folder")?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".meta-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, meta)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("{}: cannot write the sidecar", path.display()))?;
-    super::create::sync_dir(dir);
-    Ok(())
+    let mut bytes = serde_json::to_vec_pretty(meta)?;
+    bytes.push(b'\n');
+    crate::fsx::write_atomic(path, &bytes, crate::fsx::Durability::Synced)
+        .with_context(|| format!("{}: cannot write the sidecar", path.display()))
 }

@@ -38,7 +38,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
         h.update(&buf[..n]);
         len += n as u64;
     }
-    Ok((crate::store::migrate::hex(&h.finalize()), len))
+    Ok((crate::fsx::hex(&h.finalize()), len))
 }
 
 /// Decompresses a `.sqlite.gz` into `dst` (fsync'd); returns the decompressed size.

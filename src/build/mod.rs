@@ -314,7 +314,11 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     };
 
     if known_key != Some(snap.related.key) {
-        if let Err(e) = write_atomically(&related_file, &snap.related.encode()) {
+        if let Err(e) = crate::fsx::write_atomic(
+            &related_file,
+            &snap.related.encode(),
+            crate::fsx::Durability::Atomic,
+        ) {
             eprintln!("warning: {}: cannot write: {e:#}", related_file.display());
         }
     }
@@ -612,16 +616,6 @@ fn assets(settings: &Settings, snap: &Snapshot) -> Result<Vec<(String, StaticSou
             .map(|m| (m.file.clone(), StaticSource::File(m.source.clone()))),
     );
     Ok(v)
-}
-
-/// Replaces a file with new bytes: a reader sees the old file or the new one.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("a file without a folder")?;
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(tmp.as_file_mut(), bytes)?;
-    tmp.persist(path)?;
-    Ok(())
 }
 
 fn progress(len: usize, quiet: bool) -> indicatif::ProgressBar {

@@ -227,7 +227,8 @@ impl BuildState {
 
     /// Replaces the state at `path` (a reader sees the old one or the new one).
     pub fn write(&self, path: &Path) -> Result<()> {
-        super::write_atomically(path, &self.encode()?)
+        crate::fsx::write_atomic(path, &self.encode()?, crate::fsx::Durability::Atomic)
+            .with_context(|| format!("{}: cannot write", path.display()))
     }
 }
 

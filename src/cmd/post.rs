@@ -505,16 +505,15 @@ fn write_source_file(
 ) -> Result<()> {
     let post = posts::load(conn, post_id)?;
     let text = export::document(&post, &settings.timezone, Format::Plain)?;
-    let dir = path.parent().unwrap_or(&settings.content);
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{}: cannot write here", dir.display()))?;
-    tmp.write_all(text.as_bytes())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    tmp.persist(path)
+    crate::fsx::write_atomic(path, text.as_bytes(), crate::fsx::Durability::Atomic)
         .with_context(|| format!("{}: cannot write", path.display()))?;
     let key = source_key(settings, path)?;
-    posts::set_source(conn, post_id, &key, &export::sha256_hex(text.as_bytes()))
+    posts::set_source(
+        conn,
+        post_id,
+        &key,
+        &crate::fsx::sha256_hex(text.as_bytes()),
+    )
 }
 
 /// Keeps a synced post's file in `content/` in step with the store after a change.
@@ -1028,7 +1027,7 @@ fn purge(
         if let (Some(source), Some(hash)) = (&post.source_path, &post.source_hash) {
             if let Some((file, rel)) = in_content(settings, source) {
                 for path in [file, trash_path(settings, &rel)] {
-                    if std::fs::read(&path).is_ok_and(|b| export::sha256_hex(&b) == *hash) {
+                    if std::fs::read(&path).is_ok_and(|b| crate::fsx::sha256_hex(&b) == *hash) {
                         files.push(path);
                     }
                 }

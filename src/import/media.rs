@@ -139,16 +139,7 @@ pub fn install(src: &Path, dest: &Path) -> io::Result<bool> {
             return Ok(false);
         }
     }
-    let dir = dest
-        .parent()
-        .ok_or_else(|| io::Error::other("no parent folder"))?;
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bloggo-")
-        .tempfile_in(dir)?;
-    io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
+    crate::fsx::write_atomic(dest, &bytes, crate::fsx::Durability::Synced)?;
     Ok(true)
 }
 

@@ -296,10 +296,6 @@ enum Staged {
     Failed(Vec<Problem>),
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    crate::store::migrate::hex(&Sha256::digest(bytes))
-}
-
 /// Reads, hashes and (when changed) parses one file.
 fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseContext) -> Staged {
     use std::io::Read;
@@ -331,7 +327,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
     drop(handle);
     // A bundle's hash covers its media too, so a changed image re-imports the post.
     let hash = if file.media.is_empty() {
-        sha256_hex(&bytes)
+        crate::fsx::sha256_hex(&bytes)
     } else {
         let mut h = Sha256::new();
         h.update(&bytes);
@@ -345,7 +341,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
                 Err(e) => return fail(format!("cannot read the bundle file {}: {e}", m.rel)),
             }
         }
-        crate::store::migrate::hex(&h.finalize())
+        crate::fsx::hex(&h.finalize())
     };
     if let Some(p) = known {
         let same_status = ctx

@@ -5,7 +5,6 @@
 //! migration whose file changed since is refused (add a new migration instead).
 
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 use super::StoreError;
 
@@ -44,17 +43,8 @@ pub fn latest_version() -> i64 {
 
 impl Migration {
     pub fn checksum(&self) -> String {
-        hex(&Sha256::digest(self.up.as_bytes()))
+        crate::fsx::sha256_hex(self.up.as_bytes())
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// A row of `schema_migrations`.
