@@ -57,7 +57,9 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         from_schema,
         to_schema: from_schema,
     };
-    match store::backup::readable(&settings.store) {
+    // Read once: it decides both the safety backup and how the backup goes in.
+    let current = store::backup::readable(&settings.store);
+    match &current {
         Ok(()) => {
             let (sid, at) = unique_stamp(settings, now);
             let note = format!("before restoring {}", backup.id);
@@ -74,7 +76,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
             report.safety_problems = v.problems;
             report.safety = Some(safety);
         }
-        Err(why) => report.safety_skipped = Some(why),
+        Err(why) => report.safety_skipped = Some(why.clone()),
     }
 
     let store_path = &settings.store;
@@ -97,7 +99,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
             check.problems.join("; ")
         );
     }
-    if store_path.exists() && store::backup::readable(store_path).is_ok() {
+    if current.is_ok() {
         // The live store is written through SQLite, so programs that have it open (a build,
         // the sqlite3 shell) are never left writing into a file that was replaced.
         store::backup::restore_into(tmp.path(), store_path).with_context(|| {
