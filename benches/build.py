@@ -2,6 +2,7 @@
 """Build benchmark: bloggo against Hugo on the same generated blog.
 
 usage: benches/build.py [--sizes 1000,10000] [--runs 3] [--seed 1] [--no-hugo] [--out FILE]
+                        [--baseline OTHER-BLOGGO-BINARY]
 
 For each size N it generates the blog twice with ../shared/bench/gen_corpus.py (same N and
 seed: `--layout plain` for `bloggo import`, `--layout hugo` for Hugo), builds bloggo in
@@ -14,6 +15,10 @@ times, alternating the two programs because shared machines drift:
   bloggo no-change `bloggo build` right after a build
   bloggo one-post  one published post's source file gets a new paragraph, `bloggo import`
                    re-reads the folder (timed apart: "import one-post"), then `bloggo build`
+
+With --baseline BINARY a second bloggo binary (a release build of an earlier commit) gets
+its own site from the same corpus and runs the same steps, alternating with this one, and the
+table gives the new binary's change against it: the check that a refactor cost nothing.
 
 Each command runs under `/usr/bin/time -v` (wall time and peak RSS). Medians go to
 benches/RESULTS.md (or --out) with the Hugo/bloggo ratios. Everything else is written under
@@ -118,35 +123,45 @@ def discard(path):
                                                           os.path.basename(path))))
 
 
-def bench_size(bloggo, hugo, gen, n, seed, runs):
+def bench_size(programs, hugo, gen, n, seed, runs):
+    """Times each bloggo binary in `programs` ([(label, path)], the first is the one under
+    test) on its own copy of the same corpus, alternating with the others and Hugo."""
     plain = corpus(gen, n, seed, "plain")
     hugo_site = corpus(gen, n, seed, "hugo") if hugo else None
-    site = os.path.join(WORK, "s%d-site" % n)
-    src = os.path.join(WORK, "s%d-src" % n)
-    for d in (site, src):
-        discard(d)
-    # A copy of the corpus, since the one-post runs edit it.
-    shutil.copytree(plain, src)
-    run([bloggo, "init", site, "--title", "Generated blog"])
-    t = {"import (all posts)": [timed([bloggo, "--site", site, "import", src])]}
-    edited = pick_post(src)
+    t, sites = {}, []
+    for i, (label, bloggo) in enumerate(programs):
+        site = os.path.join(WORK, "s%d-site%s" % (n, "-%d" % i if i else ""))
+        src = os.path.join(WORK, "s%d-src%s" % (n, "-%d" % i if i else ""))
+        for d in (site, src):
+            discard(d)
+        # A copy of the corpus, since the one-post runs edit it.
+        shutil.copytree(plain, src)
+        run([bloggo, "init", site, "--title", "Generated blog"])
+        t[(label, "import (all posts)")] = [timed([bloggo, "--site", site, "import", src])]
+        sites.append((label, bloggo, site, src, pick_post(src)))
     hugo_out = os.path.join(WORK, "o%d-hugo" % n)
     for r in range(runs):
         print("N=%d run %d/%d" % (n, r + 1, runs), flush=True)
-        # Both full builds start from an empty output folder (moved aside untimed), as Hugo
-        # does not delete an old site; removing one is part of the rebuild rows below.
-        discard(os.path.join(site, "public"))
-        t.setdefault("bloggo full build", []).append(timed([bloggo, "--site", site, "build", "--clean"]))
+        for label, bloggo, site, src, edited in sites:
+            # Both full builds start from an empty output folder (moved aside untimed), as
+            # Hugo does not delete an old site; removing one is part of the rebuild rows below.
+            discard(os.path.join(site, "public"))
+            t.setdefault((label, "full build"), []).append(
+                timed([bloggo, "--site", site, "build", "--clean"]))
+            t.setdefault((label, "no-change rebuild"), []).append(
+                timed([bloggo, "--site", site, "build"]))
+            with open(edited, "a") as f:
+                f.write("\nThis paragraph was added by the benchmark, run %d at %s.\n"
+                        % (r + 1, time.time()))
+            t.setdefault((label, "import one-post"), []).append(
+                timed([bloggo, "--site", site, "import", src]))
+            t.setdefault((label, "one-post rebuild"), []).append(
+                timed([bloggo, "--site", site, "build"]))
         if hugo:
             discard(hugo_out)
-            t.setdefault("hugo full build", []).append(timed([hugo, "--quiet", "-s", hugo_site, "-d", hugo_out]))
-        t.setdefault("bloggo no-change rebuild", []).append(timed([bloggo, "--site", site, "build"]))
-        with open(edited, "a") as f:
-            f.write("\nThis paragraph was added by the benchmark, run %d at %s.\n" % (r + 1, time.time()))
-        t.setdefault("import one-post", []).append(timed([bloggo, "--site", site, "import", src]))
-        t.setdefault("bloggo one-post rebuild", []).append(timed([bloggo, "--site", site, "build"]))
-    out = os.path.join(site, "public")
-    pages = {"bloggo": count_files(out)}
+            t.setdefault(("hugo", "full build"), []).append(
+                timed([hugo, "--quiet", "-s", hugo_site, "-d", hugo_out]))
+    pages = {label: count_files(os.path.join(site, "public")) for label, _, site, _, _ in sites}
     if hugo:
         pages["hugo"] = count_files(hugo_out)
     return t, pages
@@ -163,6 +178,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-hugo", action="store_true", help="time bloggo only")
     ap.add_argument("--out", default=os.path.join(REPO, "benches", "RESULTS.md"))
+    ap.add_argument("--baseline", metavar="BINARY",
+                    help="another bloggo binary (e.g. a release build of the previous commit) "
+                         "to time alternating with this one, each on its own site")
     a = ap.parse_args()
     if not os.access("/usr/bin/time", os.X_OK):
         die("/usr/bin/time is missing (apt-get install time)")
@@ -175,18 +193,28 @@ def main():
     bloggo = os.path.join(WORK, "bloggo")
     shutil.copy2(os.path.join(REPO, "target", "release", "bloggo"), bloggo)
 
+    programs = [("bloggo", bloggo)]
+    if a.baseline:
+        baseline = os.path.join(WORK, "bloggo-baseline")
+        shutil.copy2(a.baseline, baseline)
+        programs.append(("baseline", baseline))
     rows, notes = [], []
     for n in [int(s) for s in a.sizes.split(",")]:
-        t, pages = bench_size(bloggo, hugo, gen, n, a.seed, a.runs)
+        t, pages = bench_size(programs, hugo, gen, n, a.seed, a.runs)
         notes.append("N=%d: %s HTML pages" % (n, ", ".join("%s %d" % kv for kv in pages.items())))
-        hugo_wall = median([w for w, _ in t["hugo full build"]]) if hugo else None
-        hugo_rss = median([m for _, m in t["hugo full build"]]) if hugo else None
-        for name, xs in t.items():
-            wall, rss = median([w for w, _ in xs]), median([m for _, m in xs])
-            ratio = ""
-            if hugo and name == "bloggo full build":
-                ratio = "%.1fx faster, %.1fx less memory" % (hugo_wall / wall, hugo_rss / rss)
-            rows.append("| %d | %s | %d | %.3f | %.0f | %s |" % (n, name, len(xs), wall, rss, ratio))
+        med = {k: (median([w for w, _ in xs]), median([m for _, m in xs])) for k, xs in t.items()}
+        for (label, step), xs in t.items():
+            wall, rss = med[(label, step)]
+            versus = []
+            if ("hugo", "full build") in med and label == "bloggo" and step == "full build":
+                hw, hm = med[("hugo", "full build")]
+                versus.append("%.1fx faster, %.1fx less memory than Hugo" % (hw / wall, hm / rss))
+            if label == "bloggo" and ("baseline", step) in med:
+                bw, bm = med[("baseline", step)]
+                versus.append("%+.0f%% time, %+.0f%% memory vs baseline"
+                              % (100 * (wall / bw - 1), 100 * (rss / bm - 1)))
+            rows.append("| %d | %s %s | %d | %.3f | %.0f | %s |"
+                        % (n, label, step, len(xs), wall, rss, "; ".join(versus)))
             print(rows[-1], flush=True)
 
     commit = run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).stdout.strip()
@@ -205,7 +233,7 @@ def main():
                 "build down on ext4, whichever program it is). A one-post rebuild appends a "
                 "paragraph to one published post's source file, re-imports the folder "
                 "(`import one-post`, timed apart) and runs `bloggo build`.\n\n")
-        f.write("| posts | step | runs | wall s | peak MB | vs Hugo full build |\n")
+        f.write("| posts | step | runs | wall s | peak MB | compared |\n")
         f.write("|---:|---|---:|---:|---:|---|\n")
         f.write("\n".join(rows) + "\n\n")
         f.write("\n".join("- " + s for s in notes) + "\n")
