@@ -226,6 +226,13 @@ impl Default for ServeConfig {
     }
 }
 
+/// An address to listen on (`--bind`, `[serve] bind`).
+pub fn parse_bind(text: &str) -> Result<std::net::IpAddr> {
+    text.parse().with_context(|| {
+        format!("{text:?} is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
+    })
+}
+
 /// A loaded, validated site: its folder, its config and every path resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -241,6 +248,12 @@ pub struct Settings {
     pub media: PathBuf,
     pub backup_dir: PathBuf,
     pub timezone: Timezone,
+    /// `[backup] interval`, parsed.
+    pub backup_interval: Option<Duration>,
+    /// `[serve] bind`, parsed.
+    pub serve_bind: std::net::IpAddr,
+    /// `[serve] flush_interval_ms`, checked to be 1 to 1000 ms.
+    pub flush_interval: Duration,
 }
 
 /// The site's time zone.
@@ -376,9 +389,18 @@ impl Settings {
                 config.base_url
             );
         }
-        if let Some(i) = &config.backup.interval {
-            parse_duration(i).context("[backup] interval")?;
+        let backup_interval = match &config.backup.interval {
+            Some(i) => Some(parse_duration(i).context("[backup] interval")?),
+            None => None,
+        };
+        let serve_bind = parse_bind(&config.serve.bind).context("[serve] bind")?;
+        if !(1..=1000).contains(&config.serve.flush_interval_ms) {
+            bail!(
+                "[serve] flush_interval_ms = {} must be between 1 and 1000",
+                config.serve.flush_interval_ms
+            );
         }
+        let flush_interval = Duration::from_millis(config.serve.flush_interval_ms);
         parse_duration(&config.backup.max_age).context("[backup] max_age")?;
         if config.markdown.highlight {
             crate::markdown::validate_highlight_theme(&config.markdown.highlight_theme)
@@ -417,6 +439,9 @@ impl Settings {
             media: at(&config.paths.media),
             backup_dir: at(&config.backup.dir),
             timezone,
+            backup_interval,
+            serve_bind,
+            flush_interval,
             root,
             config,
         })

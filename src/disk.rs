@@ -20,19 +20,11 @@ pub fn is_full(e: &anyhow::Error) -> bool {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
             return is_full_io(io);
         }
-        if let Some(q) = c.downcast_ref::<rusqlite::Error>() {
-            return sqlite_full(q);
-        }
         match c.downcast_ref::<StoreError>() {
-            Some(StoreError::Sqlite(q)) => sqlite_full(q),
             Some(StoreError::Io { source, .. }) => is_full_io(source),
-            _ => false,
+            _ => crate::store::is_disk_full(c),
         }
     })
-}
-
-fn sqlite_full(e: &rusqlite::Error) -> bool {
-    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
 
 /// `12.0 MB free of 2.0 GB` for the disk holding `dir` (or the nearest folder above it that
@@ -69,18 +61,11 @@ mod tests {
         assert!(is_full(&e));
         let denied = anyhow::Error::new(std::io::Error::from_raw_os_error(13));
         assert!(!is_full(&denied));
-        let full = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            None,
-        );
-        assert!(is_full(
-            &anyhow::Error::new(StoreError::Sqlite(full)).context("copy")
-        ));
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            None,
-        );
-        assert!(!is_full(&anyhow::Error::new(busy)));
+        let io = StoreError::Io {
+            path: "s".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(is_full(&anyhow::Error::new(io).context("copy")));
         assert!(room(Path::new("/definitely/not/here")).contains("free of"));
     }
 }

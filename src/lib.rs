@@ -33,12 +33,14 @@ pub mod lock;
 pub mod export;
 
 /// A shared corpus (`corpora/NAME` in `../shared` beside the repository, or beside the main
-/// checkout for a worktree), for unit tests; `None` when it is not there (it is optional).
+/// checkout for a worktree), for unit tests. Tests that read one are `#[ignore]`d with the
+/// reason, and `.ci/run` runs them when the corpus is there; run without it, they fail saying
+/// what is missing.
 #[cfg(test)]
-pub(crate) fn shared_corpus(name: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn shared_corpus(name: &str) -> std::path::PathBuf {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared", "../../shared"]
-        .iter()
-        .map(|up| repo.join(up).join("corpora").join(name))
+    repo.ancestors()
+        .map(|a| a.join("shared").join("corpora").join(name))
         .find(|d| d.is_dir())
+        .unwrap_or_else(|| panic!("../shared/corpora/{name} is not beside the repository"))
 }

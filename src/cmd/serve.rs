@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use super::Ctx;
 use crate::build::{build_site, BuildOptions};
-use crate::config::{parse_duration, Settings};
+use crate::config::{parse_bind, Settings};
 use crate::lock::ServeLock;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
@@ -50,16 +50,10 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     let cfg = &settings.config.serve;
-    let bind_text = args.bind.clone().unwrap_or_else(|| cfg.bind.clone());
-    let bind: IpAddr = bind_text.parse().with_context(|| {
-        format!("--bind {bind_text:?} is not an IP address; use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
-    })?;
-    if cfg.flush_interval_ms == 0 || cfg.flush_interval_ms > 1000 {
-        anyhow::bail!(
-            "[serve] flush_interval_ms = {} must be between 1 and 1000",
-            cfg.flush_interval_ms
-        );
-    }
+    let bind: IpAddr = match &args.bind {
+        Some(text) => parse_bind(text).context("--bind")?,
+        None => settings.serve_bind,
+    };
     // Held while serving: `backup restore` refuses to replace the store under us.
     let _lock = ServeLock::acquire(&settings)?;
     // Creates or migrates the store (as build does), so the writer and the build see the
@@ -87,7 +81,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         store: settings.store.clone(),
         posts_segment: settings.config.urls.posts.clone(),
         record_views: cfg.record_views,
-        flush_interval: Duration::from_millis(cfg.flush_interval_ms),
+        flush_interval: settings.flush_interval,
         drafts: args.drafts,
         live_reload: !args.no_build,
         start_up_build: !args.no_build,
@@ -136,8 +130,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             background.push(spawn_rebuilds(server.handle(), rx, build, fingerprint)?);
         }
     }
-    if let Some(interval) = &settings.config.backup.interval {
-        let interval = parse_duration(interval).context("[backup] interval")?;
+    if let Some(interval) = settings.backup_interval {
         let (newest, create) = backup_hooks(&settings);
         background.push(backups::spawn_backups(
             interval,

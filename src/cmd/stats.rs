@@ -8,9 +8,7 @@ use anyhow::{Context, Result};
 use super::Ctx;
 use crate::config::parse_duration;
 use crate::serve::device::{classify, Device};
-use crate::store::views::{
-    top_referrers, total_views, views_by_user_agent, views_per_post, DeviceClass,
-};
+use crate::store::views::DeviceClass;
 use crate::store::{Store, TIMESTAMP_FORMAT};
 
 #[derive(Debug, clap::Args)]
@@ -31,13 +29,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let since = (chrono::Utc::now() - window)
         .format(TIMESTAMP_FORMAT)
         .to_string();
-    let conn = Store::connect_read_only(&settings.store)?;
-    let read = || -> rusqlite::Result<_> {
+    let store = Store::open_read_only(&settings.store)?;
+    let read = || -> Result<_, crate::store::StoreError> {
         Ok((
-            total_views(&conn, &since)?,
-            views_per_post(&conn, &since, args.top)?,
-            views_by_user_agent(&conn, &since)?,
-            top_referrers(&conn, &since, args.top)?,
+            store.total_views(&since)?,
+            store.views_per_post(&since, args.top)?,
+            store.views_by_user_agent(&since)?,
+            store.top_referrers(&since, args.top)?,
         ))
     };
     let (total, posts, agents, referrers) =

@@ -39,7 +39,7 @@ use hyper::header::{
 };
 use hyper::Method;
 
-use crate::store::views::{post_ids_by_slug, NewView};
+use crate::store::views::NewView;
 use crate::store::{now_text, Store};
 use device::Device;
 use files::Resolved;
@@ -202,15 +202,13 @@ impl Server {
         })?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let slugs = post_ids_by_slug(&Store::connect(&opts.store)?, opts.drafts)
+        let slugs = Store::attach(&opts.store)?
+            .post_ids_by_slug(opts.drafts)
             .context("cannot read the posts' slugs from the store")?;
         let (views, writer) = if opts.record_views {
-            let conn = Store::connect(&opts.store)?;
-            // Views are appended: a small page cache and no memory map keep the writer's memory
-            // flat however large post_views grows (the defaults suit builds, not a server).
-            conn.execute_batch("PRAGMA cache_size = -2048; PRAGMA mmap_size = 0;")
+            let store = Store::attach_view_writer(&opts.store)
                 .context("cannot set up the view writer's connection")?;
-            let (tx, handle) = views::spawn_writer(conn, opts.flush_interval)?;
+            let (tx, handle) = views::spawn_writer(store, opts.flush_interval)?;
             (Some(tx), Some(handle))
         } else {
             (None, None)
@@ -403,7 +401,7 @@ fn post_id(shared: &Shared, slug: &str) -> Option<i64> {
 impl Shared {
     /// Re-reads which slugs are posts from the store, and returns them.
     fn read_slugs(&self) -> Result<std::sync::RwLockReadGuard<'_, HashMap<String, i64>>> {
-        let slugs = post_ids_by_slug(&Store::connect(&self.store)?, self.drafts)?;
+        let slugs = Store::attach(&self.store)?.post_ids_by_slug(self.drafts)?;
         *self.slugs.write().unwrap() = slugs;
         Ok(self.slugs.read().unwrap())
     }
@@ -644,8 +642,9 @@ mod live_tests {
             ..test_options(&output, &store)
         })
         .unwrap();
-        Store::connect(&store)
+        Store::attach(&store)
             .unwrap()
+            .test_conn()
             .execute(
                 "INSERT INTO posts (title, slug, status) VALUES ('New', 'new', 'published')",
                 [],
@@ -666,8 +665,9 @@ mod live_tests {
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         server.shutdown();
-        let views: i64 = Store::connect(&store)
+        let views: i64 = Store::attach(&store)
             .unwrap()
+            .test_conn()
             .query_row("SELECT count(*) FROM post_views", [], |r| r.get(0))
             .unwrap();
         assert_eq!(views, 1);

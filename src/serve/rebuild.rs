@@ -11,7 +11,6 @@ use anyhow::Result;
 
 use super::watcher::{Change, Fingerprint};
 use super::ServerHandle;
-use crate::store::views::content_fingerprint;
 use crate::store::Store;
 
 /// How long the rebuild loop waits for more changes before it starts a rebuild. The watcher's
@@ -50,8 +49,8 @@ pub fn rebuild_once(
     // program's.
     let mut known = fingerprint.lock().unwrap();
     let result = rebuild();
-    if let Ok(conn) = Store::connect_read_only(server.store()) {
-        if let Ok(fp) = content_fingerprint(&conn) {
+    if let Ok(store) = Store::open_read_only(server.store()) {
+        if let Ok(fp) = store.content_fingerprint() {
             *known = Some(fp);
         }
     }

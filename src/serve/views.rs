@@ -13,9 +13,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-
-use crate::store::views::{record_views, NewView};
+use crate::store::views::NewView;
+use crate::store::Store;
 
 /// Most views per transaction.
 const MAX_BATCH: usize = 4096;
@@ -64,17 +63,17 @@ pub struct WriterReport {
 
 /// Starts the writer thread on its own connection.
 pub fn spawn_writer(
-    conn: Connection,
+    store: Store,
     flush_interval: Duration,
 ) -> std::io::Result<(ViewSender, JoinHandle<WriterReport>)> {
     let (tx, rx) = sync_channel(QUEUE);
     let handle = std::thread::Builder::new()
         .name("bloggo-views".into())
-        .spawn(move || writer_loop(conn, rx, flush_interval))?;
+        .spawn(move || writer_loop(store, rx, flush_interval))?;
     Ok((ViewSender(tx), handle))
 }
 
-fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> WriterReport {
+fn writer_loop(mut store: Store, rx: Receiver<NewView>, flush: Duration) -> WriterReport {
     let mut report = WriterReport::default();
     let mut batch: Vec<NewView> = Vec::with_capacity(MAX_BATCH);
     let mut open = true;
@@ -97,7 +96,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> 
             }
         }
         if open {
-            commit(&mut conn, &mut batch, &mut report, None);
+            commit(&mut store, &mut batch, &mut report, None);
         }
     }
     // Senders are gone: whatever is still queued is the last batch.
@@ -105,7 +104,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> 
     batch.extend(rx.try_iter());
     while !batch.is_empty() {
         let rest = batch.split_off(batch.len().min(MAX_BATCH));
-        commit(&mut conn, &mut batch, &mut report, Some(give_up));
+        commit(&mut store, &mut batch, &mut report, Some(give_up));
         batch = rest;
     }
     report
@@ -114,7 +113,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<NewView>, flush: Duration) -> 
 /// Commits a batch, retrying while it cannot be written (a busy store, a full disk being
 /// freed): until it is written, or until `give_up` when the server is stopping.
 fn commit(
-    conn: &mut Connection,
+    store: &mut Store,
     batch: &mut Vec<NewView>,
     report: &mut WriterReport,
     give_up: Option<Instant>,
@@ -124,7 +123,7 @@ fn commit(
     }
     let mut pause = Duration::from_millis(100);
     for attempt in 1u64.. {
-        match record_views(conn, batch) {
+        match store.record_views(batch) {
             Ok(skipped) => {
                 report.recorded += (batch.len() - skipped) as u64;
                 report.skipped += skipped as u64;
@@ -160,7 +159,6 @@ fn commit(
 mod tests {
     use super::*;
     use crate::store::views::DeviceClass;
-    use crate::store::Store;
 
     #[test]
     fn every_queued_view_is_written_when_senders_drop() {
@@ -168,14 +166,14 @@ mod tests {
         let path = dir.path().join("s.sqlite");
         let store = Store::open(&path, true).unwrap();
         store
-            .conn
+            .test_conn()
             .execute(
                 "INSERT INTO posts (id, title, slug) VALUES (1, 'A', 'a')",
                 [],
             )
             .unwrap();
         let (tx, handle) =
-            spawn_writer(Store::connect(&path).unwrap(), Duration::from_secs(60)).unwrap();
+            spawn_writer(Store::attach(&path).unwrap(), Duration::from_secs(60)).unwrap();
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let tx = tx.clone();
@@ -201,7 +199,7 @@ mod tests {
         assert_eq!(report.recorded, 10_000);
         assert_eq!(report.lost, 0);
         let n: i64 = store
-            .conn
+            .test_conn()
             .query_row("SELECT mobile_views FROM post_statistics", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 10_000);
@@ -213,13 +211,13 @@ mod tests {
         let path = dir.path().join("s.sqlite");
         let store = Store::open(&path, true).unwrap();
         store
-            .conn
+            .test_conn()
             .execute_batch(
                 "INSERT INTO posts (id, title, slug) VALUES (1, 'A', 'a'), (2, 'B', 'b')",
             )
             .unwrap();
         let (tx, handle) =
-            spawn_writer(Store::connect(&path).unwrap(), Duration::from_secs(60)).unwrap();
+            spawn_writer(Store::attach(&path).unwrap(), Duration::from_secs(60)).unwrap();
         let view = |post_id| NewView {
             post_id,
             ip: "h:0".into(),
@@ -233,14 +231,14 @@ mod tests {
         assert!(tx.send(view(1)));
         // Purged by another program before the batch is written.
         store
-            .conn
+            .test_conn()
             .execute("DELETE FROM posts WHERE id = 2", [])
             .unwrap();
         drop(tx);
         let report = handle.join().unwrap();
         assert_eq!((report.recorded, report.skipped, report.lost), (2, 1, 0));
         let n: i64 = store
-            .conn
+            .test_conn()
             .query_row(
                 "SELECT count(*) FROM post_views WHERE post_id = 1",
                 [],

@@ -17,7 +17,6 @@ use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, DebouncedEvent};
 
 use crate::config::{Settings, CONFIG_FILE};
-use crate::store::views::{content_fingerprint, data_version};
 
 /// Something changed that the site is built from.
 #[derive(Debug, Clone)]
@@ -190,17 +189,17 @@ pub fn poll_store(
     std::thread::Builder::new()
         .name("bloggo-store-watch".into())
         .spawn(move || {
-            let conn = match crate::store::Store::connect_read_only(&store) {
+            let store = match crate::store::Store::open_read_only(&store) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("watch: cannot watch the store for changes: {e}");
                     return;
                 }
             };
-            let mut version = data_version(&conn).ok();
+            let mut version = store.data_version().ok();
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(every);
-                let v = data_version(&conn).ok();
+                let v = store.data_version().ok();
                 if v == version {
                     continue;
                 }
@@ -208,7 +207,7 @@ pub fn poll_store(
                 // Under the lock: a rebuild in progress finishes (and records what it wrote)
                 // before the store is compared.
                 let mut k = known.lock().unwrap();
-                let Ok(now) = content_fingerprint(&conn) else {
+                let Ok(now) = store.content_fingerprint() else {
                     continue;
                 };
                 if k.as_deref() != Some(now.as_str()) {

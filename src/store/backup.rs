@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
 use super::check::{check_conn, Report, MAIN_TABLES};
-use super::{migrate, Store, StoreError, BUSY_TIMEOUT};
+use super::{busy_timeout, migrate, Store, StoreError};
 
 /// Pages copied per backup step (4 MiB with SQLite's default 4 KiB pages).
 pub const PAGES_PER_STEP: i32 = 1024;
@@ -157,7 +157,7 @@ pub fn readable(path: &Path) -> Result<(), String> {
 pub fn restore_into(copy: &Path, store: &Path) -> Result<(), StoreError> {
     let from = Store::connect_read_only(copy)?;
     let mut to = Store::connect(store)?;
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let deadline = std::time::Instant::now() + busy_timeout();
     let backup = Backup::new(&from, &mut to)?;
     loop {
         match backup.step(-1)? {
@@ -172,7 +172,7 @@ pub fn restore_into(copy: &Path, store: &Path) -> Result<(), StoreError> {
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
                     Some(format!(
                         "another program kept the store's write lock for {}s",
-                        BUSY_TIMEOUT.as_secs()
+                        busy_timeout().as_secs()
                     )),
                 )))
             }
@@ -225,7 +225,7 @@ pub fn recover(damaged: &Path, out: &Path) -> Result<Salvage, StoreError> {
         damaged,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    src.busy_timeout(BUSY_TIMEOUT)?;
+    src.busy_timeout(busy_timeout())?;
     // Detect damaged cells early instead of reading garbage from them.
     src.execute_batch("PRAGMA cell_size_check = ON")?;
     let found: Vec<(String, String)> = {

@@ -64,8 +64,47 @@ pub enum StoreError {
     },
 }
 
-/// How long a connection waits for another writer before giving up.
+/// How long a connection waits for another writer before giving up, unless
+/// `BLOGGO_BUSY_TIMEOUT` says otherwise (see [`busy_timeout`]).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long every connection of this process waits for another writer: [`BUSY_TIMEOUT`], or
+/// the seconds in the `BLOGGO_BUSY_TIMEOUT` environment variable (e.g. `2`, `0.5`, `60`), for
+/// scripts that would rather fail fast, or wait longer behind a slow writer. Read once.
+pub fn busy_timeout() -> Duration {
+    static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        std::env::var("BLOGGO_BUSY_TIMEOUT")
+            .ok()
+            .and_then(|v| parse_seconds(&v))
+            .unwrap_or(BUSY_TIMEOUT)
+    })
+}
+
+/// A number of seconds (`2`, `0.5`) as a duration; `None` for anything else.
+fn parse_seconds(v: &str) -> Option<Duration> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+/// Whether an error, or any cause under it, is SQLite's `SQLITE_FULL` (the disk holding the
+/// store, or its temporary files, is full).
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let full = |q: &rusqlite::Error| q.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(q) = c.downcast_ref::<rusqlite::Error>() {
+            return full(q);
+        }
+        if let Some(StoreError::Sqlite(q)) = c.downcast_ref::<StoreError>() {
+            return full(q);
+        }
+        cause = c.source();
+    }
+    false
+}
 
 /// An open, migrated store.
 pub struct Store {
@@ -192,7 +231,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         check_database(&conn, path)?;
         apply_pragmas(&conn).map_err(|e| classify(path, e))?;
         // A write transaction takes the write lock when it begins, and waits its busy timeout
@@ -215,13 +254,37 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         check_database(&conn, path)?;
         Ok(conn)
     }
 
+    /// Another handle on an existing store, already migrated by whoever opened it first: for
+    /// a thread of its own (the view writer) or a read snapshot beside a writer.
+    pub fn attach(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store {
+            conn: Self::connect(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A read-only handle that never creates or migrates anything.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store {
+            conn: Self::connect_read_only(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The connection itself, for unit tests' fixtures and checks only: the program goes
+    /// through the store's functions.
+    #[cfg(test)]
+    pub(crate) fn test_conn(&self) -> &Connection {
+        &self.conn
     }
 }
 
@@ -257,3 +320,30 @@ pub fn now_text() -> String {
 
 /// `YYYY-MM-DD HH:MM:SS`, UTC: the format of every timestamp column.
 pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_a_busy_store() {
+        let full = anyhow::Error::new(sqlite(rusqlite::ffi::SQLITE_FULL)).context("importing");
+        assert!(is_disk_full(full.as_ref()));
+        let busy = anyhow::Error::new(sqlite(rusqlite::ffi::SQLITE_BUSY)).context("importing");
+        assert!(!is_disk_full(busy.as_ref()));
+        let wrapped = StoreError::Sqlite(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert!(is_disk_full(&wrapped));
+    }
+
+    #[test]
+    fn busy_timeout_seconds_parse() {
+        assert_eq!(parse_seconds("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_seconds(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("-1"), None);
+        assert_eq!(parse_seconds("soon"), None);
+    }
+}

@@ -1,11 +1,13 @@
 //! Page views: the SQL of `post_views`, `post_statistics`, `posts.view_count` and `bloggo stats`.
 //!
-//! `bloggo serve` records views through one writer thread that calls [`record_views`] with a
+//! `bloggo serve` records views through one writer thread that calls [`Store::record_views`] with a
 //! batch; each batch is one short transaction, so a batch is either fully counted or not at all.
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::params;
+
+use super::{Store, StoreError};
 
 /// The device class a view is counted under (bots are never recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,116 +29,6 @@ pub struct NewView {
     pub device: DeviceClass,
 }
 
-/// Records a batch of views in one transaction: one `post_views` row each, and per post one
-/// update of `post_statistics` (view and device counts, last view) and of `posts.view_count`.
-///
-/// A view of a post that is no longer in the store (purged by another program after the view
-/// was served) is skipped: its rows would go with the post anyway, and one such view must not
-/// fail the whole batch. Returns how many views were skipped.
-pub fn record_views(conn: &mut Connection, views: &[NewView]) -> rusqlite::Result<usize> {
-    if views.is_empty() {
-        return Ok(0);
-    }
-    let mut skipped = 0;
-    #[derive(Default)]
-    struct Sums {
-        total: i64,
-        desktop: i64,
-        mobile: i64,
-        tablet: i64,
-        last: String,
-    }
-    let mut per_post: HashMap<i64, Sums> = HashMap::new();
-    let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
-        )?;
-        for v in views {
-            let inserted = insert.execute(params![
-                v.post_id,
-                v.ip,
-                v.user_agent,
-                v.referrer,
-                v.viewed_at
-            ])?;
-            if inserted == 0 {
-                skipped += 1;
-                continue;
-            }
-            let s = per_post.entry(v.post_id).or_default();
-            s.total += 1;
-            match v.device {
-                DeviceClass::Desktop => s.desktop += 1,
-                DeviceClass::Mobile => s.mobile += 1,
-                DeviceClass::Tablet => s.tablet += 1,
-            }
-            if v.viewed_at > s.last {
-                s.last.clone_from(&v.viewed_at);
-            }
-        }
-        let mut stats = tx.prepare_cached(
-            "INSERT INTO post_statistics
-                 (post_id, view_count, desktop_views, mobile_views, tablet_views, last_viewed_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT (post_id) DO UPDATE SET
-                 view_count = view_count + excluded.view_count,
-                 desktop_views = desktop_views + excluded.desktop_views,
-                 mobile_views = mobile_views + excluded.mobile_views,
-                 tablet_views = tablet_views + excluded.tablet_views,
-                 last_viewed_at = max(ifnull(last_viewed_at, ''), excluded.last_viewed_at),
-                 updated_at = excluded.updated_at",
-        )?;
-        let mut count =
-            tx.prepare_cached("UPDATE posts SET view_count = view_count + ?2 WHERE id = ?1")?;
-        for (post_id, s) in &per_post {
-            stats.execute(params![
-                post_id, s.total, s.desktop, s.mobile, s.tablet, s.last
-            ])?;
-            count.execute(params![post_id, s.total])?;
-        }
-    }
-    tx.commit()?;
-    Ok(skipped)
-}
-
-/// Slug → id of the posts a served site shows: published ones, and with `drafts` every post
-/// that is not deleted.
-pub fn post_ids_by_slug(conn: &Connection, drafts: bool) -> rusqlite::Result<HashMap<String, i64>> {
-    let mut stmt = conn.prepare(
-        "SELECT slug, id FROM posts
-         WHERE deleted_at IS NULL AND (?1 OR status = 'published')",
-    )?;
-    let rows = stmt.query_map([drafts], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
-
-/// A short text that changes whenever the content a site is built from changes (posts,
-/// categories, tags, users and their links), but not when views are recorded: `serve` compares
-/// it after `PRAGMA data_version` moved, to tell another program's edit from its own writes.
-pub fn content_fingerprint(conn: &Connection) -> rusqlite::Result<String> {
-    conn.query_row(
-        "SELECT
-            (SELECT count(*) || '/' || ifnull(max(id), 0) || '/' || ifnull(max(updated_at), '')
-                    || '/' || ifnull(total(length(content) + length(title) + length(slug)), 0)
-                    || '/' || ifnull(group_concat(status, ''), '')
-               FROM posts)
-         || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM categories)
-         || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM tags)
-         || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), '') FROM users)
-         || '|' || (SELECT count(*) FROM post_categories)
-         || '|' || (SELECT count(*) FROM post_tags)",
-        [],
-        |r| r.get(0),
-    )
-}
-
-/// `PRAGMA data_version`: changes when another connection commits to the store.
-pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
-}
-
 /// One line of the "views per post" report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostViews {
@@ -145,78 +37,201 @@ pub struct PostViews {
     pub views: i64,
 }
 
-/// Posts by views since a time (UTC, store format), most viewed first.
-pub fn views_per_post(
-    conn: &Connection,
-    since: &str,
-    top: usize,
-) -> rusqlite::Result<Vec<PostViews>> {
-    let mut stmt = conn.prepare(
-        "SELECT p.slug, p.title, count(*) AS n
-           FROM post_views v JOIN posts p ON p.id = v.post_id
-          WHERE v.viewed_at >= ?1
-          GROUP BY v.post_id
-          ORDER BY n DESC, p.slug
-          LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![since, top as i64], |r| {
-        Ok(PostViews {
-            slug: r.get(0)?,
-            title: r.get(1)?,
-            views: r.get(2)?,
-        })
-    })?;
-    rows.collect()
-}
+impl Store {
+    /// A handle for `serve`'s view writer. Views are appended: a small page cache and no
+    /// memory map keep the writer's memory flat however large `post_views` grows (the
+    /// defaults suit builds, not a server).
+    pub fn attach_view_writer(path: &std::path::Path) -> Result<Store, StoreError> {
+        let store = Store::attach(path)?;
+        store
+            .conn
+            .execute_batch("PRAGMA cache_size = -2048; PRAGMA mmap_size = 0;")?;
+        Ok(store)
+    }
 
-/// Total views since a time.
-pub fn total_views(conn: &Connection, since: &str) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT count(*) FROM post_views WHERE viewed_at >= ?1",
-        [since],
-        |r| r.get(0),
-    )
-}
+    /// Records a batch of views in one transaction: one `post_views` row each, and per post one
+    /// update of `post_statistics` (view and device counts, last view) and of `posts.view_count`.
+    ///
+    /// A view of a post that is no longer in the store (purged by another program after the view
+    /// was served) is skipped: its rows would go with the post anyway, and one such view must not
+    /// fail the whole batch. Returns how many views were skipped.
+    pub fn record_views(&mut self, views: &[NewView]) -> Result<usize, StoreError> {
+        let conn = &mut self.conn;
+        if views.is_empty() {
+            return Ok(0);
+        }
+        let mut skipped = 0;
+        #[derive(Default)]
+        struct Sums {
+            total: i64,
+            desktop: i64,
+            mobile: i64,
+            tablet: i64,
+            last: String,
+        }
+        let mut per_post: HashMap<i64, Sums> = HashMap::new();
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
+            )?;
+            for v in views {
+                let inserted = insert.execute(params![
+                    v.post_id,
+                    v.ip,
+                    v.user_agent,
+                    v.referrer,
+                    v.viewed_at
+                ])?;
+                if inserted == 0 {
+                    skipped += 1;
+                    continue;
+                }
+                let s = per_post.entry(v.post_id).or_default();
+                s.total += 1;
+                match v.device {
+                    DeviceClass::Desktop => s.desktop += 1,
+                    DeviceClass::Mobile => s.mobile += 1,
+                    DeviceClass::Tablet => s.tablet += 1,
+                }
+                if v.viewed_at > s.last {
+                    s.last.clone_from(&v.viewed_at);
+                }
+            }
+            let mut stats = tx.prepare_cached(
+                "INSERT INTO post_statistics
+                     (post_id, view_count, desktop_views, mobile_views, tablet_views, last_viewed_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (post_id) DO UPDATE SET
+                     view_count = view_count + excluded.view_count,
+                     desktop_views = desktop_views + excluded.desktop_views,
+                     mobile_views = mobile_views + excluded.mobile_views,
+                     tablet_views = tablet_views + excluded.tablet_views,
+                     last_viewed_at = max(ifnull(last_viewed_at, ''), excluded.last_viewed_at),
+                     updated_at = excluded.updated_at",
+            )?;
+            let mut count =
+                tx.prepare_cached("UPDATE posts SET view_count = view_count + ?2 WHERE id = ?1")?;
+            for (post_id, s) in &per_post {
+                stats.execute(params![
+                    post_id, s.total, s.desktop, s.mobile, s.tablet, s.last
+                ])?;
+                count.execute(params![post_id, s.total])?;
+            }
+        }
+        tx.commit()?;
+        Ok(skipped)
+    }
 
-/// Views since a time grouped by user agent (the caller classifies each agent once).
-pub fn views_by_user_agent(conn: &Connection, since: &str) -> rusqlite::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT ifnull(user_agent, ''), count(*) FROM post_views
-          WHERE viewed_at >= ?1 GROUP BY 1",
-    )?;
-    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
+    /// Slug → id of the posts a served site shows: published ones, and with `drafts` every post
+    /// that is not deleted.
+    pub fn post_ids_by_slug(&self, drafts: bool) -> Result<HashMap<String, i64>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare(
+            "SELECT slug, id FROM posts
+             WHERE deleted_at IS NULL AND (?1 OR status = 'published')",
+        )?;
+        let rows = stmt.query_map([drafts], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 
-/// All-time device counts from `post_statistics`: (desktop, mobile, tablet).
-pub fn device_totals(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
-    conn.query_row(
-        "SELECT ifnull(sum(desktop_views), 0), ifnull(sum(mobile_views), 0), ifnull(sum(tablet_views), 0)
-           FROM post_statistics",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-}
+    /// A short text that changes whenever the content a site is built from changes (posts,
+    /// categories, tags, users and their links), but not when views are recorded: `serve` compares
+    /// it after `PRAGMA data_version` moved, to tell another program's edit from its own writes.
+    pub fn content_fingerprint(&self) -> Result<String, StoreError> {
+        let conn = &self.conn;
+        Ok(conn.query_row(
+            "SELECT
+                (SELECT count(*) || '/' || ifnull(max(id), 0) || '/' || ifnull(max(updated_at), '')
+                        || '/' || ifnull(total(length(content) + length(title) + length(slug)), 0)
+                        || '/' || ifnull(group_concat(status, ''), '')
+                   FROM posts)
+             || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM categories)
+             || '|' || (SELECT count(*) || '/' || ifnull(total(length(name) + length(slug)), 0) FROM tags)
+             || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), '') FROM users)
+             || '|' || (SELECT count(*) FROM post_categories)
+             || '|' || (SELECT count(*) FROM post_tags)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
 
-/// The most frequent referrers since a time (views without a referrer are left out).
-pub fn top_referrers(
-    conn: &Connection,
-    since: &str,
-    top: usize,
-) -> rusqlite::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT referrer, count(*) AS n FROM post_views
-          WHERE viewed_at >= ?1 AND referrer IS NOT NULL AND referrer <> ''
-          GROUP BY referrer ORDER BY n DESC, referrer LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![since, top as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    /// `PRAGMA data_version`: changes when another connection commits to the store.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        let conn = &self.conn;
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Posts by views since a time (UTC, store format), most viewed first.
+    pub fn views_per_post(&self, since: &str, top: usize) -> Result<Vec<PostViews>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare(
+            "SELECT p.slug, p.title, count(*) AS n
+               FROM post_views v JOIN posts p ON p.id = v.post_id
+              WHERE v.viewed_at >= ?1
+              GROUP BY v.post_id
+              ORDER BY n DESC, p.slug
+              LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![since, top as i64], |r| {
+            Ok(PostViews {
+                slug: r.get(0)?,
+                title: r.get(1)?,
+                views: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Total views since a time.
+    pub fn total_views(&self, since: &str) -> Result<i64, StoreError> {
+        let conn = &self.conn;
+        Ok(conn.query_row(
+            "SELECT count(*) FROM post_views WHERE viewed_at >= ?1",
+            [since],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Views since a time grouped by user agent (the caller classifies each agent once).
+    pub fn views_by_user_agent(&self, since: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare(
+            "SELECT ifnull(user_agent, ''), count(*) FROM post_views
+              WHERE viewed_at >= ?1 GROUP BY 1",
+        )?;
+        let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// All-time device counts from `post_statistics`: (desktop, mobile, tablet).
+    pub fn device_totals(&self) -> Result<(i64, i64, i64), StoreError> {
+        let conn = &self.conn;
+        Ok(conn.query_row(
+            "SELECT ifnull(sum(desktop_views), 0), ifnull(sum(mobile_views), 0), ifnull(sum(tablet_views), 0)
+               FROM post_statistics",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
+    /// The most frequent referrers since a time (views without a referrer are left out).
+    pub fn top_referrers(&self, since: &str, top: usize) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare(
+            "SELECT referrer, count(*) AS n FROM post_views
+              WHERE viewed_at >= ?1 AND referrer IS NOT NULL AND referrer <> ''
+              GROUP BY referrer ORDER BY n DESC, referrer LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![since, top as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     fn store_with_posts() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -261,8 +276,8 @@ mod tests {
                 Some("https://a.example/"),
             ),
         ];
-        record_views(&mut store.conn, &batch).unwrap();
-        record_views(&mut store.conn, &batch[..1]).unwrap();
+        store.record_views(&batch).unwrap();
+        store.record_views(&batch[..1]).unwrap();
         let c = &store.conn;
         let stats: (i64, i64, i64, i64, String) = c
             .query_row(
@@ -281,38 +296,36 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(counts, vec![3, 1, 0]);
-        assert_eq!(total_views(c, "2026-01-01 10:00:01").unwrap(), 2);
-        let top = views_per_post(c, "2000-01-01 00:00:00", 1).unwrap();
+        assert_eq!(store.total_views("2026-01-01 10:00:01").unwrap(), 2);
+        let top = store.views_per_post("2000-01-01 00:00:00", 1).unwrap();
         assert_eq!(top[0].slug, "one");
         assert_eq!(top.len(), 1);
         assert_eq!(
-            top_referrers(c, "2000-01-01 00:00:00", 5).unwrap(),
+            store.top_referrers("2000-01-01 00:00:00", 5).unwrap(),
             vec![("https://a.example/".to_string(), 3)]
         );
-        assert_eq!(device_totals(c).unwrap(), (2, 1, 1));
+        assert_eq!(store.device_totals().unwrap(), (2, 1, 1));
     }
 
     #[test]
     fn slugs_hide_drafts_unless_asked() {
         let (_d, store) = store_with_posts();
-        assert_eq!(post_ids_by_slug(&store.conn, false).unwrap().len(), 2);
-        assert_eq!(post_ids_by_slug(&store.conn, true).unwrap()["draft"], 3);
+        assert_eq!(store.post_ids_by_slug(false).unwrap().len(), 2);
+        assert_eq!(store.post_ids_by_slug(true).unwrap()["draft"], 3);
     }
 
     #[test]
     fn the_fingerprint_ignores_views_but_not_edits() {
         let (_d, mut store) = store_with_posts();
-        let before = content_fingerprint(&store.conn).unwrap();
-        record_views(
-            &mut store.conn,
-            &[view(1, DeviceClass::Desktop, "2026-01-01 10:00:00", None)],
-        )
-        .unwrap();
-        assert_eq!(content_fingerprint(&store.conn).unwrap(), before);
+        let before = store.content_fingerprint().unwrap();
+        store
+            .record_views(&[view(1, DeviceClass::Desktop, "2026-01-01 10:00:00", None)])
+            .unwrap();
+        assert_eq!(store.content_fingerprint().unwrap(), before);
         store
             .conn
             .execute("UPDATE posts SET content = 'new words' WHERE id = 2", [])
             .unwrap();
-        assert_ne!(content_fingerprint(&store.conn).unwrap(), before);
+        assert_ne!(store.content_fingerprint().unwrap(), before);
     }
 }

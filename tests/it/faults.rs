@@ -406,7 +406,13 @@ fn store_locked_by_another_writer_fails_after_the_busy_timeout() {
     let holder = site.conn();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let started = Instant::now();
-    let run = site.run(&["import", more.to_str().unwrap()]).fails();
+    // A short busy timeout (the default is 10 s) so the suite does not wait it out.
+    let run = site
+        .run_env(
+            &["import", more.to_str().unwrap()],
+            &[("BLOGGO_BUSY_TIMEOUT", "1.5")],
+        )
+        .fails();
     let waited = started.elapsed();
     holder.execute_batch("ROLLBACK").unwrap();
     let store = site.store_path();
