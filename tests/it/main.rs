@@ -7,6 +7,7 @@ mod build;
 mod content;
 mod crash;
 mod delta;
+mod expected;
 mod faults;
 mod foundation;
 mod import;
