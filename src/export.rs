@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{Settings, Timezone};
 use crate::model::PostStatus;
-use crate::store::content::posts::{self, Post};
+use crate::store::content::posts::Post;
 use crate::store::TIMESTAMP_FORMAT;
 
 /// The folder layout (and front matter dialect) of an export.
@@ -211,12 +211,13 @@ pub struct Report {
     pub files: usize,
 }
 
-/// Writes every post that is not deleted (and its media) under `dir`.
+/// Writes posts (`bloggo export` gives every post that is not deleted) and their media under
+/// `dir`.
 ///
 /// Refuses a non-empty `dir` unless `force`, and a post whose media file is missing from
 /// the site (naming the file) before writing anything.
 pub fn export(
-    conn: &rusqlite::Connection,
+    all: &[Post],
     settings: &Settings,
     dir: &Path,
     format: Format,
@@ -234,17 +235,13 @@ pub fn export(
             );
         }
     }
-    let ids = posts::all_ids(conn, false)?;
-    let mut all = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
-    for id in ids {
-        let post = posts::load(conn, id)?;
+    for post in all {
         for f in &post.files {
             if !site_root.join(&f.file_path).is_file() {
                 missing.push(format!("{} (media of {})", f.file_path, post.slug));
             }
         }
-        all.push(post);
     }
     if !missing.is_empty() {
         bail!(
@@ -253,7 +250,7 @@ pub fn export(
         );
     }
     let mut report = Report::default();
-    for post in &all {
+    for post in all {
         let rel = document_path(post, format);
         let path = dir.join(&rel);
         let parent = path.parent().unwrap_or(dir);
@@ -313,7 +310,7 @@ mod tests {
             content: "Body\n\nmore\n".into(),
             excerpt: Some("Short".into()),
             cover_image: None,
-            author: Some(posts::Author {
+            author: Some(crate::store::content::posts::Author {
                 id: 1,
                 name: "Ann".into(),
                 email: "ann@x".into(),

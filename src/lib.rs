@@ -7,6 +7,9 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+// The content operations (posts, review, trash, taxonomy, users) with their permission checks
+// and audit; `cmd/` parses, prompts and prints around them.
+pub mod content;
 // A full disk told apart from other write failures (build output, backups).
 pub mod disk;
 // Atomic file replacement, folder sync and digests, shared below the stages.

@@ -121,7 +121,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
     })?;
     // The store's history is the backup's now: a delta build's mark from before must not
     // trust the change log.
-    store::changes::forget(&restored.conn).with_context(|| {
+    restored.forget_changes().with_context(|| {
         format!(
             "{}: restored, but cannot write its change log; run `bloggo backup restore` again before building",
             store_path.display()

@@ -319,7 +319,7 @@ fn read_changes(
     ChangeMark,
 )> {
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
+    let reader = SiteReader::begin(store.raw_conn_mut()).with_context(cannot_read)?;
     let mark = changes::mark(reader.conn()).with_context(cannot_read)?;
     let since = ChangeMark {
         seq: kept.seq,

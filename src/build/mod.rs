@@ -420,7 +420,7 @@ fn save_markdown(
 /// Lets the store forget the change log up to what this build read (see
 /// `store::changes::prune`); a log that stays long only costs space.
 fn prune_change_log(store: &Store, seq: i64) {
-    if let Err(e) = crate::store::changes::prune(&store.conn, seq) {
+    if let Err(e) = crate::store::changes::prune(store.raw_conn(), seq) {
         eprintln!("warning: cannot prune the store's change log: {e}");
     }
 }
@@ -532,7 +532,7 @@ fn open_store(settings: &Settings, opts: &BuildOptions) -> Result<Store> {
             eprintln!("content: {synced}");
         }
     }
-    crate::store::changes::watch(&store.conn)
+    crate::store::changes::watch(store.raw_conn())
         .with_context(|| format!("{}: cannot read the site", settings.store.display()))?;
     Ok(store)
 }
@@ -550,7 +550,7 @@ fn read_site<'s>(
     crate::store::changes::ChangeMark,
 )> {
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    let reader = SiteReader::begin(&mut store.conn).with_context(cannot_read)?;
+    let reader = SiteReader::begin(store.raw_conn_mut()).with_context(cannot_read)?;
     let mark = crate::store::changes::mark(reader.conn()).with_context(cannot_read)?;
     let rows = reader
         .rows(&SiteQuery {

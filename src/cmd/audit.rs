@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::user::open_store;
 use super::Ctx;
-use crate::store::content::audit;
+use crate::content::{self, audit, open_store};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  bloggo audit --since 7d\n  bloggo audit --limit 20")]
@@ -21,21 +20,16 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let (_settings, store) = open_store(ctx)?;
+    let (_settings, mut store) = open_store(&ctx.site)?;
     let since = match &args.since {
         Some(s) => {
             let d = crate::config::parse_duration(s).context("--since")?;
-            let d = chrono::Duration::from_std(d).context("--since is too long")?;
-            Some(
-                (chrono::Utc::now() - d)
-                    .format(crate::store::TIMESTAMP_FORMAT)
-                    .to_string(),
-            )
+            Some(content::ago(d).context("--since is too long")?)
         }
         None => None,
     };
     let mut out = std::io::stdout().lock();
-    for e in audit::list(&store.conn, since.as_deref(), args.limit)? {
+    for e in audit::list(&mut store, since.as_deref(), args.limit)? {
         let resource = match e.resource_id {
             Some(id) => format!("{} {id}", e.resource_type),
             None => e.resource_type.clone(),

@@ -4,12 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::json;
 
-use super::user::{open_store, ActAs};
 use super::Ctx;
-use crate::store::content::taxonomy::{self, Category};
-use crate::store::content::{audit, Permission};
+use crate::content::categories;
+use crate::content::{open_store, ActAs};
+use crate::store::content::taxonomy::Category;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
@@ -93,18 +92,13 @@ fn write_tree(
     Ok(())
 }
 
-fn cat_json(all_or_one: &Category) -> serde_json::Value {
-    json!({"name": all_or_one.name, "slug": all_or_one.slug, "parent_id": all_or_one.parent_id})
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let (_settings, mut store) = open_store(ctx)?;
-    let tx = store.conn.transaction()?;
+    let (_settings, mut store) = open_store(&ctx.site)?;
+    let store = &mut store;
     let mut out = std::io::stdout().lock();
-    let perm = Permission::CategoriesManage;
     let msg = match args {
         Args::List => {
-            let all = taxonomy::categories(&tx)?;
+            let all = categories::list(store)?;
             writeln!(out, "{:<32} {:<28} {:>5}", "category", "slug", "posts")?;
             write_tree(&mut out, &all, None, 0)?;
             return Ok(ExitCode::SUCCESS);
@@ -116,30 +110,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             description,
             act,
         } => {
-            let actor = act.require(&tx, perm, "manage categories")?;
-            let parent = parent
-                .as_deref()
-                .map(|p| taxonomy::category(&tx, p))
-                .transpose()?;
-            let id = taxonomy::add(
-                &tx,
+            let added = categories::add(
+                store,
+                &act,
                 &name,
-                parent.as_ref().map(|p| p.id),
+                parent.as_deref(),
                 slug.as_deref(),
                 &description,
             )?;
-            let all = taxonomy::categories(&tx)?;
-            let added = all.iter().find(|c| c.id == id).expect("just added");
-            audit::write(
-                &tx,
-                actor.id,
-                "category.add",
-                "category",
-                Some(id),
-                None,
-                Some(&cat_json(added)),
-            )?;
-            format!("added {} ({})", taxonomy::path_of(&all, id), added.slug)
+            format!("added {} ({})", added.path, added.category.slug)
         }
         Args::Move {
             slug,
@@ -147,25 +126,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             root,
             act,
         } => {
-            let actor = act.require(&tx, perm, "manage categories")?;
-            let cat = taxonomy::category(&tx, &slug)?;
-            let parent = match (to, root) {
-                (Some(p), false) => Some(taxonomy::category(&tx, &p)?),
-                _ => None,
-            };
-            taxonomy::move_to(&tx, &cat, parent.as_ref())?;
-            let all = taxonomy::categories(&tx)?;
-            let moved = all.iter().find(|c| c.id == cat.id).expect("still there");
-            audit::write(
-                &tx,
-                actor.id,
-                "category.move",
-                "category",
-                Some(cat.id),
-                Some(&cat_json(&cat)),
-                Some(&cat_json(moved)),
-            )?;
-            format!("moved {} to {}", cat.slug, taxonomy::path_of(&all, cat.id))
+            let to = if root { None } else { to };
+            let moved = categories::move_to(store, &act, &slug, to.as_deref())?;
+            format!("moved {} to {}", moved.category.slug, moved.path)
         }
         Args::Rename {
             slug,
@@ -173,26 +136,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             new_slug,
             act,
         } => {
-            let actor = act.require(&tx, perm, "manage categories")?;
-            let cat = taxonomy::category(&tx, &slug)?;
-            taxonomy::rename(&tx, &cat, &name, new_slug.as_deref())?;
-            let renamed = taxonomy::category(
-                &tx,
-                new_slug
-                    .as_deref()
-                    .map(slug::slugify)
-                    .as_deref()
-                    .unwrap_or(&cat.slug),
-            )?;
-            audit::write(
-                &tx,
-                actor.id,
-                "category.rename",
-                "category",
-                Some(cat.id),
-                Some(&cat_json(&cat)),
-                Some(&cat_json(&renamed)),
-            )?;
+            let (cat, renamed) =
+                categories::rename(store, &act, &slug, &name, new_slug.as_deref())?;
             format!(
                 "renamed {} to {:?} ({})",
                 cat.slug, renamed.name, renamed.slug
@@ -203,31 +148,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             reassign,
             act,
         } => {
-            let actor = act.require(&tx, perm, "manage categories")?;
-            let cat = taxonomy::category(&tx, &slug)?;
-            let to = reassign
-                .as_deref()
-                .map(|r| taxonomy::category(&tx, r))
-                .transpose()?;
-            let moved = taxonomy::remove(&tx, &cat, to.as_ref())?;
-            audit::write(
-                &tx,
-                actor.id,
-                "category.remove",
-                "category",
-                Some(cat.id),
-                Some(&cat_json(&cat)),
-                to.as_ref()
-                    .map(|t| json!({"posts_to": t.slug, "posts": moved}))
-                    .as_ref(),
-            )?;
-            match to {
-                Some(t) => format!("removed {}; {moved} post(s) moved to {}", cat.slug, t.slug),
+            let removed = categories::remove(store, &act, &slug, reassign.as_deref())?;
+            let cat = &removed.category;
+            match &removed.reassigned_to {
+                Some(t) => format!(
+                    "removed {}; {} post(s) moved to {}",
+                    cat.slug, removed.moved, t.slug
+                ),
                 None => format!("removed {}", cat.slug),
             }
         }
     };
-    tx.commit()?;
     if !ctx.quiet {
         writeln!(out, "{msg}")?;
     }

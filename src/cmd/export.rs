@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::user::open_store;
 use super::Ctx;
+use crate::content::{open_store, posts};
 use crate::export::{export, Format};
 
 #[derive(Debug, clap::Args)]
@@ -25,12 +25,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let (settings, mut store) = open_store(ctx)?;
+    let (settings, mut store) = open_store(&ctx.site)?;
     // One read transaction: the export is one consistent snapshot of the store.
-    let tx = store
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
-    let report = export(&tx, &settings, &args.dir, args.format, args.force)?;
+    let all = posts::read::all_live(&mut store)?;
+    let report = export(&all, &settings, &args.dir, args.format, args.force)?;
     if !ctx.quiet {
         println!(
             "exported {} post(s) and {} media file(s) to {}",

@@ -29,10 +29,9 @@ pub enum Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     let mut store = Store::open_unmigrated(&settings.store)?;
-    let path = settings.store.clone();
     match args {
         Args::Status => {
-            let st = migrate::status(&store.conn, &path)?;
+            let st = store.migration_status()?;
             for a in &st.applied {
                 println!("applied  {:04} {:<28} {}", a.version, a.name, a.applied_at);
             }
@@ -46,7 +45,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             );
         }
         Args::Up { to } => {
-            let done = migrate::up(&mut store.conn, &path, to)?;
+            let done = store.migrate_up(to)?;
             for m in &done {
                 println!("applied {:04} {}", m.version, m.name);
             }
@@ -59,7 +58,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             // under it would leave it writing into tables that are gone.
             let _lock = crate::lock::ServeLock::acquire(&settings)
                 .context("refusing to roll migrations back")?;
-            let done = migrate::down(&mut store.conn, &path, to)?;
+            let done = store.migrate_down(to)?;
             for m in &done {
                 println!("rolled back {:04} {}", m.version, m.name);
             }

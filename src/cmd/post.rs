@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 
-use super::user::{open_store, ActAs};
 use super::Ctx;
 use crate::config::Settings;
+use crate::content::posts::read::{self, History, ListQuery};
+use crate::content::posts::trash;
+use crate::content::posts::write::{self, NewPost, Published, Review};
+use crate::content::{open_store, ActAs};
 use crate::export::{self, Format};
-use crate::model::{PostStatus, VersionStatus};
-use crate::store::content::access::{self, PostAction};
-use crate::store::content::posts::{self, Edit, Post};
-use crate::store::content::users::{self, User};
-use crate::store::content::{audit, taxonomy, versions, Permission};
+use crate::model::VersionStatus;
+use crate::store::content::versions::{self, State};
+use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
@@ -180,8 +180,9 @@ pub struct ListArgs {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
-    let (settings, mut store) = open_store(ctx)?;
-    let conn = &mut store.conn;
+    let (settings, mut store) = open_store(&ctx.site)?;
+    let store = &mut store;
+    let settings = &settings;
     let mut out = std::io::stdout().lock();
     let say = |out: &mut std::io::StdoutLock, msg: String| -> Result<()> {
         if !ctx.quiet {
@@ -190,8 +191,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         Ok(())
     };
     match args {
-        Args::List(a) => list(conn, &settings, &a, &mut out)?,
-        Args::Show { slug } => show(conn, &settings, &slug, &mut out)?,
+        Args::List(a) => list(store, settings, a, &mut out)?,
+        Args::Show { slug } => show(store, settings, &slug, &mut out)?,
         Args::New {
             title,
             categories,
@@ -200,7 +201,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             no_edit,
             act,
         } => {
-            let post = new_post(conn, &settings, &title, slug, &categories, &tags, &act)?;
+            let new = NewPost {
+                title,
+                slug,
+                categories,
+                tags,
+            };
+            let post = write::create(store, settings, &act, &new)?;
             let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
             say(&mut out, format!("created the draft {}", post.slug))?;
             if let Some(p) = &post.source_path {
@@ -211,48 +218,40 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
             if interactive && !no_edit && editor().is_some() {
                 drop(out);
-                edit(conn, &settings, &post.slug, &act, ctx.quiet)?;
+                edit(store, settings, &post.slug, &act, ctx.quiet)?;
             }
         }
         Args::Edit { slug, act } => {
             drop(out);
-            edit(conn, &settings, &slug, &act, ctx.quiet)?;
+            edit(store, settings, &slug, &act, ctx.quiet)?;
         }
         Args::Publish { slug, at, act } => {
-            let msg = publish(conn, &settings, &slug, at.as_deref(), &act)?;
+            let msg = match write::publish(store, settings, &act, &slug, at.as_deref())? {
+                Published::Now => format!("published {slug}"),
+                Published::Scheduled(when) => format!(
+                    "scheduled {slug} for {}",
+                    export::show_time(&when, &settings.timezone)
+                ),
+            };
             say(&mut out, msg)?;
         }
         Args::Unpublish { slug, act } => {
-            set_status(
-                conn,
-                &settings,
-                &slug,
-                PostStatus::Draft,
-                PostAction::Unpublish,
-                &act,
-            )?;
+            write::unpublish(store, settings, &act, &slug)?;
             say(&mut out, format!("{slug} is a draft again"))?;
         }
         Args::Archive { slug, act } => {
-            set_status(
-                conn,
-                &settings,
-                &slug,
-                PostStatus::Archived,
-                PostAction::Archive,
-                &act,
-            )?;
+            write::archive(store, settings, &act, &slug)?;
             say(&mut out, format!("archived {slug}"))?;
         }
         Args::Delete { slug, act } => {
-            soft_delete(conn, &settings, &slug, true, &act)?;
+            trash::delete(store, settings, &act, &slug)?;
             say(
                 &mut out,
                 format!("deleted {slug} (`bloggo post restore {slug}` undoes it)"),
             )?;
         }
         Args::Restore { slug, act } => {
-            soft_delete(conn, &settings, &slug, false, &act)?;
+            trash::restore(store, settings, &act, &slug)?;
             say(&mut out, format!("restored {slug}"))?;
         }
         Args::Purge {
@@ -260,31 +259,31 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             yes,
             act,
         } => {
-            let n = purge(conn, &settings, &older_than, yes, &act, &mut out)?;
+            let n = purge(store, settings, &older_than, yes, &act, &mut out)?;
             say(&mut out, format!("purged {n} post(s)"))?;
         }
-        Args::History { slug } => history(conn, &slug, &mut out)?,
-        Args::Diff { slug, v1, v2 } => diff(conn, &slug, v1, v2, &mut out)?,
+        Args::History { slug } => write_history(&read::history(store, &slug)?, &mut out)?,
+        Args::Diff { slug, v1, v2 } => diff(store, &slug, v1, v2, &mut out)?,
         Args::Revert { slug, to, act } => {
-            let v = revert(conn, &settings, &slug, to, &act)?;
+            let v = write::revert(store, settings, &act, &slug, to)?;
             say(
                 &mut out,
                 format!("{slug} is back to version {to} (recorded as version {v})"),
             )?;
         }
         Args::Submit { slug, act } => {
-            let v = review(conn, &settings, &slug, Review::Submit, None, &act)?;
+            let v = write::review(store, settings, &act, &slug, Review::Submit, None)?;
             say(&mut out, format!("{slug} (version {v}) is pending review"))?;
         }
         Args::Approve { slug, by, act } => {
-            let v = review(conn, &settings, &slug, Review::Approve, by, &act)?;
+            let v = write::review(store, settings, &act, &slug, Review::Approve, by.as_deref())?;
             say(
                 &mut out,
                 format!("approved version {v} of {slug}; it is published"),
             )?;
         }
         Args::Reject { slug, by, act } => {
-            let v = review(conn, &settings, &slug, Review::Reject, by, &act)?;
+            let v = write::review(store, settings, &act, &slug, Review::Reject, by.as_deref())?;
             say(
                 &mut out,
                 format!("rejected version {v} of {slug}; it is a draft again"),
@@ -294,46 +293,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The status a listing shows: `scheduled` for a published post with a future date.
-fn shown_status(status: PostStatus, published_at: Option<&str>, now: &str) -> String {
-    match published_at {
-        Some(d) if status == PostStatus::Published && d > now => "scheduled".into(),
-        _ => status.as_str().into(),
-    }
-}
-
-fn list(
-    conn: &rusqlite::Connection,
-    settings: &Settings,
-    a: &ListArgs,
-    out: &mut impl Write,
-) -> Result<()> {
+fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Write) -> Result<()> {
     let now = crate::store::now_text();
-    let filter = posts::Filter {
-        status: a.status.clone(),
-        tag: a
-            .tag
-            .as_deref()
-            .map(|t| taxonomy::tag(conn, t).map(|t| t.id))
-            .transpose()?,
-        category: a
-            .category
-            .as_deref()
-            .map(|c| taxonomy::category(conn, c).map(|c| c.id))
-            .transpose()?,
-        author: match a.author.as_deref() {
-            Some(who) => Some(
-                users::find(conn, who)?
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("no user with email, name or slug {who:?}; `bloggo user list` shows them")
-                    })?
-                    .id,
-            ),
-            None => None,
-        },
+    let q = ListQuery {
+        status: a.status,
+        tag: a.tag,
+        category: a.category,
+        author: a.author,
         deleted: a.deleted,
     };
-    let rows = posts::list(conn, &filter, &now)?;
+    let rows = read::list(store, &q, &now)?;
     let title_w = rows
         .iter()
         .map(|r| r.title.chars().count().min(48))
@@ -363,7 +332,7 @@ fn list(
             r.id,
             r.slug,
             title,
-            shown_status(r.status, r.published_at.as_deref(), &now),
+            read::shown_status(r.status, r.published_at.as_deref(), &now),
             r.published_at
                 .as_deref()
                 .map(|d| local_minutes(d, &settings.timezone))
@@ -381,13 +350,12 @@ fn local_minutes(ts: &str, tz: &crate::config::Timezone) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-fn show(
-    conn: &rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    out: &mut impl Write,
-) -> Result<()> {
-    let post = posts::by_slug(conn, slug)?;
+fn show(store: &mut Store, settings: &Settings, slug: &str, out: &mut impl Write) -> Result<()> {
+    let read::Shown {
+        post,
+        history,
+        stats,
+    } = read::show(store, slug)?;
     let now = crate::store::now_text();
     write!(
         out,
@@ -395,15 +363,15 @@ fn show(
         export::document(&post, &settings.timezone, Format::Plain)?
     )?;
     writeln!(out, "\n-- versions --")?;
-    write_history(conn, &post, out)?;
+    write_history(&history, out)?;
     writeln!(out, "\n-- stats --")?;
     writeln!(
         out,
         "status:    {}",
-        shown_status(post.status, post.published_at.as_deref(), &now)
+        read::shown_status(post.status, post.published_at.as_deref(), &now)
     )?;
     writeln!(out, "views:     {}", post.view_count)?;
-    if let Some(st) = posts::stats(conn, post.id)? {
+    if let Some(st) = stats {
         writeln!(
             out,
             "devices:   {} desktop, {} mobile, {} tablet",
@@ -430,160 +398,6 @@ fn show(
         )?;
     }
     Ok(())
-}
-
-/// Minutes to read a body at the site's reading speed.
-fn read_time(settings: &Settings, content: &str) -> i64 {
-    let words = crate::markdown::word_count(content) as i64;
-    let wpm = i64::from(settings.config.content.words_per_minute.max(1));
-    (words + wpm - 1) / wpm
-}
-
-/// What `bloggo import` keeps in `posts.source_path` for a file: its path relative to the
-/// site folder when inside it (`content/hello.md`), else its absolute path.
-fn source_key(settings: &Settings, file: &Path) -> Result<String> {
-    let site = std::fs::canonicalize(&settings.root)
-        .with_context(|| format!("{}: cannot read", settings.root.display()))?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let abs = std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot read", dir.display()))?
-        .join(file.file_name().unwrap_or_default());
-    Ok(match abs.strip_prefix(&site) {
-        Ok(rel) => rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-        Err(_) => abs.to_string_lossy().into_owned(),
-    })
-}
-
-/// Where a post's `source_path` is inside `content/`: the file and its path there. None for
-/// a post imported from another folder (it is never written back there).
-fn in_content(settings: &Settings, source_path: &str) -> Option<(PathBuf, PathBuf)> {
-    let site = std::fs::canonicalize(&settings.root).ok()?;
-    let content = std::fs::canonicalize(&settings.content).ok()?;
-    let file = site.join(source_path);
-    let rel = file.strip_prefix(&content).ok()?.to_path_buf();
-    let trashed = rel
-        .components()
-        .next()
-        .is_some_and(|c| c.as_os_str() == TRASH);
-    (!trashed).then_some((file, rel))
-}
-
-/// The existing file in `content/` a post's `source_path` names.
-fn content_file(settings: &Settings, source_path: &str) -> Option<PathBuf> {
-    in_content(settings, source_path)
-        .map(|(file, _)| file)
-        .filter(|f| f.is_file())
-}
-
-/// The hidden folder of `content/` (sync skips it) where a deleted post's file waits, so a
-/// sync does not bring the post back; `restore` moves it home, `purge` removes it.
-const TRASH: &str = ".trash";
-
-fn trash_path(settings: &Settings, rel: &Path) -> PathBuf {
-    settings.content.join(TRASH).join(rel)
-}
-
-fn move_file(from: &Path, to: &Path) -> Result<()> {
-    if let Some(d) = to.parent() {
-        std::fs::create_dir_all(d).with_context(|| format!("{}: cannot create", d.display()))?;
-    }
-    std::fs::rename(from, to)
-        .with_context(|| format!("moving {} to {}", from.display(), to.display()))
-}
-
-/// Writes a post's document to a file (atomically) and records it as the post's source,
-/// with the SHA-256 of its bytes, so the next sync sees an unchanged file.
-fn write_source_file(
-    conn: &rusqlite::Connection,
-    settings: &Settings,
-    post_id: i64,
-    path: &Path,
-) -> Result<()> {
-    let post = posts::load(conn, post_id)?;
-    let text = export::document(&post, &settings.timezone, Format::Plain)?;
-    crate::fsx::write_atomic(path, text.as_bytes(), crate::fsx::Durability::Atomic)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    let key = source_key(settings, path)?;
-    posts::set_source(
-        conn,
-        post_id,
-        &key,
-        &crate::fsx::sha256_hex(text.as_bytes()),
-    )
-}
-
-/// Keeps a synced post's file in `content/` in step with the store after a change.
-fn sync_source_file(conn: &rusqlite::Connection, settings: &Settings, post_id: i64) -> Result<()> {
-    if !settings.config.content.sync {
-        return Ok(());
-    }
-    let source = posts::load(conn, post_id)?.source_path;
-    if let Some(file) = source.and_then(|s| content_file(settings, &s)) {
-        write_source_file(conn, settings, post_id, &file)?;
-    }
-    Ok(())
-}
-
-fn new_post(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    title: &str,
-    slug: Option<String>,
-    categories: &[String],
-    tags: &[String],
-    act: &ActAs,
-) -> Result<Post> {
-    let tx = conn.transaction()?;
-    let actor = act.require(&tx, Permission::PostsCreate, "create posts")?;
-    if title.trim().is_empty() {
-        bail!("a post needs a title");
-    }
-    let slug = match slug {
-        Some(s) => {
-            let s = slug::slugify(&s);
-            if posts::id_of(&tx, &s).is_ok() {
-                bail!("a post with the slug {s:?} already exists; pick another --slug");
-            }
-            s
-        }
-        None => posts::free_slug(&tx, title)?,
-    };
-    let id = posts::insert_draft(&tx, title.trim(), &slug, "", actor.id, 0)?;
-    taxonomy::set_post_categories(&tx, id, categories)?;
-    taxonomy::set_post_tags(&tx, id, tags)?;
-    versions::record_change(&tx, id, actor.id)?;
-    audit::write(
-        &tx,
-        actor.id,
-        "post.create",
-        "post",
-        Some(id),
-        None,
-        Some(&json!({"title": title.trim(), "slug": slug, "categories": categories, "tags": tags})),
-    )?;
-    let mut written = None;
-    if settings.config.content.sync {
-        let path = settings.content.join(format!("{slug}.md"));
-        if path.exists() {
-            bail!(
-                "{}: a file with this name already exists in content/; import it, or pick another --slug",
-                path.display()
-            );
-        }
-        write_source_file(&tx, settings, id, &path)?;
-        written = Some(path);
-    }
-    if let Err(e) = tx.commit() {
-        if let Some(p) = written {
-            let _ = std::fs::remove_file(p);
-        }
-        return Err(e.into());
-    }
-    posts::load(conn, id)
 }
 
 /// `$VISUAL` or `$EDITOR`.
@@ -624,7 +438,7 @@ fn confirm(question: &str, default: bool) -> Result<bool> {
 /// A document that does not parse or apply saves nothing: on a terminal the writer may
 /// reopen it; otherwise the command fails and the text is kept in a file it names.
 fn edit(
-    conn: &mut rusqlite::Connection,
+    store: &mut Store,
     settings: &Settings,
     slug: &str,
     act: &ActAs,
@@ -635,9 +449,7 @@ fn edit(
             "set $EDITOR (or $VISUAL) to your editor, e.g. EDITOR=nano bloggo post edit {slug}"
         )
     })?;
-    let post = live_post(conn, slug)?;
-    // Refused before the editor opens, so nobody writes an edit that cannot be saved.
-    access::check(conn, &act.user(conn)?, PostAction::Edit, &post)?;
+    let post = write::open_for_edit(store, act, slug)?;
     let original = export::document(&post, &settings.timezone, Format::Plain)?;
     let file = tempfile::Builder::new()
         .prefix(&format!("bloggo-{}-", post.slug))
@@ -657,9 +469,14 @@ fn edit(
             }
             return Ok(());
         }
-        match save_edit(conn, settings, &post, &text, act) {
-            Ok(summary) => {
+        match write::save_edit(store, settings, act, &post, &text) {
+            Ok(changed) => {
                 if !quiet {
+                    let summary = if changed.is_empty() {
+                        "nothing changed".to_string()
+                    } else {
+                        changed.join(", ")
+                    };
                     println!("saved {slug}: {summary}");
                 }
                 return Ok(());
@@ -690,298 +507,9 @@ fn keep(file: tempfile::NamedTempFile) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Reads an edited document with import's own parser, so an edit means exactly what the
-/// same text in a `content/` file means to sync. Returns the post state, the author named
-/// and the read time.
-fn read_document(
-    settings: &Settings,
-    before: &Post,
-    text: &str,
-) -> Result<(Edit, Option<crate::import::AuthorRef>, i64)> {
-    let ctx = crate::import::ParseContext::for_site(settings);
-    let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
-        .map_err(|problems| {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| match p.line {
-                    Some(l) => format!("line {l}: {}", p.message),
-                    None => p.message.clone(),
-                })
-                .collect();
-            anyhow::anyhow!("the edited post: {}", lines.join("; "))
-        })?;
-    let edit = Edit {
-        title: p.title,
-        subtitle: p.subtitle,
-        slug: p.slug,
-        content: p.content,
-        excerpt: p.excerpt,
-        cover_image: p.cover_image,
-        status: p.status,
-        published_at: p.published_at,
-        modified_at: p.modified_at,
-        extra: p.extra,
-        categories: p.categories.iter().map(|c| c.join("/")).collect(),
-        tags: p.tags,
-        aliases: p.aliases,
-    };
-    Ok((edit, p.authors.into_iter().next(), p.read_time))
-}
-
-/// Parses an edited document and applies it, all or nothing. Returns what changed.
-fn save_edit(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    before: &Post,
-    text: &str,
-    act: &ActAs,
-) -> Result<String> {
-    let (edit, author, minutes) = read_document(settings, before, text)?;
-    let tx = conn.transaction()?;
-    // The post may have changed while the editor was open: refuse to overwrite that.
-    let now_post = posts::load(&tx, before.id)?;
-    if now_post.updated_at != before.updated_at {
-        bail!(
-            "{} changed in the store while you were editing; edit it again",
-            before.slug
-        );
-    }
-    let old = Edit::of(before);
-    let actor = act.user(&tx)?;
-    access::check(&tx, &actor, PostAction::Edit, &now_post)?;
-    if edit.status != old.status || edit.published_at != old.published_at {
-        access::check(&tx, &actor, PostAction::ChangeStatus, &now_post)?;
-    }
-    let mut changed = changed_fields(&old, &edit);
-    let author_id = match author {
-        Some(a)
-            if before
-                .author
-                .as_ref()
-                .is_none_or(|b| b.name != a.name && Some(&b.email) != a.email.as_ref()) =>
-        {
-            let known = match &a.email {
-                Some(e) => users::find(&tx, e)?,
-                None => None,
-            };
-            let u = match known {
-                Some(u) => u,
-                None => users::find(&tx, &a.name)?.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the edited post: no user named {:?}; add them with `bloggo user add`",
-                        a.name
-                    )
-                })?,
-            };
-            access::check_reassign(&tx, &actor, &now_post, &u)?;
-            changed.push("author");
-            Some(u.id)
-        }
-        _ => None,
-    };
-    if changed.is_empty() {
-        return Ok("nothing changed".into());
-    }
-    versions::keep_before_change(&tx, before.id)?;
-    posts::apply(&tx, before.id, &edit, minutes)?;
-    if let Some(id) = author_id {
-        posts::set_author(&tx, before.id, id)?;
-    }
-    let v = versions::record_change(&tx, before.id, actor.id)?;
-    audit::write(
-        &tx,
-        actor.id,
-        "post.edit",
-        "post",
-        Some(before.id),
-        None,
-        Some(&json!({"slug": edit.slug, "changed": changed, "version": v})),
-    )?;
-    sync_source_file(&tx, settings, before.id)?;
-    tx.commit()?;
-    Ok(changed.join(", "))
-}
-
-fn changed_fields(a: &Edit, b: &Edit) -> Vec<&'static str> {
-    let mut c = Vec::new();
-    let mut check = |name: &'static str, same: bool| {
-        if !same {
-            c.push(name);
-        }
-    };
-    check("title", a.title == b.title);
-    check("subtitle", a.subtitle == b.subtitle);
-    check("slug", a.slug == b.slug);
-    check("body", a.content == b.content);
-    check("excerpt", a.excerpt == b.excerpt);
-    check("cover", a.cover_image == b.cover_image);
-    check("status", a.status == b.status);
-    check("date", a.published_at == b.published_at);
-    check("updated", a.modified_at == b.modified_at);
-    check("extra", a.extra == b.extra);
-    check("categories", a.categories == b.categories);
-    check("tags", a.tags == b.tags);
-    check("aliases", a.aliases == b.aliases);
-    c
-}
-
-/// Loads a post for a change: refuses a soft-deleted one.
-fn live_post(conn: &rusqlite::Connection, slug: &str) -> Result<Post> {
-    let post = posts::by_slug(conn, slug)?;
-    if post.deleted_at.is_some() {
-        bail!("{slug} is deleted; `bloggo post restore {slug}` first");
-    }
-    Ok(post)
-}
-
-fn status_json(p: &Post) -> serde_json::Value {
-    json!({"status": p.status.as_str(), "published_at": p.published_at})
-}
-
-fn publish(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    at: Option<&str>,
-    act: &ActAs,
-) -> Result<String> {
-    let tx = conn.transaction()?;
-    let actor = act.user(&tx)?;
-    let post = live_post(&tx, slug)?;
-    access::check(&tx, &actor, PostAction::Publish, &post)?;
-    let now = crate::store::now_text();
-    let when = match at {
-        Some(t) => export::parse_time(t, &settings.timezone)?,
-        // Keep a date the post already has in the past; otherwise now.
-        None => match &post.published_at {
-            Some(d) if *d <= now => d.clone(),
-            _ => now.clone(),
-        },
-    };
-    posts::set_status(&tx, post.id, PostStatus::Published, Some(&when))?;
-    let after = posts::load(&tx, post.id)?;
-    let action = if when > now {
-        "post.schedule"
-    } else {
-        "post.publish"
-    };
-    audit::write(
-        &tx,
-        actor.id,
-        action,
-        "post",
-        Some(post.id),
-        Some(&status_json(&post)),
-        Some(&status_json(&after)),
-    )?;
-    sync_source_file(&tx, settings, post.id)?;
-    tx.commit()?;
-    Ok(if when > now {
-        format!(
-            "scheduled {slug} for {}",
-            export::show_time(&when, &settings.timezone)
-        )
-    } else {
-        format!("published {slug}")
-    })
-}
-
-fn set_status(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    status: PostStatus,
-    action: PostAction,
-    act: &ActAs,
-) -> Result<()> {
-    let tx = conn.transaction()?;
-    let actor = act.user(&tx)?;
-    let post = live_post(&tx, slug)?;
-    access::check(&tx, &actor, action, &post)?;
-    posts::set_status(&tx, post.id, status, post.published_at.as_deref())?;
-    let after = posts::load(&tx, post.id)?;
-    audit::write(
-        &tx,
-        actor.id,
-        &format!("post.{}", action.verb()),
-        "post",
-        Some(post.id),
-        Some(&status_json(&post)),
-        Some(&status_json(&after)),
-    )?;
-    sync_source_file(&tx, settings, post.id)?;
-    tx.commit()?;
-    Ok(())
-}
-
-fn soft_delete(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    delete: bool,
-    act: &ActAs,
-) -> Result<()> {
-    let tx = conn.transaction()?;
-    let action = if delete {
-        PostAction::Delete
-    } else {
-        PostAction::Restore
-    };
-    let verb = action.verb();
-    let actor = act.user(&tx)?;
-    let post = posts::by_slug(&tx, slug)?;
-    access::check(&tx, &actor, action, &post)?;
-    match (delete, &post.deleted_at) {
-        (true, Some(d)) => bail!("{slug} was already deleted at {d}"),
-        (false, None) => bail!("{slug} is not deleted"),
-        _ => {}
-    }
-    let now = crate::store::now_text();
-    posts::set_deleted(&tx, post.id, delete.then_some(now.as_str()))?;
-    // A synced post's file goes to (or comes back from) content/.trash.
-    let moved = match post
-        .source_path
-        .as_deref()
-        .and_then(|s| in_content(settings, s))
-    {
-        Some((file, rel)) if settings.config.content.sync => {
-            let trash = trash_path(settings, &rel);
-            let (from, to) = if delete { (file, trash) } else { (trash, file) };
-            if !delete && to.exists() {
-                bail!(
-                    "{} exists again; the next sync brings the post back from it (or remove that file and restore)",
-                    to.display()
-                );
-            }
-            if from.is_file() {
-                move_file(&from, &to)?;
-                Some((from, to))
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    audit::write(
-        &tx,
-        actor.id,
-        &format!("post.{verb}"),
-        "post",
-        Some(post.id),
-        Some(&json!({"deleted_at": post.deleted_at})),
-        Some(&json!({"deleted_at": delete.then_some(now)})),
-    )?;
-    if let Err(e) = tx.commit() {
-        if let Some((from, to)) = moved {
-            let _ = std::fs::rename(to, from);
-        }
-        return Err(e.into());
-    }
-    Ok(())
-}
-
+/// Lists the posts a purge would remove, asks (unless `yes`), then purges them.
 fn purge(
-    conn: &mut rusqlite::Connection,
+    store: &mut Store,
     settings: &Settings,
     older_than: &str,
     yes: bool,
@@ -989,21 +517,13 @@ fn purge(
     out: &mut impl Write,
 ) -> Result<usize> {
     let age = crate::config::parse_duration(older_than).context("--older-than")?;
-    let cutoff = (chrono::Utc::now()
-        - chrono::Duration::from_std(age).context("--older-than is too long")?)
-    .format(crate::store::TIMESTAMP_FORMAT)
-    .to_string();
-    let tx = conn.transaction()?;
-    let actor = act.require(&tx, Permission::PostsDelete, "purge posts")?;
-    let doomed = posts::purgeable(&tx, &cutoff)?;
+    let cutoff = crate::content::ago(age).context("--older-than is too long")?;
+    let doomed = trash::plan_purge(store, act, &cutoff)?;
     if doomed.is_empty() {
         return Ok(0);
     }
-    for (id, ..) in &doomed {
-        access::check(&tx, &actor, PostAction::Purge, &posts::load(&tx, *id)?)?;
-    }
-    for (_, slug, title, deleted_at) in &doomed {
-        writeln!(out, "  {slug}  {title}  (deleted {deleted_at})")?;
+    for d in &doomed {
+        writeln!(out, "  {}  {}  (deleted {})", d.slug, d.title, d.deleted_at)?;
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -1019,80 +539,13 @@ fn purge(
             bail!("nothing was purged");
         }
     }
-    let mut files = Vec::new();
-    let mut media = Vec::new();
-    for (id, slug, title, deleted_at) in &doomed {
-        let post = posts::load(&tx, *id)?;
-        // A synced post's unchanged file would bring it back at the next sync.
-        if let (Some(source), Some(hash)) = (&post.source_path, &post.source_hash) {
-            if let Some((file, rel)) = in_content(settings, source) {
-                for path in [file, trash_path(settings, &rel)] {
-                    if std::fs::read(&path).is_ok_and(|b| crate::fsx::sha256_hex(&b) == *hash) {
-                        files.push(path);
-                    }
-                }
-            }
-        }
-        media.extend(posts::purge(&tx, *id)?);
-        audit::write(
-            &tx,
-            actor.id,
-            "post.purge",
-            "post",
-            Some(*id),
-            Some(&json!({"slug": slug, "title": title, "deleted_at": deleted_at})),
-            None,
-        )?;
-    }
-    tx.commit()?;
-    for f in files {
-        std::fs::remove_file(&f).with_context(|| {
-            format!(
-                "{}: the post was purged but its file could not be removed",
-                f.display()
-            )
-        })?;
-    }
-    remove_media(settings, &media)?;
-    Ok(doomed.len())
+    trash::purge(store, settings, act, &cutoff, &doomed)
 }
 
-/// Removes the bytes of purged media (site-relative paths from the store), only inside the
-/// site's media folder, and the folders they leave empty there.
-fn remove_media(settings: &Settings, media: &[String]) -> Result<()> {
-    let Ok(root) = settings.media.canonicalize() else {
-        return Ok(()); // no media folder: nothing to remove
-    };
-    for rel in media {
-        let Ok(path) = settings.root.join(rel).canonicalize() else {
-            continue; // already gone
-        };
-        if !path.starts_with(&root) || !path.is_file() {
-            continue;
-        }
-        std::fs::remove_file(&path).with_context(|| {
-            format!(
-                "{}: the post was purged but its media file could not be removed; remove it by hand",
-                path.display()
-            )
-        })?;
-        let mut dir = path.parent();
-        while let Some(d) = dir.filter(|d| *d != root && d.starts_with(&root)) {
-            if std::fs::remove_dir(d).is_err() {
-                break; // not empty
-            }
-            dir = d.parent();
-        }
-    }
-    Ok(())
-}
-
-fn write_history(conn: &rusqlite::Connection, post: &Post, out: &mut impl Write) -> Result<()> {
-    let all = versions::list(conn, post.id)?;
-    let current = versions::current(conn, post.id)?;
+fn write_history(h: &History, out: &mut impl Write) -> Result<()> {
     let mut prev_content = String::new();
     let mut prev_title: Option<String> = None;
-    for v in &all {
+    for v in &h.versions {
         let (add, del) = versions::line_changes(&prev_content, &v.content);
         let title_note = match &prev_title {
             Some(t) if *t != v.title => format!("  title: {:?}", v.title),
@@ -1116,20 +569,15 @@ fn write_history(conn: &rusqlite::Connection, post: &Post, out: &mut impl Write)
         prev_content = v.content.clone();
         prev_title = Some(v.title.clone());
     }
-    if all.last().map(|v| v.state()) != Some(current.clone()) {
-        let (add, del) = versions::line_changes(&prev_content, &current.content);
+    if h.versions.last().map(|v| v.state()) != Some(h.current.clone()) {
+        let (add, del) = versions::line_changes(&prev_content, &h.current.content);
         writeln!(out, "current (not yet a version)  +{add}/-{del}")?;
     }
     Ok(())
 }
 
-fn history(conn: &rusqlite::Connection, slug: &str, out: &mut impl Write) -> Result<()> {
-    let post = posts::by_slug(conn, slug)?;
-    write_history(conn, &post, out)
-}
-
 /// The text a diff compares: the versioned fields, then the body.
-fn diff_text(s: &versions::State) -> String {
+fn diff_text(s: &State) -> String {
     let mut t = format!("title: {}\n", s.title);
     if let Some(e) = &s.excerpt {
         t.push_str(&format!("summary: {e}\n"));
@@ -1146,20 +594,16 @@ fn diff_text(s: &versions::State) -> String {
 }
 
 fn diff(
-    conn: &rusqlite::Connection,
+    store: &mut Store,
     slug: &str,
     v1: i64,
     v2: Option<i64>,
     out: &mut impl Write,
 ) -> Result<()> {
-    let id = posts::id_of(conn, slug)?;
-    let a = versions::get(conn, id, slug, v1)?.state();
-    let (b, b_name) = match v2 {
-        Some(v) => (
-            versions::get(conn, id, slug, v)?.state(),
-            format!("{slug} v{v}"),
-        ),
-        None => (versions::current(conn, id)?, format!("{slug} current")),
+    let (a, b) = read::diff(store, slug, v1, v2)?;
+    let b_name = match v2 {
+        Some(v) => format!("{slug} v{v}"),
+        None => format!("{slug} current"),
     };
     let (ta, tb) = (diff_text(&a), diff_text(&b));
     let d = similar::TextDiff::from_lines(&ta, &tb);
@@ -1171,131 +615,4 @@ fn diff(
             .header(&format!("{slug} v{v1}"), &b_name)
     )?;
     Ok(())
-}
-
-fn revert(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    to: i64,
-    act: &ActAs,
-) -> Result<i64> {
-    let tx = conn.transaction()?;
-    let actor = act.user(&tx)?;
-    let post = live_post(&tx, slug)?;
-    access::check(&tx, &actor, PostAction::Revert, &post)?;
-    let target = versions::get(&tx, post.id, slug, to)?;
-    if versions::current(&tx, post.id)? == target.state() {
-        bail!("{slug} already has the text of version {to}; nothing to revert");
-    }
-    versions::keep_before_change(&tx, post.id)?;
-    let mut e = Edit::of(&post);
-    e.title = target.title.clone();
-    e.content = target.content.clone();
-    e.excerpt = target.excerpt.clone();
-    e.cover_image = target.cover_image.clone();
-    posts::apply(&tx, post.id, &e, read_time(settings, &e.content))?;
-    let v = versions::record_change(&tx, post.id, actor.id)?;
-    audit::write(
-        &tx,
-        actor.id,
-        "post.revert",
-        "post",
-        Some(post.id),
-        None,
-        Some(&json!({"to": to, "version": v})),
-    )?;
-    sync_source_file(&tx, settings, post.id)?;
-    tx.commit()?;
-    Ok(v)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Review {
-    Submit,
-    Approve,
-    Reject,
-}
-
-/// Submit, approve or reject; returns the version concerned.
-fn review(
-    conn: &mut rusqlite::Connection,
-    settings: &Settings,
-    slug: &str,
-    step: Review,
-    by: Option<String>,
-    act: &ActAs,
-) -> Result<i64> {
-    let tx = conn.transaction()?;
-    let post = live_post(&tx, slug)?;
-    let (actor, status, version_status, action): (User, _, _, _) = match step {
-        Review::Submit => {
-            let actor = act.user(&tx)?;
-            access::check(&tx, &actor, PostAction::Submit, &post)?;
-            if post.status == PostStatus::Published {
-                bail!("{slug} is already published; unpublish it first to send it to review");
-            }
-            (
-                actor,
-                PostStatus::Pending,
-                VersionStatus::Pending,
-                "post.submit",
-            )
-        }
-        Review::Approve | Review::Reject => {
-            // The reviewer is the acting user; --by may not name someone else.
-            let reviewer = access::reviewer(&tx, act.named(), by.as_deref())?;
-            let action = if step == Review::Approve {
-                PostAction::Approve
-            } else {
-                PostAction::Reject
-            };
-            access::check(&tx, &reviewer, action, &post)?;
-            if post.status != PostStatus::Pending {
-                bail!(
-                    "{slug} is {}, not pending review; `bloggo post submit {slug}` first",
-                    post.status
-                );
-            }
-            if step == Review::Approve {
-                (
-                    reviewer,
-                    PostStatus::Published,
-                    VersionStatus::Approved,
-                    "post.approve",
-                )
-            } else {
-                (
-                    reviewer,
-                    PostStatus::Draft,
-                    VersionStatus::Rejected,
-                    "post.reject",
-                )
-            }
-        }
-    };
-    let v = versions::keep_before_change(&tx, post.id)?;
-    let reviewer = (step != Review::Submit).then_some(actor.id);
-    versions::set_review(&tx, post.id, v, version_status, reviewer)?;
-    let published_at = match status {
-        PostStatus::Published => Some(
-            post.published_at
-                .clone()
-                .unwrap_or_else(crate::store::now_text),
-        ),
-        _ => post.published_at.clone(),
-    };
-    posts::set_status(&tx, post.id, status, published_at.as_deref())?;
-    audit::write(
-        &tx,
-        actor.id,
-        action,
-        "post",
-        Some(post.id),
-        Some(&status_json(&post)),
-        Some(&json!({"status": status.as_str(), "version": v, "review": version_status.as_str()})),
-    )?;
-    sync_source_file(&tx, settings, post.id)?;
-    tx.commit()?;
-    Ok(v)
 }

@@ -574,7 +574,7 @@ fn run(
 
     let store_path = store.path().to_path_buf();
     let tx = store
-        .conn
+        .raw_conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .with_context(|| {
             format!(
@@ -733,7 +733,7 @@ fn run(
     if let Some(held) = held {
         // After the commit: created inside the import's transaction they would cost its
         // commit a second pass over the WAL (see `store::changes::HeldInserts::restore`).
-        held.restore(&store.conn).with_context(|| {
+        held.restore(store.raw_conn()).with_context(|| {
             format!(
                 "{}: imported, but cannot put the change log's triggers back (the next build does)",
                 store_path.display()

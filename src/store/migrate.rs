@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::StoreError;
+use super::{Store, StoreError};
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +135,23 @@ pub fn status(conn: &Connection, path: &std::path::Path) -> Result<Status, Store
         .copied()
         .collect();
     Ok(Status { applied, pending })
+}
+
+impl Store {
+    /// The store's applied and pending migrations (`migrate status`).
+    pub fn migration_status(&self) -> Result<Status, StoreError> {
+        status(&self.conn, &self.path)
+    }
+
+    /// Applies pending migrations up to `to` (all when `None`); see [`up`].
+    pub fn migrate_up(&mut self, to: Option<i64>) -> Result<Vec<Migration>, StoreError> {
+        up(&mut self.conn, &self.path, to)
+    }
+
+    /// Rolls back applied migrations newer than `to`; see [`down`].
+    pub fn migrate_down(&mut self, to: i64) -> Result<Vec<Migration>, StoreError> {
+        down(&mut self.conn, &self.path, to)
+    }
 }
 
 /// Applies pending migrations up to `to` (all when `None`), each in its own transaction.

@@ -6,6 +6,9 @@
 
 pub mod check;
 pub mod migrate;
+mod tx;
+
+pub use tx::Tx;
 
 // Query modules, one per area: import (posts), build (site snapshot), serve (views),
 // backup (online copy), content management (content); the change log a delta build reads
@@ -106,9 +109,10 @@ pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// An open, migrated store.
+/// An open, migrated store. Its connection stays inside `store/`: callers go through
+/// `write`/`read` (see `tx.rs`) and the store's methods.
 pub struct Store {
-    pub conn: Connection,
+    conn: Connection,
     path: PathBuf,
 }
 
@@ -278,6 +282,24 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The connection, for the build pipeline and import only, while they move their queries
+    /// into `store/` (issue 16): nothing else may use it, and it goes when they no longer do.
+    pub(crate) fn raw_conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably (to begin a transaction on it): as [`Store::raw_conn`], for the
+    /// build pipeline and import only, while they move their queries into `store/`.
+    pub(crate) fn raw_conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Marks the store's change log as untrustworthy for a delta build (the store was
+    /// replaced by a restored backup or a recovered copy).
+    pub fn forget_changes(&self) -> Result<(), StoreError> {
+        Ok(changes::forget(&self.conn)?)
     }
 
     /// The connection itself, for unit tests' fixtures and checks only: the program goes

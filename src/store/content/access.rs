@@ -13,7 +13,9 @@
 use std::fmt;
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::params;
+
+use crate::store::Tx;
 
 use super::posts::Post;
 use super::users::{self, User};
@@ -129,7 +131,7 @@ fn with_article(word: &str) -> String {
 
 /// The roles whose permissions include all of `perms`, least powerful (fewest
 /// permissions) first.
-fn roles_with(conn: &Connection, perms: &[Permission]) -> Result<Vec<String>> {
+fn roles_with(conn: &Tx, perms: &[Permission]) -> Result<Vec<String>> {
     let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
     let list = serde_json::to_string(&names)?;
     let mut stmt = conn.prepare(
@@ -144,7 +146,7 @@ fn roles_with(conn: &Connection, perms: &[Permission]) -> Result<Vec<String>> {
 }
 
 /// Whether the user's role acts on posts other users own.
-pub fn acts_on_every_post(conn: &Connection, user: &User) -> Result<bool> {
+pub fn acts_on_every_post(conn: &Tx, user: &User) -> Result<bool> {
     users::has_permission(conn, user.id, EVERY_POST)
 }
 
@@ -154,7 +156,7 @@ fn owns(user: &User, post: &Post) -> bool {
 }
 
 fn refusal(
-    conn: &Connection,
+    conn: &Tx,
     user: &User,
     what: String,
     post: &Post,
@@ -175,7 +177,7 @@ fn refusal(
 
 /// Refuses, naming the user, the post, its owner and whom to ask, unless `user` may do
 /// `action` to `post`.
-pub fn check(conn: &Connection, user: &User, action: PostAction, post: &Post) -> Result<()> {
+pub fn check(conn: &Tx, user: &User, action: PostAction, post: &Post) -> Result<()> {
     let perm = action.permission();
     let has = users::has_permission(conn, user.id, perm)?;
     let own = owns(user, post);
@@ -192,7 +194,7 @@ pub fn check(conn: &Connection, user: &User, action: PostAction, post: &Post) ->
 
 /// Refuses unless `user` may give `post` to `to`: only a role that acts on every post
 /// changes who owns one (an author may not give their post away, nor take another's).
-pub fn check_reassign(conn: &Connection, user: &User, post: &Post, to: &User) -> Result<()> {
+pub fn check_reassign(conn: &Tx, user: &User, post: &Post, to: &User) -> Result<()> {
     if post.author.as_ref().is_some_and(|a| a.id == to.id) || acts_on_every_post(conn, user)? {
         return Ok(());
     }
@@ -210,7 +212,7 @@ pub fn check_reassign(conn: &Connection, user: &User, post: &Post, to: &User) ->
 /// The reviewer of an approve or reject, who is the acting user: `named` (from `--as` or
 /// `BLOGGO_USER`) or, without it, `by`, or else the default of `users::acting`. A `by`
 /// naming someone other than `named` is refused: a user cannot act as someone else.
-pub fn reviewer(conn: &Connection, named: Option<&str>, by: Option<&str>) -> Result<User> {
+pub fn reviewer(conn: &Tx, named: Option<&str>, by: Option<&str>) -> Result<User> {
     match (named, by) {
         (named, None) => users::acting(conn, named),
         (None, Some(by)) => users::by_email(conn, by),

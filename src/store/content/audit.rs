@@ -1,7 +1,9 @@
 //! The audit log: one row per change made through the commands.
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::params;
+
+use crate::store::Tx;
 use serde_json::Value;
 
 /// One audit row with the acting user's email.
@@ -19,7 +21,7 @@ pub struct Entry {
 
 /// Appends an audit row (`action` such as `post.publish`, values as JSON).
 pub fn write(
-    conn: &Connection,
+    conn: &Tx,
     user_id: i64,
     action: &str,
     resource_type: &str,
@@ -45,7 +47,7 @@ pub fn write(
 
 /// Audit rows at or after `since` (a store timestamp), oldest first, at most `limit`
 /// (the newest ones).
-pub fn list(conn: &Connection, since: Option<&str>, limit: usize) -> Result<Vec<Entry>> {
+pub fn list(conn: &Tx, since: Option<&str>, limit: usize) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare(
         "SELECT * FROM (
             SELECT a.id, a.created_at, u.email, a.action, a.resource_type, a.resource_id,

@@ -1,7 +1,9 @@
 //! Posts: finding, listing, creating, changing status, soft delete and purge.
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::Tx;
 
 use super::{taxonomy, ContentError};
 use crate::model::PostStatus;
@@ -85,7 +87,7 @@ fn parse_status(s: String) -> rusqlite::Result<PostStatus> {
 }
 
 /// Posts matching a filter, newest first (by published date, then creation).
-pub fn list(conn: &Connection, f: &Filter, now: &str) -> Result<Vec<Summary>> {
+pub fn list(conn: &Tx, f: &Filter, now: &str) -> Result<Vec<Summary>> {
     let (status, scheduled) = match f.status.as_deref() {
         Some("scheduled") => (Some("published".to_string()), true),
         Some(s) => {
@@ -127,7 +129,7 @@ pub fn list(conn: &Connection, f: &Filter, now: &str) -> Result<Vec<Summary>> {
 }
 
 /// The id of the post with this slug (deleted ones included), or a typed error.
-pub fn id_of(conn: &Connection, slug: &str) -> Result<i64> {
+pub fn id_of(conn: &Tx, slug: &str) -> Result<i64> {
     conn.query_row("SELECT id FROM posts WHERE slug = ?1", [slug.trim()], |r| {
         r.get(0)
     })
@@ -136,7 +138,7 @@ pub fn id_of(conn: &Connection, slug: &str) -> Result<i64> {
 }
 
 /// Every post id (deleted ones too when asked), oldest first.
-pub fn all_ids(conn: &Connection, with_deleted: bool) -> Result<Vec<i64>> {
+pub fn all_ids(conn: &Tx, with_deleted: bool) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM posts WHERE ?1 OR deleted_at IS NULL ORDER BY COALESCE(published_at, created_at), id",
     )?;
@@ -147,7 +149,7 @@ pub fn all_ids(conn: &Connection, with_deleted: bool) -> Result<Vec<i64>> {
 }
 
 /// Loads a post with its author, categories, tags, aliases and media.
-pub fn load(conn: &Connection, id: i64) -> Result<Post> {
+pub fn load(conn: &Tx, id: i64) -> Result<Post> {
     let mut post = conn
         .query_row(
             "SELECT p.id, p.title, p.subtitle, p.slug, p.content, p.excerpt, p.cover_image,
@@ -222,12 +224,12 @@ pub fn load(conn: &Connection, id: i64) -> Result<Post> {
 }
 
 /// A post by slug.
-pub fn by_slug(conn: &Connection, slug: &str) -> Result<Post> {
+pub fn by_slug(conn: &Tx, slug: &str) -> Result<Post> {
     load(conn, id_of(conn, slug)?)
 }
 
 /// A slug from a title that no post has yet.
-pub fn free_slug(conn: &Connection, title: &str) -> Result<String> {
+pub fn free_slug(conn: &Tx, title: &str) -> Result<String> {
     let base = match slug::slugify(title) {
         s if s.is_empty() => "post".to_string(),
         s => s,
@@ -247,7 +249,7 @@ pub fn free_slug(conn: &Connection, title: &str) -> Result<String> {
 
 /// Inserts a draft and returns its id.
 pub fn insert_draft(
-    conn: &Connection,
+    conn: &Tx,
     title: &str,
     slug: &str,
     content: &str,
@@ -305,7 +307,7 @@ impl Edit {
 
 /// Writes an edited state onto the post (row, categories, tags, aliases). Versions are the
 /// caller's: see `versions::record`.
-pub fn apply(conn: &Connection, id: i64, e: &Edit, read_time: i64) -> Result<()> {
+pub fn apply(conn: &Tx, id: i64, e: &Edit, read_time: i64) -> Result<()> {
     if e.title.trim().is_empty() {
         bail!("a post needs a title");
     }
@@ -350,7 +352,7 @@ pub fn apply(conn: &Connection, id: i64, e: &Edit, read_time: i64) -> Result<()>
 }
 
 /// Replaces a post's aliases; an alias another post has is refused.
-pub fn set_aliases(conn: &Connection, id: i64, aliases: &[String]) -> Result<()> {
+pub fn set_aliases(conn: &Tx, id: i64, aliases: &[String]) -> Result<()> {
     conn.execute("DELETE FROM post_aliases WHERE post_id = ?1", [id])?;
     for a in aliases {
         let owner: Option<String> = conn
@@ -373,7 +375,7 @@ pub fn set_aliases(conn: &Connection, id: i64, aliases: &[String]) -> Result<()>
 
 /// Sets status and publication date.
 pub fn set_status(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     status: PostStatus,
     published_at: Option<&str>,
@@ -386,7 +388,7 @@ pub fn set_status(
 }
 
 /// Soft-deletes (`deleted_at` = now) or restores (`None`) a post.
-pub fn set_deleted(conn: &Connection, id: i64, deleted_at: Option<&str>) -> Result<()> {
+pub fn set_deleted(conn: &Tx, id: i64, deleted_at: Option<&str>) -> Result<()> {
     conn.execute(
         "UPDATE posts SET deleted_at = ?1, updated_at = ?2 WHERE id = ?3",
         params![deleted_at, crate::store::now_text(), id],
@@ -395,7 +397,7 @@ pub fn set_deleted(conn: &Connection, id: i64, deleted_at: Option<&str>) -> Resu
 }
 
 /// Records the file a post lives in (relative to the content folder) and its SHA-256.
-pub fn set_source(conn: &Connection, id: i64, path: &str, hash: &str) -> Result<()> {
+pub fn set_source(conn: &Tx, id: i64, path: &str, hash: &str) -> Result<()> {
     conn.execute(
         "UPDATE posts SET source_path = ?1, source_hash = ?2 WHERE id = ?3",
         params![path, hash, id],
@@ -404,7 +406,7 @@ pub fn set_source(conn: &Connection, id: i64, path: &str, hash: &str) -> Result<
 }
 
 /// Soft-deleted posts whose `deleted_at` is before `cutoff`: (id, slug, title, deleted_at).
-pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<(i64, String, String, String)>> {
+pub fn purgeable(conn: &Tx, cutoff: &str) -> Result<Vec<(i64, String, String, String)>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, title, deleted_at FROM posts
          WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY deleted_at, id",
@@ -420,7 +422,7 @@ pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<(i64, String, St
 /// Physically deletes a post; versions, links, views and aliases go with it (cascade), and so
 /// do the `files` rows of its media that no other post uses. Returns those files' paths
 /// (relative to the site) so the caller can remove their bytes once the transaction commits.
-pub fn purge(conn: &Connection, id: i64) -> Result<Vec<String>> {
+pub fn purge(conn: &Tx, id: i64) -> Result<Vec<String>> {
     let orphans: Vec<(i64, String)> = conn
         .prepare(
             "SELECT f.id, f.file_path FROM post_files pf JOIN files f ON f.id = pf.file_id
@@ -440,7 +442,7 @@ pub fn purge(conn: &Connection, id: i64) -> Result<Vec<String>> {
 }
 
 /// Gives a post another author.
-pub fn set_author(conn: &Connection, id: i64, author_id: i64) -> Result<()> {
+pub fn set_author(conn: &Tx, id: i64, author_id: i64) -> Result<()> {
     conn.execute(
         "UPDATE posts SET author_id = ?1 WHERE id = ?2",
         params![author_id, id],
@@ -457,7 +459,7 @@ pub struct Stats {
     pub last_viewed_at: Option<String>,
 }
 
-pub fn stats(conn: &Connection, id: i64) -> Result<Option<Stats>> {
+pub fn stats(conn: &Tx, id: i64) -> Result<Option<Stats>> {
     Ok(conn
         .query_row(
             "SELECT desktop_views, mobile_views, tablet_views, last_viewed_at

@@ -1,7 +1,9 @@
 //! Categories (a tree) and tags, and the links of posts to them.
 
 use anyhow::{bail, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::Tx;
 
 use super::ContentError;
 
@@ -44,14 +46,14 @@ fn category_row(r: &rusqlite::Row) -> rusqlite::Result<Category> {
 }
 
 /// Every category, by name.
-pub fn categories(conn: &Connection) -> Result<Vec<Category>> {
+pub fn categories(conn: &Tx) -> Result<Vec<Category>> {
     let mut stmt = conn.prepare(&format!("{CATEGORY_SELECT} ORDER BY c.name, c.id"))?;
     let rows = stmt.query_map([], category_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A category by slug, or by its `Parent/Child` path of names.
-pub fn category(conn: &Connection, key: &str) -> Result<Category> {
+pub fn category(conn: &Tx, key: &str) -> Result<Category> {
     let by_slug = conn
         .query_row(
             &format!("{CATEGORY_SELECT} WHERE c.slug = ?1"),
@@ -98,7 +100,7 @@ fn check_name(name: &str) -> Result<&str> {
 }
 
 /// A category slug no other category has: the name's, then prefixed by the parent's.
-fn free_category_slug(conn: &Connection, name: &str, parent: Option<i64>) -> Result<String> {
+fn free_category_slug(conn: &Tx, name: &str, parent: Option<i64>) -> Result<String> {
     let base = match slug::slugify(name) {
         s if s.is_empty() => "category".to_string(),
         s => s,
@@ -135,7 +137,7 @@ fn free_category_slug(conn: &Connection, name: &str, parent: Option<i64>) -> Res
 
 /// Adds a category under `parent` (a root when none). A sibling with the same name is refused.
 pub fn add(
-    conn: &Connection,
+    conn: &Tx,
     name: &str,
     parent: Option<i64>,
     slug: Option<&str>,
@@ -168,7 +170,7 @@ pub fn add(
     Ok(conn.last_insert_rowid())
 }
 
-fn child_named(conn: &Connection, parent: Option<i64>, name: &str) -> Result<Option<i64>> {
+fn child_named(conn: &Tx, parent: Option<i64>, name: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT id FROM categories WHERE parent_id IS ?1 AND lower(name) = lower(?2)",
@@ -179,7 +181,7 @@ fn child_named(conn: &Connection, parent: Option<i64>, name: &str) -> Result<Opt
 }
 
 /// The category at a `Parent/Child` path of names, created (with its parents) when missing.
-pub fn ensure_path(conn: &Connection, path: &str) -> Result<i64> {
+pub fn ensure_path(conn: &Tx, path: &str) -> Result<i64> {
     let mut parent = None;
     let mut id = None;
     for part in path
@@ -198,7 +200,7 @@ pub fn ensure_path(conn: &Connection, path: &str) -> Result<i64> {
 }
 
 /// Moves a category (with its posts and children) under `new_parent`, or to the root.
-pub fn move_to(conn: &Connection, cat: &Category, new_parent: Option<&Category>) -> Result<()> {
+pub fn move_to(conn: &Tx, cat: &Category, new_parent: Option<&Category>) -> Result<()> {
     if let Some(p) = new_parent {
         // Walk up from the new parent: meeting the category itself would make a cycle.
         let all = categories(conn)?;
@@ -237,7 +239,7 @@ pub fn move_to(conn: &Connection, cat: &Category, new_parent: Option<&Category>)
 }
 
 /// Renames a category; its slug changes too when `slug` is given.
-pub fn rename(conn: &Connection, cat: &Category, name: &str, slug: Option<&str>) -> Result<()> {
+pub fn rename(conn: &Tx, cat: &Category, name: &str, slug: Option<&str>) -> Result<()> {
     let name = check_name(name)?;
     if let Some(other) = child_named(conn, cat.parent_id, name)? {
         if other != cat.id {
@@ -268,7 +270,7 @@ pub fn rename(conn: &Connection, cat: &Category, name: &str, slug: Option<&str>)
 
 /// Removes a category. Its posts move to `reassign` (required when it has posts); its
 /// children move up to its parent. Returns how many posts were moved.
-pub fn remove(conn: &Connection, cat: &Category, reassign: Option<&Category>) -> Result<usize> {
+pub fn remove(conn: &Tx, cat: &Category, reassign: Option<&Category>) -> Result<usize> {
     let moved = match reassign {
         Some(to) if to.id == cat.id => bail!("cannot reassign {} to itself", cat.slug),
         Some(to) => {
@@ -310,7 +312,7 @@ pub fn remove(conn: &Connection, cat: &Category, reassign: Option<&Category>) ->
 }
 
 /// Every tag, by name.
-pub fn tags(conn: &Connection) -> Result<Vec<Tag>> {
+pub fn tags(conn: &Tx) -> Result<Vec<Tag>> {
     let mut stmt = conn.prepare(
         "SELECT t.id, t.name, t.slug, (SELECT COUNT(*) FROM post_tags pt WHERE pt.tag_id = t.id)
          FROM tags t ORDER BY lower(t.name), t.id",
@@ -327,7 +329,7 @@ pub fn tags(conn: &Connection) -> Result<Vec<Tag>> {
 }
 
 /// A tag by slug or name.
-pub fn tag(conn: &Connection, key: &str) -> Result<Tag> {
+pub fn tag(conn: &Tx, key: &str) -> Result<Tag> {
     let key = key.trim();
     tags(conn)?
         .into_iter()
@@ -336,7 +338,7 @@ pub fn tag(conn: &Connection, key: &str) -> Result<Tag> {
 }
 
 /// The tag with a name's slug, created when missing.
-pub fn ensure_tag(conn: &Connection, name: &str) -> Result<i64> {
+pub fn ensure_tag(conn: &Tx, name: &str) -> Result<i64> {
     let name = name.trim();
     let slug = slug::slugify(name);
     if slug.is_empty() {
@@ -356,7 +358,7 @@ pub fn ensure_tag(conn: &Connection, name: &str) -> Result<i64> {
 }
 
 /// Renames a tag (and its slug). A name whose slug another tag has is refused: merge instead.
-pub fn rename_tag(conn: &Connection, tag: &Tag, name: &str) -> Result<()> {
+pub fn rename_tag(conn: &Tx, tag: &Tag, name: &str) -> Result<()> {
     let name = name.trim();
     let slug = slug::slugify(name);
     if slug.is_empty() {
@@ -383,7 +385,7 @@ pub fn rename_tag(conn: &Connection, tag: &Tag, name: &str) -> Result<()> {
 }
 
 /// Gives every post of `from` the tag `into`, then removes `from`. Returns the posts moved.
-pub fn merge_tags(conn: &Connection, from: &Tag, into: &Tag) -> Result<usize> {
+pub fn merge_tags(conn: &Tx, from: &Tag, into: &Tag) -> Result<usize> {
     if from.id == into.id {
         bail!("cannot merge the tag {} into itself", from.slug);
     }
@@ -396,7 +398,7 @@ pub fn merge_tags(conn: &Connection, from: &Tag, into: &Tag) -> Result<usize> {
 }
 
 /// Replaces a post's categories with these `Parent/Child` paths (created when missing).
-pub fn set_post_categories(conn: &Connection, post_id: i64, paths: &[String]) -> Result<()> {
+pub fn set_post_categories(conn: &Tx, post_id: i64, paths: &[String]) -> Result<()> {
     conn.execute("DELETE FROM post_categories WHERE post_id = ?1", [post_id])?;
     for p in paths {
         let id = ensure_path(conn, p)?;
@@ -409,7 +411,7 @@ pub fn set_post_categories(conn: &Connection, post_id: i64, paths: &[String]) ->
 }
 
 /// Replaces a post's tags with these names (created when missing).
-pub fn set_post_tags(conn: &Connection, post_id: i64, names: &[String]) -> Result<()> {
+pub fn set_post_tags(conn: &Tx, post_id: i64, names: &[String]) -> Result<()> {
     conn.execute("DELETE FROM post_tags WHERE post_id = ?1", [post_id])?;
     for n in names {
         let id = ensure_tag(conn, n)?;
@@ -422,7 +424,7 @@ pub fn set_post_tags(conn: &Connection, post_id: i64, names: &[String]) -> Resul
 }
 
 /// A post's category paths.
-pub fn post_category_paths(conn: &Connection, post_id: i64) -> Result<Vec<String>> {
+pub fn post_category_paths(conn: &Tx, post_id: i64) -> Result<Vec<String>> {
     let all = categories(conn)?;
     let mut stmt = conn.prepare(
         "SELECT category_id FROM post_categories WHERE post_id = ?1 ORDER BY category_id",
@@ -434,7 +436,7 @@ pub fn post_category_paths(conn: &Connection, post_id: i64) -> Result<Vec<String
 }
 
 /// A post's tag names.
-pub fn post_tag_names(conn: &Connection, post_id: i64) -> Result<Vec<String>> {
+pub fn post_tag_names(conn: &Tx, post_id: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = ?1 ORDER BY t.id",
     )?;

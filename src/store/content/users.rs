@@ -1,7 +1,9 @@
 //! Users, roles and the permission check.
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::Tx;
 
 use super::{ContentError, Permission};
 
@@ -36,20 +38,20 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
 }
 
 /// Every user, by id.
-pub fn list(conn: &Connection) -> Result<Vec<User>> {
+pub fn list(conn: &Tx) -> Result<Vec<User>> {
     let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY u.id"))?;
     let rows = stmt.query_map([], user_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>> {
+pub fn by_id(conn: &Tx, id: i64) -> Result<Option<User>> {
     Ok(conn
         .query_row(&format!("{SELECT} WHERE u.id = ?1"), [id], user_row)
         .optional()?)
 }
 
 /// A user by email (case-insensitive), or a typed error naming it.
-pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
+pub fn by_email(conn: &Tx, email: &str) -> Result<User> {
     conn.query_row(
         &format!("{SELECT} WHERE lower(u.email) = lower(?1)"),
         [email.trim()],
@@ -62,7 +64,7 @@ pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
 /// The acting user: the one `named` (by email, from `--as` or `BLOGGO_USER`), else the
 /// store's only admin, so a one-person blog never names anyone. With several admins and no
 /// name, nobody can be assumed: refused, asking for a name.
-pub fn acting(conn: &Connection, named: Option<&str>) -> Result<User> {
+pub fn acting(conn: &Tx, named: Option<&str>) -> Result<User> {
     if let Some(email) = named.map(str::trim).filter(|e| !e.is_empty()) {
         return by_email(conn, email);
     }
@@ -75,14 +77,14 @@ pub fn acting(conn: &Connection, named: Option<&str>) -> Result<User> {
 }
 
 /// The users whose role is `admin`, by id.
-pub fn admins(conn: &Connection) -> Result<Vec<User>> {
+pub fn admins(conn: &Tx) -> Result<Vec<User>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE r.name = 'admin' ORDER BY u.id"))?;
     let rows = stmt.query_map([], user_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A user by email, name or slug (for `post list --author`).
-pub fn find(conn: &Connection, who: &str) -> Result<Option<User>> {
+pub fn find(conn: &Tx, who: &str) -> Result<Option<User>> {
     Ok(conn
         .query_row(
             &format!(
@@ -96,7 +98,7 @@ pub fn find(conn: &Connection, who: &str) -> Result<Option<User>> {
 }
 
 /// The id of a role by name (`admin`, `editor`, `author`).
-pub fn role_id(conn: &Connection, role: &str) -> Result<i64> {
+pub fn role_id(conn: &Tx, role: &str) -> Result<i64> {
     let id: Option<i64> = conn
         .query_row("SELECT id FROM roles WHERE name = ?1", [role.trim()], |r| {
             r.get(0)
@@ -115,7 +117,7 @@ pub fn role_id(conn: &Connection, role: &str) -> Result<i64> {
 }
 
 /// Whether the user's role grants the permission (via `role_permissions`).
-pub fn has_permission(conn: &Connection, user_id: i64, perm: Permission) -> Result<bool> {
+pub fn has_permission(conn: &Tx, user_id: i64, perm: Permission) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM users u
             JOIN role_permissions rp ON rp.role_id = u.role_id
@@ -127,7 +129,7 @@ pub fn has_permission(conn: &Connection, user_id: i64, perm: Permission) -> Resu
 }
 
 /// Refuses unless the user may do `action`, naming the missing permission.
-pub fn require(conn: &Connection, user: &User, perm: Permission, action: &str) -> Result<()> {
+pub fn require(conn: &Tx, user: &User, perm: Permission, action: &str) -> Result<()> {
     if has_permission(conn, user.id, perm)? {
         return Ok(());
     }
@@ -141,7 +143,7 @@ pub fn require(conn: &Connection, user: &User, perm: Permission, action: &str) -
 }
 
 /// A slug for a user's author page that no other user has.
-pub fn free_slug(conn: &Connection, name: &str, except: Option<i64>) -> Result<String> {
+pub fn free_slug(conn: &Tx, name: &str, except: Option<i64>) -> Result<String> {
     let base = match slug::slugify(name) {
         s if s.is_empty() => "author".to_string(),
         s => s,
@@ -164,7 +166,7 @@ pub fn free_slug(conn: &Connection, name: &str, except: Option<i64>) -> Result<S
 
 /// Adds a user; the email must be new.
 pub fn add(
-    conn: &Connection,
+    conn: &Tx,
     name: &str,
     email: &str,
     role: &str,
@@ -193,7 +195,7 @@ pub fn add(
     Ok(conn.last_insert_rowid())
 }
 
-fn find_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
+fn find_email(conn: &Tx, email: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT id FROM users WHERE lower(email) = lower(?1)",
@@ -203,7 +205,7 @@ fn find_email(conn: &Connection, email: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-fn admin_count(conn: &Connection) -> Result<i64> {
+fn admin_count(conn: &Tx) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM users u JOIN roles r ON r.id = u.role_id WHERE r.name = 'admin'",
         [],
@@ -212,7 +214,7 @@ fn admin_count(conn: &Connection) -> Result<i64> {
 }
 
 /// Changes a user's role; the last admin keeps theirs.
-pub fn set_role(conn: &Connection, user: &User, role: &str) -> Result<()> {
+pub fn set_role(conn: &Tx, user: &User, role: &str) -> Result<()> {
     let role_id = role_id(conn, role)?;
     if user.role == "admin" && role != "admin" && admin_count(conn)? <= 1 {
         bail!(
@@ -229,7 +231,7 @@ pub fn set_role(conn: &Connection, user: &User, role: &str) -> Result<()> {
 
 /// Removes a user. Their posts and versions go to `reassign` when given; without it a user
 /// who wrote posts is refused (the posts would lose their author).
-pub fn remove(conn: &Connection, user: &User, reassign: Option<&User>) -> Result<()> {
+pub fn remove(conn: &Tx, user: &User, reassign: Option<&User>) -> Result<()> {
     if user.role == "admin" && admin_count(conn)? <= 1 {
         bail!("{} is the last admin and cannot be removed", user.email);
     }

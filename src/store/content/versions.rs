@@ -6,7 +6,9 @@
 //! history with no gaps and no duplicates, whatever wrote the earlier rows.
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::Tx;
 
 use crate::model::VersionStatus;
 
@@ -73,14 +75,14 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
 }
 
 /// Every version of a post, oldest first.
-pub fn list(conn: &Connection, post_id: i64) -> Result<Vec<Version>> {
+pub fn list(conn: &Tx, post_id: i64) -> Result<Vec<Version>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE v.post_id = ?1 ORDER BY v.version"))?;
     let rows = stmt.query_map([post_id], row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// One version of a post, or an error naming the versions there are.
-pub fn get(conn: &Connection, post_id: i64, slug: &str, version: i64) -> Result<Version> {
+pub fn get(conn: &Tx, post_id: i64, slug: &str, version: i64) -> Result<Version> {
     let found = conn
         .query_row(
             &format!("{SELECT} WHERE v.post_id = ?1 AND v.version = ?2"),
@@ -101,7 +103,7 @@ pub fn get(conn: &Connection, post_id: i64, slug: &str, version: i64) -> Result<
 }
 
 /// The newest version of a post.
-pub fn latest(conn: &Connection, post_id: i64) -> Result<Option<Version>> {
+pub fn latest(conn: &Tx, post_id: i64) -> Result<Option<Version>> {
     Ok(conn
         .query_row(
             &format!("{SELECT} WHERE v.post_id = ?1 ORDER BY v.version DESC LIMIT 1"),
@@ -112,7 +114,7 @@ pub fn latest(conn: &Connection, post_id: i64) -> Result<Option<Version>> {
 }
 
 /// The post's current versioned fields.
-pub fn current(conn: &Connection, post_id: i64) -> Result<State> {
+pub fn current(conn: &Tx, post_id: i64) -> Result<State> {
     Ok(conn.query_row(
         "SELECT title, content, excerpt, cover_image FROM posts WHERE id = ?1",
         [post_id],
@@ -130,12 +132,7 @@ pub fn current(conn: &Connection, post_id: i64) -> Result<State> {
 /// Appends a version holding the post's current state unless its newest version already
 /// does. `author` and `at` default to the post's author and last update (for a state that
 /// was never recorded). Returns the version number that holds the current state.
-pub fn record(
-    conn: &Connection,
-    post_id: i64,
-    author: Option<i64>,
-    at: Option<&str>,
-) -> Result<i64> {
+pub fn record(conn: &Tx, post_id: i64, author: Option<i64>, at: Option<&str>) -> Result<i64> {
     let cur = current(conn, post_id)?;
     let last = latest(conn, post_id)?;
     if let Some(v) = &last {
@@ -154,18 +151,18 @@ pub fn record(
 }
 
 /// Keeps the post's state before a change, when no version holds it yet.
-pub fn keep_before_change(conn: &Connection, post_id: i64) -> Result<i64> {
+pub fn keep_before_change(conn: &Tx, post_id: i64) -> Result<i64> {
     record(conn, post_id, None, None)
 }
 
 /// Records the post's state after a change by `author`, now.
-pub fn record_change(conn: &Connection, post_id: i64, author: i64) -> Result<i64> {
+pub fn record_change(conn: &Tx, post_id: i64, author: i64) -> Result<i64> {
     record(conn, post_id, Some(author), Some(&crate::store::now_text()))
 }
 
 /// Sets the review state of a version (`approved_by`/`approved_at` for approve and reject).
 pub fn set_review(
-    conn: &Connection,
+    conn: &Tx,
     post_id: i64,
     version: i64,
     status: VersionStatus,

@@ -1,0 +1,35 @@
+//! Post operations: reading (`read`), writing and reviewing (`write`), and the trash
+//! (`trash`: delete, restore, purge). Each takes the store, the site's settings where a
+//! synced file is written, and who acts.
+
+pub mod read;
+pub mod trash;
+pub mod write;
+
+use anyhow::{bail, Result};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::store::content::posts::{self, Post};
+use crate::store::Tx;
+
+/// Loads a post for a change: refuses a soft-deleted one.
+fn live_post(tx: &Tx, slug: &str) -> Result<Post> {
+    let post = posts::by_slug(tx, slug)?;
+    if post.deleted_at.is_some() {
+        bail!("{slug} is deleted; `bloggo post restore {slug}` first");
+    }
+    Ok(post)
+}
+
+/// A post's status and date, as status changes record them in the audit log.
+fn status_json(p: &Post) -> serde_json::Value {
+    json!({"status": p.status.as_str(), "published_at": p.published_at})
+}
+
+/// Minutes to read a body at the site's reading speed.
+fn read_time(settings: &Settings, content: &str) -> i64 {
+    let words = crate::markdown::word_count(content) as i64;
+    let wpm = i64::from(settings.config.content.words_per_minute.max(1));
+    (words + wpm - 1) / wpm
+}
