@@ -153,3 +153,27 @@ pub fn remove(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::fixture::{by, site, AUTHOR, EDITOR};
+    use crate::store::content::ContentError;
+
+    #[test]
+    fn editors_manage_categories_and_authors_do_not() {
+        let mut s = site();
+        let err = add(&mut s.store, &by(AUTHOR), "Tech", None, None, "").unwrap_err();
+        assert!(matches!(
+            err.downcast_ref::<ContentError>(),
+            Some(ContentError::Forbidden { permission, .. }) if permission == "categories.manage"
+        ));
+        add(&mut s.store, &by(EDITOR), "Tech", None, None, "").unwrap();
+        let rust = add(&mut s.store, &by(EDITOR), "Rust", Some("tech"), None, "").unwrap();
+        assert_eq!(rust.path, "Tech/Rust");
+        let moved = move_to(&mut s.store, &by(EDITOR), "rust", None).unwrap();
+        assert_eq!(moved.path, "Rust");
+        let log = crate::content::audit::list(&mut s.store, None, 1).unwrap();
+        assert_eq!(log[0].action, "category.move");
+    }
+}

@@ -104,3 +104,49 @@ pub fn remove(store: &mut Store, act: &ActAs, email: &str, reassign: Option<&str
         Ok(user)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::fixture::{by, site, ADMIN, AUTHOR, EDITOR};
+    use crate::store::content::ContentError;
+
+    #[test]
+    fn only_users_manage_changes_users() {
+        let mut s = site();
+        let err = set_role(&mut s.store, &by(EDITOR), AUTHOR, "editor").unwrap_err();
+        assert!(matches!(
+            err.downcast_ref::<ContentError>(),
+            Some(ContentError::Forbidden { permission, .. }) if permission == "users.manage"
+        ));
+        let change = set_role(&mut s.store, &by(ADMIN), AUTHOR, "editor").unwrap();
+        assert_eq!(change.before.role, "author");
+        assert_eq!(change.admins, 1);
+    }
+
+    #[test]
+    fn the_last_admin_stays_and_nobody_removes_themselves() {
+        let mut s = site();
+        let err = set_role(&mut s.store, &by(ADMIN), ADMIN, "editor").unwrap_err();
+        assert!(err.to_string().contains("is the last admin"), "{err}");
+        let err = remove(&mut s.store, &by(ADMIN), ADMIN, None).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot remove themselves"),
+            "{err}"
+        );
+        let short = NewUser {
+            name: "Cy",
+            email: "cy@example.org",
+            role: "author",
+            passphrase: Some("short"),
+        };
+        let err = add(&mut s.store, &by(ADMIN), &short).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the passphrase must be at least 8 characters"
+        );
+        // Refused as a whole: no user, no audit row.
+        let users = list(&mut s.store).unwrap();
+        assert!(users.iter().all(|u| u.email != "cy@example.org"));
+    }
+}

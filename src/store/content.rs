@@ -1,8 +1,9 @@
-//! Content management from the command line: posts, versions, review, taxonomy, users, audit.
+//! The content operations' queries: posts, versions, review, taxonomy, users, audit.
 //!
-//! Every function takes a connection (or an open transaction, which derefs to one) so the
-//! command decides where a unit of work begins and ends; the permission check, the change and
-//! its audit row commit together. Who may do what to a post is decided in `access`.
+//! Every function takes the open transaction (`Tx`) of a `Store::write` or `Store::read`, so
+//! the content operations (`crate::content`) decide where a unit of work begins and ends; the
+//! permission check, the change and its audit row commit together. Who may do what to a post
+//! is decided in `access`.
 
 pub mod access;
 pub mod audit;

@@ -1,4 +1,4 @@
-//! Who may do what to a post: the one place the commands ask.
+//! Who may do what to a post: the one place the content operations (`crate::content`) ask.
 //!
 //! A user may do an action to a post when their role has the action's permission (in the
 //! store's `role_permissions` table) and either the post is theirs or their role acts on
