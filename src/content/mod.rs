@@ -6,6 +6,7 @@
 //! in step (`sync`). The store's query modules (`store::content`) do the SQL; the commands in
 //! `cmd/` parse arguments, prompt and print around these functions.
 
+pub mod access;
 pub mod actor;
 pub mod audit;
 pub mod categories;

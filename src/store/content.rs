@@ -2,10 +2,8 @@
 //!
 //! Every function takes the open transaction (`Tx`) of a `Store::write` or `Store::read`, so
 //! the content operations (`crate::content`) decide where a unit of work begins and ends; the
-//! permission check, the change and its audit row commit together. Who may do what to a post
-//! is decided in `access`.
+//! permission check (`crate::content::access`), the change and its audit row commit together.
 
-pub mod access;
 pub mod audit;
 pub mod posts;
 pub mod taxonomy;
@@ -32,8 +30,6 @@ pub enum ContentError {
         permission: String,
         action: String,
     },
-    #[error("{0}")]
-    Refused(access::Refusal),
     #[error("--by '{by}' is not the acting user '{actor}' (from --as or BLOGGO_USER): a user cannot act as someone else; drop --by, or let {by} run the command as themselves")]
     NotTheActor { by: String, actor: String },
     #[error("the store has {} admins ({}), so bloggo cannot tell who is acting: name yourself with --as EMAIL or BLOGGO_USER=EMAIL", .0.len(), .0.join(", "))]

@@ -10,9 +10,9 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::config::Settings;
+use crate::content::access::{self, PostAction};
 use crate::content::sync::{in_content, move_file, trash_path};
 use crate::content::ActAs;
-use crate::store::content::access::{self, PostAction};
 use crate::store::content::posts;
 use crate::store::content::{audit, Permission};
 use crate::store::{Store, Tx};

@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::{live_post, read_time, status_json};
 use crate::config::Settings;
+use crate::content::access::{self, PostAction};
 use crate::content::sync::{sync_source_file, write_source_file};
 use crate::content::ActAs;
 use crate::export;
 use crate::model::{PostStatus, VersionStatus};
-use crate::store::content::access::{self, PostAction};
 use crate::store::content::posts::{self, Edit, Post};
 use crate::store::content::users::{self, User};
 use crate::store::content::{audit, taxonomy, versions, Permission};
@@ -475,9 +475,10 @@ pub fn review(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::access::Refusal;
     use crate::content::fixture::{by, site, Site, ADMIN, AUTHOR, EDITOR, OTHER_AUTHOR};
     use crate::export::Format;
-    use crate::store::content::{access::Refusal, ContentError};
+    use crate::store::content::ContentError;
 
     fn draft(s: &mut Site, author: &str, title: &str) -> Post {
         let new = NewPost {
@@ -489,10 +490,9 @@ mod tests {
 
     /// The refusal an operation failed with.
     fn refusal<T: std::fmt::Debug>(r: Result<T>) -> Refusal {
-        match r.unwrap_err().downcast::<ContentError>() {
-            Ok(ContentError::Refused(r)) => r,
-            other => panic!("not a refusal: {other:?}"),
-        }
+        r.unwrap_err()
+            .downcast::<Refusal>()
+            .unwrap_or_else(|e| panic!("not a refusal: {e:#}"))
     }
 
     #[test]

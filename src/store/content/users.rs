@@ -128,6 +128,22 @@ pub fn has_permission(conn: &Tx, user_id: i64, perm: Permission) -> Result<bool>
     )?)
 }
 
+/// The roles whose permissions include all of `perms`, least powerful (fewest
+/// permissions) first.
+pub fn roles_with(conn: &Tx, perms: &[Permission]) -> Result<Vec<String>> {
+    let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    let list = serde_json::to_string(&names)?;
+    let mut stmt = conn.prepare(
+        "SELECT r.name FROM roles r
+         WHERE (SELECT COUNT(*) FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id
+                WHERE rp.role_id = r.id AND p.name IN (SELECT value FROM json_each(?1)))
+               = (SELECT COUNT(DISTINCT value) FROM json_each(?1))
+         ORDER BY (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = r.id), r.name",
+    )?;
+    let rows = stmt.query_map(params![list], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Refuses unless the user may do `action`, naming the missing permission.
 pub fn require(conn: &Tx, user: &User, perm: Permission, action: &str) -> Result<()> {
     if has_permission(conn, user.id, perm)? {

@@ -1,4 +1,4 @@
-//! Who may do what to a post: the one place the content operations (`crate::content`) ask.
+//! Who may do what to a post: the one place the content operations ask.
 //!
 //! A user may do an action to a post when their role has the action's permission (in the
 //! store's `role_permissions` table) and either the post is theirs or their role acts on
@@ -13,13 +13,11 @@
 use std::fmt;
 
 use anyhow::Result;
-use rusqlite::params;
 
+use crate::store::content::posts::Post;
+use crate::store::content::users::{self, User};
+use crate::store::content::{ContentError, Permission};
 use crate::store::Tx;
-
-use super::posts::Post;
-use super::users::{self, User};
-use super::{ContentError, Permission};
 
 /// The permission that lets a role act on posts other users own.
 pub const EVERY_POST: Permission = Permission::PostsPublish;
@@ -75,8 +73,9 @@ impl PostAction {
     }
 }
 
-/// Why a user may not act on a post, and whom to ask instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a user may not act on a post, and whom to ask instead (the error a refused
+/// operation fails with).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Refusal {
     pub user: String,
     pub role: String,
@@ -129,25 +128,9 @@ fn with_article(word: &str) -> String {
     format!("{} {word}", if vowel { "an" } else { "a" })
 }
 
-/// The roles whose permissions include all of `perms`, least powerful (fewest
-/// permissions) first.
-fn roles_with(conn: &Tx, perms: &[Permission]) -> Result<Vec<String>> {
-    let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
-    let list = serde_json::to_string(&names)?;
-    let mut stmt = conn.prepare(
-        "SELECT r.name FROM roles r
-         WHERE (SELECT COUNT(*) FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id
-                WHERE rp.role_id = r.id AND p.name IN (SELECT value FROM json_each(?1)))
-               = (SELECT COUNT(DISTINCT value) FROM json_each(?1))
-         ORDER BY (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = r.id), r.name",
-    )?;
-    let rows = stmt.query_map(params![list], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Whether the user's role acts on posts other users own.
-pub fn acts_on_every_post(conn: &Tx, user: &User) -> Result<bool> {
-    users::has_permission(conn, user.id, EVERY_POST)
+pub fn acts_on_every_post(tx: &Tx, user: &User) -> Result<bool> {
+    users::has_permission(tx, user.id, EVERY_POST)
 }
 
 /// Whether the post is the user's.
@@ -156,32 +139,32 @@ fn owns(user: &User, post: &Post) -> bool {
 }
 
 fn refusal(
-    conn: &Tx,
+    tx: &Tx,
     user: &User,
     what: String,
     post: &Post,
     missing: Option<Permission>,
     needs: Vec<Permission>,
 ) -> Result<()> {
-    Err(ContentError::Refused(Refusal {
+    Err(Refusal {
         user: user.email.clone(),
         role: user.role.clone(),
         what,
         owner: (!owns(user, post)).then(|| post.author.as_ref().map(|a| a.email.clone())),
         missing: missing.map(Permission::as_str),
-        roles: roles_with(conn, &needs)?,
+        roles: users::roles_with(tx, &needs)?,
         needs: needs.iter().map(|p| p.as_str()).collect(),
-    })
+    }
     .into())
 }
 
 /// Refuses, naming the user, the post, its owner and whom to ask, unless `user` may do
 /// `action` to `post`.
-pub fn check(conn: &Tx, user: &User, action: PostAction, post: &Post) -> Result<()> {
+pub fn check(tx: &Tx, user: &User, action: PostAction, post: &Post) -> Result<()> {
     let perm = action.permission();
-    let has = users::has_permission(conn, user.id, perm)?;
+    let has = users::has_permission(tx, user.id, perm)?;
     let own = owns(user, post);
-    if has && (own || acts_on_every_post(conn, user)?) {
+    if has && (own || acts_on_every_post(tx, user)?) {
         return Ok(());
     }
     let mut needs = vec![perm];
@@ -189,18 +172,18 @@ pub fn check(conn: &Tx, user: &User, action: PostAction, post: &Post) -> Result<
         needs.push(EVERY_POST);
     }
     let what = format!("{} post {} '{}'", action.verb(), post.id, post.title);
-    refusal(conn, user, what, post, (!has).then_some(perm), needs)
+    refusal(tx, user, what, post, (!has).then_some(perm), needs)
 }
 
 /// Refuses unless `user` may give `post` to `to`: only a role that acts on every post
 /// changes who owns one (an author may not give their post away, nor take another's).
-pub fn check_reassign(conn: &Tx, user: &User, post: &Post, to: &User) -> Result<()> {
-    if post.author.as_ref().is_some_and(|a| a.id == to.id) || acts_on_every_post(conn, user)? {
+pub fn check_reassign(tx: &Tx, user: &User, post: &Post, to: &User) -> Result<()> {
+    if post.author.as_ref().is_some_and(|a| a.id == to.id) || acts_on_every_post(tx, user)? {
         return Ok(());
     }
     let what = format!("give post {} '{}' to '{}'", post.id, post.title, to.email);
     refusal(
-        conn,
+        tx,
         user,
         what,
         post,
@@ -212,13 +195,13 @@ pub fn check_reassign(conn: &Tx, user: &User, post: &Post, to: &User) -> Result<
 /// The reviewer of an approve or reject, who is the acting user: `named` (from `--as` or
 /// `BLOGGO_USER`) or, without it, `by`, or else the default of `users::acting`. A `by`
 /// naming someone other than `named` is refused: a user cannot act as someone else.
-pub fn reviewer(conn: &Tx, named: Option<&str>, by: Option<&str>) -> Result<User> {
+pub fn reviewer(tx: &Tx, named: Option<&str>, by: Option<&str>) -> Result<User> {
     match (named, by) {
-        (named, None) => users::acting(conn, named),
-        (None, Some(by)) => users::by_email(conn, by),
+        (named, None) => users::acting(tx, named),
+        (None, Some(by)) => users::by_email(tx, by),
         (Some(named), Some(by)) => {
-            let actor = users::by_email(conn, named)?;
-            let reviewer = users::by_email(conn, by)?;
+            let actor = users::by_email(tx, named)?;
+            let reviewer = users::by_email(tx, by)?;
             if reviewer.id != actor.id {
                 return Err(ContentError::NotTheActor {
                     by: reviewer.email,
@@ -228,5 +211,45 @@ pub fn reviewer(conn: &Tx, named: Option<&str>, by: Option<&str>) -> Result<User
             }
             Ok(actor)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(owner: Option<Option<&str>>, roles: &[&str]) -> Refusal {
+        Refusal {
+            user: "ann@example.org".into(),
+            role: "author".into(),
+            what: "publish post 3 'Hi'".into(),
+            owner: owner.map(|o| o.map(String::from)),
+            missing: Some("posts.publish"),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            needs: vec!["posts.publish"],
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_owner_the_missing_permission_and_whom_to_ask() {
+        assert_eq!(
+            refusal(Some(Some("bob@example.org")), &["editor", "admin"]).to_string(),
+            "user 'ann@example.org' (author) may not publish post 3 'Hi' (owned by 'bob@example.org'): \
+             the author role lacks posts.publish; ask an editor or an admin"
+        );
+        assert_eq!(
+            refusal(Some(None), &[]).to_string(),
+            "user 'ann@example.org' (author) may not publish post 3 'Hi' (it has no author): \
+             the author role lacks posts.publish; no role may: an admin can grant posts.publish \
+             in the store's role_permissions table"
+        );
+        assert!(!refusal(None, &["editor"]).to_string().contains("owned"));
+    }
+
+    #[test]
+    fn each_action_needs_its_permission() {
+        assert_eq!(PostAction::Submit.permission(), Permission::PostsEdit);
+        assert_eq!(PostAction::ChangeStatus.permission(), EVERY_POST);
+        assert_eq!(PostAction::Purge.permission(), Permission::PostsDelete);
     }
 }
