@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use rusqlite::params;
+use serde_json::Value;
 
 use crate::store::Tx;
-use serde_json::Value;
 
 /// One audit row with the acting user's email.
 #[derive(Debug, Clone)]

@@ -3,10 +3,9 @@
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 
-use crate::store::Tx;
-
 use super::{taxonomy, ContentError};
 use crate::model::PostStatus;
+use crate::store::Tx;
 
 /// A post's author as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,8 @@
 use anyhow::{bail, Result};
 use rusqlite::{params, OptionalExtension};
 
-use crate::store::Tx;
-
 use super::ContentError;
+use crate::store::Tx;
 
 /// A category with how many posts link to it directly.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,8 @@
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 
-use crate::store::Tx;
-
 use super::{ContentError, Permission};
+use crate::store::Tx;
 
 /// A user as the commands show it.
 #[derive(Debug, Clone, PartialEq, Eq)]

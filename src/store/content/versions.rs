@@ -8,9 +8,8 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension};
 
-use crate::store::Tx;
-
 use crate::model::VersionStatus;
+use crate::store::Tx;
 
 /// One row of `post_versions`, with user emails.
 #[derive(Debug, Clone, PartialEq, Eq)]
