@@ -7,10 +7,12 @@ pub mod trash;
 pub mod write;
 
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::config::Settings;
+use crate::store::content::audit;
 use crate::store::content::posts::{self, Post};
+use crate::store::content::users::User;
 use crate::store::Tx;
 
 /// Loads a post for a change: refuses a soft-deleted one.
@@ -20,6 +22,26 @@ fn live_post(tx: &Tx, slug: &str) -> Result<Post> {
         bail!("{slug} is deleted; `bloggo post restore {slug}` first");
     }
     Ok(post)
+}
+
+/// Appends the audit row of a change to a post by `actor` (`action` such as `post.publish`).
+fn audit_post(
+    tx: &Tx,
+    actor: &User,
+    action: &str,
+    post_id: i64,
+    old: Option<Value>,
+    new: Option<Value>,
+) -> Result<()> {
+    audit::write(
+        tx,
+        actor.id,
+        action,
+        "post",
+        Some(post_id),
+        old.as_ref(),
+        new.as_ref(),
+    )
 }
 
 /// A post's status and date, as status changes record them in the audit log.

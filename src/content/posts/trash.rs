@@ -9,12 +9,14 @@
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
+use super::audit_post;
+
 use crate::config::Settings;
 use crate::content::access::{self, PostAction};
 use crate::content::sync::{in_content, move_file, trash_path};
 use crate::content::ActAs;
 use crate::store::content::posts;
-use crate::store::content::{audit, Permission};
+use crate::store::content::Permission;
 use crate::store::{Store, Tx};
 
 /// Soft-deletes a post (`restore` brings it back; `purge` removes it for good).
@@ -71,14 +73,14 @@ fn soft_delete(
                 moved = Some((from, to));
             }
         }
-        audit::write(
+        let (before, after) = (post.deleted_at, delete.then_some(now));
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             &format!("post.{}", action.verb()),
-            "post",
-            Some(post.id),
-            Some(&json!({"deleted_at": post.deleted_at})),
-            Some(&json!({"deleted_at": delete.then_some(now)})),
+            post.id,
+            Some(json!({ "deleted_at": before })),
+            Some(json!({ "deleted_at": after })),
         )
     });
     if done.is_err() {
@@ -154,13 +156,12 @@ pub fn purge(
                 }
             }
             media.extend(posts::purge(tx, d.id)?);
-            audit::write(
+            audit_post(
                 tx,
-                actor.id,
+                &actor,
                 "post.purge",
-                "post",
-                Some(d.id),
-                Some(&json!({"slug": d.slug, "title": d.title, "deleted_at": d.deleted_at})),
+                d.id,
+                Some(json!({"slug": d.slug, "title": d.title, "deleted_at": d.deleted_at})),
                 None,
             )?;
             purged += 1;

@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use super::{live_post, read_time, status_json};
+use super::{audit_post, live_post, read_time, status_json};
 use crate::config::Settings;
 use crate::content::access::{self, PostAction};
 use crate::content::sync::{sync_source_file, write_source_file};
@@ -14,7 +14,7 @@ use crate::export;
 use crate::model::{PostStatus, VersionStatus};
 use crate::store::content::posts::{self, Edit, Post};
 use crate::store::content::users::{self, User};
-use crate::store::content::{audit, taxonomy, versions, Permission};
+use crate::store::content::{taxonomy, versions, Permission};
 use crate::store::Store;
 
 /// A draft to create.
@@ -52,15 +52,13 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
         taxonomy::set_post_categories(tx, id, &new.categories)?;
         taxonomy::set_post_tags(tx, id, &new.tags)?;
         versions::record_change(tx, id, actor.id)?;
-        audit::write(
-            tx,
-            actor.id,
-            "post.create",
-            "post",
-            Some(id),
-            None,
-            Some(&json!({"title": title, "slug": slug, "categories": new.categories, "tags": new.tags})),
-        )?;
+        let created = json!({
+            "title": title,
+            "slug": slug,
+            "categories": new.categories,
+            "tags": new.tags,
+        });
+        audit_post(tx, &actor, "post.create", id, None, Some(created))?;
         if settings.config.content.sync {
             let path = settings.content.join(format!("{slug}.md"));
             if path.exists() {
@@ -219,14 +217,13 @@ pub fn save_edit(
             posts::set_author(tx, before.id, id)?;
         }
         let v = versions::record_change(tx, before.id, actor.id)?;
-        audit::write(
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             "post.edit",
-            "post",
-            Some(before.id),
+            before.id,
             None,
-            Some(&json!({"slug": edit.slug, "changed": changed, "version": v})),
+            Some(json!({"slug": edit.slug, "changed": changed, "version": v})),
         )?;
         sync_source_file(tx, settings, before.id)?;
         Ok(changed)
@@ -265,18 +262,17 @@ pub fn publish(
         posts::set_status(tx, post.id, PostStatus::Published, Some(&when))?;
         let after = posts::load(tx, post.id)?;
         let scheduled = when > now;
-        audit::write(
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             if scheduled {
                 "post.schedule"
             } else {
                 "post.publish"
             },
-            "post",
-            Some(post.id),
-            Some(&status_json(&post)),
-            Some(&status_json(&after)),
+            post.id,
+            Some(status_json(&post)),
+            Some(status_json(&after)),
         )?;
         sync_source_file(tx, settings, post.id)?;
         Ok(if scheduled {
@@ -325,14 +321,13 @@ fn set_status(
         access::check(tx, &actor, action, &post)?;
         posts::set_status(tx, post.id, status, post.published_at.as_deref())?;
         let after = posts::load(tx, post.id)?;
-        audit::write(
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             &format!("post.{}", action.verb()),
-            "post",
-            Some(post.id),
-            Some(&status_json(&post)),
-            Some(&status_json(&after)),
+            post.id,
+            Some(status_json(&post)),
+            Some(status_json(&after)),
         )?;
         sync_source_file(tx, settings, post.id)
     })
@@ -362,14 +357,13 @@ pub fn revert(
         e.cover_image = target.cover_image.clone();
         posts::apply(tx, post.id, &e, read_time(settings, &e.content))?;
         let v = versions::record_change(tx, post.id, actor.id)?;
-        audit::write(
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             "post.revert",
-            "post",
-            Some(post.id),
+            post.id,
             None,
-            Some(&json!({"to": to, "version": v})),
+            Some(json!({"to": to, "version": v})),
         )?;
         sync_source_file(tx, settings, post.id)?;
         Ok(v)
@@ -404,9 +398,7 @@ pub fn review(
                 let actor = act.user(tx)?;
                 access::check(tx, &actor, PostAction::Submit, &post)?;
                 if post.status == PostStatus::Published {
-                    bail!(
-                        "{slug} is already published; unpublish it first to send it to review"
-                    );
+                    bail!("{slug} is already published; unpublish it first to send it to review");
                 }
                 (
                     actor,
@@ -458,14 +450,15 @@ pub fn review(
             _ => post.published_at.clone(),
         };
         posts::set_status(tx, post.id, status, published_at.as_deref())?;
-        audit::write(
+        audit_post(
             tx,
-            actor.id,
+            &actor,
             action,
-            "post",
-            Some(post.id),
-            Some(&status_json(&post)),
-            Some(&json!({"status": status.as_str(), "version": v, "review": version_status.as_str()})),
+            post.id,
+            Some(status_json(&post)),
+            Some(
+                json!({"status": status.as_str(), "version": v, "review": version_status.as_str()}),
+            ),
         )?;
         sync_source_file(tx, settings, post.id)?;
         Ok(v)
@@ -488,6 +481,17 @@ mod tests {
         create(&mut s.store, &s.settings, &by(author), &new).unwrap()
     }
 
+    fn submit(s: &mut Site, who: &str, slug: &str) -> Result<i64> {
+        review(
+            &mut s.store,
+            &s.settings,
+            &by(who),
+            slug,
+            Review::Submit,
+            None,
+        )
+    }
+
     /// The refusal an operation failed with.
     fn refusal<T: std::fmt::Debug>(r: Result<T>) -> Refusal {
         r.unwrap_err()
@@ -500,14 +504,7 @@ mod tests {
         let mut s = site();
         let post = draft(&mut s, AUTHOR, "Mine");
         assert_eq!(post.author.as_ref().unwrap().email, AUTHOR);
-        let v = review(
-            &mut s.store,
-            &s.settings,
-            &by(AUTHOR),
-            "mine",
-            Review::Submit,
-            None,
-        );
+        let v = submit(&mut s, AUTHOR, "mine");
         assert_eq!(v.unwrap(), 1);
         let r = refusal(publish(
             &mut s.store,
@@ -525,14 +522,7 @@ mod tests {
     fn an_author_may_not_touch_another_authors_post() {
         let mut s = site();
         draft(&mut s, OTHER_AUTHOR, "Theirs");
-        let r = refusal(review(
-            &mut s.store,
-            &s.settings,
-            &by(AUTHOR),
-            "theirs",
-            Review::Submit,
-            None,
-        ));
+        let r = refusal(submit(&mut s, AUTHOR, "theirs"));
         assert_eq!(r.missing, None, "the role may edit, just not this post");
         assert_eq!(r.owner, Some(Some(OTHER_AUTHOR.to_string())));
         assert!(r.to_string().contains("owned by 'bob@example.org'"), "{r}");
@@ -544,15 +534,7 @@ mod tests {
     fn an_editor_publishes_and_reviews_anyones_post() {
         let mut s = site();
         draft(&mut s, AUTHOR, "Hers");
-        review(
-            &mut s.store,
-            &s.settings,
-            &by(AUTHOR),
-            "hers",
-            Review::Submit,
-            None,
-        )
-        .unwrap();
+        submit(&mut s, AUTHOR, "hers").unwrap();
         let v = review(
             &mut s.store,
             &s.settings,
@@ -583,15 +565,7 @@ mod tests {
     fn a_reviewer_named_with_by_must_be_the_acting_user() {
         let mut s = site();
         draft(&mut s, AUTHOR, "Pending");
-        review(
-            &mut s.store,
-            &s.settings,
-            &by(AUTHOR),
-            "pending",
-            Review::Submit,
-            None,
-        )
-        .unwrap();
+        submit(&mut s, AUTHOR, "pending").unwrap();
         let err = review(
             &mut s.store,
             &s.settings,
