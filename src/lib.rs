@@ -2,7 +2,8 @@
 //!
 //! The data flows one way: `store` (all SQL) → `snapshot` (plain structs) → `render`
 //! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes).
-//! `import`, `serve` and `backup` are clients of those pieces.
+//! `import`, `serve` and `backup` are clients of those pieces; `content` holds the operations
+//! the content commands run (checks, change, audit), and `cmd` only parses, asks and prints.
 
 pub mod cli;
 pub mod cmd;

@@ -2,7 +2,9 @@
 //!
 //! `Store::open` checks the file is a SQLite database that this bloggo can use, sets the
 //! connection pragmas and brings the schema up to date. Query modules for each area of the
-//! blog live beside this file.
+//! blog live beside this file. The connection never leaves `store/`: a unit of work is a
+//! closure run by `Store::write` or `Store::read` (`tx.rs`), and the query functions take
+//! its `Tx`.
 
 pub mod check;
 pub mod migrate;
