@@ -8,12 +8,13 @@
 //! author on their own only.
 //!
 //! The acting user is whoever the command names (`--as`, `BLOGGO_USER`), else the store's
-//! only admin: see `users::acting`. A reviewer named with `--by` must be that same user.
+//! only admin: see `actor::acting`. A reviewer named with `--by` must be that same user.
 
 use std::fmt;
 
 use anyhow::Result;
 
+use super::actor::acting;
 use crate::store::content::posts::Post;
 use crate::store::content::users::{self, User};
 use crate::store::content::{ContentError, Permission};
@@ -193,11 +194,11 @@ pub fn check_reassign(tx: &Tx, user: &User, post: &Post, to: &User) -> Result<()
 }
 
 /// The reviewer of an approve or reject, who is the acting user: `named` (from `--as` or
-/// `BLOGGO_USER`) or, without it, `by`, or else the default of `users::acting`. A `by`
+/// `BLOGGO_USER`) or, without it, `by`, or else the default of `actor::acting`. A `by`
 /// naming someone other than `named` is refused: a user cannot act as someone else.
 pub fn reviewer(tx: &Tx, named: Option<&str>, by: Option<&str>) -> Result<User> {
     match (named, by) {
-        (named, None) => users::acting(tx, named),
+        (named, None) => acting(tx, named),
         (None, Some(by)) => users::by_email(tx, by),
         (Some(named), Some(by)) => {
             let actor = users::by_email(tx, named)?;

@@ -60,21 +60,6 @@ pub fn by_email(conn: &Tx, email: &str) -> Result<User> {
     .ok_or_else(|| ContentError::NoUser(email.to_string()).into())
 }
 
-/// The acting user: the one `named` (by email, from `--as` or `BLOGGO_USER`), else the
-/// store's only admin, so a one-person blog never names anyone. With several admins and no
-/// name, nobody can be assumed: refused, asking for a name.
-pub fn acting(conn: &Tx, named: Option<&str>) -> Result<User> {
-    if let Some(email) = named.map(str::trim).filter(|e| !e.is_empty()) {
-        return by_email(conn, email);
-    }
-    let mut admins = admins(conn)?;
-    match admins.len() {
-        0 => Err(ContentError::NoAdmin.into()),
-        1 => Ok(admins.remove(0)),
-        _ => Err(ContentError::WhoActs(admins.into_iter().map(|u| u.email).collect()).into()),
-    }
-}
-
 /// The users whose role is `admin`, by id.
 pub fn admins(conn: &Tx) -> Result<Vec<User>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE r.name = 'admin' ORDER BY u.id"))?;
@@ -141,20 +126,6 @@ pub fn roles_with(conn: &Tx, perms: &[Permission]) -> Result<Vec<String>> {
     )?;
     let rows = stmt.query_map(params![list], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Refuses unless the user may do `action`, naming the missing permission.
-pub fn require(conn: &Tx, user: &User, perm: Permission, action: &str) -> Result<()> {
-    if has_permission(conn, user.id, perm)? {
-        return Ok(());
-    }
-    Err(ContentError::Forbidden {
-        email: user.email.clone(),
-        role: user.role.clone(),
-        permission: perm.as_str().to_string(),
-        action: action.to_string(),
-    }
-    .into())
 }
 
 /// A slug for a user's author page that no other user has.
