@@ -12,9 +12,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 
 use crate::config::{Settings, Timezone};
-use crate::model::PostStatus;
+use crate::model::{PostFields, PostStatus, Timestamp};
 use crate::store::content::posts::{self, Post};
-use crate::store::TIMESTAMP_FORMAT;
 
 /// The folder layout (and front matter dialect) of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,25 +45,21 @@ impl FromStr for Format {
 }
 
 /// A store timestamp (UTC) as a time in the site's zone.
-pub fn in_zone(ts: &str, tz: &Timezone) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    let utc = chrono::NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT)
-        .ok()?
-        .and_utc();
-    Some(utc.with_timezone(&tz.offset_at(utc)))
+pub fn in_zone(ts: Timestamp, tz: &Timezone) -> chrono::DateTime<chrono::FixedOffset> {
+    let utc = ts.utc();
+    utc.with_timezone(&tz.offset_at(utc))
 }
 
 /// A store timestamp shown in the site's zone, RFC 3339 (`2024-05-01T12:00:00+02:00`).
-pub fn show_time(ts: &str, tz: &Timezone) -> String {
-    in_zone(ts, tz)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
-        .unwrap_or_else(|| ts.to_string())
+pub fn show_time(ts: Timestamp, tz: &Timezone) -> String {
+    in_zone(ts, tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// Reads a time as a writer types it (the forms `bloggo import` reads: RFC 3339,
 /// `YYYY-MM-DD HH:MM[:SS] [+HH:MM]`, `YYYY-MM-DD`; in the site's zone without an offset).
 /// Returns a store timestamp (UTC).
-pub fn parse_time(s: &str, tz: &Timezone) -> Result<String> {
-    use crate::import::dates::{parse_date, to_store, DateError};
+pub fn parse_time(s: &str, tz: &Timezone) -> Result<Timestamp> {
+    use crate::frontmatter::dates::{parse_date, to_store, DateError};
     parse_date(s, tz).map(to_store).map_err(|e| match e {
         DateError::OutOfRange(m) => anyhow::anyhow!(m),
         DateError::Unreadable(m) => anyhow::anyhow!(
@@ -78,7 +73,7 @@ fn strings(v: &[String]) -> Value {
 }
 
 /// The front matter of a post as ordered key/value pairs, in a format's spelling.
-pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, Value)> {
+pub fn front_matter(post: &PostFields, tz: &Timezone, format: Format) -> Vec<(String, Value)> {
     let mut m: Vec<(String, Value)> = Vec::new();
     let mut put = |k: &str, v: Value| {
         m.push((k.to_string(), v));
@@ -88,10 +83,10 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, 
         put("subtitle", s.clone().into());
     }
     put("slug", post.slug.clone().into());
-    if let Some(d) = &post.published_at {
+    if let Some(d) = post.published_at {
         put("date", show_time(d, tz).into());
     }
-    if let Some(d) = &post.modified_at {
+    if let Some(d) = post.modified_at {
         let key = if format == Format::Hugo {
             "lastmod"
         } else {
@@ -103,10 +98,11 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, 
     if matches!(post.status, PostStatus::Pending | PostStatus::Archived) {
         put("status", post.status.as_str().into());
     }
-    if let Some(a) = &post.author {
+    if let Some(a) = post.authors.first() {
         put("author", a.name.clone().into());
     }
-    put("categories", strings(&post.categories));
+    let categories: Vec<String> = post.categories.iter().map(|c| c.to_string()).collect();
+    put("categories", strings(&categories));
     put("tags", strings(&post.tags));
     if let Some(s) = &post.excerpt {
         put("summary", s.clone().into());
@@ -134,7 +130,7 @@ pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, 
 
 /// A post as a markdown document: front matter, then the body exactly as stored (import
 /// reads everything after the closing fence as the body, so no blank line is added).
-pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
+pub fn document(post: &PostFields, tz: &Timezone, format: Format) -> Result<String> {
     let fm = front_matter(post, tz, format);
     // The body exactly as stored, so an import of the export gives the same text.
     let body = &post.content;
@@ -186,8 +182,8 @@ pub fn document_path(post: &Post, format: Format) -> PathBuf {
     let bundle = !post.files.is_empty();
     let name = match format {
         Format::Jekyll => {
-            let ts = post.published_at.as_deref().unwrap_or(&post.created_at);
-            format!("{}-{}", ts.get(..10).unwrap_or("1970-01-01"), post.slug)
+            let ts = post.published_at.unwrap_or(post.created_at);
+            format!("{}-{}", ts.utc().format("%Y-%m-%d"), post.slug)
         }
         _ => post.slug.clone(),
     };
@@ -305,33 +301,40 @@ mod tests {
     use super::*;
 
     fn post() -> Post {
+        let at: Timestamp = "2024-05-01 08:00:00".parse().unwrap();
         Post {
             id: 1,
-            title: "Hello: a \"test\"".into(),
-            subtitle: None,
-            slug: "hello".into(),
-            content: "Body\n\nmore\n".into(),
-            excerpt: Some("Short".into()),
-            cover_image: None,
+            fields: PostFields {
+                title: "Hello: a \"test\"".into(),
+                subtitle: None,
+                slug: "hello".into(),
+                content: "Body\n\nmore\n".into(),
+                excerpt: Some("Short".into()),
+                cover_image: None,
+                status: PostStatus::Published,
+                published_at: Some(at),
+                modified_at: None,
+                read_time: 1,
+                categories: vec!["Tech/Rust".into()],
+                tags: vec!["a b".into()],
+                authors: vec![crate::model::AuthorRef {
+                    name: "Ann".into(),
+                    email: Some("ann@x".into()),
+                }],
+                aliases: vec!["/old/".into()],
+                extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
+            },
             author: Some(posts::Author {
                 id: 1,
                 name: "Ann".into(),
                 email: "ann@x".into(),
             }),
-            status: PostStatus::Published,
-            published_at: Some("2024-05-01 08:00:00".into()),
-            modified_at: None,
             view_count: 0,
-            read_time: 1,
-            created_at: "2024-05-01 08:00:00".into(),
-            updated_at: "2024-05-01 08:00:00".into(),
+            created_at: at,
+            updated_at: at,
             deleted_at: None,
-            extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
             source_path: None,
             source_hash: None,
-            categories: vec!["Tech/Rust".into()],
-            tags: vec!["a b".into()],
-            aliases: vec!["/old/".into()],
             files: vec![],
         }
     }
@@ -350,17 +353,16 @@ mod tests {
             .unwrap(),
         );
         ctx.file_time = None;
-        let back = crate::import::parse_file("other-name.md", doc.as_bytes(), &ctx).unwrap();
+        let back = crate::import::parse_file("other-name.md", doc.as_bytes(), &ctx)
+            .unwrap()
+            .fields;
         assert_eq!(back.title, p.title);
         assert_eq!(back.slug, p.slug);
         assert_eq!(back.content, p.content);
         assert_eq!(back.excerpt, p.excerpt);
         assert_eq!(back.status, p.status);
         assert_eq!(back.published_at, p.published_at);
-        assert_eq!(
-            back.categories,
-            vec![vec!["Tech".to_string(), "Rust".to_string()]]
-        );
+        assert_eq!(back.categories, p.categories);
         assert_eq!(back.tags, p.tags);
         assert_eq!(back.aliases, p.aliases);
         assert_eq!(back.extra, p.extra);
@@ -390,11 +392,11 @@ mod tests {
     fn times_parse_in_the_site_zone() {
         let tz = Timezone::parse("+02:00").unwrap();
         assert_eq!(
-            parse_time("2024-05-01 10:00", &tz).unwrap(),
+            parse_time("2024-05-01 10:00", &tz).unwrap().to_string(),
             "2024-05-01 08:00:00"
         );
         assert_eq!(
-            parse_time("2024-05-01T10:00:00Z", &tz).unwrap(),
+            parse_time("2024-05-01T10:00:00Z", &tz).unwrap().to_string(),
             "2024-05-01 10:00:00"
         );
         assert!(parse_time("tomorrow", &tz).is_err());

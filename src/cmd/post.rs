@@ -11,9 +11,9 @@ use super::user::{open_store, ActAs};
 use super::Ctx;
 use crate::config::Settings;
 use crate::export::{self, Format};
-use crate::model::{PostStatus, VersionStatus};
+use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
 use crate::store::content::access::{self, PostAction};
-use crate::store::content::posts::{self, Edit, Post};
+use crate::store::content::posts::{self, Post};
 use crate::store::content::users::{self, User};
 use crate::store::content::{audit, taxonomy, versions, Permission};
 
@@ -295,7 +295,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
 }
 
 /// The status a listing shows: `scheduled` for a published post with a future date.
-fn shown_status(status: PostStatus, published_at: Option<&str>, now: &str) -> String {
+fn shown_status(status: PostStatus, published_at: Option<Timestamp>, now: Timestamp) -> String {
     match published_at {
         Some(d) if status == PostStatus::Published && d > now => "scheduled".into(),
         _ => status.as_str().into(),
@@ -308,7 +308,7 @@ fn list(
     a: &ListArgs,
     out: &mut impl Write,
 ) -> Result<()> {
-    let now = crate::store::now_text();
+    let now = Timestamp::now();
     let filter = posts::Filter {
         status: a.status.clone(),
         tag: a
@@ -333,7 +333,7 @@ fn list(
         },
         deleted: a.deleted,
     };
-    let rows = posts::list(conn, &filter, &now)?;
+    let rows = posts::list(conn, &filter, now)?;
     let title_w = rows
         .iter()
         .map(|r| r.title.chars().count().min(48))
@@ -363,9 +363,8 @@ fn list(
             r.id,
             r.slug,
             title,
-            shown_status(r.status, r.published_at.as_deref(), &now),
+            shown_status(r.status, r.published_at, now),
             r.published_at
-                .as_deref()
                 .map(|d| local_minutes(d, &settings.timezone))
                 .unwrap_or_else(|| "-".into()),
             r.views
@@ -375,10 +374,10 @@ fn list(
 }
 
 /// `2024-05-01 10:00 +02:00`: a store timestamp in the site's zone, to the minute.
-fn local_minutes(ts: &str, tz: &crate::config::Timezone) -> String {
+fn local_minutes(ts: Timestamp, tz: &crate::config::Timezone) -> String {
     export::in_zone(ts, tz)
-        .map(|d| d.format("%Y-%m-%d %H:%M %:z").to_string())
-        .unwrap_or_else(|| ts.to_string())
+        .format("%Y-%m-%d %H:%M %:z")
+        .to_string()
 }
 
 fn show(
@@ -388,7 +387,7 @@ fn show(
     out: &mut impl Write,
 ) -> Result<()> {
     let post = posts::by_slug(conn, slug)?;
-    let now = crate::store::now_text();
+    let now = Timestamp::now();
     write!(
         out,
         "{}",
@@ -400,7 +399,7 @@ fn show(
     writeln!(
         out,
         "status:    {}",
-        shown_status(post.status, post.published_at.as_deref(), &now)
+        shown_status(post.status, post.published_at, now)
     )?;
     writeln!(out, "views:     {}", post.view_count)?;
     if let Some(st) = posts::stats(conn, post.id)? {
@@ -552,9 +551,17 @@ fn new_post(
         }
         None => posts::free_slug(&tx, title)?,
     };
-    let id = posts::insert_draft(&tx, title.trim(), &slug, "", actor.id, 0)?;
-    taxonomy::set_post_categories(&tx, id, categories)?;
-    taxonomy::set_post_tags(&tx, id, tags)?;
+    let fields = PostFields {
+        title: title.to_string(),
+        slug: slug.clone(),
+        categories: categories
+            .iter()
+            .map(|c| CategoryPath::from(c.as_str()))
+            .collect(),
+        tags: tags.to_vec(),
+        ..PostFields::default()
+    };
+    let id = posts::create(&tx, &fields, actor.id)?;
     versions::record_change(&tx, id, actor.id)?;
     audit::write(
         &tx,
@@ -697,7 +704,7 @@ fn read_document(
     settings: &Settings,
     before: &Post,
     text: &str,
-) -> Result<(Edit, Option<crate::import::AuthorRef>, i64)> {
+) -> Result<(PostFields, Option<AuthorRef>)> {
     let ctx = crate::import::ParseContext::for_site(settings);
     let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
         .map_err(|problems| {
@@ -710,22 +717,8 @@ fn read_document(
                 .collect();
             anyhow::anyhow!("the edited post: {}", lines.join("; "))
         })?;
-    let edit = Edit {
-        title: p.title,
-        subtitle: p.subtitle,
-        slug: p.slug,
-        content: p.content,
-        excerpt: p.excerpt,
-        cover_image: p.cover_image,
-        status: p.status,
-        published_at: p.published_at,
-        modified_at: p.modified_at,
-        extra: p.extra,
-        categories: p.categories.iter().map(|c| c.join("/")).collect(),
-        tags: p.tags,
-        aliases: p.aliases,
-    };
-    Ok((edit, p.authors.into_iter().next(), p.read_time))
+    let author = p.fields.authors.first().cloned();
+    Ok((p.fields, author))
 }
 
 /// Parses an edited document and applies it, all or nothing. Returns what changed.
@@ -736,7 +729,7 @@ fn save_edit(
     text: &str,
     act: &ActAs,
 ) -> Result<String> {
-    let (edit, author, minutes) = read_document(settings, before, text)?;
+    let (edit, author) = read_document(settings, before, text)?;
     let tx = conn.transaction()?;
     // The post may have changed while the editor was open: refuse to overwrite that.
     let now_post = posts::load(&tx, before.id)?;
@@ -746,13 +739,13 @@ fn save_edit(
             before.slug
         );
     }
-    let old = Edit::of(before);
+    let old = &before.fields;
     let actor = act.user(&tx)?;
     access::check(&tx, &actor, PostAction::Edit, &now_post)?;
     if edit.status != old.status || edit.published_at != old.published_at {
         access::check(&tx, &actor, PostAction::ChangeStatus, &now_post)?;
     }
-    let mut changed = changed_fields(&old, &edit);
+    let mut changed = changed_fields(old, &edit);
     let author_id = match author {
         Some(a)
             if before
@@ -783,10 +776,8 @@ fn save_edit(
         return Ok("nothing changed".into());
     }
     versions::keep_before_change(&tx, before.id)?;
-    posts::apply(&tx, before.id, &edit, minutes)?;
-    if let Some(id) = author_id {
-        posts::set_author(&tx, before.id, id)?;
-    }
+    let author_id = author_id.or(now_post.author.as_ref().map(|a| a.id));
+    posts::apply(&tx, &now_post, &edit, author_id)?;
     let v = versions::record_change(&tx, before.id, actor.id)?;
     audit::write(
         &tx,
@@ -802,7 +793,7 @@ fn save_edit(
     Ok(changed.join(", "))
 }
 
-fn changed_fields(a: &Edit, b: &Edit) -> Vec<&'static str> {
+fn changed_fields(a: &PostFields, b: &PostFields) -> Vec<&'static str> {
     let mut c = Vec::new();
     let mut check = |name: &'static str, same: bool| {
         if !same {
@@ -849,16 +840,16 @@ fn publish(
     let actor = act.user(&tx)?;
     let post = live_post(&tx, slug)?;
     access::check(&tx, &actor, PostAction::Publish, &post)?;
-    let now = crate::store::now_text();
+    let now = Timestamp::now();
     let when = match at {
         Some(t) => export::parse_time(t, &settings.timezone)?,
         // Keep a date the post already has in the past; otherwise now.
-        None => match &post.published_at {
-            Some(d) if *d <= now => d.clone(),
-            _ => now.clone(),
+        None => match post.published_at {
+            Some(d) if d <= now => d,
+            _ => now,
         },
     };
-    posts::set_status(&tx, post.id, PostStatus::Published, Some(&when))?;
+    posts::set_status(&tx, post.id, PostStatus::Published, Some(when))?;
     let after = posts::load(&tx, post.id)?;
     let action = if when > now {
         "post.schedule"
@@ -879,7 +870,7 @@ fn publish(
     Ok(if when > now {
         format!(
             "scheduled {slug} for {}",
-            export::show_time(&when, &settings.timezone)
+            export::show_time(when, &settings.timezone)
         )
     } else {
         format!("published {slug}")
@@ -898,7 +889,7 @@ fn set_status(
     let actor = act.user(&tx)?;
     let post = live_post(&tx, slug)?;
     access::check(&tx, &actor, action, &post)?;
-    posts::set_status(&tx, post.id, status, post.published_at.as_deref())?;
+    posts::set_status(&tx, post.id, status, post.published_at)?;
     let after = posts::load(&tx, post.id)?;
     audit::write(
         &tx,
@@ -936,8 +927,8 @@ fn soft_delete(
         (false, None) => bail!("{slug} is not deleted"),
         _ => {}
     }
-    let now = crate::store::now_text();
-    posts::set_deleted(&tx, post.id, delete.then_some(now.as_str()))?;
+    let now = Timestamp::now();
+    posts::set_deleted(&tx, post.id, delete.then_some(now))?;
     // A synced post's file goes to (or comes back from) content/.trash.
     let moved = match post
         .source_path
@@ -989,13 +980,12 @@ fn purge(
     out: &mut impl Write,
 ) -> Result<usize> {
     let age = crate::config::parse_duration(older_than).context("--older-than")?;
-    let cutoff = (chrono::Utc::now()
-        - chrono::Duration::from_std(age).context("--older-than is too long")?)
-    .format(crate::store::TIMESTAMP_FORMAT)
-    .to_string();
+    let cutoff = Timestamp::from(
+        chrono::Utc::now() - chrono::Duration::from_std(age).context("--older-than is too long")?,
+    );
     let tx = conn.transaction()?;
     let actor = act.require(&tx, Permission::PostsDelete, "purge posts")?;
-    let doomed = posts::purgeable(&tx, &cutoff)?;
+    let doomed = posts::purgeable(&tx, cutoff)?;
     if doomed.is_empty() {
         return Ok(0);
     }
@@ -1189,12 +1179,15 @@ fn revert(
         bail!("{slug} already has the text of version {to}; nothing to revert");
     }
     versions::keep_before_change(&tx, post.id)?;
-    let mut e = Edit::of(&post);
-    e.title = target.title.clone();
-    e.content = target.content.clone();
-    e.excerpt = target.excerpt.clone();
-    e.cover_image = target.cover_image.clone();
-    posts::apply(&tx, post.id, &e, read_time(settings, &e.content))?;
+    let e = PostFields {
+        title: target.title,
+        read_time: read_time(settings, &target.content),
+        content: target.content,
+        excerpt: target.excerpt,
+        cover_image: target.cover_image,
+        ..post.fields.clone()
+    };
+    posts::apply(&tx, &post, &e, post.author.as_ref().map(|a| a.id))?;
     let v = versions::record_change(&tx, post.id, actor.id)?;
     audit::write(
         &tx,
@@ -1278,14 +1271,10 @@ fn review(
     let reviewer = (step != Review::Submit).then_some(actor.id);
     versions::set_review(&tx, post.id, v, version_status, reviewer)?;
     let published_at = match status {
-        PostStatus::Published => Some(
-            post.published_at
-                .clone()
-                .unwrap_or_else(crate::store::now_text),
-        ),
-        _ => post.published_at.clone(),
+        PostStatus::Published => Some(post.published_at.unwrap_or_else(Timestamp::now)),
+        _ => post.published_at,
     };
-    posts::set_status(&tx, post.id, status, published_at.as_deref())?;
+    posts::set_status(&tx, post.id, status, published_at)?;
     audit::write(
         &tx,
         actor.id,

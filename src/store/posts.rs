@@ -1,10 +1,18 @@
-//! The SQL of import: posts and their versions, the category tree, tags, authors, aliases,
-//! media files and the audit row. The caller owns the transaction; `Writer` holds caches of
-//! the small tables so a large import does one statement per row it really writes.
+//! The one post writer: `Writer::save` writes a post's `PostFields` (its row, category paths,
+//! tags, aliases and media links), for import and the content commands alike. The category
+//! path and tag resolvers, the user an author names, media rows and the import's audit row
+//! are here too. The caller owns the transaction; `Writer` holds caches of the small tables
+//! so a large import does one statement per row it really writes.
+//!
+//! `ImportTx` is import's write transaction, so import never handles the connection.
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::content::{audit, versions};
+use super::Store;
+use crate::model::{CategoryPath, PostFields, PostStatus, VersionStatus};
 
 /// What import needs to know about every post before it writes (loaded once).
 #[derive(Debug, Clone)]
@@ -13,13 +21,52 @@ pub struct IndexedPost {
     pub slug: String,
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
-    pub status: String,
+    pub status: PostStatus,
     pub deleted: bool,
 }
 
-/// Every post, deleted ones included.
+/// An import's write transaction (taken at once: `BEGIN IMMEDIATE`). Dropped without
+/// `commit`, it rolls back.
+pub struct ImportTx<'s> {
+    tx: Transaction<'s>,
+}
+
+impl<'s> ImportTx<'s> {
+    pub fn begin(store: &'s mut Store) -> rusqlite::Result<ImportTx<'s>> {
+        let tx = store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(ImportTx { tx })
+    }
+
+    /// Every post, deleted ones included.
+    pub fn index(&self) -> rusqlite::Result<Vec<IndexedPost>> {
+        index(&self.tx)
+    }
+
+    /// A writer that holds off the change log's insert triggers (see `Writer::bulk`).
+    pub fn writer(&self, now: &str) -> rusqlite::Result<Writer<'_>> {
+        Writer::bulk(&self.tx, now)
+    }
+
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+
+    pub fn rollback(self) -> rusqlite::Result<()> {
+        self.tx.rollback()
+    }
+}
+
+/// Puts back the change log's triggers a bulk writer held off, once its transaction is over
+/// (see `store::changes::HeldInserts::restore`).
+pub fn restore_held(store: &Store, held: super::changes::HeldInserts) -> rusqlite::Result<()> {
+    held.restore(&store.conn)
+}
+
 /// Whether a post that is not deleted came from a file under `scope` (a source path prefix).
-pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
+pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
+    let conn = &store.conn;
     // A range over idx_posts_source_path (a prefix test on the column would read every row);
     // every path that starts with `scope` sorts in [scope, scope + U+10FFFF). The `+` keeps
     // SQLite from picking idx_posts_deleted instead, which matches nearly every post.
@@ -33,7 +80,7 @@ pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
     )
 }
 
-pub fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
+fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL FROM posts",
     )?;
@@ -50,33 +97,41 @@ pub fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     rows.collect()
 }
 
-/// The columns of `posts` that import writes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PostRecord {
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
+/// One post to write: its fields and what the store keeps beside them.
+#[derive(Debug, Clone)]
+pub struct Save<'a> {
+    /// The post to update, or `None` for a new one.
+    pub target: Option<i64>,
+    pub fields: &'a PostFields,
+    /// The user `fields.authors` resolved to (see `Writer::author`).
     pub author_id: Option<i64>,
-    pub status: String,
-    pub published_at: Option<String>,
-    pub modified_at: Option<String>,
-    pub read_time: i64,
-    /// A JSON object.
-    pub extra: String,
-    pub source_path: String,
-    pub source_hash: String,
+    /// The file the post comes from (`posts.source_path`), and the SHA-256 of its bytes.
+    pub source_path: Option<String>,
+    pub source_hash: Option<String>,
+    /// `store::content_hash(&fields.content)`: import works it out on its parser threads.
+    pub content_hash: String,
+    /// The post's media (`files` ids); `None` keeps the links it has.
+    pub files: Option<Vec<i64>>,
+    pub history: History,
+}
+
+/// What a save records in `post_versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// When the title, body, excerpt or cover change, a version keeps the previous ones
+    /// (approved: it was the post). What import does.
+    KeepPrevious,
+    /// Nothing: the caller records versions (`versions::record`), as the commands do.
+    Caller,
 }
 
 /// A post's rows in the link tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Links {
-    pub categories: Vec<i64>,
-    pub tags: Vec<i64>,
-    pub aliases: Vec<String>,
-    pub files: Vec<i64>,
+struct Links {
+    categories: Vec<i64>,
+    tags: Vec<i64>,
+    aliases: Vec<String>,
+    files: Vec<i64>,
 }
 
 impl Links {
@@ -111,6 +166,15 @@ pub enum Outcome {
     Unchanged(i64),
 }
 
+impl Outcome {
+    /// The post's id.
+    pub fn id(self) -> i64 {
+        match self {
+            Outcome::New(id) | Outcome::Updated(id) | Outcome::Unchanged(id) => id,
+        }
+    }
+}
+
 /// Why a post could not be written (the caller turns it into a problem naming the file).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -137,8 +201,10 @@ pub struct Writer<'c> {
     category_slugs: HashSet<String>,
     tags: HashMap<String, i64>,
     /// Names as written → ids, so a name met again is not slugified again.
-    category_paths: HashMap<Vec<String>, Option<i64>>,
+    category_paths: HashMap<CategoryPath, Option<i64>>,
     tag_names: HashMap<String, Option<i64>>,
+    /// Whether to hold off the change log's insert triggers (`bulk`).
+    hold: bool,
     /// The change log's per-row insert triggers, held off from the first new post on (see
     /// `store::changes`): this writer logs the posts they would have logged.
     held: Option<super::changes::HeldInserts>,
@@ -148,7 +214,24 @@ const POST_COLUMNS: &str =
     "title, subtitle, slug, content, excerpt, cover_image, author_id, status, \
      published_at, modified_at, read_time, extra, source_path, source_hash";
 
+/// A post's row as `Writer::save` compares it: the columns `POST_COLUMNS` names.
+struct Row {
+    fields: PostFields,
+    author_id: Option<i64>,
+    source_path: Option<String>,
+    source_hash: Option<String>,
+    deleted: bool,
+}
+
 impl<'c> Writer<'c> {
+    /// A writer for many posts, as import uses it: from its first new post on, it holds the
+    /// change log's insert triggers off (see `finish`).
+    pub fn bulk(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
+        let mut w = Writer::new(conn, now)?;
+        w.hold = true;
+        Ok(w)
+    }
+
     /// Loads users, categories and tags; `now` stamps every row written.
     pub fn new(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
         conn.set_prepared_statement_cache_capacity(64);
@@ -192,6 +275,7 @@ impl<'c> Writer<'c> {
             tags,
             category_paths: HashMap::new(),
             tag_names: HashMap::new(),
+            hold: false,
             held: None,
         })
     }
@@ -259,12 +343,12 @@ impl<'c> Writer<'c> {
     ///
     /// Slugs are unique across the tree: a category takes its own slug when it is free,
     /// else `parent-own`, else `own-2`, `own-3`, …
-    pub fn category(&mut self, path: &[String]) -> rusqlite::Result<Option<i64>> {
+    pub fn category(&mut self, path: &CategoryPath) -> rusqlite::Result<Option<i64>> {
         if let Some(id) = self.category_paths.get(path) {
             return Ok(*id);
         }
-        let id = self.category_by_slugs(path)?;
-        self.category_paths.insert(path.to_vec(), id);
+        let id = self.category_by_slugs(path.names())?;
+        self.category_paths.insert(path.clone(), id);
         Ok(id)
     }
 
@@ -364,31 +448,33 @@ impl<'c> Writer<'c> {
             .query_row([&f.file_path], |r| r.get(0))
     }
 
-    /// Inserts a post, or updates `target` when it differs (appending a version that keeps
-    /// the previous title, content, excerpt and cover). An unchanged post keeps its
-    /// `updated_at`; only its source hash is refreshed.
-    pub fn upsert(
-        &mut self,
-        target: Option<i64>,
-        rec: &PostRecord,
-        links: Links,
-    ) -> Result<Outcome, WriteError> {
-        self.upsert_hashed(target, rec, &super::content_hash(&rec.content), links)
+    /// The link rows `fields` name: category paths and tags resolved (created when new).
+    fn links(&mut self, save: &Save) -> rusqlite::Result<Links> {
+        let mut links = Links {
+            aliases: save.fields.aliases.clone(),
+            files: save.files.clone().unwrap_or_default(),
+            ..Links::default()
+        };
+        for path in &save.fields.categories {
+            links.categories.extend(self.category(path)?);
+        }
+        for t in &save.fields.tags {
+            links.tags.extend(self.tag(t)?);
+        }
+        Ok(links.normalised())
     }
 
-    /// `upsert` with `content_hash` = `store::content_hash(&rec.content)` worked out by the
-    /// caller: import hashes on its parser threads, so this one writer thread does not.
-    pub fn upsert_hashed(
-        &mut self,
-        target: Option<i64>,
-        rec: &PostRecord,
-        content_hash: &str,
-        links: Links,
-    ) -> Result<Outcome, WriteError> {
-        debug_assert_eq!(content_hash, super::content_hash(&rec.content));
-        let links = links.normalised();
-        let Some(id) = target else {
-            if self.held.is_none() {
+    /// Inserts a post, or updates `target` when it differs (recording versions as
+    /// `save.history` says). An unchanged post keeps its `updated_at`; only its source is
+    /// refreshed.
+    pub fn save(&mut self, save: &Save) -> Result<Outcome, WriteError> {
+        let f = save.fields;
+        debug_assert_eq!(save.content_hash, super::content_hash(&f.content));
+        let mut links = self.links(save)?;
+        let extra = serde_json::to_string(&f.extra)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let Some(id) = save.target else {
+            if self.hold && self.held.is_none() {
                 self.held = Some(super::changes::hold_inserts(self.conn)?);
             }
             self.conn
@@ -398,22 +484,22 @@ impl<'c> Writer<'c> {
                              ?16)"
                 ))?
                 .execute(params![
-                    rec.title,
-                    rec.subtitle,
-                    rec.slug,
-                    rec.content,
-                    rec.excerpt,
-                    rec.cover_image,
-                    rec.author_id,
-                    rec.status,
-                    rec.published_at,
-                    rec.modified_at,
-                    rec.read_time,
-                    rec.extra,
-                    rec.source_path,
-                    rec.source_hash,
+                    f.title,
+                    f.subtitle,
+                    f.slug,
+                    f.content,
+                    f.excerpt,
+                    f.cover_image,
+                    save.author_id,
+                    f.status,
+                    f.published_at,
+                    f.modified_at,
+                    f.read_time,
+                    extra,
+                    save.source_path,
+                    save.source_hash,
                     self.now,
-                    content_hash
+                    save.content_hash
                 ])?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
@@ -422,44 +508,50 @@ impl<'c> Writer<'c> {
             }
             return Ok(Outcome::New(id));
         };
-        let (cur, deleted) = self.current(id)?;
-        let cur_links = self.current_links(id)?;
-        let same_row = PostRecord {
-            source_path: rec.source_path.clone(),
-            source_hash: rec.source_hash.clone(),
-            ..cur.clone()
-        } == *rec;
-        if same_row && !deleted && cur_links == links {
-            if cur.source_path != rec.source_path || cur.source_hash != rec.source_hash {
+        let mut cur = self.current(id)?;
+        let mut cur_links = self.current_links(id)?;
+        if save.files.is_none() {
+            links.files = cur_links.files.clone();
+        }
+        // The link fields are compared as rows (`Links`), the rest here.
+        let cur_fields = PostFields {
+            categories: f.categories.clone(),
+            tags: f.tags.clone(),
+            authors: f.authors.clone(),
+            aliases: f.aliases.clone(),
+            ..std::mem::take(&mut cur.fields)
+        };
+        let same_row = cur_fields == *f && cur.author_id == save.author_id;
+        if same_row && !cur.deleted && cur_links == links {
+            if cur.source_path != save.source_path || cur.source_hash != save.source_hash {
                 self.conn
                     .prepare_cached(
                         "UPDATE posts SET source_path = ?1, source_hash = ?2 WHERE id = ?3",
                     )?
-                    .execute(params![rec.source_path, rec.source_hash, id])?;
+                    .execute(params![save.source_path, save.source_hash, id])?;
             }
             return Ok(Outcome::Unchanged(id));
         }
-        if cur.title != rec.title
-            || cur.content != rec.content
-            || cur.excerpt != rec.excerpt
-            || cur.cover_image != rec.cover_image
+        if save.history == History::KeepPrevious
+            && (cur_fields.title != f.title
+                || cur_fields.content != f.content
+                || cur_fields.excerpt != f.excerpt
+                || cur_fields.cover_image != f.cover_image)
         {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO post_versions (post_id, version, title, content, excerpt,
-                                                cover_image, status, author_id, created_at)
-                     SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2, ?3, ?4, ?5, 'approved', ?6, ?7
-                     FROM post_versions WHERE post_id = ?1",
-                )?
-                .execute(params![
-                    id,
-                    cur.title,
-                    cur.content,
-                    cur.excerpt,
-                    cur.cover_image,
-                    cur.author_id,
-                    self.now
-                ])?;
+            let kept = versions::State {
+                title: cur_fields.title,
+                content: cur_fields.content,
+                excerpt: cur_fields.excerpt,
+                cover_image: cur_fields.cover_image,
+            };
+            versions::append(
+                self.conn,
+                id,
+                &kept,
+                VersionStatus::Approved,
+                cur.author_id,
+                &self.now,
+            )?;
         }
         self.conn
             .prepare_cached(
@@ -470,26 +562,26 @@ impl<'c> Writer<'c> {
                  WHERE id = ?16",
             )?
             .execute(params![
-                rec.title,
-                rec.subtitle,
-                rec.slug,
-                rec.content,
-                rec.excerpt,
-                rec.cover_image,
-                rec.author_id,
-                rec.status,
-                rec.published_at,
-                rec.modified_at,
-                rec.read_time,
-                rec.extra,
-                rec.source_path,
-                rec.source_hash,
+                f.title,
+                f.subtitle,
+                f.slug,
+                f.content,
+                f.excerpt,
+                f.cover_image,
+                save.author_id,
+                f.status,
+                f.published_at,
+                f.modified_at,
+                f.read_time,
+                extra,
+                save.source_path,
+                save.source_hash,
                 self.now,
                 id,
-                content_hash
+                save.content_hash
             ])?;
         if cur_links != links {
-            self.write_links(id, &links, &cur_links)?;
+            self.write_links(id, &links, &std::mem::take(&mut cur_links))?;
             if let Some(h) = &self.held {
                 h.note(self.conn, id)?;
             }
@@ -497,31 +589,33 @@ impl<'c> Writer<'c> {
         Ok(Outcome::Updated(id))
     }
 
-    fn current(&self, id: i64) -> rusqlite::Result<(PostRecord, bool)> {
+    fn current(&self, id: i64) -> rusqlite::Result<Row> {
         self.conn
             .prepare_cached(&format!(
                 "SELECT {POST_COLUMNS}, deleted_at IS NOT NULL FROM posts WHERE id = ?1"
             ))?
             .query_row([id], |r| {
-                Ok((
-                    PostRecord {
+                let extra: String = r.get(11)?;
+                Ok(Row {
+                    fields: PostFields {
                         title: r.get(0)?,
                         subtitle: r.get(1)?,
                         slug: r.get(2)?,
                         content: r.get(3)?,
                         excerpt: r.get(4)?,
                         cover_image: r.get(5)?,
-                        author_id: r.get(6)?,
                         status: r.get(7)?,
                         published_at: r.get(8)?,
                         modified_at: r.get(9)?,
                         read_time: r.get(10)?,
-                        extra: r.get(11)?,
-                        source_path: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
-                        source_hash: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+                        extra: serde_json::from_str(&extra).unwrap_or_default(),
+                        ..PostFields::default()
                     },
-                    r.get(14)?,
-                ))
+                    author_id: r.get(6)?,
+                    source_path: r.get(12)?,
+                    source_hash: r.get(13)?,
+                    deleted: r.get(14)?,
+                })
             })
     }
 
@@ -626,14 +720,20 @@ impl<'c> Writer<'c> {
         Ok(n > 0)
     }
 
-    /// The one audit row of an import; `counts` is a JSON object.
-    pub fn audit(&self, counts: &str) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit_logs (action, resource_type, new_values, created_at)
-                 VALUES ('import', 'post', ?1, ?2)",
-            )?
-            .execute(params![counts, self.now])?;
-        Ok(())
+    /// The one audit row of an import (no user: the files did it); `counts` is a JSON
+    /// object.
+    pub fn audit(&self, counts: &serde_json::Value) -> rusqlite::Result<()> {
+        audit::append(
+            self.conn,
+            &audit::NewEntry {
+                user_id: None,
+                action: "import",
+                resource_type: "post",
+                resource_id: None,
+                old_values: None,
+                new_values: Some(counts),
+                at: &self.now,
+            },
+        )
     }
 }

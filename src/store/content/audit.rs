@@ -1,4 +1,4 @@
-//! The audit log: one row per change made through the commands.
+//! The audit log: one row per change made through the commands, and one per import.
 
 use anyhow::Result;
 use rusqlite::{params, Connection};
@@ -17,7 +17,40 @@ pub struct Entry {
     pub new_values: Option<String>,
 }
 
-/// Appends an audit row (`action` such as `post.publish`, values as JSON).
+/// An audit row to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    /// `None` for what no user did (an import: the files did it).
+    pub user_id: Option<i64>,
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<i64>,
+    pub old_values: Option<&'a Value>,
+    pub new_values: Option<&'a Value>,
+    /// A store timestamp.
+    pub at: &'a str,
+}
+
+/// Appends an audit row: the one place `audit_logs` rows are written.
+pub fn append(conn: &Connection, e: &NewEntry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.user_id,
+        e.action,
+        e.resource_type,
+        e.resource_id,
+        e.old_values.map(Value::to_string),
+        e.new_values.map(Value::to_string),
+        e.at
+    ])?;
+    Ok(())
+}
+
+/// Appends an audit row for a user's change, now (`action` such as `post.publish`, values
+/// as JSON).
 pub fn write(
     conn: &Connection,
     user_id: i64,
@@ -27,18 +60,18 @@ pub fn write(
     old_values: Option<&Value>,
     new_values: Option<&Value>,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            user_id,
+    let at = crate::store::now_text();
+    append(
+        conn,
+        &NewEntry {
+            user_id: Some(user_id),
             action,
             resource_type,
             resource_id,
-            old_values.map(Value::to_string),
-            new_values.map(Value::to_string),
-            crate::store::now_text()
-        ],
+            old_values,
+            new_values,
+            at: &at,
+        },
     )?;
     Ok(())
 }

@@ -54,7 +54,6 @@ const SELECT: &str =
                           LEFT JOIN users b ON b.id = v.approved_by";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
-    let status: String = r.get(6)?;
     Ok(Version {
         id: r.get(0)?,
         version: r.get(1)?,
@@ -62,9 +61,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
         content: r.get(3)?,
         excerpt: r.get(4)?,
         cover_image: r.get(5)?,
-        status: status.parse().map_err(|e: String| {
-            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
-        })?,
+        status: r.get(6)?,
         author: r.get(7)?,
         approved_by: r.get(8)?,
         approved_at: r.get(9)?,
@@ -111,6 +108,39 @@ pub fn latest(conn: &Connection, post_id: i64) -> Result<Option<Version>> {
         .optional()?)
 }
 
+/// Appends a version of a post holding `state`: the one place `post_versions` rows are
+/// written (import keeps a post's previous state through it, the commands its new ones).
+/// Returns the version's number (one more than the post's newest).
+pub fn append(
+    conn: &Connection,
+    post_id: i64,
+    state: &State,
+    status: VersionStatus,
+    author: Option<i64>,
+    at: &str,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO post_versions (post_id, version, title, content, excerpt, cover_image,
+                                    status, author_id, created_at)
+         SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+         FROM post_versions WHERE post_id = ?1
+         RETURNING version",
+    )?
+    .query_row(
+        params![
+            post_id,
+            state.title,
+            state.content,
+            state.excerpt,
+            state.cover_image,
+            status,
+            author,
+            at
+        ],
+        |r| r.get(0),
+    )
+}
+
 /// The post's current versioned fields.
 pub fn current(conn: &Connection, post_id: i64) -> Result<State> {
     Ok(conn.query_row(
@@ -137,20 +167,24 @@ pub fn record(
     at: Option<&str>,
 ) -> Result<i64> {
     let cur = current(conn, post_id)?;
-    let last = latest(conn, post_id)?;
-    if let Some(v) = &last {
+    if let Some(v) = latest(conn, post_id)? {
         if v.state() == cur {
             return Ok(v.version);
         }
     }
-    let next = last.map(|v| v.version + 1).unwrap_or(1);
-    conn.execute(
-        "INSERT INTO post_versions (post_id, version, title, content, excerpt, cover_image, status, author_id, created_at)
-         SELECT id, ?2, title, content, excerpt, cover_image, 'draft', COALESCE(?3, author_id), COALESCE(?4, updated_at)
-         FROM posts WHERE id = ?1",
-        params![post_id, next, author, at],
+    let (post_author, updated_at): (Option<i64>, String) = conn.query_row(
+        "SELECT author_id, updated_at FROM posts WHERE id = ?1",
+        [post_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(next)
+    Ok(append(
+        conn,
+        post_id,
+        &cur,
+        VersionStatus::Draft,
+        author.or(post_author),
+        at.unwrap_or(&updated_at),
+    )?)
 }
 
 /// Keeps the post's state before a change, when no version holds it yet.
@@ -175,7 +209,7 @@ pub fn set_review(
     conn.execute(
         "UPDATE post_versions SET status = ?1, approved_by = ?2, approved_at = ?3
          WHERE post_id = ?4 AND version = ?5",
-        params![status.as_str(), reviewer, at, post_id, version],
+        params![status, reviewer, at, post_id, version],
     )?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use crate::config::{parse_offset, Timezone};
-use crate::store::TIMESTAMP_FORMAT;
+use crate::model::Timestamp;
 
 const NAIVE_FORMATS: &[&str] = &[
     "%Y-%m-%d %H:%M:%S%.f",
@@ -93,9 +93,9 @@ pub fn midnight(date: NaiveDate, tz: &Timezone) -> Option<DateTime<Utc>> {
         .filter(|d| writable(*d, tz))
 }
 
-/// The store's text form of an instant.
-pub fn to_store(d: DateTime<Utc>) -> String {
-    d.format(TIMESTAMP_FORMAT).to_string()
+/// The store's form of an instant.
+pub fn to_store(d: DateTime<Utc>) -> Timestamp {
+    Timestamp::from(d)
 }
 
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
@@ -136,7 +136,7 @@ mod tests {
     use super::*;
 
     fn utc(s: &str) -> String {
-        to_store(parse_date(s, &Timezone::utc()).unwrap())
+        to_store(parse_date(s, &Timezone::utc()).unwrap()).to_string()
     }
 
     #[test]
@@ -156,7 +156,7 @@ mod tests {
     fn zone_less_dates_use_the_site_zone() {
         let paris = Timezone::parse("Europe/Paris").unwrap();
         let d = parse_date("2024-07-01 12:00:00", &paris).unwrap();
-        assert_eq!(to_store(d), "2024-07-01 10:00:00");
+        assert_eq!(to_store(d).to_string(), "2024-07-01 10:00:00");
     }
 
     #[test]
