@@ -1179,14 +1179,8 @@ fn revert(
         bail!("{slug} already has the text of version {to}; nothing to revert");
     }
     versions::keep_before_change(&tx, post.id)?;
-    let e = PostFields {
-        title: target.title,
-        read_time: read_time(settings, &target.content),
-        content: target.content,
-        excerpt: target.excerpt,
-        cover_image: target.cover_image,
-        ..post.fields.clone()
-    };
+    let mut e = target.state.applied_to(post.fields.clone());
+    e.read_time = read_time(settings, &e.content);
     posts::apply(&tx, &post, &e, post.author.as_ref().map(|a| a.id))?;
     let v = versions::record_change(&tx, post.id, actor.id)?;
     audit::write(

@@ -1,16 +1,19 @@
 //! Front matter: a markdown file's YAML (`---`) or TOML (`+++`) header read into the model's
-//! `PostFields`, with the dates it may hold.
+//! `PostFields` and written from them, with the dates it may hold.
 //!
 //! `syntax` splits a file and parses its header into one JSON object whatever the dialect;
 //! `read` takes the keys bloggo knows from it (in every common spelling) and derives what the
-//! header leaves out from the body and the file's name; `dates` reads the date forms real
-//! blogs use into `Timestamp`s. Pure: no IO, so every piece can be fuzzed. Import and
-//! `post edit` both read through here, so a text means the same to either.
+//! header leaves out from the body and the file's name; `write` writes a post's fields back
+//! as a document `read` reads the same; `dates` reads the date forms real blogs use into
+//! `Timestamp`s and shows them in the site's zone. Pure: no IO, so every piece can be
+//! fuzzed. Import and `post edit` both read through here, so a text means the same to
+//! either.
 
 pub mod dates;
 mod read;
 pub mod slug;
 pub mod syntax;
+pub mod write;
 
 use std::fmt;
 

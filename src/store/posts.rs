@@ -8,7 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::types::ToSql;
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use super::content::{audit, versions};
 use super::Store;
@@ -208,13 +211,102 @@ pub struct Writer<'c> {
     /// The change log's per-row insert triggers, held off from the first new post on (see
     /// `store::changes`): this writer logs the posts they would have logged.
     held: Option<super::changes::HeldInserts>,
+    /// `post_statements`, made once.
+    insert_sql: String,
+    update_sql: String,
 }
 
-const POST_COLUMNS: &str =
-    "title, subtitle, slug, content, excerpt, cover_image, author_id, status, \
-     published_at, modified_at, read_time, extra, source_path, source_hash";
+/// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
+/// the ones `Writer::save` writes beside them.
+const FIELD_COLUMNS: [&str; 11] = [
+    "title",
+    "subtitle",
+    "slug",
+    "content",
+    "excerpt",
+    "cover_image",
+    "status",
+    "published_at",
+    "modified_at",
+    "read_time",
+    "extra",
+];
+const SAVED_COLUMNS: [&str; 3] = ["author_id", "source_path", "source_hash"];
 
-/// A post's row as `Writer::save` compares it: the columns `POST_COLUMNS` names.
+/// `p.title, p.subtitle, …`: the field columns of `posts` named `alias`, for a `SELECT` whose
+/// rows `read_fields` reads.
+pub(crate) fn field_columns(alias: &str) -> String {
+    FIELD_COLUMNS.map(|c| format!("{alias}.{c}")).join(", ")
+}
+
+/// A post's fields from the columns `field_columns` lists, from column `at` on; categories,
+/// tags, authors and aliases are left empty (they live in other tables).
+pub(crate) fn read_fields(r: &rusqlite::Row, at: usize) -> rusqlite::Result<PostFields> {
+    let extra: String = r.get(at + 10)?;
+    Ok(PostFields {
+        title: r.get(at)?,
+        subtitle: r.get(at + 1)?,
+        slug: r.get(at + 2)?,
+        content: r.get(at + 3)?,
+        excerpt: r.get(at + 4)?,
+        cover_image: r.get(at + 5)?,
+        status: r.get(at + 6)?,
+        published_at: r.get(at + 7)?,
+        modified_at: r.get(at + 8)?,
+        read_time: r.get(at + 9)?,
+        extra: serde_json::from_str(&extra).unwrap_or_default(),
+        ..PostFields::default()
+    })
+}
+
+/// The values of `FIELD_COLUMNS` and `SAVED_COLUMNS`, in that order.
+fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14] {
+    let f = save.fields;
+    [
+        &f.title,
+        &f.subtitle,
+        &f.slug,
+        &f.content,
+        &f.excerpt,
+        &f.cover_image,
+        &f.status,
+        &f.published_at,
+        &f.modified_at,
+        &f.read_time,
+        extra,
+        &save.author_id,
+        &save.source_path,
+        &save.source_hash,
+    ]
+}
+
+/// The `INSERT` and `UPDATE` of a saved post: the saved columns are `?1` to `?14`, then
+/// `?15` the time, `?16` the content hash, and (`UPDATE`) `?17` the id.
+fn post_statements() -> (String, String) {
+    let columns: Vec<&str> = FIELD_COLUMNS
+        .iter()
+        .chain(&SAVED_COLUMNS)
+        .copied()
+        .collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let insert = format!(
+        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?15, ?15, ?16)",
+        columns.join(", "),
+        marks.join(", ")
+    );
+    let sets: Vec<String> = columns
+        .iter()
+        .zip(&marks)
+        .map(|(c, m)| format!("{c} = {m}"))
+        .collect();
+    let update = format!(
+        "UPDATE posts SET {}, updated_at = ?15, content_hash = ?16, deleted_at = NULL WHERE id = ?17",
+        sets.join(", ")
+    );
+    (insert, update)
+}
+
+/// A post's row as `Writer::save` compares it.
 struct Row {
     fields: PostFields,
     author_id: Option<i64>,
@@ -234,6 +326,7 @@ impl<'c> Writer<'c> {
 
     /// Loads users, categories and tags; `now` stamps every row written.
     pub fn new(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
+        let (insert_sql, update_sql) = post_statements();
         conn.set_prepared_statement_cache_capacity(64);
         let users = conn
             .prepare("SELECT id, name, email, slug FROM users")?
@@ -277,6 +370,8 @@ impl<'c> Writer<'c> {
             tag_names: HashMap::new(),
             hold: false,
             held: None,
+            insert_sql,
+            update_sql,
         })
     }
 
@@ -477,30 +572,11 @@ impl<'c> Writer<'c> {
             if self.hold && self.held.is_none() {
                 self.held = Some(super::changes::hold_inserts(self.conn)?);
             }
+            let values = saved_values(save, &extra);
+            let more: [&dyn ToSql; 2] = [&self.now, &save.content_hash];
             self.conn
-                .prepare_cached(&format!(
-                    "INSERT INTO posts ({POST_COLUMNS}, created_at, updated_at, content_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
-                             ?16)"
-                ))?
-                .execute(params![
-                    f.title,
-                    f.subtitle,
-                    f.slug,
-                    f.content,
-                    f.excerpt,
-                    f.cover_image,
-                    save.author_id,
-                    f.status,
-                    f.published_at,
-                    f.modified_at,
-                    f.read_time,
-                    extra,
-                    save.source_path,
-                    save.source_hash,
-                    self.now,
-                    save.content_hash
-                ])?;
+                .prepare_cached(&self.insert_sql)?
+                .execute(params_from_iter(values.iter().chain(&more)))?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
             if let Some(h) = &self.held {
@@ -538,12 +614,7 @@ impl<'c> Writer<'c> {
                 || cur_fields.excerpt != f.excerpt
                 || cur_fields.cover_image != f.cover_image)
         {
-            let kept = versions::State {
-                title: cur_fields.title,
-                content: cur_fields.content,
-                excerpt: cur_fields.excerpt,
-                cover_image: cur_fields.cover_image,
-            };
+            let kept = versions::State::from(cur_fields);
             versions::append(
                 self.conn,
                 id,
@@ -553,33 +624,11 @@ impl<'c> Writer<'c> {
                 &self.now,
             )?;
         }
+        let values = saved_values(save, &extra);
+        let more: [&dyn ToSql; 3] = [&self.now, &save.content_hash, &id];
         self.conn
-            .prepare_cached(
-                "UPDATE posts SET title = ?1, subtitle = ?2, slug = ?3, content = ?4, excerpt = ?5,
-                    cover_image = ?6, author_id = ?7, status = ?8, published_at = ?9,
-                    modified_at = ?10, read_time = ?11, extra = ?12, source_path = ?13,
-                    source_hash = ?14, updated_at = ?15, deleted_at = NULL, content_hash = ?17
-                 WHERE id = ?16",
-            )?
-            .execute(params![
-                f.title,
-                f.subtitle,
-                f.slug,
-                f.content,
-                f.excerpt,
-                f.cover_image,
-                save.author_id,
-                f.status,
-                f.published_at,
-                f.modified_at,
-                f.read_time,
-                extra,
-                save.source_path,
-                save.source_hash,
-                self.now,
-                id,
-                save.content_hash
-            ])?;
+            .prepare_cached(&self.update_sql)?
+            .execute(params_from_iter(values.iter().chain(&more)))?;
         if cur_links != links {
             self.write_links(id, &links, &std::mem::take(&mut cur_links))?;
             if let Some(h) = &self.held {
@@ -592,26 +641,14 @@ impl<'c> Writer<'c> {
     fn current(&self, id: i64) -> rusqlite::Result<Row> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT {POST_COLUMNS}, deleted_at IS NOT NULL FROM posts WHERE id = ?1"
+                "SELECT {}, p.author_id, p.source_path, p.source_hash, p.deleted_at IS NOT NULL
+                 FROM posts p WHERE p.id = ?1",
+                field_columns("p")
             ))?
             .query_row([id], |r| {
-                let extra: String = r.get(11)?;
                 Ok(Row {
-                    fields: PostFields {
-                        title: r.get(0)?,
-                        subtitle: r.get(1)?,
-                        slug: r.get(2)?,
-                        content: r.get(3)?,
-                        excerpt: r.get(4)?,
-                        cover_image: r.get(5)?,
-                        status: r.get(7)?,
-                        published_at: r.get(8)?,
-                        modified_at: r.get(9)?,
-                        read_time: r.get(10)?,
-                        extra: serde_json::from_str(&extra).unwrap_or_default(),
-                        ..PostFields::default()
-                    },
-                    author_id: r.get(6)?,
+                    fields: read_fields(r, 0)?,
+                    author_id: r.get(11)?,
                     source_path: r.get(12)?,
                     source_hash: r.get(13)?,
                     deleted: r.get(14)?,
@@ -641,38 +678,29 @@ impl<'c> Writer<'c> {
 
     fn write_links(&self, id: i64, new: &Links, old: &Links) -> Result<(), WriteError> {
         let c = self.conn;
-        if new.categories != old.categories {
-            if !old.categories.is_empty() {
-                c.prepare_cached("DELETE FROM post_categories WHERE post_id = ?1")?
+        let tables: [(&str, &str, &Vec<i64>, &Vec<i64>); 3] = [
+            (
+                "post_categories",
+                "category_id",
+                &new.categories,
+                &old.categories,
+            ),
+            ("post_tags", "tag_id", &new.tags, &old.tags),
+            ("post_files", "file_id", &new.files, &old.files),
+        ];
+        for (table, column, new, old) in tables {
+            if new == old {
+                continue;
+            }
+            if !old.is_empty() {
+                c.prepare_cached(&format!("DELETE FROM {table} WHERE post_id = ?1"))?
                     .execute([id])?;
             }
-            let mut ins = c.prepare_cached(
-                "INSERT INTO post_categories (post_id, category_id) VALUES (?1, ?2)",
-            )?;
-            for cat in &new.categories {
-                ins.execute([id, *cat])?;
-            }
-        }
-        if new.tags != old.tags {
-            if !old.tags.is_empty() {
-                c.prepare_cached("DELETE FROM post_tags WHERE post_id = ?1")?
-                    .execute([id])?;
-            }
-            let mut ins =
-                c.prepare_cached("INSERT INTO post_tags (post_id, tag_id) VALUES (?1, ?2)")?;
-            for tag in &new.tags {
-                ins.execute([id, *tag])?;
-            }
-        }
-        if new.files != old.files {
-            if !old.files.is_empty() {
-                c.prepare_cached("DELETE FROM post_files WHERE post_id = ?1")?
-                    .execute([id])?;
-            }
-            let mut ins =
-                c.prepare_cached("INSERT INTO post_files (post_id, file_id) VALUES (?1, ?2)")?;
-            for f in &new.files {
-                ins.execute([id, *f])?;
+            let mut ins = c.prepare_cached(&format!(
+                "INSERT INTO {table} (post_id, {column}) VALUES (?1, ?2)"
+            ))?;
+            for linked in new {
+                ins.execute([id, *linked])?;
             }
         }
         if new.aliases != old.aliases {
@@ -735,5 +763,120 @@ impl<'c> Writer<'c> {
                 at: &self.now,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    const NOW: &str = "2024-06-01 12:00:00";
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        (dir, store)
+    }
+
+    fn fields(title: &str, categories: &[&str], tags: &[&str]) -> PostFields {
+        PostFields {
+            title: title.to_string(),
+            slug: "post".to_string(),
+            content: format!("{title} body"),
+            status: PostStatus::Published,
+            published_at: Some("2024-05-01 08:00:00".parse::<Timestamp>().unwrap()),
+            categories: categories.iter().map(|c| CategoryPath::from(*c)).collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..PostFields::default()
+        }
+    }
+
+    fn save(target: Option<i64>, fields: &PostFields, history: History) -> Save<'_> {
+        Save {
+            target,
+            fields,
+            author_id: None,
+            source_path: None,
+            source_hash: None,
+            content_hash: crate::store::content_hash(&fields.content),
+            files: None,
+            history,
+        }
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_saved_post_reads_back_typed() {
+        let (_d, s) = store();
+        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let f = fields("One", &["Tech/Rust"], &["Intro"]);
+        let id = w.save(&save(None, &f, History::Caller)).unwrap().id();
+        let back = crate::store::content::posts::load(&s.conn, id).unwrap();
+        assert_eq!(back.fields.status, PostStatus::Published);
+        assert_eq!(back.fields.published_at, f.published_at);
+        assert_eq!(back.fields.categories, f.categories);
+        assert_eq!(back.fields.tags, f.tags);
+        assert_eq!(back.created_at.to_string(), NOW);
+    }
+
+    #[test]
+    fn one_resolver_matches_category_paths_and_tags_by_slug() {
+        let (_d, s) = store();
+        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let a = w.category(&CategoryPath::from("Tech/Rust")).unwrap();
+        let b = w.category(&CategoryPath::from("tech / RUST")).unwrap();
+        assert_eq!(a, b);
+        // A second `Rust` under another parent takes `parent-own`.
+        w.category(&CategoryPath::from("Games/Rust")).unwrap();
+        let slugs: Vec<String> = s
+            .conn
+            .prepare("SELECT slug FROM categories ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(slugs, ["tech", "rust", "games", "games-rust"]);
+        assert_eq!(w.tag("C Sharp").unwrap(), w.tag("c-sharp").unwrap());
+        assert_eq!(w.tag("!!!").unwrap(), None);
+    }
+
+    #[test]
+    fn history_says_who_records_versions() {
+        let (_d, s) = store();
+        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let id = w
+            .save(&save(None, &fields("One", &[], &[]), History::Caller))
+            .unwrap()
+            .id();
+        let edited = fields("Two", &[], &[]);
+        let o = w.save(&save(Some(id), &edited, History::Caller)).unwrap();
+        assert_eq!(o, Outcome::Updated(id));
+        assert_eq!(count(&s.conn, "SELECT COUNT(*) FROM post_versions"), 0);
+        let again = fields("Three", &[], &[]);
+        w.save(&save(Some(id), &again, History::KeepPrevious))
+            .unwrap();
+        let (title, status): (String, VersionStatus) = s
+            .conn
+            .query_row("SELECT title, status FROM post_versions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((title.as_str(), status), ("Two", VersionStatus::Approved));
+        // The same fields again change nothing, and keep the media links they do not name.
+        s.conn
+            .execute_batch(
+                "INSERT INTO files (id, filename, original_name, file_path, file_size, mime_type)
+                 VALUES (1, 'a.png', 'a.png', 'media/a.png', 1, 'image/png');
+                 INSERT INTO post_files (post_id, file_id) VALUES (1, 1);",
+            )
+            .unwrap();
+        let o = w.save(&save(Some(id), &again, History::Caller)).unwrap();
+        assert_eq!(o, Outcome::Unchanged(id));
+        assert_eq!(count(&s.conn, "SELECT COUNT(*) FROM post_files"), 1);
     }
 }

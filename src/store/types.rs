@@ -10,41 +10,27 @@ fn text_of<T>(v: ValueRef<'_>, parse: impl FnOnce(&str) -> Result<T, String>) ->
     parse(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
 }
 
-impl ToSql for PostStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
+/// `ToSql` as the text `$text` gives, `FromSql` through the type's `FromStr`.
+macro_rules! as_text {
+    ($t:ty, $v:ident => $text:expr) => {
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                let $v = self;
+                Ok(ToSqlOutput::from($text))
+            }
+        }
+
+        impl FromSql for $t {
+            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+                text_of(v, str::parse)
+            }
+        }
+    };
 }
 
-impl FromSql for PostStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        text_of(v, str::parse)
-    }
-}
-
-impl ToSql for VersionStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for VersionStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        text_of(v, str::parse)
-    }
-}
-
-impl ToSql for Timestamp {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.to_string()))
-    }
-}
-
-impl FromSql for Timestamp {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        text_of(v, str::parse)
-    }
-}
+as_text!(PostStatus, s => s.as_str());
+as_text!(VersionStatus, s => s.as_str());
+as_text!(Timestamp, t => t.to_string());
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{taxonomy, ContentError};
 use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
-use crate::store::posts::{History, Outcome, Save, WriteError, Writer};
+use crate::store::posts::{field_columns, read_fields, History, Outcome, Save, WriteError, Writer};
 
 /// A post's author as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,52 +145,33 @@ pub fn all_ids(conn: &Connection, with_deleted: bool) -> Result<Vec<i64>> {
 pub fn load(conn: &Connection, id: i64) -> Result<StoredPost> {
     let mut post = conn
         .query_row(
-            "SELECT p.id, p.title, p.subtitle, p.slug, p.content, p.excerpt, p.cover_image,
-                    u.id, u.name, u.email, p.status, p.published_at, p.modified_at,
-                    MAX(p.view_count, COALESCE(s.view_count, 0)), p.read_time, p.created_at,
-                    p.updated_at, p.deleted_at, p.extra, p.source_path, p.source_hash
-             FROM posts p LEFT JOIN users u ON u.id = p.author_id
-                          LEFT JOIN post_statistics s ON s.post_id = p.id
-             WHERE p.id = ?1",
+            &format!(
+                "SELECT p.id, {}, u.id, u.name, u.email,
+                        MAX(p.view_count, COALESCE(s.view_count, 0)), p.created_at, p.updated_at,
+                        p.deleted_at, p.source_path, p.source_hash
+                 FROM posts p LEFT JOIN users u ON u.id = p.author_id
+                              LEFT JOIN post_statistics s ON s.post_id = p.id
+                 WHERE p.id = ?1",
+                field_columns("p")
+            ),
             [id],
             |r| {
-                let author = match r.get::<_, Option<i64>>(7)? {
+                let author = match r.get::<_, Option<i64>>(12)? {
                     Some(id) => Some(Author {
                         id,
-                        name: r.get(8)?,
-                        email: r.get(9)?,
+                        name: r.get(13)?,
+                        email: r.get(14)?,
                     }),
                     None => None,
                 };
-                let extra: String = r.get(18)?;
                 Ok(StoredPost {
                     id: r.get(0)?,
-                    fields: PostFields {
-                        title: r.get(1)?,
-                        subtitle: r.get(2)?,
-                        slug: r.get(3)?,
-                        content: r.get(4)?,
-                        excerpt: r.get(5)?,
-                        cover_image: r.get(6)?,
-                        status: r.get(10)?,
-                        published_at: r.get(11)?,
-                        modified_at: r.get(12)?,
-                        read_time: r.get(14)?,
-                        extra: serde_json::from_str(&extra).unwrap_or_default(),
-                        authors: author
-                            .iter()
-                            .map(|a: &Author| AuthorRef {
-                                name: a.name.clone(),
-                                email: Some(a.email.clone()),
-                            })
-                            .collect(),
-                        ..PostFields::default()
-                    },
+                    fields: read_fields(r, 1)?,
                     author,
-                    view_count: r.get(13)?,
-                    created_at: r.get(15)?,
-                    updated_at: r.get(16)?,
-                    deleted_at: r.get(17)?,
+                    view_count: r.get(15)?,
+                    created_at: r.get(16)?,
+                    updated_at: r.get(17)?,
+                    deleted_at: r.get(18)?,
                     source_path: r.get(19)?,
                     source_hash: r.get(20)?,
                     files: Vec::new(),
@@ -198,6 +179,14 @@ pub fn load(conn: &Connection, id: i64) -> Result<StoredPost> {
             },
         )
         .with_context(|| format!("loading post {id}"))?;
+    post.fields.authors = post
+        .author
+        .iter()
+        .map(|a| AuthorRef {
+            name: a.name.clone(),
+            email: Some(a.email.clone()),
+        })
+        .collect();
     post.fields.categories = taxonomy::post_category_paths(conn, id)?;
     post.fields.tags = taxonomy::post_tag_names(conn, id)?;
     let mut stmt =

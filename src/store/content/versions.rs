@@ -8,17 +8,15 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::model::VersionStatus;
+use crate::model::{PostFields, VersionStatus};
 
 /// One row of `post_versions`, with user emails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     pub id: i64,
     pub version: i64,
-    pub title: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
+    /// What the version keeps (`version.title` reads through to it).
+    pub state: State,
     pub status: VersionStatus,
     pub author: Option<String>,
     pub approved_by: Option<String>,
@@ -29,12 +27,14 @@ pub struct Version {
 impl Version {
     /// The versioned fields, for comparing states.
     pub fn state(&self) -> State {
-        State {
-            title: self.title.clone(),
-            content: self.content.clone(),
-            excerpt: self.excerpt.clone(),
-            cover_image: self.cover_image.clone(),
-        }
+        self.state.clone()
+    }
+}
+
+impl std::ops::Deref for Version {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
     }
 }
 
@@ -47,6 +47,31 @@ pub struct State {
     pub cover_image: Option<String>,
 }
 
+impl State {
+    /// `fields` with this state's title, body, excerpt and cover.
+    pub fn applied_to(self, fields: PostFields) -> PostFields {
+        PostFields {
+            title: self.title,
+            content: self.content,
+            excerpt: self.excerpt,
+            cover_image: self.cover_image,
+            ..fields
+        }
+    }
+}
+
+impl From<PostFields> for State {
+    /// The versioned part of a post's fields.
+    fn from(f: PostFields) -> State {
+        State {
+            title: f.title,
+            content: f.content,
+            excerpt: f.excerpt,
+            cover_image: f.cover_image,
+        }
+    }
+}
+
 const SELECT: &str =
     "SELECT v.id, v.version, v.title, v.content, v.excerpt, v.cover_image, v.status,
         a.email, b.email, v.approved_at, v.created_at
@@ -57,10 +82,12 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
     Ok(Version {
         id: r.get(0)?,
         version: r.get(1)?,
-        title: r.get(2)?,
-        content: r.get(3)?,
-        excerpt: r.get(4)?,
-        cover_image: r.get(5)?,
+        state: State {
+            title: r.get(2)?,
+            content: r.get(3)?,
+            excerpt: r.get(4)?,
+            cover_image: r.get(5)?,
+        },
         status: r.get(6)?,
         author: r.get(7)?,
         approved_by: r.get(8)?,
