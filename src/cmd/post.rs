@@ -1092,7 +1092,7 @@ fn write_history(conn: &rusqlite::Connection, post: &Post, out: &mut impl Write)
             (VersionStatus::Approved | VersionStatus::Rejected, Some(by)) => format!(
                 "{} by {by} at {}",
                 v.status.as_str(),
-                v.approved_at.as_deref().unwrap_or("?")
+                v.approved_at.map_or("?".to_string(), |t| t.to_string())
             ),
             _ => v.status.as_str().to_string(),
         };

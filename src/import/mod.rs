@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::model::{AuthorRef, PostFields, PostStatus};
+use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
 use crate::store::posts::{
     FileRecord, History, ImportTx, IndexedPost, Outcome, Save, WriteError, Writer,
 };
@@ -499,14 +499,15 @@ fn run(
         .iter()
         .map(|f| format!("{scope}{}", f.rel))
         .collect();
-    let now = crate::store::now_text();
     let mut apply = Apply {
         settings,
         shown: &shown,
         by_path: &by_path,
         by_slug: &by_slug,
         default_author: AuthorRef::new(Some(settings.config.author.clone()), None),
-        w: tx.writer(&now).context("cannot read the store")?,
+        w: tx
+            .writer(Timestamp::now())
+            .context("cannot read the store")?,
         summary: ImportSummary {
             skipped: found.skipped,
             dry_run: opts.dry_run,

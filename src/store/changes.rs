@@ -976,7 +976,7 @@ mod tests {
         assert_eq!(m.watched, 3);
         let before = log_len(&s.conn);
         let tx = s.conn.transaction().unwrap();
-        let mut w = Writer::bulk(&tx, T0).unwrap();
+        let mut w = Writer::bulk(&tx, T0.parse().unwrap()).unwrap();
         let new = |w: &mut Writer, title: &str, slug: &str| match w
             .save(&save(None, &fields(title, slug, "Rust")))
             .unwrap()

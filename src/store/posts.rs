@@ -15,7 +15,7 @@ use rusqlite::{
 
 use super::content::{audit, versions};
 use super::Store;
-use crate::model::{CategoryPath, PostFields, PostStatus, VersionStatus};
+use crate::model::{CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
 
 /// What import needs to know about every post before it writes (loaded once).
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ impl<'s> ImportTx<'s> {
     }
 
     /// A writer that holds off the change log's insert triggers (see `Writer::bulk`).
-    pub fn writer(&self, now: &str) -> rusqlite::Result<Writer<'_>> {
+    pub fn writer(&self, now: Timestamp) -> rusqlite::Result<Writer<'_>> {
         Writer::bulk(&self.tx, now)
     }
 
@@ -197,7 +197,7 @@ struct User {
 /// Writes posts inside the caller's transaction.
 pub struct Writer<'c> {
     conn: &'c Connection,
-    now: String,
+    now: Timestamp,
     users: Vec<User>,
     /// (parent, slug of the name) → (id, slug).
     categories: HashMap<(Option<i64>, String), (i64, String)>,
@@ -318,14 +318,14 @@ struct Row {
 impl<'c> Writer<'c> {
     /// A writer for many posts, as import uses it: from its first new post on, it holds the
     /// change log's insert triggers off (see `finish`).
-    pub fn bulk(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
+    pub fn bulk(conn: &'c Connection, now: Timestamp) -> rusqlite::Result<Writer<'c>> {
         let mut w = Writer::new(conn, now)?;
         w.hold = true;
         Ok(w)
     }
 
     /// Loads users, categories and tags; `now` stamps every row written.
-    pub fn new(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
+    pub fn new(conn: &'c Connection, now: Timestamp) -> rusqlite::Result<Writer<'c>> {
         let (insert_sql, update_sql) = post_statements();
         conn.set_prepared_statement_cache_capacity(64);
         let users = conn
@@ -361,7 +361,7 @@ impl<'c> Writer<'c> {
             .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
         Ok(Writer {
             conn,
-            now: now.to_string(),
+            now,
             users,
             categories,
             category_slugs,
@@ -621,7 +621,7 @@ impl<'c> Writer<'c> {
                 &kept,
                 VersionStatus::Approved,
                 cur.author_id,
-                &self.now,
+                self.now,
             )?;
         }
         let values = saved_values(save, &extra);
@@ -760,7 +760,7 @@ impl<'c> Writer<'c> {
                 resource_id: None,
                 old_values: None,
                 new_values: Some(counts),
-                at: &self.now,
+                at: self.now,
             },
         )
     }
@@ -769,9 +769,12 @@ impl<'c> Writer<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Timestamp;
 
     const NOW: &str = "2024-06-01 12:00:00";
+
+    fn now() -> Timestamp {
+        NOW.parse().unwrap()
+    }
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -812,7 +815,7 @@ mod tests {
     #[test]
     fn a_saved_post_reads_back_typed() {
         let (_d, s) = store();
-        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
         let f = fields("One", &["Tech/Rust"], &["Intro"]);
         let id = w.save(&save(None, &f, History::Caller)).unwrap().id();
         let back = crate::store::content::posts::load(&s.conn, id).unwrap();
@@ -826,7 +829,7 @@ mod tests {
     #[test]
     fn one_resolver_matches_category_paths_and_tags_by_slug() {
         let (_d, s) = store();
-        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
         let a = w.category(&CategoryPath::from("Tech/Rust")).unwrap();
         let b = w.category(&CategoryPath::from("tech / RUST")).unwrap();
         assert_eq!(a, b);
@@ -848,7 +851,7 @@ mod tests {
     #[test]
     fn history_says_who_records_versions() {
         let (_d, s) = store();
-        let mut w = Writer::new(&s.conn, NOW).unwrap();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
         let id = w
             .save(&save(None, &fields("One", &[], &[]), History::Caller))
             .unwrap()

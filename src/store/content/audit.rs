@@ -4,6 +4,8 @@ use anyhow::Result;
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
+use crate::model::Timestamp;
+
 /// One audit row with the acting user's email.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -28,7 +30,7 @@ pub struct NewEntry<'a> {
     pub old_values: Option<&'a Value>,
     pub new_values: Option<&'a Value>,
     /// A store timestamp.
-    pub at: &'a str,
+    pub at: Timestamp,
 }
 
 /// Appends an audit row: the one place `audit_logs` rows are written.
@@ -60,7 +62,6 @@ pub fn write(
     old_values: Option<&Value>,
     new_values: Option<&Value>,
 ) -> Result<()> {
-    let at = crate::store::now_text();
     append(
         conn,
         &NewEntry {
@@ -70,7 +71,7 @@ pub fn write(
             resource_id,
             old_values,
             new_values,
-            at: &at,
+            at: Timestamp::now(),
         },
     )?;
     Ok(())

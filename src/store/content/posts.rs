@@ -293,8 +293,7 @@ fn save(
     author_id: Option<i64>,
     (source_path, source_hash): (Option<String>, Option<String>),
 ) -> Result<Outcome> {
-    let now = crate::store::now_text();
-    let mut w = Writer::new(conn, &now)?;
+    let mut w = Writer::new(conn, Timestamp::now())?;
     let saved = w.save(&Save {
         target,
         fields,

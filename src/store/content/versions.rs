@@ -8,7 +8,7 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::model::{PostFields, VersionStatus};
+use crate::model::{PostFields, Timestamp, VersionStatus};
 
 /// One row of `post_versions`, with user emails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub struct Version {
     pub status: VersionStatus,
     pub author: Option<String>,
     pub approved_by: Option<String>,
-    pub approved_at: Option<String>,
-    pub created_at: String,
+    pub approved_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }
 
 impl Version {
@@ -144,7 +144,7 @@ pub fn append(
     state: &State,
     status: VersionStatus,
     author: Option<i64>,
-    at: &str,
+    at: Timestamp,
 ) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO post_versions (post_id, version, title, content, excerpt, cover_image,
@@ -191,7 +191,7 @@ pub fn record(
     conn: &Connection,
     post_id: i64,
     author: Option<i64>,
-    at: Option<&str>,
+    at: Option<Timestamp>,
 ) -> Result<i64> {
     let cur = current(conn, post_id)?;
     if let Some(v) = latest(conn, post_id)? {
@@ -199,7 +199,7 @@ pub fn record(
             return Ok(v.version);
         }
     }
-    let (post_author, updated_at): (Option<i64>, String) = conn.query_row(
+    let (post_author, updated_at): (Option<i64>, Timestamp) = conn.query_row(
         "SELECT author_id, updated_at FROM posts WHERE id = ?1",
         [post_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -210,7 +210,7 @@ pub fn record(
         &cur,
         VersionStatus::Draft,
         author.or(post_author),
-        at.unwrap_or(&updated_at),
+        at.unwrap_or(updated_at),
     )?)
 }
 
@@ -221,7 +221,7 @@ pub fn keep_before_change(conn: &Connection, post_id: i64) -> Result<i64> {
 
 /// Records the post's state after a change by `author`, now.
 pub fn record_change(conn: &Connection, post_id: i64, author: i64) -> Result<i64> {
-    record(conn, post_id, Some(author), Some(&crate::store::now_text()))
+    record(conn, post_id, Some(author), Some(Timestamp::now()))
 }
 
 /// Sets the review state of a version (`approved_by`/`approved_at` for approve and reject).
@@ -232,7 +232,7 @@ pub fn set_review(
     status: VersionStatus,
     reviewer: Option<i64>,
 ) -> Result<()> {
-    let at = reviewer.map(|_| crate::store::now_text());
+    let at = reviewer.map(|_| Timestamp::now());
     conn.execute(
         "UPDATE post_versions SET status = ?1, approved_by = ?2, approved_at = ?3
          WHERE post_id = ?4 AND version = ?5",
