@@ -211,9 +211,7 @@ pub struct Writer<'c> {
     /// The change log's per-row insert triggers, held off from the first new post on (see
     /// `store::changes`): this writer logs the posts they would have logged.
     held: Option<super::changes::HeldInserts>,
-    /// `post_statements`, made once.
-    insert_sql: String,
-    update_sql: String,
+    sql: Statements,
 }
 
 /// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
@@ -280,9 +278,17 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14]
     ]
 }
 
-/// The `INSERT` and `UPDATE` of a saved post: the saved columns are `?1` to `?14`, then
-/// `?15` the time, `?16` the content hash, and (`UPDATE`) `?17` the id.
-fn post_statements() -> (String, String) {
+/// The SQL of a `Writer`, made once.
+struct Statements {
+    /// The saved columns are `?1` to `?14`, then `?15` the time, `?16` the content hash.
+    insert: String,
+    /// As `insert`, and `?17` the id.
+    update: String,
+    /// The saved columns of post `?1`, and whether it is deleted.
+    select: String,
+}
+
+fn post_statements() -> Statements {
     let columns: Vec<&str> = FIELD_COLUMNS
         .iter()
         .chain(&SAVED_COLUMNS)
@@ -303,7 +309,16 @@ fn post_statements() -> (String, String) {
         "UPDATE posts SET {}, updated_at = ?15, content_hash = ?16, deleted_at = NULL WHERE id = ?17",
         sets.join(", ")
     );
-    (insert, update)
+    let select = format!(
+        "SELECT {}, p.{}, p.deleted_at IS NOT NULL FROM posts p WHERE p.id = ?1",
+        field_columns("p"),
+        SAVED_COLUMNS.join(", p.")
+    );
+    Statements {
+        insert,
+        update,
+        select,
+    }
 }
 
 /// A post's row as `Writer::save` compares it.
@@ -326,7 +341,6 @@ impl<'c> Writer<'c> {
 
     /// Loads users, categories and tags; `now` stamps every row written.
     pub fn new(conn: &'c Connection, now: Timestamp) -> rusqlite::Result<Writer<'c>> {
-        let (insert_sql, update_sql) = post_statements();
         conn.set_prepared_statement_cache_capacity(64);
         let users = conn
             .prepare("SELECT id, name, email, slug FROM users")?
@@ -370,8 +384,7 @@ impl<'c> Writer<'c> {
             tag_names: HashMap::new(),
             hold: false,
             held: None,
-            insert_sql,
-            update_sql,
+            sql: post_statements(),
         })
     }
 
@@ -575,7 +588,7 @@ impl<'c> Writer<'c> {
             let values = saved_values(save, &extra);
             let more: [&dyn ToSql; 2] = [&self.now, &save.content_hash];
             self.conn
-                .prepare_cached(&self.insert_sql)?
+                .prepare_cached(&self.sql.insert)?
                 .execute(params_from_iter(values.iter().chain(&more)))?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
@@ -627,7 +640,7 @@ impl<'c> Writer<'c> {
         let values = saved_values(save, &extra);
         let more: [&dyn ToSql; 3] = [&self.now, &save.content_hash, &id];
         self.conn
-            .prepare_cached(&self.update_sql)?
+            .prepare_cached(&self.sql.update)?
             .execute(params_from_iter(values.iter().chain(&more)))?;
         if cur_links != links {
             self.write_links(id, &links, &std::mem::take(&mut cur_links))?;
@@ -640,11 +653,7 @@ impl<'c> Writer<'c> {
 
     fn current(&self, id: i64) -> rusqlite::Result<Row> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {}, p.author_id, p.source_path, p.source_hash, p.deleted_at IS NOT NULL
-                 FROM posts p WHERE p.id = ?1",
-                field_columns("p")
-            ))?
+            .prepare_cached(&self.sql.select)?
             .query_row([id], |r| {
                 Ok(Row {
                     fields: read_fields(r, 0)?,
@@ -678,27 +687,35 @@ impl<'c> Writer<'c> {
 
     fn write_links(&self, id: i64, new: &Links, old: &Links) -> Result<(), WriteError> {
         let c = self.conn;
+        // (delete, insert, new ids, old ids) of each link table.
         let tables: [(&str, &str, &Vec<i64>, &Vec<i64>); 3] = [
             (
-                "post_categories",
-                "category_id",
+                "DELETE FROM post_categories WHERE post_id = ?1",
+                "INSERT INTO post_categories (post_id, category_id) VALUES (?1, ?2)",
                 &new.categories,
                 &old.categories,
             ),
-            ("post_tags", "tag_id", &new.tags, &old.tags),
-            ("post_files", "file_id", &new.files, &old.files),
+            (
+                "DELETE FROM post_tags WHERE post_id = ?1",
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (?1, ?2)",
+                &new.tags,
+                &old.tags,
+            ),
+            (
+                "DELETE FROM post_files WHERE post_id = ?1",
+                "INSERT INTO post_files (post_id, file_id) VALUES (?1, ?2)",
+                &new.files,
+                &old.files,
+            ),
         ];
-        for (table, column, new, old) in tables {
+        for (delete, insert, new, old) in tables {
             if new == old {
                 continue;
             }
             if !old.is_empty() {
-                c.prepare_cached(&format!("DELETE FROM {table} WHERE post_id = ?1"))?
-                    .execute([id])?;
+                c.prepare_cached(delete)?.execute([id])?;
             }
-            let mut ins = c.prepare_cached(&format!(
-                "INSERT INTO {table} (post_id, {column}) VALUES (?1, ?2)"
-            ))?;
+            let mut ins = c.prepare_cached(insert)?;
             for linked in new {
                 ins.execute([id, *linked])?;
             }
