@@ -1,193 +1,26 @@
-//! Posts as markdown with front matter: `bloggo export`, `post show`, and the document
-//! `post new`/`post edit` put in front of the writer (and read back).
-//!
-//! The front matter is what `bloggo import` reads: YAML between `---` lines (TOML between
-//! `+++` for Zola) with title, slug, date, draft/status, categories as `Parent/Child` paths,
-//! tags, author, summary, cover, aliases and the post's extra keys.
+//! `bloggo export`: every post that is not deleted, and its media, written out as markdown
+//! documents in a folder layout (plain, Zola, Hugo, Jekyll). The documents themselves are
+//! `frontmatter::write`'s: what `bloggo import` reads back.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use serde_json::{Map, Value};
 
-use crate::config::{Settings, Timezone};
-use crate::model::PostStatus;
+use crate::config::Settings;
 use crate::store::content::posts::Post;
-use crate::store::TIMESTAMP_FORMAT;
 
-/// The folder layout (and front matter dialect) of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    /// `slug.md`, or `slug/index.md` with its media beside it; YAML.
-    #[default]
-    Plain,
-    /// `content/slug.md` (or a bundle), TOML with `[taxonomies]` and `[extra]`.
-    Zola,
-    /// `content/posts/slug.md` (or a bundle), YAML with `lastmod`.
-    Hugo,
-    /// `_posts/YYYY-MM-DD-slug.md` (or a bundle folder), YAML with `redirect_from`.
-    Jekyll,
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "plain" => Ok(Format::Plain),
-            "zola" => Ok(Format::Zola),
-            "hugo" => Ok(Format::Hugo),
-            "jekyll" => Ok(Format::Jekyll),
-            _ => Err(format!(
-                "{s:?} is not an export format: use plain, zola, hugo or jekyll"
-            )),
-        }
-    }
-}
-
-/// A store timestamp (UTC) as a time in the site's zone.
-pub fn in_zone(ts: &str, tz: &Timezone) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    let utc = chrono::NaiveDateTime::parse_from_str(ts, TIMESTAMP_FORMAT)
-        .ok()?
-        .and_utc();
-    Some(utc.with_timezone(&tz.offset_at(utc)))
-}
-
-/// A store timestamp shown in the site's zone, RFC 3339 (`2024-05-01T12:00:00+02:00`).
-pub fn show_time(ts: &str, tz: &Timezone) -> String {
-    in_zone(ts, tz)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
-        .unwrap_or_else(|| ts.to_string())
-}
-
-/// Reads a time as a writer types it (the forms `bloggo import` reads: RFC 3339,
-/// `YYYY-MM-DD HH:MM[:SS] [+HH:MM]`, `YYYY-MM-DD`; in the site's zone without an offset).
-/// Returns a store timestamp (UTC).
-pub fn parse_time(s: &str, tz: &Timezone) -> Result<String> {
-    use crate::import::dates::{parse_date, to_store, DateError};
-    parse_date(s, tz).map(to_store).map_err(|e| match e {
-        DateError::OutOfRange(m) => anyhow::anyhow!(m),
-        DateError::Unreadable(m) => anyhow::anyhow!(
-            "{s:?} is not a time ({m}): write it as 2024-05-01T10:00:00+02:00 (RFC 3339) or 2024-05-01 10:00 (site time zone)"
-        ),
-    })
-}
-
-fn strings(v: &[String]) -> Value {
-    Value::Array(v.iter().cloned().map(Value::String).collect())
-}
-
-/// The front matter of a post as ordered key/value pairs, in a format's spelling.
-pub fn front_matter(post: &Post, tz: &Timezone, format: Format) -> Vec<(String, Value)> {
-    let mut m: Vec<(String, Value)> = Vec::new();
-    let mut put = |k: &str, v: Value| {
-        m.push((k.to_string(), v));
-    };
-    put("title", Value::String(post.title.clone()));
-    if let Some(s) = &post.subtitle {
-        put("subtitle", s.clone().into());
-    }
-    put("slug", post.slug.clone().into());
-    if let Some(d) = &post.published_at {
-        put("date", show_time(d, tz).into());
-    }
-    if let Some(d) = &post.modified_at {
-        let key = if format == Format::Hugo {
-            "lastmod"
-        } else {
-            "updated"
-        };
-        put(key, show_time(d, tz).into());
-    }
-    put("draft", Value::Bool(post.status == PostStatus::Draft));
-    if matches!(post.status, PostStatus::Pending | PostStatus::Archived) {
-        put("status", post.status.as_str().into());
-    }
-    if let Some(a) = &post.author {
-        put("author", a.name.clone().into());
-    }
-    put("categories", strings(&post.categories));
-    put("tags", strings(&post.tags));
-    if let Some(s) = &post.excerpt {
-        put("summary", s.clone().into());
-    }
-    if let Some(c) = &post.cover_image {
-        put("cover", c.clone().into());
-    }
-    if !post.aliases.is_empty() {
-        let key = if format == Format::Jekyll {
-            "redirect_from"
-        } else {
-            "aliases"
-        };
-        put(key, strings(&post.aliases));
-    }
-    // Extra keys go at the top level, where import reads unknown keys from (a key the
-    // front matter already has cannot be written twice).
-    for (k, v) in &post.extra {
-        if !m.iter().any(|(have, _)| have == k) {
-            m.push((k.clone(), v.clone()));
-        }
-    }
-    m
-}
-
-/// A post as a markdown document: front matter, then the body exactly as stored (import
-/// reads everything after the closing fence as the body, so no blank line is added).
-pub fn document(post: &Post, tz: &Timezone, format: Format) -> Result<String> {
-    let fm = front_matter(post, tz, format);
-    // The body exactly as stored, so an import of the export gives the same text.
-    let body = &post.content;
-    if format == Format::Zola {
-        return Ok(format!(
-            "+++\n{}+++\n{body}",
-            zola_toml(fm.into_iter().collect())?
-        ));
-    }
-    // A YAML mapping keeps the order the keys were written in (title first).
-    let mut mapping = serde_norway::Mapping::new();
-    for (k, v) in fm {
-        let v = serde_norway::to_value(v).context("writing YAML front matter")?;
-        mapping.insert(serde_norway::Value::String(k), v);
-    }
-    let yaml = serde_norway::to_string(&mapping).context("writing YAML front matter")?;
-    Ok(format!("---\n{yaml}---\n{body}"))
-}
-
-/// Zola's front matter: its own keys at the top, taxonomies and everything else in tables.
-fn zola_toml(mut fm: Map<String, Value>) -> Result<String> {
-    let mut top = Map::new();
-    let mut taxonomies = Map::new();
-    for k in ["categories", "tags"] {
-        if let Some(v) = fm.remove(k) {
-            taxonomies.insert(k.to_string(), v);
-        }
-    }
-    if let Some(a) = fm.remove("author") {
-        top.insert("authors".into(), Value::Array(vec![a]));
-    }
-    if let Some(s) = fm.remove("summary") {
-        top.insert("description".into(), s);
-    }
-    for k in ["title", "slug", "date", "updated", "draft", "aliases"] {
-        if let Some(v) = fm.remove(k) {
-            top.insert(k.to_string(), v);
-        }
-    }
-    // TOML has no null: such keys cannot be written in Zola's dialect.
-    fm.retain(|_, v| !v.is_null());
-    top.insert("taxonomies".into(), Value::Object(taxonomies));
-    top.insert("extra".into(), Value::Object(fm));
-    toml::to_string(&Value::Object(top)).context("writing TOML front matter")
-}
+// The documents are written by `frontmatter::write`; `post show`, `post new` and `post edit`
+// name these here.
+pub use crate::frontmatter::dates::{in_zone, parse_time, show_time};
+pub use crate::frontmatter::write::{document, front_matter, Format};
 
 /// Where a post's document goes in an export, relative to the export folder.
 pub fn document_path(post: &Post, format: Format) -> PathBuf {
     let bundle = !post.files.is_empty();
     let name = match format {
         Format::Jekyll => {
-            let ts = post.published_at.as_deref().unwrap_or(&post.created_at);
-            format!("{}-{}", ts.get(..10).unwrap_or("1970-01-01"), post.slug)
+            let ts = post.published_at.unwrap_or(post.created_at);
+            format!("{}-{}", ts.utc().format("%Y-%m-%d"), post.slug)
         }
         _ => post.slug.clone(),
     };
@@ -300,100 +133,50 @@ fn media_rel(settings: &Settings, slug: &str, file_path: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Timestamp;
 
-    fn post() -> Post {
+    fn post(published_at: Option<Timestamp>, files: usize) -> Post {
+        let at: Timestamp = "2024-05-01 08:00:00".parse().unwrap();
         Post {
             id: 1,
-            title: "Hello: a \"test\"".into(),
-            subtitle: None,
-            slug: "hello".into(),
-            content: "Body\n\nmore\n".into(),
-            excerpt: Some("Short".into()),
-            cover_image: None,
-            author: Some(crate::store::content::posts::Author {
-                id: 1,
-                name: "Ann".into(),
-                email: "ann@x".into(),
-            }),
-            status: PostStatus::Published,
-            published_at: Some("2024-05-01 08:00:00".into()),
-            modified_at: None,
+            fields: crate::model::PostFields {
+                slug: "hello".into(),
+                published_at,
+                ..Default::default()
+            },
+            author: None,
             view_count: 0,
-            read_time: 1,
-            created_at: "2024-05-01 08:00:00".into(),
-            updated_at: "2024-05-01 08:00:00".into(),
+            created_at: at,
+            updated_at: at,
             deleted_at: None,
-            extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
             source_path: None,
             source_hash: None,
-            categories: vec!["Tech/Rust".into()],
-            tags: vec!["a b".into()],
-            aliases: vec!["/old/".into()],
-            files: vec![],
+            files: (0..files)
+                .map(|i| crate::store::content::posts::PostFile {
+                    filename: format!("{i}.png"),
+                    original_name: format!("{i}.png"),
+                    file_path: format!("media/hello/{i}.png"),
+                    file_size: 1,
+                    mime_type: "image/png".into(),
+                })
+                .collect(),
         }
     }
 
     #[test]
-    fn import_reads_back_what_a_document_says() {
-        let tz = Timezone::parse("+02:00").unwrap();
-        let p = post();
-        let doc = document(&p, &tz, Format::Plain).unwrap();
-        assert!(doc.contains("date: 2024-05-01T10:00:00+02:00"), "{doc}");
-        let mut ctx = crate::import::ParseContext::for_site(
-            &crate::config::Settings::from_config(
-                Path::new("/tmp/x"),
-                toml::from_str("title='t'\nbase_url='/'\ntimezone='+02:00'").unwrap(),
-            )
-            .unwrap(),
-        );
-        ctx.file_time = None;
-        let back = crate::import::parse_file("other-name.md", doc.as_bytes(), &ctx).unwrap();
-        assert_eq!(back.title, p.title);
-        assert_eq!(back.slug, p.slug);
-        assert_eq!(back.content, p.content);
-        assert_eq!(back.excerpt, p.excerpt);
-        assert_eq!(back.status, p.status);
-        assert_eq!(back.published_at, p.published_at);
+    fn jekyll_names_documents_by_date_and_bundles_have_folders() {
+        let dated = post(Some("2023-02-03 10:00:00".parse().unwrap()), 0);
         assert_eq!(
-            back.categories,
-            vec![vec!["Tech".to_string(), "Rust".to_string()]]
-        );
-        assert_eq!(back.tags, p.tags);
-        assert_eq!(back.aliases, p.aliases);
-        assert_eq!(back.extra, p.extra);
-        assert_eq!(back.authors[0].name, "Ann");
-    }
-
-    #[test]
-    fn zola_document_has_taxonomies_and_extra() {
-        let doc = document(&post(), &Timezone::utc(), Format::Zola).unwrap();
-        let fm: toml::Table = toml::from_str(
-            doc.strip_prefix("+++\n")
-                .unwrap()
-                .split("+++\n")
-                .next()
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            fm["taxonomies"]["categories"][0].as_str(),
-            Some("Tech/Rust")
-        );
-        assert_eq!(fm["extra"]["mood"].as_str(), Some("happy"));
-        assert_eq!(fm["description"].as_str(), Some("Short"));
-    }
-
-    #[test]
-    fn times_parse_in_the_site_zone() {
-        let tz = Timezone::parse("+02:00").unwrap();
-        assert_eq!(
-            parse_time("2024-05-01 10:00", &tz).unwrap(),
-            "2024-05-01 08:00:00"
+            document_path(&dated, Format::Jekyll),
+            PathBuf::from("_posts/2023-02-03-hello.md")
         );
         assert_eq!(
-            parse_time("2024-05-01T10:00:00Z", &tz).unwrap(),
-            "2024-05-01 10:00:00"
+            document_path(&post(None, 1), Format::Jekyll),
+            PathBuf::from("_posts/2024-05-01-hello/index.md")
         );
-        assert!(parse_time("tomorrow", &tz).is_err());
+        assert_eq!(
+            document_path(&post(None, 0), Format::Hugo),
+            PathBuf::from("content/posts/hello.md")
+        );
     }
 }

@@ -18,6 +18,8 @@ pub mod fsx;
 pub mod model;
 pub mod store;
 
+// Front matter (YAML/TOML) and its dates → the model's `PostFields`.
+pub mod frontmatter;
 // Owned by the import work (issue 3): markdown folders → store, and content/ sync.
 pub mod import;
 // Owned by the build work (issue 4): store → snapshot → render → output.

@@ -2,7 +2,7 @@
 //! reported line is inside the file.
 #![no_main]
 
-use bloggo::import::frontmatter;
+use bloggo::frontmatter::syntax as frontmatter;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let lines = data.split(|&b| b == b'\n').count().max(1);
     match parse_file("posts/2024-05-01-fuzz.md", data, &ctx) {
         Ok(post) => {
-            assert!(!post.slug.is_empty());
+            assert!(!post.fields.slug.is_empty());
         }
         Err(problems) => {
             assert!(!problems.is_empty());

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         None => None,
     };
     let mut out = std::io::stdout().lock();
-    for e in audit::list(&mut store, since.as_deref(), args.limit)? {
+    for e in audit::list(&mut store, since, args.limit)? {
         let resource = match e.resource_id {
             Some(id) => format!("{} {id}", e.resource_type),
             None => e.resource_type.clone(),

@@ -13,7 +13,7 @@ use crate::content::posts::trash;
 use crate::content::posts::write::{self, NewPost, Published, Review};
 use crate::content::{open_store, ActAs};
 use crate::export::{self, Format};
-use crate::model::VersionStatus;
+use crate::model::{Timestamp, VersionStatus};
 use crate::store::content::versions::{self, State};
 use crate::store::Store;
 
@@ -230,7 +230,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 Published::Now => format!("published {slug}"),
                 Published::Scheduled(when) => format!(
                     "scheduled {slug} for {}",
-                    export::show_time(&when, &settings.timezone)
+                    export::show_time(when, &settings.timezone)
                 ),
             };
             say(&mut out, msg)?;
@@ -294,7 +294,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
 }
 
 fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Write) -> Result<()> {
-    let now = crate::store::now_text();
+    let now = Timestamp::now();
     let q = ListQuery {
         status: a.status,
         tag: a.tag,
@@ -302,7 +302,7 @@ fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Writ
         author: a.author,
         deleted: a.deleted,
     };
-    let rows = read::list(store, &q, &now)?;
+    let rows = read::list(store, &q, now)?;
     let title_w = rows
         .iter()
         .map(|r| r.title.chars().count().min(48))
@@ -332,9 +332,8 @@ fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Writ
             r.id,
             r.slug,
             title,
-            read::shown_status(r.status, r.published_at.as_deref(), &now),
+            read::shown_status(r.status, r.published_at, now),
             r.published_at
-                .as_deref()
                 .map(|d| local_minutes(d, &settings.timezone))
                 .unwrap_or_else(|| "-".into()),
             r.views
@@ -344,10 +343,10 @@ fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Writ
 }
 
 /// `2024-05-01 10:00 +02:00`: a store timestamp in the site's zone, to the minute.
-fn local_minutes(ts: &str, tz: &crate::config::Timezone) -> String {
+fn local_minutes(ts: Timestamp, tz: &crate::config::Timezone) -> String {
     export::in_zone(ts, tz)
-        .map(|d| d.format("%Y-%m-%d %H:%M %:z").to_string())
-        .unwrap_or_else(|| ts.to_string())
+        .format("%Y-%m-%d %H:%M %:z")
+        .to_string()
 }
 
 fn show(store: &mut Store, settings: &Settings, slug: &str, out: &mut impl Write) -> Result<()> {
@@ -356,7 +355,7 @@ fn show(store: &mut Store, settings: &Settings, slug: &str, out: &mut impl Write
         history,
         stats,
     } = read::show(store, slug)?;
-    let now = crate::store::now_text();
+    let now = Timestamp::now();
     write!(
         out,
         "{}",
@@ -368,7 +367,7 @@ fn show(store: &mut Store, settings: &Settings, slug: &str, out: &mut impl Write
     writeln!(
         out,
         "status:    {}",
-        read::shown_status(post.status, post.published_at.as_deref(), &now)
+        read::shown_status(post.status, post.published_at, now)
     )?;
     writeln!(out, "views:     {}", post.view_count)?;
     if let Some(st) = stats {
@@ -518,7 +517,7 @@ fn purge(
 ) -> Result<usize> {
     let age = crate::config::parse_duration(older_than).context("--older-than")?;
     let cutoff = crate::content::ago(age).context("--older-than is too long")?;
-    let doomed = trash::plan_purge(store, act, &cutoff)?;
+    let doomed = trash::plan_purge(store, act, cutoff)?;
     if doomed.is_empty() {
         return Ok(0);
     }
@@ -539,7 +538,7 @@ fn purge(
             bail!("nothing was purged");
         }
     }
-    trash::purge(store, settings, act, &cutoff, &doomed)
+    trash::purge(store, settings, act, cutoff, &doomed)
 }
 
 fn write_history(h: &History, out: &mut impl Write) -> Result<()> {
@@ -555,7 +554,7 @@ fn write_history(h: &History, out: &mut impl Write) -> Result<()> {
             (VersionStatus::Approved | VersionStatus::Rejected, Some(by)) => format!(
                 "{} by {by} at {}",
                 v.status.as_str(),
-                v.approved_at.as_deref().unwrap_or("?")
+                v.approved_at.map_or("?".to_string(), |t| t.to_string())
             ),
             _ => v.status.as_str().to_string(),
         };

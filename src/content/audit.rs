@@ -2,11 +2,12 @@
 
 use anyhow::Result;
 
+use crate::model::Timestamp;
 use crate::store::content::audit::{self, Entry};
 use crate::store::Store;
 
 /// Audit rows at or after `since` (a store timestamp), oldest first, at most `limit` (the
 /// newest ones).
-pub fn list(store: &mut Store, since: Option<&str>, limit: usize) -> Result<Vec<Entry>> {
+pub fn list(store: &mut Store, since: Option<Timestamp>, limit: usize) -> Result<Vec<Entry>> {
     store.read(|tx| audit::list(tx, since, limit))
 }

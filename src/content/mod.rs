@@ -33,13 +33,9 @@ pub fn open_store(site: &Path) -> Result<(Settings, Store)> {
 
 /// A store timestamp `age` before now (`--older-than`, `--since`); `None` when the age is
 /// too long to subtract.
-pub fn ago(age: std::time::Duration) -> Option<String> {
+pub fn ago(age: std::time::Duration) -> Option<crate::model::Timestamp> {
     let age = chrono::Duration::from_std(age).ok()?;
-    Some(
-        (chrono::Utc::now() - age)
-            .format(crate::store::TIMESTAMP_FORMAT)
-            .to_string(),
-    )
+    Some(crate::model::Timestamp::from(chrono::Utc::now() - age))
 }
 
 #[cfg(test)]

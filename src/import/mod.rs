@@ -8,11 +8,7 @@
 //! `sync_content` runs the same pipeline on the site's `content/` folder at the start of
 //! `build` and `serve`.
 
-pub mod dates;
-pub mod derive;
-pub mod frontmatter;
 pub mod media;
-pub mod slug;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -22,51 +18,21 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Settings, Timezone};
-use crate::model::PostStatus;
+use crate::config::Settings;
+use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
 use crate::store::posts::{
-    FileRecord, IndexedPost, Links, Outcome, PostRecord, WriteError, Writer,
+    FileRecord, History, ImportTx, IndexedPost, Outcome, Save, WriteError, Writer,
 };
 use crate::store::Store;
 
-pub use derive::KNOWN_KEYS;
-pub use slug::slugify;
+// The reading of a file is `frontmatter`'s; these are part of import's interface (its
+// problems, its context, the keys it reads). `dates` stays here for `render` and `snapshot`,
+// which read it as `import::dates`.
+pub use crate::frontmatter::slug::slugify;
+pub use crate::frontmatter::{dates, ParseContext, Problem, KNOWN_KEYS};
 pub use sync::sync_content;
-
-/// One thing wrong with one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    /// 1-based line in the file, when the problem has one.
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(path: &str, line: usize, message: String) -> Problem {
-        Problem::at(path, Some(line), message)
-    }
-
-    pub fn at(path: &str, line: Option<usize>, message: String) -> Problem {
-        Problem {
-            path: path.to_string(),
-            line,
-            message,
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{}: {}", self.path, l, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
 
 /// An import refused because of bad files; the store was left as it was.
 #[derive(Debug, thiserror::Error)]
@@ -102,76 +68,11 @@ pub struct ImportOptions {
     pub progress: bool,
 }
 
-/// What `parse_file` needs besides the bytes.
-#[derive(Debug, Clone)]
-pub struct ParseContext {
-    /// Dates without a zone are read in it.
-    pub timezone: Timezone,
-    pub words_per_minute: u32,
-    pub max_file_size: u64,
-    pub forced_status: Option<PostStatus>,
-    /// The file's modification time: the date of a post that has none in its front matter or
-    /// file name.
-    pub file_time: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl ParseContext {
-    pub fn for_site(settings: &Settings) -> ParseContext {
-        ParseContext {
-            timezone: settings.timezone,
-            words_per_minute: settings.config.content.words_per_minute,
-            max_file_size: settings.config.content.max_file_size,
-            forced_status: None,
-            file_time: None,
-        }
-    }
-}
-
-/// A post's author as the front matter names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorRef {
-    pub name: String,
-    pub email: Option<String>,
-}
-
-impl AuthorRef {
-    /// An author from a name and/or an email (the email's local part names it when alone).
-    pub fn new(name: Option<String>, email: Option<String>) -> Option<AuthorRef> {
-        let email = email.filter(|e| !e.trim().is_empty());
-        let name = name.filter(|n| !n.trim().is_empty()).or_else(|| {
-            email
-                .as_ref()
-                .map(|e| e.split('@').next().unwrap_or(e).to_string())
-        })?;
-        Some(AuthorRef {
-            name: name.trim().to_string(),
-            email,
-        })
-    }
-}
-
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedPost {
     pub source_path: String,
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
-    pub status: PostStatus,
-    /// UTC, `YYYY-MM-DD HH:MM:SS`.
-    pub published_at: Option<String>,
-    pub modified_at: Option<String>,
-    pub read_time: i64,
-    /// Category paths from the root (`[["Programming", "Rust"]]`).
-    pub categories: Vec<Vec<String>>,
-    pub tags: Vec<String>,
-    pub authors: Vec<AuthorRef>,
-    pub aliases: Vec<String>,
-    /// Front matter keys bloggo does not know, and Zola's `[extra]`.
-    pub extra: Map<String, Value>,
+    pub fields: PostFields,
     /// Things read with a fallback (printed, never silent).
     pub warnings: Vec<Problem>,
 }
@@ -184,7 +85,12 @@ pub fn parse_file(
     bytes: &[u8],
     ctx: &ParseContext,
 ) -> Result<ParsedPost, Vec<Problem>> {
-    derive::parse_file(rel_path, bytes, ctx)
+    let (fields, warnings) = crate::frontmatter::read(rel_path, bytes, ctx)?;
+    Ok(ParsedPost {
+        source_path: rel_path.to_string(),
+        fields,
+        warnings,
+    })
 }
 
 /// What kind of change an import made to a post.
@@ -344,9 +250,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
         crate::fsx::hex(&h.finalize())
     };
     if let Some(p) = known {
-        let same_status = ctx
-            .forced_status
-            .is_none_or(|s| s.as_str() == p.status.as_str());
+        let same_status = ctx.forced_status.is_none_or(|s| s == p.status);
         // A post deleted in the store stays deleted while its file is unchanged (prune clears
         // the hash, so a file that comes back restores its post).
         if p.source_hash.as_deref() == Some(hash.as_str()) && same_status {
@@ -363,7 +267,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
         .and_then(|d| chrono::DateTime::from_timestamp(d.timestamp(), 0));
     match parse_file(&file.rel, &bytes, &ctx) {
         Ok(post) => Staged::Parsed {
-            content_hash: crate::store::content_hash(&post.content),
+            content_hash: crate::store::content_hash(&post.fields.content),
             post: Box::new(post),
             hash,
         },
@@ -408,7 +312,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                         path: shown(&p.path),
                         ..p.clone()
                     }));
-                post.slug.clone()
+                post.fields.slug.clone()
             }
         };
         if let Some(other) = self.slugs.insert(slug.clone(), &f.rel) {
@@ -445,14 +349,18 @@ impl<'a, 'c> Apply<'a, 'c> {
         content_hash: &str,
     ) -> Result<()> {
         let shown = self.shown;
-        let target = match (self.by_path.get(key), self.by_slug.get(post.slug.as_str())) {
+        let fields = &post.fields;
+        let target = match (
+            self.by_path.get(key),
+            self.by_slug.get(fields.slug.as_str()),
+        ) {
             (Some(a), Some(b)) if a.id != b.id => {
                 self.problems.push(Problem::new(
                     &shown(&f.rel),
                     1,
                     format!(
                         "the slug {:?} is taken by another post ({}); give this one another `slug:`",
-                        post.slug,
+                        fields.slug,
                         b.source_path.as_deref().unwrap_or("made in the store")
                     ),
                 ));
@@ -462,24 +370,17 @@ impl<'a, 'c> Apply<'a, 'c> {
         };
         let w = &mut self.w;
         let mut author_id = None;
-        for a in post.authors.iter().chain(
+        for a in fields.authors.iter().chain(
             self.default_author
                 .iter()
-                .filter(|_| post.authors.is_empty()),
+                .filter(|_| fields.authors.is_empty()),
         ) {
             let id = w.author(&a.name, a.email.as_deref())?;
             author_id = author_id.or(Some(id));
         }
-        let mut links = Links::default();
-        for path in &post.categories {
-            links.categories.extend(w.category(path)?);
-        }
-        for t in &post.tags {
-            links.tags.extend(w.tag(t)?);
-        }
-        links.aliases = post.aliases.clone();
+        let mut files = Vec::with_capacity(f.media.len());
         for m in &f.media {
-            let dest = self.settings.media.join(&post.slug).join(&m.rel);
+            let dest = self.settings.media.join(&fields.slug).join(&m.rel);
             let file_path = match dest.strip_prefix(&self.settings.root) {
                 Ok(p) => p
                     .components()
@@ -501,30 +402,24 @@ impl<'a, 'c> Apply<'a, 'c> {
                     .to_string(),
                 uploaded_by: author_id,
             };
-            links.files.push(w.file(&rec)?);
+            files.push(w.file(&rec)?);
             self.copies.push((m.abs.clone(), dest));
         }
-        let rec = PostRecord {
-            title: post.title,
-            subtitle: post.subtitle,
-            slug: post.slug,
-            content: post.content,
-            excerpt: post.excerpt,
-            cover_image: post.cover_image,
+        let save = Save {
+            target,
+            fields,
             author_id,
-            status: post.status.as_str().to_string(),
-            published_at: post.published_at,
-            modified_at: post.modified_at,
-            read_time: post.read_time,
-            extra: serde_json::to_string(&post.extra)?,
-            source_path: key.to_string(),
-            source_hash: hash,
+            source_path: Some(key.to_string()),
+            source_hash: Some(hash),
+            content_hash: content_hash.to_string(),
+            files: Some(files),
+            history: History::KeepPrevious,
         };
         let change = |kind| Change {
             kind,
             path: key.to_string(),
         };
-        match w.upsert_hashed(target, &rec, content_hash, links) {
+        match w.save(&save) {
             Ok(Outcome::New(_)) => {
                 self.summary.new += 1;
                 self.summary.changes.push(change(ChangeKind::New));
@@ -573,21 +468,18 @@ fn run(
     let shown = |rel: &str| root.join(rel).display().to_string();
 
     let store_path = store.path().to_path_buf();
-    let tx = store
-        .raw_conn_mut()
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .with_context(|| {
-            format!(
-                "{}: cannot start a write transaction on the store (another program may be writing it)",
-                store_path.display()
-            )
-        })?;
+    let tx = ImportTx::begin(store).with_context(|| {
+        format!(
+            "{}: cannot start a write transaction on the store (another program may be writing it)",
+            store_path.display()
+        )
+    })?;
     // The disk writes the WAL while the files are parsed, and the database file during the
     // checkpoint after the commit, instead of all of it in the fsyncs at the end. A dry run
     // commits nothing, so it has no fsync to shorten and its pages need not reach the disk.
     let _writeback =
         (!opts.dry_run).then(|| crate::store::writeback::Writeback::start(&store_path));
-    let index = crate::store::posts::index(&tx).context("cannot read the posts")?;
+    let index = tx.index().context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
@@ -607,14 +499,15 @@ fn run(
         .iter()
         .map(|f| format!("{scope}{}", f.rel))
         .collect();
-    let now = crate::store::now_text();
     let mut apply = Apply {
         settings,
         shown: &shown,
         by_path: &by_path,
         by_slug: &by_slug,
         default_author: AuthorRef::new(Some(settings.config.author.clone()), None),
-        w: Writer::new(&tx, &now).context("cannot read the store")?,
+        w: tx
+            .writer(Timestamp::now())
+            .context("cannot read the store")?,
         summary: ImportSummary {
             skipped: found.skipped,
             dry_run: opts.dry_run,
@@ -710,7 +603,7 @@ fn run(
             "skipped": summary.skipped,
             "deleted": summary.deleted,
         });
-        w.audit(&counts.to_string())?;
+        w.audit(&counts)?;
     }
     let held = w.finish();
     if opts.dry_run {
@@ -733,7 +626,7 @@ fn run(
     if let Some(held) = held {
         // After the commit: created inside the import's transaction they would cost its
         // commit a second pass over the WAL (see `store::changes::HeldInserts::restore`).
-        held.restore(store.raw_conn()).with_context(|| {
+        crate::store::posts::restore_held(store, held).with_context(|| {
             format!(
                 "{}: imported, but cannot put the change log's triggers back (the next build does)",
                 store_path.display()

@@ -23,7 +23,7 @@ pub fn sync_content(settings: &Settings, store: &mut Store) -> Result<ImportSumm
     let found = super::media::discover(&settings.content);
     if found.files.is_empty() && found.problems.is_empty() {
         let scope = super::source_scope(settings, &settings.content)?;
-        if !crate::store::posts::any_live_from(store.raw_conn(), &scope)? {
+        if !crate::store::posts::any_live_from(store, &scope)? {
             return Ok(ImportSummary::default());
         }
     }

@@ -20,6 +20,7 @@ pub mod changes;
 pub mod content;
 pub mod posts;
 pub mod site;
+mod types;
 pub mod views;
 pub mod writeback;
 
@@ -339,11 +340,11 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// The current UTC time in the store's timestamp format.
 pub fn now_text() -> String {
-    chrono::Utc::now().format(TIMESTAMP_FORMAT).to_string()
+    crate::model::Timestamp::now().to_string()
 }
 
-/// `YYYY-MM-DD HH:MM:SS`, UTC: the format of every timestamp column.
-pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// `YYYY-MM-DD HH:MM:SS`, UTC: the format of every timestamp column (`model::Timestamp`).
+pub const TIMESTAMP_FORMAT: &str = crate::model::Timestamp::FORMAT;
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,21 @@
-//! The SQL of import: posts and their versions, the category tree, tags, authors, aliases,
-//! media files and the audit row. The caller owns the transaction; `Writer` holds caches of
-//! the small tables so a large import does one statement per row it really writes.
+//! The one post writer: `Writer::save` writes a post's `PostFields` (its row, category paths,
+//! tags, aliases and media links), for import and the content commands alike. The category
+//! path and tag resolvers, the user an author names, media rows and the import's audit row
+//! are here too. The caller owns the transaction; `Writer` holds caches of the small tables
+//! so a large import does one statement per row it really writes.
+//!
+//! `ImportTx` is import's write transaction, so import never handles the connection.
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::ToSql;
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
+
+use super::content::{audit, versions};
+use super::Store;
+use crate::model::{CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
 
 /// What import needs to know about every post before it writes (loaded once).
 #[derive(Debug, Clone)]
@@ -13,13 +24,52 @@ pub struct IndexedPost {
     pub slug: String,
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
-    pub status: String,
+    pub status: PostStatus,
     pub deleted: bool,
 }
 
-/// Every post, deleted ones included.
+/// An import's write transaction (taken at once: `BEGIN IMMEDIATE`). Dropped without
+/// `commit`, it rolls back.
+pub struct ImportTx<'s> {
+    tx: Transaction<'s>,
+}
+
+impl<'s> ImportTx<'s> {
+    pub fn begin(store: &'s mut Store) -> rusqlite::Result<ImportTx<'s>> {
+        let tx = store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(ImportTx { tx })
+    }
+
+    /// Every post, deleted ones included.
+    pub fn index(&self) -> rusqlite::Result<Vec<IndexedPost>> {
+        index(&self.tx)
+    }
+
+    /// A writer that holds off the change log's insert triggers (see `Writer::bulk`).
+    pub fn writer(&self, now: Timestamp) -> rusqlite::Result<Writer<'_>> {
+        Writer::bulk(&self.tx, now)
+    }
+
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+
+    pub fn rollback(self) -> rusqlite::Result<()> {
+        self.tx.rollback()
+    }
+}
+
+/// Puts back the change log's triggers a bulk writer held off, once its transaction is over
+/// (see `store::changes::HeldInserts::restore`).
+pub fn restore_held(store: &Store, held: super::changes::HeldInserts) -> rusqlite::Result<()> {
+    held.restore(&store.conn)
+}
+
 /// Whether a post that is not deleted came from a file under `scope` (a source path prefix).
-pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
+pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
+    let conn = &store.conn;
     // A range over idx_posts_source_path (a prefix test on the column would read every row);
     // every path that starts with `scope` sorts in [scope, scope + U+10FFFF). The `+` keeps
     // SQLite from picking idx_posts_deleted instead, which matches nearly every post.
@@ -33,7 +83,7 @@ pub fn any_live_from(conn: &Connection, scope: &str) -> rusqlite::Result<bool> {
     )
 }
 
-pub fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
+fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL FROM posts",
     )?;
@@ -50,33 +100,41 @@ pub fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     rows.collect()
 }
 
-/// The columns of `posts` that import writes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PostRecord {
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
+/// One post to write: its fields and what the store keeps beside them.
+#[derive(Debug, Clone)]
+pub struct Save<'a> {
+    /// The post to update, or `None` for a new one.
+    pub target: Option<i64>,
+    pub fields: &'a PostFields,
+    /// The user `fields.authors` resolved to (see `Writer::author`).
     pub author_id: Option<i64>,
-    pub status: String,
-    pub published_at: Option<String>,
-    pub modified_at: Option<String>,
-    pub read_time: i64,
-    /// A JSON object.
-    pub extra: String,
-    pub source_path: String,
-    pub source_hash: String,
+    /// The file the post comes from (`posts.source_path`), and the SHA-256 of its bytes.
+    pub source_path: Option<String>,
+    pub source_hash: Option<String>,
+    /// `store::content_hash(&fields.content)`: import works it out on its parser threads.
+    pub content_hash: String,
+    /// The post's media (`files` ids); `None` keeps the links it has.
+    pub files: Option<Vec<i64>>,
+    pub history: History,
+}
+
+/// What a save records in `post_versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// When the title, body, excerpt or cover change, a version keeps the previous ones
+    /// (approved: it was the post). What import does.
+    KeepPrevious,
+    /// Nothing: the caller records versions (`versions::record`), as the commands do.
+    Caller,
 }
 
 /// A post's rows in the link tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Links {
-    pub categories: Vec<i64>,
-    pub tags: Vec<i64>,
-    pub aliases: Vec<String>,
-    pub files: Vec<i64>,
+struct Links {
+    categories: Vec<i64>,
+    tags: Vec<i64>,
+    aliases: Vec<String>,
+    files: Vec<i64>,
 }
 
 impl Links {
@@ -111,6 +169,15 @@ pub enum Outcome {
     Unchanged(i64),
 }
 
+impl Outcome {
+    /// The post's id.
+    pub fn id(self) -> i64 {
+        match self {
+            Outcome::New(id) | Outcome::Updated(id) | Outcome::Unchanged(id) => id,
+        }
+    }
+}
+
 /// Why a post could not be written (the caller turns it into a problem naming the file).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -130,27 +197,150 @@ struct User {
 /// Writes posts inside the caller's transaction.
 pub struct Writer<'c> {
     conn: &'c Connection,
-    now: String,
+    now: Timestamp,
     users: Vec<User>,
     /// (parent, slug of the name) → (id, slug).
     categories: HashMap<(Option<i64>, String), (i64, String)>,
     category_slugs: HashSet<String>,
     tags: HashMap<String, i64>,
     /// Names as written → ids, so a name met again is not slugified again.
-    category_paths: HashMap<Vec<String>, Option<i64>>,
+    category_paths: HashMap<CategoryPath, Option<i64>>,
     tag_names: HashMap<String, Option<i64>>,
+    /// Whether to hold off the change log's insert triggers (`bulk`).
+    hold: bool,
     /// The change log's per-row insert triggers, held off from the first new post on (see
     /// `store::changes`): this writer logs the posts they would have logged.
     held: Option<super::changes::HeldInserts>,
+    sql: Statements,
 }
 
-const POST_COLUMNS: &str =
-    "title, subtitle, slug, content, excerpt, cover_image, author_id, status, \
-     published_at, modified_at, read_time, extra, source_path, source_hash";
+/// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
+/// the ones `Writer::save` writes beside them.
+const FIELD_COLUMNS: [&str; 11] = [
+    "title",
+    "subtitle",
+    "slug",
+    "content",
+    "excerpt",
+    "cover_image",
+    "status",
+    "published_at",
+    "modified_at",
+    "read_time",
+    "extra",
+];
+const SAVED_COLUMNS: [&str; 3] = ["author_id", "source_path", "source_hash"];
+
+/// `p.title, p.subtitle, …`: the field columns of `posts` named `alias`, for a `SELECT` whose
+/// rows `read_fields` reads.
+pub(crate) fn field_columns(alias: &str) -> String {
+    FIELD_COLUMNS.map(|c| format!("{alias}.{c}")).join(", ")
+}
+
+/// A post's fields from the columns `field_columns` lists, from column `at` on; categories,
+/// tags, authors and aliases are left empty (they live in other tables).
+pub(crate) fn read_fields(r: &rusqlite::Row, at: usize) -> rusqlite::Result<PostFields> {
+    let extra: String = r.get(at + 10)?;
+    Ok(PostFields {
+        title: r.get(at)?,
+        subtitle: r.get(at + 1)?,
+        slug: r.get(at + 2)?,
+        content: r.get(at + 3)?,
+        excerpt: r.get(at + 4)?,
+        cover_image: r.get(at + 5)?,
+        status: r.get(at + 6)?,
+        published_at: r.get(at + 7)?,
+        modified_at: r.get(at + 8)?,
+        read_time: r.get(at + 9)?,
+        extra: serde_json::from_str(&extra).unwrap_or_default(),
+        ..PostFields::default()
+    })
+}
+
+/// The values of `FIELD_COLUMNS` and `SAVED_COLUMNS`, in that order.
+fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14] {
+    let f = save.fields;
+    [
+        &f.title,
+        &f.subtitle,
+        &f.slug,
+        &f.content,
+        &f.excerpt,
+        &f.cover_image,
+        &f.status,
+        &f.published_at,
+        &f.modified_at,
+        &f.read_time,
+        extra,
+        &save.author_id,
+        &save.source_path,
+        &save.source_hash,
+    ]
+}
+
+/// The SQL of a `Writer`, made once.
+struct Statements {
+    /// The saved columns are `?1` to `?14`, then `?15` the time, `?16` the content hash.
+    insert: String,
+    /// As `insert`, and `?17` the id.
+    update: String,
+    /// The saved columns of post `?1`, and whether it is deleted.
+    select: String,
+}
+
+fn post_statements() -> Statements {
+    let columns: Vec<&str> = FIELD_COLUMNS
+        .iter()
+        .chain(&SAVED_COLUMNS)
+        .copied()
+        .collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let insert = format!(
+        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?15, ?15, ?16)",
+        columns.join(", "),
+        marks.join(", ")
+    );
+    let sets: Vec<String> = columns
+        .iter()
+        .zip(&marks)
+        .map(|(c, m)| format!("{c} = {m}"))
+        .collect();
+    let update = format!(
+        "UPDATE posts SET {}, updated_at = ?15, content_hash = ?16, deleted_at = NULL WHERE id = ?17",
+        sets.join(", ")
+    );
+    let select = format!(
+        "SELECT {}, p.{}, p.deleted_at IS NOT NULL FROM posts p WHERE p.id = ?1",
+        field_columns("p"),
+        SAVED_COLUMNS.join(", p.")
+    );
+    Statements {
+        insert,
+        update,
+        select,
+    }
+}
+
+/// A post's row as `Writer::save` compares it.
+struct Row {
+    fields: PostFields,
+    author_id: Option<i64>,
+    source_path: Option<String>,
+    source_hash: Option<String>,
+    deleted: bool,
+}
 
 impl<'c> Writer<'c> {
+    /// A writer for many posts, as import uses it: from its first new post on, it holds the
+    /// change log's insert triggers off (see `finish`).
+    pub fn bulk(conn: &'c Connection, now: Timestamp) -> rusqlite::Result<Writer<'c>> {
+        let mut w = Writer::new(conn, now)?;
+        w.hold = true;
+        Ok(w)
+    }
+
     /// Loads users, categories and tags; `now` stamps every row written.
-    pub fn new(conn: &'c Connection, now: &str) -> rusqlite::Result<Writer<'c>> {
+    pub fn new(conn: &'c Connection, now: Timestamp) -> rusqlite::Result<Writer<'c>> {
         conn.set_prepared_statement_cache_capacity(64);
         let users = conn
             .prepare("SELECT id, name, email, slug FROM users")?
@@ -185,14 +375,16 @@ impl<'c> Writer<'c> {
             .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
         Ok(Writer {
             conn,
-            now: now.to_string(),
+            now,
             users,
             categories,
             category_slugs,
             tags,
             category_paths: HashMap::new(),
             tag_names: HashMap::new(),
+            hold: false,
             held: None,
+            sql: post_statements(),
         })
     }
 
@@ -259,12 +451,12 @@ impl<'c> Writer<'c> {
     ///
     /// Slugs are unique across the tree: a category takes its own slug when it is free,
     /// else `parent-own`, else `own-2`, `own-3`, …
-    pub fn category(&mut self, path: &[String]) -> rusqlite::Result<Option<i64>> {
+    pub fn category(&mut self, path: &CategoryPath) -> rusqlite::Result<Option<i64>> {
         if let Some(id) = self.category_paths.get(path) {
             return Ok(*id);
         }
-        let id = self.category_by_slugs(path)?;
-        self.category_paths.insert(path.to_vec(), id);
+        let id = self.category_by_slugs(path.names())?;
+        self.category_paths.insert(path.clone(), id);
         Ok(id)
     }
 
@@ -364,57 +556,40 @@ impl<'c> Writer<'c> {
             .query_row([&f.file_path], |r| r.get(0))
     }
 
-    /// Inserts a post, or updates `target` when it differs (appending a version that keeps
-    /// the previous title, content, excerpt and cover). An unchanged post keeps its
-    /// `updated_at`; only its source hash is refreshed.
-    pub fn upsert(
-        &mut self,
-        target: Option<i64>,
-        rec: &PostRecord,
-        links: Links,
-    ) -> Result<Outcome, WriteError> {
-        self.upsert_hashed(target, rec, &super::content_hash(&rec.content), links)
+    /// The link rows `fields` name: category paths and tags resolved (created when new).
+    fn links(&mut self, save: &Save) -> rusqlite::Result<Links> {
+        let mut links = Links {
+            aliases: save.fields.aliases.clone(),
+            files: save.files.clone().unwrap_or_default(),
+            ..Links::default()
+        };
+        for path in &save.fields.categories {
+            links.categories.extend(self.category(path)?);
+        }
+        for t in &save.fields.tags {
+            links.tags.extend(self.tag(t)?);
+        }
+        Ok(links.normalised())
     }
 
-    /// `upsert` with `content_hash` = `store::content_hash(&rec.content)` worked out by the
-    /// caller: import hashes on its parser threads, so this one writer thread does not.
-    pub fn upsert_hashed(
-        &mut self,
-        target: Option<i64>,
-        rec: &PostRecord,
-        content_hash: &str,
-        links: Links,
-    ) -> Result<Outcome, WriteError> {
-        debug_assert_eq!(content_hash, super::content_hash(&rec.content));
-        let links = links.normalised();
-        let Some(id) = target else {
-            if self.held.is_none() {
+    /// Inserts a post, or updates `target` when it differs (recording versions as
+    /// `save.history` says). An unchanged post keeps its `updated_at`; only its source is
+    /// refreshed.
+    pub fn save(&mut self, save: &Save) -> Result<Outcome, WriteError> {
+        let f = save.fields;
+        debug_assert_eq!(save.content_hash, super::content_hash(&f.content));
+        let mut links = self.links(save)?;
+        let extra = serde_json::to_string(&f.extra)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let Some(id) = save.target else {
+            if self.hold && self.held.is_none() {
                 self.held = Some(super::changes::hold_inserts(self.conn)?);
             }
+            let values = saved_values(save, &extra);
+            let more: [&dyn ToSql; 2] = [&self.now, &save.content_hash];
             self.conn
-                .prepare_cached(&format!(
-                    "INSERT INTO posts ({POST_COLUMNS}, created_at, updated_at, content_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
-                             ?16)"
-                ))?
-                .execute(params![
-                    rec.title,
-                    rec.subtitle,
-                    rec.slug,
-                    rec.content,
-                    rec.excerpt,
-                    rec.cover_image,
-                    rec.author_id,
-                    rec.status,
-                    rec.published_at,
-                    rec.modified_at,
-                    rec.read_time,
-                    rec.extra,
-                    rec.source_path,
-                    rec.source_hash,
-                    self.now,
-                    content_hash
-                ])?;
+                .prepare_cached(&self.sql.insert)?
+                .execute(params_from_iter(values.iter().chain(&more)))?;
             let id = self.conn.last_insert_rowid();
             self.write_links(id, &links, &Links::default())?;
             if let Some(h) = &self.held {
@@ -422,74 +597,53 @@ impl<'c> Writer<'c> {
             }
             return Ok(Outcome::New(id));
         };
-        let (cur, deleted) = self.current(id)?;
-        let cur_links = self.current_links(id)?;
-        let same_row = PostRecord {
-            source_path: rec.source_path.clone(),
-            source_hash: rec.source_hash.clone(),
-            ..cur.clone()
-        } == *rec;
-        if same_row && !deleted && cur_links == links {
-            if cur.source_path != rec.source_path || cur.source_hash != rec.source_hash {
+        let mut cur = self.current(id)?;
+        let mut cur_links = self.current_links(id)?;
+        if save.files.is_none() {
+            links.files = cur_links.files.clone();
+        }
+        // The link fields are compared as rows (`Links`), the rest here.
+        let cur_fields = PostFields {
+            categories: f.categories.clone(),
+            tags: f.tags.clone(),
+            authors: f.authors.clone(),
+            aliases: f.aliases.clone(),
+            ..std::mem::take(&mut cur.fields)
+        };
+        let same_row = cur_fields == *f && cur.author_id == save.author_id;
+        if same_row && !cur.deleted && cur_links == links {
+            if cur.source_path != save.source_path || cur.source_hash != save.source_hash {
                 self.conn
                     .prepare_cached(
                         "UPDATE posts SET source_path = ?1, source_hash = ?2 WHERE id = ?3",
                     )?
-                    .execute(params![rec.source_path, rec.source_hash, id])?;
+                    .execute(params![save.source_path, save.source_hash, id])?;
             }
             return Ok(Outcome::Unchanged(id));
         }
-        if cur.title != rec.title
-            || cur.content != rec.content
-            || cur.excerpt != rec.excerpt
-            || cur.cover_image != rec.cover_image
+        if save.history == History::KeepPrevious
+            && (cur_fields.title != f.title
+                || cur_fields.content != f.content
+                || cur_fields.excerpt != f.excerpt
+                || cur_fields.cover_image != f.cover_image)
         {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO post_versions (post_id, version, title, content, excerpt,
-                                                cover_image, status, author_id, created_at)
-                     SELECT ?1, COALESCE(MAX(version), 0) + 1, ?2, ?3, ?4, ?5, 'approved', ?6, ?7
-                     FROM post_versions WHERE post_id = ?1",
-                )?
-                .execute(params![
-                    id,
-                    cur.title,
-                    cur.content,
-                    cur.excerpt,
-                    cur.cover_image,
-                    cur.author_id,
-                    self.now
-                ])?;
-        }
-        self.conn
-            .prepare_cached(
-                "UPDATE posts SET title = ?1, subtitle = ?2, slug = ?3, content = ?4, excerpt = ?5,
-                    cover_image = ?6, author_id = ?7, status = ?8, published_at = ?9,
-                    modified_at = ?10, read_time = ?11, extra = ?12, source_path = ?13,
-                    source_hash = ?14, updated_at = ?15, deleted_at = NULL, content_hash = ?17
-                 WHERE id = ?16",
-            )?
-            .execute(params![
-                rec.title,
-                rec.subtitle,
-                rec.slug,
-                rec.content,
-                rec.excerpt,
-                rec.cover_image,
-                rec.author_id,
-                rec.status,
-                rec.published_at,
-                rec.modified_at,
-                rec.read_time,
-                rec.extra,
-                rec.source_path,
-                rec.source_hash,
-                self.now,
+            let kept = versions::State::from(cur_fields);
+            versions::append(
+                self.conn,
                 id,
-                content_hash
-            ])?;
+                &kept,
+                VersionStatus::Approved,
+                cur.author_id,
+                self.now,
+            )?;
+        }
+        let values = saved_values(save, &extra);
+        let more: [&dyn ToSql; 3] = [&self.now, &save.content_hash, &id];
+        self.conn
+            .prepare_cached(&self.sql.update)?
+            .execute(params_from_iter(values.iter().chain(&more)))?;
         if cur_links != links {
-            self.write_links(id, &links, &cur_links)?;
+            self.write_links(id, &links, &std::mem::take(&mut cur_links))?;
             if let Some(h) = &self.held {
                 h.note(self.conn, id)?;
             }
@@ -497,31 +651,17 @@ impl<'c> Writer<'c> {
         Ok(Outcome::Updated(id))
     }
 
-    fn current(&self, id: i64) -> rusqlite::Result<(PostRecord, bool)> {
+    fn current(&self, id: i64) -> rusqlite::Result<Row> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {POST_COLUMNS}, deleted_at IS NOT NULL FROM posts WHERE id = ?1"
-            ))?
+            .prepare_cached(&self.sql.select)?
             .query_row([id], |r| {
-                Ok((
-                    PostRecord {
-                        title: r.get(0)?,
-                        subtitle: r.get(1)?,
-                        slug: r.get(2)?,
-                        content: r.get(3)?,
-                        excerpt: r.get(4)?,
-                        cover_image: r.get(5)?,
-                        author_id: r.get(6)?,
-                        status: r.get(7)?,
-                        published_at: r.get(8)?,
-                        modified_at: r.get(9)?,
-                        read_time: r.get(10)?,
-                        extra: r.get(11)?,
-                        source_path: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
-                        source_hash: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
-                    },
-                    r.get(14)?,
-                ))
+                Ok(Row {
+                    fields: read_fields(r, 0)?,
+                    author_id: r.get(11)?,
+                    source_path: r.get(12)?,
+                    source_hash: r.get(13)?,
+                    deleted: r.get(14)?,
+                })
             })
     }
 
@@ -547,38 +687,37 @@ impl<'c> Writer<'c> {
 
     fn write_links(&self, id: i64, new: &Links, old: &Links) -> Result<(), WriteError> {
         let c = self.conn;
-        if new.categories != old.categories {
-            if !old.categories.is_empty() {
-                c.prepare_cached("DELETE FROM post_categories WHERE post_id = ?1")?
-                    .execute([id])?;
-            }
-            let mut ins = c.prepare_cached(
+        // (delete, insert, new ids, old ids) of each link table.
+        let tables: [(&str, &str, &Vec<i64>, &Vec<i64>); 3] = [
+            (
+                "DELETE FROM post_categories WHERE post_id = ?1",
                 "INSERT INTO post_categories (post_id, category_id) VALUES (?1, ?2)",
-            )?;
-            for cat in &new.categories {
-                ins.execute([id, *cat])?;
+                &new.categories,
+                &old.categories,
+            ),
+            (
+                "DELETE FROM post_tags WHERE post_id = ?1",
+                "INSERT INTO post_tags (post_id, tag_id) VALUES (?1, ?2)",
+                &new.tags,
+                &old.tags,
+            ),
+            (
+                "DELETE FROM post_files WHERE post_id = ?1",
+                "INSERT INTO post_files (post_id, file_id) VALUES (?1, ?2)",
+                &new.files,
+                &old.files,
+            ),
+        ];
+        for (delete, insert, new, old) in tables {
+            if new == old {
+                continue;
             }
-        }
-        if new.tags != old.tags {
-            if !old.tags.is_empty() {
-                c.prepare_cached("DELETE FROM post_tags WHERE post_id = ?1")?
-                    .execute([id])?;
+            if !old.is_empty() {
+                c.prepare_cached(delete)?.execute([id])?;
             }
-            let mut ins =
-                c.prepare_cached("INSERT INTO post_tags (post_id, tag_id) VALUES (?1, ?2)")?;
-            for tag in &new.tags {
-                ins.execute([id, *tag])?;
-            }
-        }
-        if new.files != old.files {
-            if !old.files.is_empty() {
-                c.prepare_cached("DELETE FROM post_files WHERE post_id = ?1")?
-                    .execute([id])?;
-            }
-            let mut ins =
-                c.prepare_cached("INSERT INTO post_files (post_id, file_id) VALUES (?1, ?2)")?;
-            for f in &new.files {
-                ins.execute([id, *f])?;
+            let mut ins = c.prepare_cached(insert)?;
+            for linked in new {
+                ins.execute([id, *linked])?;
             }
         }
         if new.aliases != old.aliases {
@@ -626,14 +765,141 @@ impl<'c> Writer<'c> {
         Ok(n > 0)
     }
 
-    /// The one audit row of an import; `counts` is a JSON object.
-    pub fn audit(&self, counts: &str) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit_logs (action, resource_type, new_values, created_at)
-                 VALUES ('import', 'post', ?1, ?2)",
-            )?
-            .execute(params![counts, self.now])?;
-        Ok(())
+    /// The one audit row of an import (no user: the files did it); `counts` is a JSON
+    /// object.
+    pub fn audit(&self, counts: &serde_json::Value) -> rusqlite::Result<()> {
+        audit::append(
+            self.conn,
+            &audit::NewEntry {
+                user_id: None,
+                action: "import",
+                resource_type: "post",
+                resource_id: None,
+                old_values: None,
+                new_values: Some(counts),
+                at: self.now,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2024-06-01 12:00:00";
+
+    fn now() -> Timestamp {
+        NOW.parse().unwrap()
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        (dir, store)
+    }
+
+    fn fields(title: &str, categories: &[&str], tags: &[&str]) -> PostFields {
+        PostFields {
+            title: title.to_string(),
+            slug: "post".to_string(),
+            content: format!("{title} body"),
+            status: PostStatus::Published,
+            published_at: Some("2024-05-01 08:00:00".parse::<Timestamp>().unwrap()),
+            categories: categories.iter().map(|c| CategoryPath::from(*c)).collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..PostFields::default()
+        }
+    }
+
+    fn save(target: Option<i64>, fields: &PostFields, history: History) -> Save<'_> {
+        Save {
+            target,
+            fields,
+            author_id: None,
+            source_path: None,
+            source_hash: None,
+            content_hash: crate::store::content_hash(&fields.content),
+            files: None,
+            history,
+        }
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_saved_post_reads_back_typed() {
+        let (_d, mut s) = store();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
+        let f = fields("One", &["Tech/Rust"], &["Intro"]);
+        let id = w.save(&save(None, &f, History::Caller)).unwrap().id();
+        drop(w);
+        let back = s
+            .read(|tx| crate::store::content::posts::load(tx, id))
+            .unwrap();
+        assert_eq!(back.fields.status, PostStatus::Published);
+        assert_eq!(back.fields.published_at, f.published_at);
+        assert_eq!(back.fields.categories, f.categories);
+        assert_eq!(back.fields.tags, f.tags);
+        assert_eq!(back.created_at.to_string(), NOW);
+    }
+
+    #[test]
+    fn one_resolver_matches_category_paths_and_tags_by_slug() {
+        let (_d, s) = store();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
+        let a = w.category(&CategoryPath::from("Tech/Rust")).unwrap();
+        let b = w.category(&CategoryPath::from("tech / RUST")).unwrap();
+        assert_eq!(a, b);
+        // A second `Rust` under another parent takes `parent-own`.
+        w.category(&CategoryPath::from("Games/Rust")).unwrap();
+        let slugs: Vec<String> = s
+            .conn
+            .prepare("SELECT slug FROM categories ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(slugs, ["tech", "rust", "games", "games-rust"]);
+        assert_eq!(w.tag("C Sharp").unwrap(), w.tag("c-sharp").unwrap());
+        assert_eq!(w.tag("!!!").unwrap(), None);
+    }
+
+    #[test]
+    fn history_says_who_records_versions() {
+        let (_d, s) = store();
+        let mut w = Writer::new(&s.conn, now()).unwrap();
+        let id = w
+            .save(&save(None, &fields("One", &[], &[]), History::Caller))
+            .unwrap()
+            .id();
+        let edited = fields("Two", &[], &[]);
+        let o = w.save(&save(Some(id), &edited, History::Caller)).unwrap();
+        assert_eq!(o, Outcome::Updated(id));
+        assert_eq!(count(&s.conn, "SELECT COUNT(*) FROM post_versions"), 0);
+        let again = fields("Three", &[], &[]);
+        w.save(&save(Some(id), &again, History::KeepPrevious))
+            .unwrap();
+        let (title, status): (String, VersionStatus) = s
+            .conn
+            .query_row("SELECT title, status FROM post_versions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((title.as_str(), status), ("Two", VersionStatus::Approved));
+        // The same fields again change nothing, and keep the media links they do not name.
+        s.conn
+            .execute_batch(
+                "INSERT INTO files (id, filename, original_name, file_path, file_size, mime_type)
+                 VALUES (1, 'a.png', 'a.png', 'media/a.png', 1, 'image/png');
+                 INSERT INTO post_files (post_id, file_id) VALUES (1, 1);",
+            )
+            .unwrap();
+        let o = w.save(&save(Some(id), &again, History::Caller)).unwrap();
+        assert_eq!(o, Outcome::Unchanged(id));
+        assert_eq!(count(&s.conn, "SELECT COUNT(*) FROM post_files"), 1);
     }
 }

@@ -42,6 +42,12 @@ impl Tx<'_> {
         self.tx.query_row(sql, params, f)
     }
 
+    /// The connection under the transaction, for store code that takes a `&Connection`
+    /// (the post writer, which also runs outside a `Tx` during import).
+    pub(in crate::store) fn conn(&self) -> &rusqlite::Connection {
+        &self.tx
+    }
+
     pub(in crate::store) fn last_insert_rowid(&self) -> i64 {
         self.tx.last_insert_rowid()
     }

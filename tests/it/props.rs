@@ -78,7 +78,7 @@ proptest! {
             list(&cats)
         );
         let post = match parse_file("2024-01-02-post.md", src.as_bytes(), &context()) {
-            Ok(p) => p,
+            Ok(p) => p.fields,
             // Some generated names are not valid YAML scalars in a flow list (e.g. a lone `-`):
             // those are reported problems, not panics; nothing to check then.
             Err(problems) => {
@@ -286,8 +286,8 @@ fn fuzz_seeds_and_regressions_never_panic() {
                 let text = std::str::from_utf8(&bytes).ok();
                 match name.as_str() {
                     "frontmatter" => {
-                        if let Some(Ok(split)) = text.map(bloggo::import::frontmatter::split) {
-                            let _ = bloggo::import::frontmatter::parse(&split);
+                        if let Some(Ok(split)) = text.map(bloggo::frontmatter::syntax::split) {
+                            let _ = bloggo::frontmatter::syntax::parse(&split);
                         }
                     }
                     "markdown" => {

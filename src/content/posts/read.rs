@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::model::PostStatus;
+use crate::model::{PostStatus, Timestamp};
 use crate::store::content::posts::{self, Post, Stats, Summary};
 use crate::store::content::versions::{self, State, Version};
 use crate::store::content::{taxonomy, users};
@@ -24,7 +24,7 @@ pub struct ListQuery {
 }
 
 /// The status a listing shows: `scheduled` for a published post with a future date.
-pub fn shown_status(status: PostStatus, published_at: Option<&str>, now: &str) -> String {
+pub fn shown_status(status: PostStatus, published_at: Option<Timestamp>, now: Timestamp) -> String {
     match published_at {
         Some(d) if status == PostStatus::Published && d > now => "scheduled".into(),
         _ => status.as_str().into(),
@@ -32,7 +32,7 @@ pub fn shown_status(status: PostStatus, published_at: Option<&str>, now: &str) -
 }
 
 /// The posts the query names, newest first; `now` tells scheduled posts from published ones.
-pub fn list(store: &mut Store, q: &ListQuery, now: &str) -> Result<Vec<Summary>> {
+pub fn list(store: &mut Store, q: &ListQuery, now: Timestamp) -> Result<Vec<Summary>> {
     store.read(|tx| {
         let filter = posts::Filter {
             status: q.status.clone(),

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::content::access::{self, PostAction};
 use crate::content::sync::{in_content, move_file, trash_path};
 use crate::content::ActAs;
+use crate::model::Timestamp;
 use crate::store::content::posts;
 use crate::store::content::Permission;
 use crate::store::{Store, Tx};
@@ -51,8 +52,8 @@ fn soft_delete(
             (false, None) => bail!("{slug} is not deleted"),
             _ => {}
         }
-        let now = crate::store::now_text();
-        posts::set_deleted(tx, post.id, delete.then_some(now.as_str()))?;
+        let now = Timestamp::now();
+        posts::set_deleted(tx, post.id, delete.then_some(now))?;
         // A synced post's file goes to (or comes back from) content/.trash.
         if let Some((file, rel)) = post
             .source_path
@@ -97,7 +98,7 @@ pub struct Doomed {
     pub id: i64,
     pub slug: String,
     pub title: String,
-    pub deleted_at: String,
+    pub deleted_at: Timestamp,
 }
 
 /// The posts soft-deleted before `cutoff` (a store timestamp), refused unless the acting user
@@ -105,7 +106,7 @@ pub struct Doomed {
 fn purgeable(
     tx: &Tx,
     act: &ActAs,
-    cutoff: &str,
+    cutoff: Timestamp,
 ) -> Result<(crate::store::content::users::User, Vec<Doomed>)> {
     let actor = act.require(tx, Permission::PostsDelete, "purge posts")?;
     let doomed: Vec<Doomed> = posts::purgeable(tx, cutoff)?
@@ -124,7 +125,7 @@ fn purgeable(
 }
 
 /// What a purge of the posts deleted before `cutoff` would remove (nothing is changed).
-pub fn plan_purge(store: &mut Store, act: &ActAs, cutoff: &str) -> Result<Vec<Doomed>> {
+pub fn plan_purge(store: &mut Store, act: &ActAs, cutoff: Timestamp) -> Result<Vec<Doomed>> {
     store.read(|tx| purgeable(tx, act, cutoff).map(|(_, doomed)| doomed))
 }
 
@@ -135,7 +136,7 @@ pub fn purge(
     store: &mut Store,
     settings: &Settings,
     act: &ActAs,
-    cutoff: &str,
+    cutoff: Timestamp,
     plan: &[Doomed],
 ) -> Result<usize> {
     let mut files = Vec::new();
@@ -218,7 +219,9 @@ mod tests {
     use crate::store::content::ContentError;
 
     /// A cutoff after every deletion the test makes.
-    const LATER: &str = "2999-01-01 00:00:00";
+    fn later() -> Timestamp {
+        "2999-01-01 00:00:00".parse().unwrap()
+    }
 
     fn deleted(s: &mut Site, title: &str) -> crate::store::content::posts::Post {
         let new = NewPost {
@@ -254,7 +257,7 @@ mod tests {
         let mut s = site();
         deleted(&mut s, "One");
         deleted(&mut s, "Two");
-        let plan = plan_purge(&mut s.store, &by(ADMIN), LATER).unwrap();
+        let plan = plan_purge(&mut s.store, &by(ADMIN), later()).unwrap();
         let slugs: Vec<&str> = plan.iter().map(|d| d.slug.as_str()).collect();
         assert_eq!(slugs.len(), 2);
         assert!(slugs.contains(&"one") && slugs.contains(&"two"));
@@ -266,7 +269,7 @@ mod tests {
         // Deleted after the plan: not what the user agreed to remove.
         deleted(&mut s, "Three");
 
-        let n = purge(&mut s.store, &s.settings, &by(ADMIN), LATER, &plan).unwrap();
+        let n = purge(&mut s.store, &s.settings, &by(ADMIN), later(), &plan).unwrap();
         assert_eq!(n, 1);
         assert!(!exists(&mut s, "one"));
         assert!(exists(&mut s, "two") && exists(&mut s, "three"));
@@ -280,7 +283,12 @@ mod tests {
     fn nothing_deleted_before_the_cutoff_plans_nothing() {
         let mut s = site();
         deleted(&mut s, "Recent");
-        let plan = plan_purge(&mut s.store, &by(ADMIN), "2000-01-01 00:00:00").unwrap();
+        let plan = plan_purge(
+            &mut s.store,
+            &by(ADMIN),
+            "2000-01-01 00:00:00".parse().unwrap(),
+        )
+        .unwrap();
         assert!(plan.is_empty());
     }
 
@@ -288,12 +296,12 @@ mod tests {
     fn only_a_role_with_posts_delete_plans_or_purges() {
         let mut s = site();
         deleted(&mut s, "Old");
-        let plan = plan_purge(&mut s.store, &by(ADMIN), LATER).unwrap();
+        let plan = plan_purge(&mut s.store, &by(ADMIN), later()).unwrap();
         for err in [
-            plan_purge(&mut s.store, &by(EDITOR), LATER)
+            plan_purge(&mut s.store, &by(EDITOR), later())
                 .map(|_| 0)
                 .unwrap_err(),
-            purge(&mut s.store, &s.settings, &by(EDITOR), LATER, &plan).unwrap_err(),
+            purge(&mut s.store, &s.settings, &by(EDITOR), later(), &plan).unwrap_err(),
         ] {
             assert!(
                 matches!(

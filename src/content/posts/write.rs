@@ -11,10 +11,10 @@ use crate::content::access::{self, PostAction};
 use crate::content::sync::{sync_source_file, write_source_file};
 use crate::content::ActAs;
 use crate::export;
-use crate::model::{PostStatus, VersionStatus};
-use crate::store::content::posts::{self, Edit, Post};
+use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
+use crate::store::content::posts::{self, Post};
 use crate::store::content::users::{self, User};
-use crate::store::content::{taxonomy, versions, Permission};
+use crate::store::content::{versions, Permission};
 use crate::store::Store;
 
 /// A draft to create.
@@ -48,9 +48,18 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
             }
             None => posts::free_slug(tx, title)?,
         };
-        let id = posts::insert_draft(tx, title, &slug, "", actor.id, 0)?;
-        taxonomy::set_post_categories(tx, id, &new.categories)?;
-        taxonomy::set_post_tags(tx, id, &new.tags)?;
+        let fields = PostFields {
+            title: title.to_string(),
+            slug: slug.clone(),
+            categories: new
+                .categories
+                .iter()
+                .map(|c| CategoryPath::from(c.as_str()))
+                .collect(),
+            tags: new.tags.clone(),
+            ..PostFields::default()
+        };
+        let id = posts::create(tx, &fields, actor.id)?;
         versions::record_change(tx, id, actor.id)?;
         let created = json!({
             "title": title,
@@ -95,13 +104,13 @@ pub fn open_for_edit(store: &mut Store, act: &ActAs, slug: &str) -> Result<Post>
 }
 
 /// Reads an edited document with import's own parser, so an edit means exactly what the
-/// same text in a `content/` file means to sync. Returns the post state, the author named
-/// and the read time.
+/// same text in a `content/` file means to sync. Returns the post's fields and the author
+/// named.
 fn read_document(
     settings: &Settings,
     before: &Post,
     text: &str,
-) -> Result<(Edit, Option<crate::import::AuthorRef>, i64)> {
+) -> Result<(PostFields, Option<AuthorRef>)> {
     let ctx = crate::import::ParseContext::for_site(settings);
     let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
         .map_err(|problems| {
@@ -114,26 +123,12 @@ fn read_document(
                 .collect();
             anyhow::anyhow!("the edited post: {}", lines.join("; "))
         })?;
-    let edit = Edit {
-        title: p.title,
-        subtitle: p.subtitle,
-        slug: p.slug,
-        content: p.content,
-        excerpt: p.excerpt,
-        cover_image: p.cover_image,
-        status: p.status,
-        published_at: p.published_at,
-        modified_at: p.modified_at,
-        extra: p.extra,
-        categories: p.categories.iter().map(|c| c.join("/")).collect(),
-        tags: p.tags,
-        aliases: p.aliases,
-    };
-    Ok((edit, p.authors.into_iter().next(), p.read_time))
+    let author = p.fields.authors.first().cloned();
+    Ok((p.fields, author))
 }
 
 /// The fields that differ between two states of a post, as an edit reports them.
-fn changed_fields(a: &Edit, b: &Edit) -> Vec<&'static str> {
+fn changed_fields(a: &PostFields, b: &PostFields) -> Vec<&'static str> {
     let mut c = Vec::new();
     let mut check = |name: &'static str, same: bool| {
         if !same {
@@ -165,7 +160,7 @@ pub fn save_edit(
     before: &Post,
     text: &str,
 ) -> Result<Vec<&'static str>> {
-    let (edit, author, minutes) = read_document(settings, before, text)?;
+    let (edit, author) = read_document(settings, before, text)?;
     store.write(|tx| {
         // The post may have changed while the editor was open: refuse to overwrite that.
         let now_post = posts::load(tx, before.id)?;
@@ -175,13 +170,13 @@ pub fn save_edit(
                 before.slug
             );
         }
-        let old = Edit::of(before);
+        let old = &before.fields;
         let actor = act.user(tx)?;
         access::check(tx, &actor, PostAction::Edit, &now_post)?;
         if edit.status != old.status || edit.published_at != old.published_at {
             access::check(tx, &actor, PostAction::ChangeStatus, &now_post)?;
         }
-        let mut changed = changed_fields(&old, &edit);
+        let mut changed = changed_fields(old, &edit);
         let author_id = match author {
             Some(a)
                 if before
@@ -212,10 +207,8 @@ pub fn save_edit(
             return Ok(changed);
         }
         versions::keep_before_change(tx, before.id)?;
-        posts::apply(tx, before.id, &edit, minutes)?;
-        if let Some(id) = author_id {
-            posts::set_author(tx, before.id, id)?;
-        }
+        let author_id = author_id.or(now_post.author.as_ref().map(|a| a.id));
+        posts::apply(tx, &now_post, &edit, author_id)?;
         let v = versions::record_change(tx, before.id, actor.id)?;
         audit_post(
             tx,
@@ -235,7 +228,7 @@ pub fn save_edit(
 pub enum Published {
     Now,
     /// Scheduled for this store timestamp, in the future.
-    Scheduled(String),
+    Scheduled(Timestamp),
 }
 
 /// Publishes a post now, or at `at` (RFC 3339, or `YYYY-MM-DD HH:MM` in the site's zone; a
@@ -251,15 +244,15 @@ pub fn publish(
         let actor = act.user(tx)?;
         let post = live_post(tx, slug)?;
         access::check(tx, &actor, PostAction::Publish, &post)?;
-        let now = crate::store::now_text();
+        let now = Timestamp::now();
         let when = match at {
             Some(t) => export::parse_time(t, &settings.timezone)?,
-            None => match &post.published_at {
-                Some(d) if *d <= now => d.clone(),
-                _ => now.clone(),
+            None => match post.published_at {
+                Some(d) if d <= now => d,
+                _ => now,
             },
         };
-        posts::set_status(tx, post.id, PostStatus::Published, Some(&when))?;
+        posts::set_status(tx, post.id, PostStatus::Published, Some(when))?;
         let after = posts::load(tx, post.id)?;
         let scheduled = when > now;
         audit_post(
@@ -319,7 +312,7 @@ fn set_status(
         let actor = act.user(tx)?;
         let post = live_post(tx, slug)?;
         access::check(tx, &actor, action, &post)?;
-        posts::set_status(tx, post.id, status, post.published_at.as_deref())?;
+        posts::set_status(tx, post.id, status, post.published_at)?;
         let after = posts::load(tx, post.id)?;
         audit_post(
             tx,
@@ -350,12 +343,9 @@ pub fn revert(
             bail!("{slug} already has the text of version {to}; nothing to revert");
         }
         versions::keep_before_change(tx, post.id)?;
-        let mut e = Edit::of(&post);
-        e.title = target.title.clone();
-        e.content = target.content.clone();
-        e.excerpt = target.excerpt.clone();
-        e.cover_image = target.cover_image.clone();
-        posts::apply(tx, post.id, &e, read_time(settings, &e.content))?;
+        let mut e = target.state.applied_to(post.fields.clone());
+        e.read_time = read_time(settings, &e.content);
+        posts::apply(tx, &post, &e, post.author.as_ref().map(|a| a.id))?;
         let v = versions::record_change(tx, post.id, actor.id)?;
         audit_post(
             tx,
@@ -442,14 +432,10 @@ pub fn review(
         let reviewer = (step != Review::Submit).then_some(actor.id);
         versions::set_review(tx, post.id, v, version_status, reviewer)?;
         let published_at = match status {
-            PostStatus::Published => Some(
-                post.published_at
-                    .clone()
-                    .unwrap_or_else(crate::store::now_text),
-            ),
-            _ => post.published_at.clone(),
+            PostStatus::Published => Some(post.published_at.unwrap_or_else(Timestamp::now)),
+            _ => post.published_at,
         };
-        posts::set_status(tx, post.id, status, published_at.as_deref())?;
+        posts::set_status(tx, post.id, status, published_at)?;
         audit_post(
             tx,
             &actor,
@@ -557,7 +543,7 @@ mod tests {
         );
         assert_eq!(
             at.unwrap(),
-            Published::Scheduled("2999-01-01 09:00:00".into())
+            Published::Scheduled("2999-01-01 09:00:00".parse().unwrap())
         );
     }
 

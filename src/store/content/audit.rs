@@ -1,10 +1,11 @@
-//! The audit log: one row per change made through the commands.
+//! The audit log: one row per change made through the commands, and one per import.
 
+use crate::store::Tx;
 use anyhow::Result;
 use rusqlite::params;
 use serde_json::Value;
 
-use crate::store::Tx;
+use crate::model::Timestamp;
 
 /// One audit row with the acting user's email.
 #[derive(Debug, Clone)]
@@ -19,7 +20,40 @@ pub struct Entry {
     pub new_values: Option<String>,
 }
 
-/// Appends an audit row (`action` such as `post.publish`, values as JSON).
+/// An audit row to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    /// `None` for what no user did (an import: the files did it).
+    pub user_id: Option<i64>,
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<i64>,
+    pub old_values: Option<&'a Value>,
+    pub new_values: Option<&'a Value>,
+    /// A store timestamp.
+    pub at: Timestamp,
+}
+
+/// Appends an audit row: the one place `audit_logs` rows are written.
+pub(in crate::store) fn append(conn: &rusqlite::Connection, e: &NewEntry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.user_id,
+        e.action,
+        e.resource_type,
+        e.resource_id,
+        e.old_values.map(Value::to_string),
+        e.new_values.map(Value::to_string),
+        e.at
+    ])?;
+    Ok(())
+}
+
+/// Appends an audit row for a user's change, now (`action` such as `post.publish`, values
+/// as JSON).
 pub fn write(
     conn: &Tx,
     user_id: i64,
@@ -29,25 +63,24 @@ pub fn write(
     old_values: Option<&Value>,
     new_values: Option<&Value>,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            user_id,
+    append(
+        conn.conn(),
+        &NewEntry {
+            user_id: Some(user_id),
             action,
             resource_type,
             resource_id,
-            old_values.map(Value::to_string),
-            new_values.map(Value::to_string),
-            crate::store::now_text()
-        ],
+            old_values,
+            new_values,
+            at: Timestamp::now(),
+        },
     )?;
     Ok(())
 }
 
 /// Audit rows at or after `since` (a store timestamp), oldest first, at most `limit`
 /// (the newest ones).
-pub fn list(conn: &Tx, since: Option<&str>, limit: usize) -> Result<Vec<Entry>> {
+pub fn list(conn: &Tx, since: Option<Timestamp>, limit: usize) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare(
         "SELECT * FROM (
             SELECT a.id, a.created_at, u.email, a.action, a.resource_type, a.resource_id,

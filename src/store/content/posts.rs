@@ -1,11 +1,13 @@
-//! Posts: finding, listing, creating, changing status, soft delete and purge.
+//! Posts: finding, listing, loading (`StoredPost`), creating and editing (through the one
+//! post writer, `store::posts::Writer::save`), changing status, soft delete and purge.
 
+use crate::store::Tx;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 
 use super::{taxonomy, ContentError};
-use crate::model::PostStatus;
-use crate::store::Tx;
+use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
+use crate::store::posts::{field_columns, read_fields, History, Outcome, Save, WriteError, Writer};
 
 /// A post's author as the store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,44 +28,43 @@ pub struct PostFile {
     pub mime_type: String,
 }
 
-/// Everything the store holds about one post.
+/// A post as the store holds it: its editable fields and what the store keeps beside them.
+/// It derefs to its `PostFields` (`post.title`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Post {
+pub struct StoredPost {
     pub id: i64,
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
+    /// `fields.authors` holds the author, named as the user is.
+    pub fields: PostFields,
     pub author: Option<Author>,
-    pub status: PostStatus,
-    pub published_at: Option<String>,
-    pub modified_at: Option<String>,
     pub view_count: i64,
-    pub read_time: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
-    pub categories: Vec<String>,
-    pub tags: Vec<String>,
-    pub aliases: Vec<String>,
     pub files: Vec<PostFile>,
 }
 
-/// One line of `post list`.
+impl std::ops::Deref for StoredPost {
+    type Target = PostFields;
+    fn deref(&self) -> &PostFields {
+        &self.fields
+    }
+}
+
+/// The name the commands know it by.
+pub type Post = StoredPost;
+
+/// One line of `post list`: a listing row, not a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub id: i64,
     pub slug: String,
     pub title: String,
     pub status: PostStatus,
-    pub published_at: Option<String>,
+    pub published_at: Option<Timestamp>,
     pub views: i64,
-    pub deleted_at: Option<String>,
+    pub deleted_at: Option<Timestamp>,
 }
 
 /// What `post list` filters on; `None` means any.
@@ -79,19 +80,13 @@ pub struct Filter {
     pub deleted: bool,
 }
 
-fn parse_status(s: String) -> rusqlite::Result<PostStatus> {
-    s.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
-}
-
 /// Posts matching a filter, newest first (by published date, then creation).
-pub fn list(conn: &Tx, f: &Filter, now: &str) -> Result<Vec<Summary>> {
+pub fn list(conn: &Tx, f: &Filter, now: Timestamp) -> Result<Vec<Summary>> {
     let (status, scheduled) = match f.status.as_deref() {
-        Some("scheduled") => (Some("published".to_string()), true),
+        Some("scheduled") => (Some(PostStatus::Published), true),
         Some(s) => {
             let st: PostStatus = s.parse().map_err(anyhow::Error::msg)?;
-            (Some(st.as_str().to_string()), false)
+            (Some(st), false)
         }
         None => (None, false),
     };
@@ -117,7 +112,7 @@ pub fn list(conn: &Tx, f: &Filter, now: &str) -> Result<Vec<Summary>> {
                 id: r.get(0)?,
                 slug: r.get(1)?,
                 title: r.get(2)?,
-                status: parse_status(r.get(3)?)?,
+                status: r.get(3)?,
                 published_at: r.get(4)?,
                 views: r.get(5)?,
                 deleted_at: r.get(6)?,
@@ -148,60 +143,56 @@ pub fn all_ids(conn: &Tx, with_deleted: bool) -> Result<Vec<i64>> {
 }
 
 /// Loads a post with its author, categories, tags, aliases and media.
-pub fn load(conn: &Tx, id: i64) -> Result<Post> {
+pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
     let mut post = conn
         .query_row(
-            "SELECT p.id, p.title, p.subtitle, p.slug, p.content, p.excerpt, p.cover_image,
-                    u.id, u.name, u.email, p.status, p.published_at, p.modified_at,
-                    MAX(p.view_count, COALESCE(s.view_count, 0)), p.read_time, p.created_at,
-                    p.updated_at, p.deleted_at, p.extra, p.source_path, p.source_hash
-             FROM posts p LEFT JOIN users u ON u.id = p.author_id
-                          LEFT JOIN post_statistics s ON s.post_id = p.id
-             WHERE p.id = ?1",
+            &format!(
+                "SELECT p.id, {}, u.id, u.name, u.email,
+                        MAX(p.view_count, COALESCE(s.view_count, 0)), p.created_at, p.updated_at,
+                        p.deleted_at, p.source_path, p.source_hash
+                 FROM posts p LEFT JOIN users u ON u.id = p.author_id
+                              LEFT JOIN post_statistics s ON s.post_id = p.id
+                 WHERE p.id = ?1",
+                field_columns("p")
+            ),
             [id],
             |r| {
-                let author = match r.get::<_, Option<i64>>(7)? {
+                let author = match r.get::<_, Option<i64>>(12)? {
                     Some(id) => Some(Author {
                         id,
-                        name: r.get(8)?,
-                        email: r.get(9)?,
+                        name: r.get(13)?,
+                        email: r.get(14)?,
                     }),
                     None => None,
                 };
-                let extra: String = r.get(18)?;
-                Ok(Post {
+                Ok(StoredPost {
                     id: r.get(0)?,
-                    title: r.get(1)?,
-                    subtitle: r.get(2)?,
-                    slug: r.get(3)?,
-                    content: r.get(4)?,
-                    excerpt: r.get(5)?,
-                    cover_image: r.get(6)?,
+                    fields: read_fields(r, 1)?,
                     author,
-                    status: parse_status(r.get(10)?)?,
-                    published_at: r.get(11)?,
-                    modified_at: r.get(12)?,
-                    view_count: r.get(13)?,
-                    read_time: r.get(14)?,
-                    created_at: r.get(15)?,
-                    updated_at: r.get(16)?,
-                    deleted_at: r.get(17)?,
-                    extra: serde_json::from_str(&extra).unwrap_or_default(),
+                    view_count: r.get(15)?,
+                    created_at: r.get(16)?,
+                    updated_at: r.get(17)?,
+                    deleted_at: r.get(18)?,
                     source_path: r.get(19)?,
                     source_hash: r.get(20)?,
-                    categories: Vec::new(),
-                    tags: Vec::new(),
-                    aliases: Vec::new(),
                     files: Vec::new(),
                 })
             },
         )
         .with_context(|| format!("loading post {id}"))?;
-    post.categories = taxonomy::post_category_paths(conn, id)?;
-    post.tags = taxonomy::post_tag_names(conn, id)?;
+    post.fields.authors = post
+        .author
+        .iter()
+        .map(|a| AuthorRef {
+            name: a.name.clone(),
+            email: Some(a.email.clone()),
+        })
+        .collect();
+    post.fields.categories = taxonomy::post_category_paths(conn, id)?;
+    post.fields.tags = taxonomy::post_tag_names(conn, id)?;
     let mut stmt =
         conn.prepare("SELECT path FROM post_aliases WHERE post_id = ?1 ORDER BY path")?;
-    post.aliases = stmt
+    post.fields.aliases = stmt
         .query_map([id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(
@@ -246,130 +237,81 @@ pub fn free_slug(conn: &Tx, title: &str) -> Result<String> {
     Ok(candidate)
 }
 
-/// Inserts a draft and returns its id.
-pub fn insert_draft(
-    conn: &Tx,
-    title: &str,
-    slug: &str,
-    content: &str,
-    author_id: i64,
-    read_time: i64,
-) -> Result<i64> {
-    let now = crate::store::now_text();
-    conn.execute(
-        "INSERT INTO posts (title, slug, content, author_id, status, read_time, created_at, updated_at,
-                            content_hash)
-         VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?6, ?7)",
-        params![title, slug, content, author_id, read_time, now, crate::store::content_hash(content)],
-    )
-    .with_context(|| format!("adding the post {slug:?}"))?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// The editable state of a post: what `post edit` reads back from the editor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Edit {
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    pub content: String,
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
-    pub status: PostStatus,
-    pub published_at: Option<String>,
-    pub modified_at: Option<String>,
-    pub extra: serde_json::Map<String, serde_json::Value>,
-    pub categories: Vec<String>,
-    pub tags: Vec<String>,
-    pub aliases: Vec<String>,
-}
-
-impl Edit {
-    pub fn of(p: &Post) -> Edit {
-        Edit {
-            title: p.title.clone(),
-            subtitle: p.subtitle.clone(),
-            slug: p.slug.clone(),
-            content: p.content.clone(),
-            excerpt: p.excerpt.clone(),
-            cover_image: p.cover_image.clone(),
-            status: p.status,
-            published_at: p.published_at.clone(),
-            modified_at: p.modified_at.clone(),
-            extra: p.extra.clone(),
-            categories: p.categories.clone(),
-            tags: p.tags.clone(),
-            aliases: p.aliases.clone(),
-        }
-    }
-}
-
-/// Writes an edited state onto the post (row, categories, tags, aliases). Versions are the
-/// caller's: see `versions::record`.
-pub fn apply(conn: &Tx, id: i64, e: &Edit, read_time: i64) -> Result<()> {
-    if e.title.trim().is_empty() {
+/// Checks what the commands require of a post's fields: a title, and a slug that is one.
+fn check_fields(f: &PostFields) -> Result<PostFields> {
+    if f.title.trim().is_empty() {
         bail!("a post needs a title");
     }
-    let slug = e.slug.trim();
+    let slug = f.slug.trim();
     if slug.is_empty() || slug != slug::slugify(slug) {
         bail!("{slug:?} is not a slug: use lowercase letters, digits and hyphens");
     }
+    Ok(PostFields {
+        title: f.title.trim().to_string(),
+        slug: slug.to_string(),
+        ..f.clone()
+    })
+}
+
+/// Adds a post (through the one post writer) by `author_id`, and returns its id. Versions
+/// are the caller's: see `versions::record`.
+pub fn create(conn: &Tx, fields: &PostFields, author_id: i64) -> Result<i64> {
+    let fields = check_fields(fields)?;
+    if id_of(conn, &fields.slug).is_ok() {
+        bail!("another post already has the slug {:?}", fields.slug);
+    }
+    let outcome = save(conn, None, &fields, Some(author_id), (None, None))
+        .with_context(|| format!("adding the post {:?}", fields.slug))?;
+    Ok(outcome.id())
+}
+
+/// Writes edited fields (row, categories, tags, aliases) and author onto a post, through the
+/// one post writer. Versions are the caller's: see `versions::record`.
+pub fn apply(
+    conn: &Tx,
+    post: &StoredPost,
+    fields: &PostFields,
+    author_id: Option<i64>,
+) -> Result<()> {
+    let fields = check_fields(fields)?;
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM posts WHERE slug = ?1 AND id <> ?2)",
-        params![slug, id],
+        params![fields.slug, post.id],
         |r| r.get(0),
     )?;
     if taken {
-        bail!("another post already has the slug {slug:?}");
+        bail!("another post already has the slug {:?}", fields.slug);
     }
-    conn.execute(
-        "UPDATE posts SET title = ?1, subtitle = ?2, slug = ?3, content = ?4, excerpt = ?5,
-                cover_image = ?6, status = ?7, published_at = ?8, modified_at = ?9, extra = ?10,
-                read_time = ?11, updated_at = ?12, content_hash = ?14
-         WHERE id = ?13",
-        params![
-            e.title.trim(),
-            e.subtitle,
-            slug,
-            e.content,
-            e.excerpt,
-            e.cover_image,
-            e.status.as_str(),
-            e.published_at,
-            e.modified_at,
-            serde_json::Value::Object(e.extra.clone()).to_string(),
-            read_time,
-            crate::store::now_text(),
-            id,
-            crate::store::content_hash(&e.content)
-        ],
-    )?;
-    taxonomy::set_post_categories(conn, id, &e.categories)?;
-    taxonomy::set_post_tags(conn, id, &e.tags)?;
-    set_aliases(conn, id, &e.aliases)?;
+    let source = (post.source_path.clone(), post.source_hash.clone());
+    save(conn, Some(post.id), &fields, author_id, source)?;
     Ok(())
 }
 
-/// Replaces a post's aliases; an alias another post has is refused.
-pub fn set_aliases(conn: &Tx, id: i64, aliases: &[String]) -> Result<()> {
-    conn.execute("DELETE FROM post_aliases WHERE post_id = ?1", [id])?;
-    for a in aliases {
-        let owner: Option<String> = conn
-            .query_row(
-                "SELECT p.slug FROM post_aliases a JOIN posts p ON p.id = a.post_id WHERE a.path = ?1",
-                [a],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(owner) = owner {
-            bail!("the alias {a:?} already belongs to the post {owner:?}");
+fn save(
+    conn: &Tx,
+    target: Option<i64>,
+    fields: &PostFields,
+    author_id: Option<i64>,
+    (source_path, source_hash): (Option<String>, Option<String>),
+) -> Result<Outcome> {
+    let mut w = Writer::new(conn.conn(), Timestamp::now())?;
+    let saved = w.save(&Save {
+        target,
+        fields,
+        author_id,
+        source_path,
+        source_hash,
+        content_hash: crate::store::content_hash(&fields.content),
+        files: None,
+        history: History::Caller,
+    });
+    match saved {
+        Ok(o) => Ok(o),
+        Err(WriteError::AliasTaken { path, other }) => {
+            bail!("the alias {path:?} already belongs to the post {other:?}")
         }
-        conn.execute(
-            "INSERT INTO post_aliases (post_id, path) VALUES (?1, ?2)",
-            params![id, a],
-        )?;
+        Err(WriteError::Sql(e)) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Sets status and publication date.
@@ -377,17 +319,17 @@ pub fn set_status(
     conn: &Tx,
     id: i64,
     status: PostStatus,
-    published_at: Option<&str>,
+    published_at: Option<Timestamp>,
 ) -> Result<()> {
     conn.execute(
         "UPDATE posts SET status = ?1, published_at = ?2, updated_at = ?3 WHERE id = ?4",
-        params![status.as_str(), published_at, crate::store::now_text(), id],
+        params![status, published_at, crate::store::now_text(), id],
     )?;
     Ok(())
 }
 
 /// Soft-deletes (`deleted_at` = now) or restores (`None`) a post.
-pub fn set_deleted(conn: &Tx, id: i64, deleted_at: Option<&str>) -> Result<()> {
+pub fn set_deleted(conn: &Tx, id: i64, deleted_at: Option<Timestamp>) -> Result<()> {
     conn.execute(
         "UPDATE posts SET deleted_at = ?1, updated_at = ?2 WHERE id = ?3",
         params![deleted_at, crate::store::now_text(), id],
@@ -405,7 +347,7 @@ pub fn set_source(conn: &Tx, id: i64, path: &str, hash: &str) -> Result<()> {
 }
 
 /// Soft-deleted posts whose `deleted_at` is before `cutoff`: (id, slug, title, deleted_at).
-pub fn purgeable(conn: &Tx, cutoff: &str) -> Result<Vec<(i64, String, String, String)>> {
+pub fn purgeable(conn: &Tx, cutoff: Timestamp) -> Result<Vec<(i64, String, String, Timestamp)>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, title, deleted_at FROM posts
          WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY deleted_at, id",
@@ -438,15 +380,6 @@ pub fn purge(conn: &Tx, id: i64) -> Result<Vec<String>> {
         delete.execute([file_id])?;
     }
     Ok(orphans.into_iter().map(|(_, path)| path).collect())
-}
-
-/// Gives a post another author.
-pub fn set_author(conn: &Tx, id: i64, author_id: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE posts SET author_id = ?1 WHERE id = ?2",
-        params![author_id, id],
-    )?;
-    Ok(())
 }
 
 /// A post's view statistics (`post_statistics`), when it has been viewed.

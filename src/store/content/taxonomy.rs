@@ -1,10 +1,13 @@
-//! Categories (a tree) and tags, and the links of posts to them.
+//! Categories (a tree) and tags: listing, adding, moving, renaming, merging, and reading a
+//! post's. A post's links are written by the one post writer (`store::posts::Writer`), whose
+//! category path and tag resolvers are the only ones.
 
+use crate::store::Tx;
 use anyhow::{bail, Result};
 use rusqlite::{params, OptionalExtension};
 
 use super::ContentError;
-use crate::store::Tx;
+use crate::model::CategoryPath;
 
 /// A category with how many posts link to it directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +30,7 @@ pub struct Tag {
 }
 
 /// The separator of category paths (`Parent/Child`), as import and export write them.
-pub const PATH_SEP: char = '/';
+pub const PATH_SEP: char = CategoryPath::SEP;
 
 const CATEGORY_SELECT: &str = "SELECT c.id, c.name, c.slug, c.description, c.parent_id,
         (SELECT COUNT(*) FROM post_categories pc WHERE pc.category_id = c.id)
@@ -72,6 +75,11 @@ pub fn category(conn: &Tx, key: &str) -> Result<Category> {
 
 /// The `Parent/Child` path of names of a category.
 pub fn path_of(all: &[Category], id: i64) -> String {
+    category_path(all, id).to_string()
+}
+
+/// The path of names from the root to a category.
+pub fn category_path(all: &[Category], id: i64) -> CategoryPath {
     let mut names = Vec::new();
     let mut at = Some(id);
     while let Some(cur) = at {
@@ -84,7 +92,7 @@ pub fn path_of(all: &[Category], id: i64) -> String {
         }
     }
     names.reverse();
-    names.join("/")
+    CategoryPath(names.into_iter().map(str::to_string).collect())
 }
 
 fn check_name(name: &str) -> Result<&str> {
@@ -177,25 +185,6 @@ fn child_named(conn: &Tx, parent: Option<i64>, name: &str) -> Result<Option<i64>
             |r| r.get(0),
         )
         .optional()?)
-}
-
-/// The category at a `Parent/Child` path of names, created (with its parents) when missing.
-pub fn ensure_path(conn: &Tx, path: &str) -> Result<i64> {
-    let mut parent = None;
-    let mut id = None;
-    for part in path
-        .split(PATH_SEP)
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let next = match child_named(conn, parent, part)? {
-            Some(found) => found,
-            None => add(conn, part, parent, None, "")?,
-        };
-        parent = Some(next);
-        id = Some(next);
-    }
-    id.ok_or_else(|| anyhow::anyhow!("{path:?} is not a category path"))
 }
 
 /// Moves a category (with its posts and children) under `new_parent`, or to the root.
@@ -336,26 +325,6 @@ pub fn tag(conn: &Tx, key: &str) -> Result<Tag> {
         .ok_or_else(|| ContentError::NoTag(key.to_string()).into())
 }
 
-/// The tag with a name's slug, created when missing.
-pub fn ensure_tag(conn: &Tx, name: &str) -> Result<i64> {
-    let name = name.trim();
-    let slug = slug::slugify(name);
-    if slug.is_empty() {
-        bail!("{name:?} is not a usable tag name");
-    }
-    if let Some(id) = conn
-        .query_row("SELECT id FROM tags WHERE slug = ?1", [&slug], |r| r.get(0))
-        .optional()?
-    {
-        return Ok(id);
-    }
-    conn.execute(
-        "INSERT INTO tags (name, slug, created_at) VALUES (?1, ?2, ?3)",
-        params![name, slug, crate::store::now_text()],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
 /// Renames a tag (and its slug). A name whose slug another tag has is refused: merge instead.
 pub fn rename_tag(conn: &Tx, tag: &Tag, name: &str) -> Result<()> {
     let name = name.trim();
@@ -396,34 +365,8 @@ pub fn merge_tags(conn: &Tx, from: &Tag, into: &Tag) -> Result<usize> {
     Ok(from.posts as usize)
 }
 
-/// Replaces a post's categories with these `Parent/Child` paths (created when missing).
-pub fn set_post_categories(conn: &Tx, post_id: i64, paths: &[String]) -> Result<()> {
-    conn.execute("DELETE FROM post_categories WHERE post_id = ?1", [post_id])?;
-    for p in paths {
-        let id = ensure_path(conn, p)?;
-        conn.execute(
-            "INSERT OR IGNORE INTO post_categories (post_id, category_id) VALUES (?1, ?2)",
-            params![post_id, id],
-        )?;
-    }
-    Ok(())
-}
-
-/// Replaces a post's tags with these names (created when missing).
-pub fn set_post_tags(conn: &Tx, post_id: i64, names: &[String]) -> Result<()> {
-    conn.execute("DELETE FROM post_tags WHERE post_id = ?1", [post_id])?;
-    for n in names {
-        let id = ensure_tag(conn, n)?;
-        conn.execute(
-            "INSERT OR IGNORE INTO post_tags (post_id, tag_id) VALUES (?1, ?2)",
-            params![post_id, id],
-        )?;
-    }
-    Ok(())
-}
-
 /// A post's category paths.
-pub fn post_category_paths(conn: &Tx, post_id: i64) -> Result<Vec<String>> {
+pub fn post_category_paths(conn: &Tx, post_id: i64) -> Result<Vec<CategoryPath>> {
     let all = categories(conn)?;
     let mut stmt = conn.prepare(
         "SELECT category_id FROM post_categories WHERE post_id = ?1 ORDER BY category_id",
@@ -431,7 +374,7 @@ pub fn post_category_paths(conn: &Tx, post_id: i64) -> Result<Vec<String>> {
     let ids: Vec<i64> = stmt
         .query_map([post_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(ids.into_iter().map(|id| path_of(&all, id)).collect())
+    Ok(ids.into_iter().map(|id| category_path(&all, id)).collect())
 }
 
 /// A post's tag names.

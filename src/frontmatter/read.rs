@@ -1,13 +1,14 @@
-//! One file's bytes → a `ParsedPost`: the front matter's keys read in every common spelling,
-//! and what is derived from the body (title, excerpt, read time, status). Pure: no IO.
+//! One file's bytes → `PostFields`: the front matter's keys read in every common spelling,
+//! and what is derived from the body and the file's name (title, slug, date, excerpt, read
+//! time, status). Pure: no IO.
 
 use serde_json::{Map, Value};
 
-use super::dates::{midnight, parse_date, to_store, DateError};
-use super::frontmatter;
+use super::dates::{midnight, parse_date, DateError};
 use super::slug::{slugify, split_dated_name};
-use super::{AuthorRef, ParseContext, ParsedPost, Problem};
-use crate::model::PostStatus;
+use super::syntax as frontmatter;
+use super::{ParseContext, Problem};
+use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp};
 
 /// Keys bloggo reads. Everything else is kept in `posts.extra`.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -39,12 +40,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "extra",
 ];
 
-/// Parses one markdown file (see `super::parse_file`).
-pub fn parse_file(
-    rel_path: &str,
-    bytes: &[u8],
-    ctx: &ParseContext,
-) -> Result<ParsedPost, Vec<Problem>> {
+/// A file read: its fields and the things read with a fallback (printed, never silent).
+pub type Read = (PostFields, Vec<Problem>);
+
+/// Reads one markdown file: front matter (YAML or TOML), the derived fields, every problem.
+/// `rel_path` names the file in problems and gives the slug and date when the front matter
+/// has none.
+pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Vec<Problem>> {
     let problem = |line: usize, msg: String| Problem::new(rel_path, line, msg);
     if bytes.len() as u64 > ctx.max_file_size {
         return Err(vec![problem(
@@ -146,7 +148,7 @@ pub fn parse_file(
     };
     let modified_at = match take_text(&mut fm, &["updated", "lastmod", "last_modified_at"]) {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
-            Ok(d) => Some(to_store(d)),
+            Ok(d) => Some(Timestamp::from(d)),
             Err(e) => {
                 problems.push(problem(line_of(key), e.to_string()));
                 None
@@ -222,7 +224,7 @@ pub fn parse_file(
         }
     }
 
-    let mut categories: Vec<Vec<String>> = Vec::new();
+    let mut categories: Vec<CategoryPath> = Vec::new();
     let mut tags: Vec<String> = Vec::new();
     let mut extra = Map::new();
     let mut zola_extra = None;
@@ -248,7 +250,7 @@ pub fn parse_file(
         }
     }
     dedup_by_key(&mut categories, |p| {
-        p.iter().map(|s| slugify(s)).collect::<Vec<_>>()
+        p.names().iter().map(|s| slugify(s)).collect::<Vec<_>>()
     });
     tags.retain(|t| !slugify(t).is_empty());
     dedup_by_key(&mut tags, |t| slugify(t));
@@ -277,8 +279,7 @@ pub fn parse_file(
         return Err(problems);
     }
     let wpm = ctx.words_per_minute.max(1) as usize;
-    Ok(ParsedPost {
-        source_path: rel_path.to_string(),
+    let fields = PostFields {
         title,
         subtitle,
         slug,
@@ -286,7 +287,7 @@ pub fn parse_file(
         excerpt,
         cover_image,
         status,
-        published_at: published_at.map(to_store),
+        published_at: published_at.map(Timestamp::from),
         modified_at,
         read_time: words.div_ceil(wpm) as i64,
         categories,
@@ -294,8 +295,8 @@ pub fn parse_file(
         authors,
         aliases,
         extra,
-        warnings,
-    })
+    };
+    Ok((fields, warnings))
 }
 
 /// What the file's path says: its name without date, its date, whether it is a bundle.
@@ -398,7 +399,7 @@ fn text_list(v: &Value, split_commas: bool) -> Vec<String> {
 }
 
 /// `"Parent/Child"`, `["a", "b/c"]` (two categories) or `[["Parent", "Child"]]` (a path).
-fn category_paths(v: &Value) -> Vec<Vec<String>> {
+fn category_paths(v: &Value) -> Vec<CategoryPath> {
     let path = |s: &str| -> Vec<String> {
         s.split('/')
             .map(|p| p.trim().to_string())
@@ -425,7 +426,7 @@ fn category_paths(v: &Value) -> Vec<Vec<String>> {
         other => out.extend(scalar(other).map(|s| path(&s))),
     }
     out.retain(|p| !p.is_empty());
-    out
+    out.into_iter().map(CategoryPath).collect()
 }
 
 /// `"Jane Doe"`, `"Jane Doe <jane@example.com>"`, `{name, email}`, or a list of those.
@@ -496,8 +497,10 @@ mod tests {
         }
     }
 
-    fn parse(rel: &str, text: &str) -> ParsedPost {
-        parse_file(rel, text.as_bytes(), &ctx()).unwrap_or_else(|p| panic!("{p:?}"))
+    fn parse(rel: &str, text: &str) -> PostFields {
+        read(rel, text.as_bytes(), &ctx())
+            .unwrap_or_else(|p| panic!("{p:?}"))
+            .0
     }
 
     #[test]
@@ -525,7 +528,8 @@ mod tests {
             "a.md",
             "---\ncategories: [\"A/B\", [\"C\", \"D\"], E, \"a / b\"]\ntags: \"x, y ,x\"\n---\n",
         );
-        assert_eq!(p.categories, [vec!["A", "B"], vec!["C", "D"], vec!["E"]]);
+        let paths: Vec<String> = p.categories.iter().map(|c| c.to_string()).collect();
+        assert_eq!(paths, ["A/B", "C/D", "E"]);
         assert_eq!(p.tags, ["x", "y"]);
     }
 
@@ -537,12 +541,15 @@ mod tests {
         );
         assert_eq!(p.status, PostStatus::Draft);
         assert_eq!(p.aliases, ["/old", "/a/b/"]);
-        assert_eq!(p.published_at.as_deref(), Some("2020-01-02 00:00:00"));
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2020-01-02 00:00:00")
+        );
         let p = parse("x.md", "---\ndraft: false\nstatus: archived\n---\n");
         assert_eq!(p.status, PostStatus::Archived);
         let mut c = ctx();
         c.forced_status = Some(PostStatus::Pending);
-        let p = parse_file("x.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        let (p, _) = read("x.md", b"---\ndraft: true\n---\n", &c).unwrap();
         assert_eq!(p.status, PostStatus::Pending);
     }
 
@@ -576,7 +583,7 @@ mod tests {
         /// Any bytes give a post or problems, never a panic.
         #[test]
         fn parse_file_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let _ = parse_file("2024-01-01-x.md", &bytes, &ctx());
+            let _ = read("2024-01-01-x.md", &bytes, &ctx());
         }
 
         /// Front matter made of plausible pieces never panics either.
@@ -588,7 +595,7 @@ mod tests {
             body in "[ -~\n#é]{0,60}",
         ) {
             let text = format!("{fence}\n{key}: {value}\n{key} = {value}\n{fence}\n{body}");
-            let _ = parse_file("a/index.md", text.as_bytes(), &ctx());
+            let _ = read("a/index.md", text.as_bytes(), &ctx());
         }
     }
 }

@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use crate::config::{parse_offset, Timezone};
-use crate::store::TIMESTAMP_FORMAT;
+use crate::model::Timestamp;
 
 const NAIVE_FORMATS: &[&str] = &[
     "%Y-%m-%d %H:%M:%S%.f",
@@ -93,9 +93,27 @@ pub fn midnight(date: NaiveDate, tz: &Timezone) -> Option<DateTime<Utc>> {
         .filter(|d| writable(*d, tz))
 }
 
-/// The store's text form of an instant.
-pub fn to_store(d: DateTime<Utc>) -> String {
-    d.format(TIMESTAMP_FORMAT).to_string()
+/// A store timestamp (UTC) as a time in the site's zone.
+pub fn in_zone(ts: Timestamp, tz: &Timezone) -> chrono::DateTime<chrono::FixedOffset> {
+    let utc = ts.utc();
+    utc.with_timezone(&tz.offset_at(utc))
+}
+
+/// A store timestamp shown in the site's zone, RFC 3339 (`2024-05-01T12:00:00+02:00`).
+pub fn show_time(ts: Timestamp, tz: &Timezone) -> String {
+    in_zone(ts, tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Reads a time as a writer types it (the forms `bloggo import` reads: RFC 3339,
+/// `YYYY-MM-DD HH:MM[:SS] [+HH:MM]`, `YYYY-MM-DD`; in the site's zone without an offset).
+/// Returns a store timestamp (UTC).
+pub fn parse_time(s: &str, tz: &Timezone) -> anyhow::Result<Timestamp> {
+    parse_date(s, tz).map(Timestamp::from).map_err(|e| match e {
+        DateError::OutOfRange(m) => anyhow::anyhow!(m),
+        DateError::Unreadable(m) => anyhow::anyhow!(
+            "{s:?} is not a time ({m}): write it as 2024-05-01T10:00:00+02:00 (RFC 3339) or 2024-05-01 10:00 (site time zone)"
+        ),
+    })
 }
 
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
@@ -136,7 +154,7 @@ mod tests {
     use super::*;
 
     fn utc(s: &str) -> String {
-        to_store(parse_date(s, &Timezone::utc()).unwrap())
+        Timestamp::from(parse_date(s, &Timezone::utc()).unwrap()).to_string()
     }
 
     #[test]
@@ -156,7 +174,7 @@ mod tests {
     fn zone_less_dates_use_the_site_zone() {
         let paris = Timezone::parse("Europe/Paris").unwrap();
         let d = parse_date("2024-07-01 12:00:00", &paris).unwrap();
-        assert_eq!(to_store(d), "2024-07-01 10:00:00");
+        assert_eq!(Timestamp::from(d).to_string(), "2024-07-01 10:00:00");
     }
 
     #[test]
@@ -196,5 +214,19 @@ mod tests {
         let e = parse_date("9999-12-31T22:00:00Z", &east).unwrap_err();
         assert!(matches!(e, DateError::OutOfRange(_)), "{e}");
         assert!(midnight(NaiveDate::from_ymd_opt(1, 1, 1).unwrap(), &east).is_none());
+    }
+
+    #[test]
+    fn times_parse_in_the_site_zone() {
+        let tz = Timezone::parse("+02:00").unwrap();
+        assert_eq!(
+            parse_time("2024-05-01 10:00", &tz).unwrap().to_string(),
+            "2024-05-01 08:00:00"
+        );
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00Z", &tz).unwrap().to_string(),
+            "2024-05-01 10:00:00"
+        );
+        assert!(parse_time("tomorrow", &tz).is_err());
     }
 }
