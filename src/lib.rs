@@ -16,10 +16,11 @@ pub mod store;
 
 // Owned by the import work (issue 3): markdown folders → store, and content/ sync.
 pub mod import;
-// Owned by the build work (issue 4): store → snapshot → render → output.
-pub mod build;
+// Owned by the build work (issue 4): store → snapshot → render → output, run by pipeline.
+pub mod digest;
 pub mod markdown;
 pub mod output;
+pub mod pipeline;
 pub mod render;
 pub mod snapshot;
 pub mod templates;
