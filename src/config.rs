@@ -540,6 +540,20 @@ mod tests {
     }
 
     #[test]
+    fn a_base_url_override_is_checked_like_the_configured_one() {
+        let config: Config = toml::from_str("title='a'\nbase_url='https://a.example/'\n").unwrap();
+        let s = Settings::from_config(Path::new("/site"), config).unwrap();
+        assert_eq!(s.build_base_url(None).unwrap(), "https://a.example/");
+        assert_eq!(s.build_base_url(Some("/blog/")).unwrap(), "/blog/");
+        assert_eq!(
+            s.build_base_url(Some("http://b.example")).unwrap(),
+            "http://b.example"
+        );
+        let e = s.build_base_url(Some("b.example")).unwrap_err();
+        assert!(e.to_string().contains("must start with"), "{e}");
+    }
+
+    #[test]
     fn weekdays_parse() {
         assert_eq!(weekday("Sunday").unwrap(), chrono::Weekday::Sun);
         assert_eq!(weekday("mon").unwrap(), chrono::Weekday::Mon);

@@ -1,8 +1,9 @@
 //! bloggo: a static site generator whose content store is SQLite.
 //!
 //! The data flows one way: `store` (all SQL) → `snapshot` (plain structs) → `render`
-//! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes).
-//! `import`, `serve` and `backup` are clients of those pieces.
+//! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes), run by
+//! `pipeline` (`bloggo build`, and serve's rebuilds). `import`, `serve` and `backup` are
+//! clients of those pieces.
 
 pub mod cli;
 pub mod cmd;

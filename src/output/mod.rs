@@ -7,7 +7,7 @@
 //! written), removes what is no longer part of the site, and exchanges the two folders with one
 //! `renameat2(RENAME_EXCHANGE)` (a rename dance elsewhere). Readers see the old site or the new
 //! one, never a mix. A failed build (a page that does not render, a full disk, a panic) leaves
-//! the live folder untouched and removes the stage if it changed it (see [`StageGuard`]): a
+//! the live folder untouched and removes the stage if it changed it (see `swap::StageGuard`): a
 //! half-made copy of the site never stays behind taking the disk's space, and the next build
 //! makes the stage again. The old site becomes the next build's stage, so nothing is deleted
 //! wholesale.
@@ -15,6 +15,10 @@
 //! Neither folder is walked on an ordinary build: the manifests say what each holds. Entries at
 //! the top of the live output that bloggo did not write (a `CNAME`, `.well-known/`) are carried
 //! into every new site; anything else added by hand inside bloggo's folders is not kept.
+//!
+//! `manifest.rs` owns the manifest's format; `writer.rs` the whole build's output
+//! ([`Writer`]); `patch.rs` the patching build's ([`Patch`]); `swap.rs` the stage (its lock,
+//! guard, links, foreign entries) and the exchange of the two folders.
 
 mod manifest;
 mod patch;

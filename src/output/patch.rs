@@ -93,7 +93,7 @@ impl Patch {
     }
 
     /// BLAKE3 of the live manifest's bytes: which build made the live site (its
-    /// [`Committed::manifest`]).
+    /// `Committed::manifest`).
     pub fn live_digest(&self) -> Digest {
         self.live_digest
     }
@@ -630,7 +630,7 @@ mod tests {
     }
 
     /// Figures for the delta path on a site of 18,000 files (a 10,000-post blog):
-    /// `cargo test --release --lib output::tests::patch_timings -- --ignored --nocapture`
+    /// `cargo test --release --lib output::patch::tests::patch_timings -- --ignored --nocapture`
     #[test]
     #[ignore = "timings, run by hand in a release build"]
     fn patch_timings() {

@@ -189,7 +189,7 @@ impl Writer {
             .all(|f| std::fs::symlink_metadata(self.out.join(f)).is_ok_and(|m| m.is_file()))
     }
 
-    /// BLAKE3 of the live manifest's bytes as read ([`Committed::manifest`] of the build that
+    /// BLAKE3 of the live manifest's bytes as read (`Committed::manifest` of the build that
     /// made the live site); zeroes when there is none of this version.
     pub fn live_digest(&self) -> Digest {
         self.live_digest

@@ -268,15 +268,19 @@ fn read_changes(
     kept: &BuildState,
     cannot_read: &str,
 ) -> anyhow::Result<(Result<Changed, String>, ChangeMark)> {
-    let reader = store.site_reader().context(cannot_read.to_string())?;
-    let mark = reader.change_mark().context(cannot_read.to_string())?;
+    let reader = store
+        .site_reader()
+        .with_context(|| cannot_read.to_string())?;
+    let mark = reader
+        .change_mark()
+        .with_context(|| cannot_read.to_string())?;
     let since = ChangeMark {
         seq: kept.seq,
         watched: kept.watched,
     };
     let rows = match reader
         .changes_since(&since, &kept.now, now, MOST_POSTS)
-        .context(cannot_read.to_string())?
+        .with_context(|| cannot_read.to_string())?
     {
         Changes::Everything(why) => Err(why),
         Changes::Posts(ids) => {
@@ -284,11 +288,15 @@ fn read_changes(
                 drafts,
                 now: now.to_string(),
             };
-            let rows = reader.rows_of(&q, &ids).context(cannot_read.to_string())?;
+            let rows = reader
+                .rows_of(&q, &ids)
+                .with_context(|| cannot_read.to_string())?;
             // Their markdown now, in the same read: a post changed after it would not
             // match the row's content hash.
             let shown: Vec<i64> = rows.posts.iter().map(|p| p.id).collect();
-            let contents = reader.contents(&shown).context(cannot_read.to_string())?;
+            let contents = reader
+                .contents(&shown)
+                .with_context(|| cannot_read.to_string())?;
             Ok((rows, ids, contents))
         }
     };

@@ -293,10 +293,14 @@ fn read_site<'s>(
     now: String,
     cannot_read: &str,
 ) -> Result<(SiteReader<'s>, SiteRows, ChangeMark)> {
-    let reader = store.site_reader().context(cannot_read.to_string())?;
-    let mark = reader.change_mark().context(cannot_read.to_string())?;
+    let reader = store
+        .site_reader()
+        .with_context(|| cannot_read.to_string())?;
+    let mark = reader
+        .change_mark()
+        .with_context(|| cannot_read.to_string())?;
     let rows = reader
         .rows(&SiteQuery { drafts, now })
-        .context(cannot_read.to_string())?;
+        .with_context(|| cannot_read.to_string())?;
     Ok((reader, rows, mark))
 }

@@ -713,7 +713,7 @@ mod tests {
                 r##"<img src="cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="./b.pdf">b</a>"##,
                 "/posts/p/"
             ),
-            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="./b.pdf">b</a>"##
+            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="/posts/p/b.pdf">b</a>"##
         );
     }
 

@@ -182,3 +182,52 @@ impl ListRef<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{jobs, page_dir, route, Job, Scope};
+    use crate::snapshot::Snapshot;
+
+    fn site(root: &str, paginate: usize) -> Snapshot {
+        let mut snap = Snapshot::default();
+        snap.site.root = root.into();
+        snap.site.paginate = paginate;
+        snap.site.urls = Default::default();
+        snap
+    }
+
+    #[test]
+    fn every_page_has_one_file_and_a_path_under_the_root() {
+        let snap = site("/blog/", 10);
+        let all = jobs(&snap);
+        // An empty site still has its home page, taxonomies, feeds and the rest.
+        assert!(all.contains(&Job::Listing(Scope::Home, 1)));
+        assert!(all.contains(&Job::Search));
+        let files: std::collections::HashSet<String> =
+            all.iter().map(|&j| route(&snap, j).0).collect();
+        assert_eq!(files.len(), all.len(), "no two pages share a file");
+        assert_eq!(
+            route(&snap, Job::Listing(Scope::Home, 1)),
+            ("index.html".into(), "/blog/".into())
+        );
+        assert_eq!(
+            route(&snap, Job::Archive),
+            ("archive/index.html".into(), "/blog/archive/".into())
+        );
+        assert_eq!(
+            route(&snap, Job::Atom(Scope::Home)),
+            ("atom.xml".into(), "/blog/atom.xml".into())
+        );
+    }
+
+    #[test]
+    fn later_listing_pages_go_under_the_page_segment() {
+        let snap = site("/", 10);
+        assert_eq!(page_dir(&snap, Scope::Home, 1), "");
+        assert_eq!(page_dir(&snap, Scope::Home, 3), "page/3");
+        assert_eq!(
+            route(&snap, Job::Listing(Scope::Home, 2)),
+            ("page/2/index.html".into(), "/page/2/".into())
+        );
+    }
+}
