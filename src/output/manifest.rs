@@ -323,7 +323,7 @@ pub(super) fn written_by_bloggo(dir: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Entry, Manifest};
 
     #[test]
     fn the_manifest_round_trips_and_a_damaged_one_is_refused() {

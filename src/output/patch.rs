@@ -263,10 +263,13 @@ pub(super) fn read_layout(dir: &Path) -> Option<(Vec<u8>, Layout)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::{Manifest, OLD_MANIFEST};
+    use std::path::Path;
+
+    use super::super::manifest::{digest_of, Layout, Manifest, MANIFEST, OLD_MANIFEST};
     use super::super::testing::{build, expect, files};
-    use super::super::{Record, Writer};
-    use super::*;
+    use super::super::{Committed, Record, Writer};
+    use super::Patch;
+    use crate::digest::Digest;
 
     /// A Writer build whose pages carry fingerprints.
     fn build_fp(out: &Path, pages: &[(&str, &str, Option<Digest>)]) -> Committed {

@@ -404,10 +404,10 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::OLD_MANIFEST;
+    use super::super::manifest::{read_manifest, MANIFEST, OLD_MANIFEST};
     use super::super::testing::{build, expect, files};
-    use super::super::Patch;
-    use super::*;
+    use super::super::{Patch, Record};
+    use super::Writer;
 
     #[test]
     fn every_build_shows_exactly_its_files_and_counts_changes() {

@@ -366,3 +366,55 @@ fn peak_memory() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{render, Task};
+    use crate::render::{Job, Planner};
+    use crate::snapshot::Snapshot;
+    use crate::templates::Templates;
+
+    fn task(job: Job, file: &str, keep: bool) -> Task {
+        Task {
+            job,
+            file: file.into(),
+            fingerprint: Some([7; 32]),
+            keep,
+        }
+    }
+
+    #[test]
+    fn kept_pages_are_carried_over_the_others_made_and_failures_collected() {
+        let mut snap = Snapshot::default();
+        snap.site.paginate = 10;
+        let templates = Templates::from_sources(Default::default()).unwrap();
+        let renderer = Planner::new(&snap, &templates, Vec::new(), &[]).with_bodies(Vec::new());
+        let tasks = vec![
+            task(Job::Robots, "robots.txt", false),
+            // Kept: carried over when the live site still has it, else made.
+            task(Job::Search, "search.json", true),
+            task(Job::Sitemap, "sitemap.xml", true),
+            // No template for it: fails, with its route.
+            task(Job::NotFound, "404.html", false),
+        ];
+        let made = render(
+            &renderer,
+            tasks,
+            &indicatif::ProgressBar::hidden(),
+            |file, _| Ok((file == "search.json").then(|| format!("kept {file}"))),
+            |page, fingerprint| {
+                assert_eq!(fingerprint, Some([7; 32]));
+                Ok(format!("made {}", page.file))
+            },
+        );
+        assert_eq!(made.pages, ["made robots.txt", "kept search.json"]);
+        assert_eq!(made.rendered, 1);
+        assert_eq!(made.errors.len(), 2, "{:?}", made.errors);
+        assert!(
+            made.errors[0].starts_with("sitemap.xml"),
+            "{:?}",
+            made.errors
+        );
+        assert!(made.errors[1].starts_with("404.html"), "{:?}", made.errors);
+    }
+}

@@ -248,7 +248,12 @@ impl StatePatch {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::Path;
+
+    use super::{path, BuildState, Stamp};
+    use crate::render::Digests;
+    use crate::snapshot::Snapshot;
+    use crate::templates::Templates;
 
     #[test]
     fn damaged_or_foreign_bytes_are_refused() {
