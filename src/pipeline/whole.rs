@@ -15,10 +15,11 @@ use super::BuildSummary;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, Rendered};
 use crate::output::{Committed, Record, Writer};
-use crate::render::{self, Planner};
+use crate::render::{self, Planner, Renderer};
 use crate::snapshot::{RelatedLists, Snapshot};
 use crate::store::changes::ChangeMark;
 use crate::store::site::{SiteQuery, SiteReader, SiteRows};
+use crate::templates::StaticSource;
 
 /// Builds the whole site: snapshot → plan → render → commit → keep.
 pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
@@ -140,50 +141,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     // Render and commit: every page that changed, streamed into the new output folder.
     let assets = stages::assets(settings, &snap)?;
     let pages = tasks.len();
-    // Nothing to make, copy or remove, and every file still there: the live site already is
-    // this build's, and is left as it is (no stage is filled and swapped).
-    let nothing_new = !opts.clean
-        && tasks.iter().all(|t| t.keep)
-        && pages + assets.len() == writer.live_files()
-        && writer.live_files_present()
-        && assets.par_iter().all(|(file, src)| {
-            stages::source_bytes(src)
-                .is_ok_and(|b| writer.live_hash(file) == Some(*blake3::hash(&b).as_bytes()))
-        });
-    let (committed, rendered) = if nothing_new {
-        let c = Committed {
-            unchanged: pages + assets.len(),
-            manifest: writer.live_digest(),
-            ..Committed::default()
-        };
-        drop(writer);
-        (c, 0)
-    } else {
-        let bar = stages::progress(pages + assets.len(), opts.quiet);
-        let made_pages = stages::render(
-            &renderer,
-            tasks,
-            &bar,
-            |file, f| writer.reuse(file, f),
-            |page, fingerprint| {
-                let mut rec = writer.put(&page.file, &page.bytes)?;
-                rec.fingerprint = fingerprint;
-                Ok(rec)
-            },
-        );
-        let copied: Vec<Result<Record, String>> = assets
-            .par_iter()
-            .map(|(file, src)| {
-                let r = stages::source_bytes(src)
-                    .and_then(|b| writer.put(file, &b).map_err(|e| format!("{file}: {e:#}")));
-                bar.inc(1);
-                r
-            })
-            .collect();
-        bar.finish_and_clear();
-        let rendered = made_pages.rendered;
-        (commit(writer, made_pages, copied, run)?, rendered)
-    };
+    let (committed, rendered) = render_and_commit(&renderer, tasks, &assets, writer, run)?;
 
     // Keep: what the next build starts from.
     if known_key != Some(snap.related.key) {
@@ -237,9 +195,65 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     })
 }
 
+/// Renders the pages the plan says changed, carries the others over from the live site,
+/// copies static files and media, and commits the new output. Returns what the commit did
+/// and how many pages were rendered.
+fn render_and_commit(
+    renderer: &Renderer,
+    tasks: Vec<Task>,
+    assets: &[(String, StaticSource)],
+    writer: Writer,
+    run: &Run,
+) -> Result<(Committed, usize)> {
+    let pages = tasks.len();
+    // Nothing to make, copy or remove, and every file still there: the live site already is
+    // this build's, and is left as it is (no stage is filled and swapped).
+    let nothing_new = !run.opts.clean
+        && tasks.iter().all(|t| t.keep)
+        && pages + assets.len() == writer.live_files()
+        && writer.live_files_present()
+        && assets.par_iter().all(|(file, src)| {
+            stages::source_bytes(src)
+                .is_ok_and(|b| writer.live_hash(file) == Some(*blake3::hash(&b).as_bytes()))
+        });
+    if nothing_new {
+        let c = Committed {
+            unchanged: pages + assets.len(),
+            manifest: writer.live_digest(),
+            ..Committed::default()
+        };
+        drop(writer);
+        return Ok((c, 0));
+    }
+    let bar = stages::progress(pages + assets.len(), run.opts.quiet);
+    let made_pages = stages::render(
+        renderer,
+        tasks,
+        &bar,
+        |file, f| writer.reuse(file, f),
+        |page, fingerprint| {
+            let mut rec = writer.put(&page.file, &page.bytes)?;
+            rec.fingerprint = fingerprint;
+            Ok(rec)
+        },
+    );
+    let copied: Vec<Result<Record, String>> = assets
+        .par_iter()
+        .map(|(file, src)| {
+            let r = stages::source_bytes(src)
+                .and_then(|b| writer.put(file, &b).map_err(|e| format!("{file}: {e:#}")));
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+    let rendered = made_pages.rendered;
+    Ok((swap_in(writer, made_pages, copied, run)?, rendered))
+}
+
 /// Swaps the new output in, unless a file failed (the stage goes, the live site stays) or
 /// two things want the same file.
-fn commit(
+fn swap_in(
     writer: Writer,
     pages: Made<Record>,
     copied: Vec<Result<Record, String>>,
