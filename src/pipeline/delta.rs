@@ -131,30 +131,8 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
             "the templates show something that changes every build".into(),
         ));
     }
-    let mut seen = HashSet::new();
-    let mut tasks = Vec::new();
-    for job in changed.iter().flat_map(|&i| planner.jobs_reading(i)) {
-        if !seen.insert(job) {
-            continue;
-        }
-        let (file, fingerprint) = planner.plan(job);
-        match patch.live_fingerprint(&file) {
-            None => return Err(Stop::Whole(format!("{file} is not in the live site"))),
-            Some(live) if live.is_some() && live == fingerprint => {}
-            Some(_) => tasks.push(Task {
-                job,
-                file,
-                fingerprint,
-                keep: false,
-            }),
-        }
-    }
+    let tasks = plan(&planner, &changed, &patch)?;
     run.clock.phase("fingerprints");
-    if !tasks.is_empty() && !patch.can_commit() {
-        return Err(Stop::Whole(
-            "the stage beside the output folder is not one bloggo can patch".into(),
-        ));
-    }
     let lost = stages::gather_bodies(&planner, &tasks, &mut bodies, &cache, &keys);
     if let Some(&i) = lost.first() {
         return Err(Stop::Whole(format!(
@@ -257,6 +235,35 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
         out: out.clone(),
         warnings,
     })
+}
+
+/// The pages to make: those that read a changed post's digests (see
+/// `Planner::jobs_reading`) and whose fingerprint the live site's manifest does not have.
+fn plan(planner: &Planner, changed: &[usize], patch: &Patch) -> Result<Vec<Task>, Stop> {
+    let mut seen = HashSet::new();
+    let mut tasks = Vec::new();
+    for job in changed.iter().flat_map(|&i| planner.jobs_reading(i)) {
+        if !seen.insert(job) {
+            continue;
+        }
+        let (file, fingerprint) = planner.plan(job);
+        match patch.live_fingerprint(&file) {
+            None => return Err(Stop::Whole(format!("{file} is not in the live site"))),
+            Some(live) if live.is_some() && live == fingerprint => {}
+            Some(_) => tasks.push(Task {
+                job,
+                file,
+                fingerprint,
+                keep: false,
+            }),
+        }
+    }
+    if !tasks.is_empty() && !patch.can_commit() {
+        return Err(Stop::Whole(
+            "the stage beside the output folder is not one bloggo can patch".into(),
+        ));
+    }
+    Ok(tasks)
 }
 
 /// Asks the store what changed since the kept state: the rows of the changed posts the site
