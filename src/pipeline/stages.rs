@@ -181,18 +181,7 @@ pub(super) fn gather_bodies(
     cache: &MarkdownCache,
     keys: &[[u8; 32]],
 ) -> Vec<usize> {
-    let mut needed = vec![false; bodies.len()];
-    let mut list = Vec::new();
-    for t in tasks.iter().filter(|t| !t.keep) {
-        list.clear();
-        planner.needs(t.job, &mut list);
-        for &i in &list {
-            needed[i] = true;
-        }
-    }
-    let wanted: Vec<usize> = (0..bodies.len())
-        .filter(|&i| needed[i] && bodies[i].is_none())
-        .collect();
+    let wanted = wanted(planner, tasks, bodies);
     let found: Vec<Option<Rendered>> = wanted.par_iter().map(|&i| cache.get(&keys[i])).collect();
     let mut lost = Vec::new();
     for (i, b) in wanted.into_iter().zip(found) {
@@ -202,6 +191,34 @@ pub(super) fn gather_bodies(
         }
     }
     lost
+}
+
+/// The posts whose rendered markdown the tasks to make need and `bodies` lacks, in order.
+/// A few pages (a patch) list them; many (a whole build) mark them, one flag per post.
+fn wanted(planner: &Planner, tasks: &[Task], bodies: &[Option<Rendered>]) -> Vec<usize> {
+    let n = bodies.len();
+    let to_make = tasks.iter().filter(|t| !t.keep);
+    let mut list = Vec::new();
+    if tasks.len() < n / 8 {
+        for t in to_make {
+            planner.needs(t.job, &mut list);
+        }
+        list.sort_unstable();
+        list.dedup();
+        list.retain(|&i| bodies[i].is_none());
+        return list;
+    }
+    let mut needed = vec![false; n];
+    for t in to_make {
+        list.clear();
+        planner.needs(t.job, &mut list);
+        for &i in &list {
+            needed[i] = true;
+        }
+    }
+    (0..n)
+        .filter(|&i| needed[i] && bodies[i].is_none())
+        .collect()
 }
 
 /// What the render stage made of a plan's tasks.
