@@ -705,6 +705,93 @@ impl<'a> Renderer<'a> {
 #[cfg(test)]
 mod tests {
     use super::{clip, rebase_links};
+    use crate::markdown::Rendered;
+    use crate::model::PostStatus;
+    use crate::render::Planner;
+    use crate::snapshot::{Post, Snapshot};
+    use crate::templates::Templates;
+
+    fn one_post() -> Snapshot {
+        let mut snap = Snapshot::default();
+        snap.site.root = "/".into();
+        snap.site.origin = "https://a.example".into();
+        snap.site.paginate = 10;
+        snap.posts.push(Post {
+            id: 1,
+            title: "Hello".into(),
+            subtitle: None,
+            slug: "hello".into(),
+            content: None,
+            content_hash: String::new(),
+            excerpt: Some("An excerpt.".into()),
+            cover_image: Some("cover.png".into()),
+            author: None,
+            status: PostStatus::Published,
+            scheduled: false,
+            date: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            updated: None,
+            extra: serde_json::json!({"mood": "fine"}),
+            read_time: 3,
+            categories: Vec::new(),
+            tags: Vec::new(),
+            dir: "posts/hello".into(),
+            path: "/posts/hello/".into(),
+            newer: None,
+            older: None,
+            related: Vec::new(),
+        });
+        snap
+    }
+
+    /// The card is what templates read of a post in listings and feeds: its fields are the
+    /// variables the themes use.
+    #[test]
+    fn a_card_shows_templates_every_field_they_read() {
+        let snap = one_post();
+        let templates = Templates::from_sources(Default::default()).unwrap();
+        let renderer = Planner::new(&snap, &templates, vec![[0; 32]], &[[0; 32]])
+            .with_bodies(vec![Some(Rendered::default())]);
+        let card = serde_json::to_value(renderer.card(0)).unwrap();
+        let keys: Vec<&str> = card
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "author",
+                "categories",
+                "cover_image",
+                "date",
+                "date_display",
+                "description",
+                "extra",
+                "has_more",
+                "id",
+                "is_draft",
+                "path",
+                "permalink",
+                "read_time",
+                "slug",
+                "status",
+                "subtitle",
+                "summary",
+                "tags",
+                "title",
+                "updated",
+                "updated_display",
+                "year"
+            ]
+        );
+        assert_eq!(card["permalink"], "https://a.example/posts/hello/");
+        assert_eq!(card["cover_image"], "/posts/hello/cover.png");
+        assert_eq!(card["summary"], "<p>An excerpt.</p>");
+        assert_eq!(card["status"], "published");
+        assert_eq!(card["extra"]["mood"], "fine");
+        assert!(card["updated"].is_null() && card["author"].is_null());
+    }
 
     #[test]
     fn summary_links_are_rebased() {
