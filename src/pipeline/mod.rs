@@ -82,7 +82,7 @@ pub fn cache_dir(settings: &Settings) -> PathBuf {
 
 /// Why the patching plan did not finish.
 #[derive(Debug)]
-pub enum Stop {
+enum Stop {
     /// It cannot vouch for the result (the reason, printed with `BLOGGO_TIMINGS`): nothing was
     /// changed, and the whole plan runs instead.
     Whole(String),
