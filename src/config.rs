@@ -380,10 +380,7 @@ impl Settings {
         if config.paginate == 0 {
             bail!("paginate must be at least 1");
         }
-        if !(config.base_url.starts_with("http://")
-            || config.base_url.starts_with("https://")
-            || config.base_url.starts_with('/'))
-        {
+        if !base_url_is_valid(&config.base_url) {
             bail!(
                 "base_url {:?} must start with http://, https:// or /",
                 config.base_url
@@ -447,10 +444,27 @@ impl Settings {
         })
     }
 
+    /// The base URL a build of the site uses: `over` (`--base-url`), checked as the one of
+    /// the config is, or the config's.
+    pub fn build_base_url(&self, over: Option<&str>) -> Result<String> {
+        match over {
+            Some(url) if !base_url_is_valid(url) => {
+                bail!("base URL {url:?} must start with http://, https:// or /")
+            }
+            Some(url) => Ok(url.to_string()),
+            None => Ok(self.config.base_url.clone()),
+        }
+    }
+
     /// The site's base URL without a trailing slash.
     pub fn base_url(&self) -> &str {
         self.config.base_url.trim_end_matches('/')
     }
+}
+
+/// Whether a base URL is absolute (`http://`, `https://`) or a path (`/`).
+fn base_url_is_valid(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/')
 }
 
 /// `monday` … `sunday` (or their first three letters).
@@ -523,6 +537,20 @@ mod tests {
         assert_eq!(parse_offset("-0800").unwrap().local_minus_utc(), -28800);
         assert!(parse_offset("+2500").is_none());
         assert!(parse_offset("0200").is_none());
+    }
+
+    #[test]
+    fn a_base_url_override_is_checked_like_the_configured_one() {
+        let config: Config = toml::from_str("title='a'\nbase_url='https://a.example/'\n").unwrap();
+        let s = Settings::from_config(Path::new("/site"), config).unwrap();
+        assert_eq!(s.build_base_url(None).unwrap(), "https://a.example/");
+        assert_eq!(s.build_base_url(Some("/blog/")).unwrap(), "/blog/");
+        assert_eq!(
+            s.build_base_url(Some("http://b.example")).unwrap(),
+            "http://b.example"
+        );
+        let e = s.build_base_url(Some("b.example")).unwrap_err();
+        assert!(e.to_string().contains("must start with"), "{e}");
     }
 
     #[test]

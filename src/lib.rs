@@ -1,9 +1,10 @@
 //! bloggo: a static site generator whose content store is SQLite.
 //!
 //! The data flows one way: `store` (all SQL) → `snapshot` (plain structs) → `render`
-//! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes).
-//! `import`, `serve` and `backup` are clients of those pieces; `content` holds the operations
-//! the content commands run (checks, change, audit), and `cmd` only parses, asks and prints.
+//! (markdown + templates, pure, parallel) → `output` (atomic, incremental writes), run by
+//! `pipeline` (`bloggo build`, and serve's rebuilds). `import`, `serve` and `backup` are
+//! clients of those pieces; `content` holds the operations the content commands run (checks,
+//! change, audit), and `cmd` only parses, asks and prints.
 
 pub mod cli;
 pub mod cmd;
@@ -22,10 +23,11 @@ pub mod store;
 pub mod frontmatter;
 // Owned by the import work (issue 3): markdown folders → store, and content/ sync.
 pub mod import;
-// Owned by the build work (issue 4): store → snapshot → render → output.
-pub mod build;
+// Owned by the build work (issue 4): store → snapshot → render → output, run by pipeline.
+pub mod digest;
 pub mod markdown;
 pub mod output;
+pub mod pipeline;
 pub mod render;
 pub mod snapshot;
 pub mod templates;

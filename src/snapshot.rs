@@ -234,7 +234,7 @@ pub struct Media {
     pub file: String,
 }
 
-/// The whole site as one build sees it. What it keeps between builds (see `build::state`) is
+/// The whole site as one build sees it. What it keeps between builds (see `pipeline::state`) is
 /// everything but the site-wide values and the instant, which come from each build.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -309,7 +309,7 @@ impl RelatedLists {
     }
 }
 
-/// A JSON value kept as its text: the compact binary encodings of `build::state` cannot
+/// A JSON value kept as its text: the compact binary encodings of `pipeline::state` cannot
 /// describe a value whose shape they do not know.
 mod json_text {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::build::{build_site, BuildOptions};
+use crate::pipeline::{build_site, BuildOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(

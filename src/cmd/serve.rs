@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::Ctx;
-use crate::build::{build_site, BuildOptions};
 use crate::config::{parse_bind, Settings};
 use crate::lock::ServeLock;
+use crate::pipeline::{build_site, BuildOptions};
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
 use crate::serve::{backups, http::Limits, ServeOptions, Server};

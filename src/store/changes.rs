@@ -88,6 +88,18 @@ pub enum Changes {
     Posts(Vec<i64>),
 }
 
+impl super::Store {
+    /// Raises the change log's watermark before a build's read (see [`watch`]).
+    pub fn watch_changes(&self) -> rusqlite::Result<()> {
+        watch(&self.conn)
+    }
+
+    /// Trims the change log after a good build that read up to `through` (see [`prune`]).
+    pub fn prune_changes(&self, through: i64) -> rusqlite::Result<()> {
+        prune(&self.conn, through)
+    }
+}
+
 /// Raises the watermark to max(posts.id) when it is lower; writes nothing otherwise. The
 /// build calls it just before its read transaction (outside any transaction).
 ///

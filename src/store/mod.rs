@@ -287,18 +287,6 @@ impl Store {
         &self.path
     }
 
-    /// The connection, for the build pipeline and import only, while they move their queries
-    /// into `store/` (issue 16): nothing else may use it, and it goes when they no longer do.
-    pub(crate) fn raw_conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// The connection, mutably (to begin a transaction on it): as [`Store::raw_conn`], for the
-    /// build pipeline and import only, while they move their queries into `store/`.
-    pub(crate) fn raw_conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Marks the store's change log as untrustworthy for a delta build (the store was
     /// replaced by a restored backup or a recovered copy).
     pub fn forget_changes(&self) -> Result<(), StoreError> {

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::changes::{self, ChangeMark, Changes};
+
 /// Which posts a build shows.
 #[derive(Debug, Clone)]
 pub struct SiteQuery {
@@ -101,10 +103,33 @@ pub struct SiteReader<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+impl super::Store {
+    /// Opens the build's read transaction (see [`SiteReader`]).
+    pub fn site_reader(&mut self) -> rusqlite::Result<SiteReader<'_>> {
+        SiteReader::begin(&mut self.conn)
+    }
+}
+
 impl<'c> SiteReader<'c> {
-    pub fn begin(conn: &'c mut Connection) -> rusqlite::Result<SiteReader<'c>> {
+    fn begin(conn: &'c mut Connection) -> rusqlite::Result<SiteReader<'c>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
         Ok(SiteReader { tx })
+    }
+
+    /// Where this read stands in the store's change log (see [`changes::mark`]).
+    pub fn change_mark(&self) -> rusqlite::Result<ChangeMark> {
+        changes::mark(&self.tx)
+    }
+
+    /// What changed since an earlier read's mark (see [`changes::since`]).
+    pub fn changes_since(
+        &self,
+        mark: &ChangeMark,
+        then: &str,
+        now: &str,
+        limit: usize,
+    ) -> rusqlite::Result<Changes> {
+        changes::since(&self.tx, mark, then, now, limit)
     }
 
     /// Everything the site shows, without the markdown of posts whose derived values (content
@@ -160,11 +185,6 @@ impl<'c> SiteReader<'c> {
             }
         }
         Ok(rows)
-    }
-
-    /// The connection, for other reads in the same transaction.
-    pub fn conn(&self) -> &Connection {
-        &self.tx
     }
 
     /// The markdown of these posts, by id.

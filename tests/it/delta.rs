@@ -66,7 +66,7 @@ fn sql(site: &Site, sql: &str) {
 
 fn state_file(site: &Site) -> PathBuf {
     let settings = bloggo::config::Settings::load(&site.root).unwrap();
-    let f = bloggo::build::state_file(&settings, &settings.output);
+    let f = bloggo::pipeline::state_file(&settings, &settings.output);
     assert!(f.is_file(), "{}", f.display());
     f
 }

@@ -378,9 +378,9 @@ fn opening_the_store_again_in_a_process_keeps_its_locks() {
     bloggo::store::check::check(&store);
     bloggo::store::backup::readable(&store).unwrap();
     bloggo::backup::create(&settings, None, chrono::Utc::now()).unwrap();
-    bloggo::build::build_site(
+    bloggo::pipeline::build_site(
         &settings,
-        &bloggo::build::BuildOptions {
+        &bloggo::pipeline::BuildOptions {
             out: None,
             drafts: false,
             base_url: None,

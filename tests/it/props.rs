@@ -139,7 +139,7 @@ proptest! {
             );
         }
         let settings = Settings::load(&site.root).unwrap();
-        bloggo::build::build_site(&settings, &bloggo::build::BuildOptions { quiet: true, ..Default::default() })
+        bloggo::pipeline::build_site(&settings, &bloggo::pipeline::BuildOptions { quiet: true, ..Default::default() })
             .unwrap();
         let pages = listing_pages(&site);
         prop_assert_eq!(pages.len(), n.div_ceil(per).max(1));

@@ -4,7 +4,7 @@
 //! The next build of the same output with the same inputs (bloggo version, settings, base URL,
 //! drafts, templates, static files) starts from this instead of reading the whole store: it
 //! asks the store which posts changed since (see `store::changes`) and patches the snapshot
-//! (see `build::delta`). Anything it cannot vouch for (another version, damaged bytes, a live
+//! (see `pipeline::delta`). Anything it cannot vouch for (another version, damaged bytes, a live
 //! site some other build made) sends the build down the whole road, so this file only ever
 //! saves time.
 //!
@@ -21,8 +21,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::digest::Digest;
 use crate::markdown::MarkdownOptions;
-use crate::output::Digest;
 use crate::render::{Digests, DigestsPatch};
 use crate::snapshot::{Post, Snapshot};
 use crate::templates::{StaticSource, Templates};
@@ -46,12 +46,12 @@ pub struct BuildState {
     pub snapshot: Snapshot,
     /// Per post (snapshot order): what its rendered markdown is made from, and the digest of
     /// its summary (see `markdown::cache`).
-    #[serde(with = "crate::output::digest_list")]
+    #[serde(with = "crate::digest::digest_list")]
     pub keys: Vec<[u8; 32]>,
-    #[serde(with = "crate::output::digest_list")]
+    #[serde(with = "crate::digest::digest_list")]
     pub summaries: Vec<[u8; 32]>,
     pub digests: Digests,
-    /// `Renderer::global`: `None` when every page is made every build.
+    /// `render::Planner::global`: `None` when every page is made every build.
     pub global: Option<Digest>,
     /// The static files and media the site copied, and what their sources looked like.
     pub assets: Vec<Stamp>,
@@ -248,13 +248,18 @@ impl StatePatch {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::Path;
+
+    use super::{path, BuildState, Stamp};
+    use crate::render::Digests;
+    use crate::snapshot::Snapshot;
+    use crate::templates::Templates;
 
     #[test]
     fn damaged_or_foreign_bytes_are_refused() {
         let snapshot = Snapshot::default();
         let templates = Templates::from_sources(Default::default()).unwrap();
-        let digests = crate::render::Renderer::new(&snapshot, &templates, Vec::new(), &[])
+        let digests = crate::render::Planner::new(&snapshot, &templates, Vec::new(), &[])
             .digests()
             .clone();
         let s = BuildState {

@@ -1,104 +1,83 @@
-//! The build that patches the last one: when the store can say which posts changed since the
-//! last build of this output (see `store::changes`) and none of them changed how the site is
-//! put together, the kept snapshot (see `state`) is patched with their rows, only their
-//! digests are made again, only the pages whose fingerprint changed are rendered, and only
-//! those files are replaced in the live site (see `output::Patch`). Nothing in it grows with
-//! the number of posts but the kept state's read and write.
+//! The patching plan: when the store can say which posts changed since the last build of this
+//! output (see `store::changes`) and none of them changed how the site is put together, the
+//! kept snapshot (see `state`) is patched with their rows, only their digests are made again,
+//! only the pages whose fingerprint changed are rendered, and only those files are replaced in
+//! the live site (see `output::Patch`). Nothing in it grows with the number of posts but the
+//! kept state's read and write.
 //!
-//! It gives up, and the whole build runs, whenever it cannot vouch for the result: other
-//! settings, templates, static files or media; a live site another build made; a post that
-//! appeared, went away, moved (date, slug, status) or changed author, tags, categories,
-//! aliases or media; a user, category, tag or file row that changed; a scheduled post that
-//! came due. Its pages are the ones a whole build would make: the same snapshot, the same
+//! It stops ([`Stop::Whole`]), and the whole plan runs, whenever it cannot vouch for the
+//! result: other settings, templates, static files or media; a live site another build made;
+//! a post that appeared, went away, moved (date, slug, status) or changed author, tags,
+//! categories, aliases or media; a user, category or tag row that changed; a scheduled post
+//! that came due. Its pages are the ones a whole build would make: the same snapshot, the same
 //! digests, the same fingerprints.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use rayon::prelude::*;
+use anyhow::Context;
 
+use super::stages::{self, Run, Task};
 use super::state::{self, BuildState, StatePatch};
-use super::{BuildOptions, BuildSummary};
+use super::{BuildSummary, Stop};
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
-use crate::markdown::{self, MarkdownOptions, Rendered};
-use crate::output::{Digest, Patch};
-use crate::render::{Job, Renderer};
+use crate::markdown::{self, Rendered};
+use crate::output::Patch;
+use crate::render::{self, Planner};
 use crate::snapshot::{alias_file, media_of, Post, SiteInfo, Snapshot};
-use crate::store::changes::{self, ChangeMark, Changes};
-use crate::store::site::{SiteQuery, SiteReader, SiteRows};
-use crate::store::Store;
-use crate::templates::Templates;
+use crate::store::changes::{ChangeMark, Changes};
+use crate::store::site::{SiteQuery, SiteRows};
 
 /// More changed posts than this and the whole build is as quick.
 const MOST_POSTS: usize = 64;
 
-/// What a build brings to a patch.
-pub(super) struct Request<'a> {
-    pub settings: &'a Settings,
-    pub opts: &'a BuildOptions,
-    pub base_url: &'a str,
-    pub out: &'a Path,
-    pub md: &'a MarkdownOptions,
-    pub inputs: Digest,
-    pub state_file: &'a Path,
-    pub cache_dir: &'a Path,
-    pub now: chrono::DateTime<chrono::Utc>,
-    pub phase: &'a dyn Fn(&str),
-}
+/// The changed posts' rows, ids and markdown, read in one transaction.
+type Changed = (SiteRows, Vec<i64>, HashMap<i64, String>);
 
-/// Patches the live site, or says why it cannot (`Ok(Err(why))`: the caller builds it whole;
-/// nothing was changed). `Err` is a real failure (a store that cannot be read, a page that
-/// fails to render, a file that cannot be written), reported as a whole build would.
-pub(super) fn patch(
-    req: &Request,
-    templates: &mut Templates,
-    store: &mut Store,
-    kept: BuildState,
-) -> Result<std::result::Result<BuildSummary, String>> {
-    let Request {
+/// Patches the live site: snapshot (the kept one, patched) → plan (the pages reading the
+/// changed posts) → render → commit (the changed files) → keep (a record appended to the
+/// state). Nothing was changed when it stops with [`Stop::Whole`].
+pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Stop> {
+    let Run {
         settings,
         opts,
-        base_url,
-        out,
-        md,
-        now,
-        phase,
+        ref md,
+        ref out,
+        ref cache_dir,
         ..
-    } = *req;
-    if kept.inputs != req.inputs {
-        return Ok(Err("settings, templates or bloggo changed".into()));
+    } = *run;
+    if kept.inputs != run.inputs {
+        return Err(Stop::Whole("settings, templates or bloggo changed".into()));
     }
-    // The live site, the store and the caches are read side by side.
-    let started_output = std::thread::scope(|sc| -> Result<_> {
-        let output = sc.spawn(|| -> Result<_> {
+    let cannot_read = run.cannot_read();
+    let store_now = run.store_now();
+    // Snapshot: the live site, the store and the caches are read side by side.
+    let (read, (patch, cache)) = std::thread::scope(|sc| -> anyhow::Result<_> {
+        let output = sc.spawn(|| -> anyhow::Result<_> {
             let patch = Patch::begin(out, false)?;
-            let cache = MarkdownCache::open(req.cache_dir);
+            let cache = MarkdownCache::open(cache_dir);
             Ok((patch, cache))
         });
-        let store = read_changes(settings, opts, store, now, &kept);
+        let read = read_changes(&mut run.store, opts.drafts, &store_now, &kept, &cannot_read);
         let output = output
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        Ok((store?, output?))
+        Ok((read?, output?))
     })?;
-    let ((changed_rows, mark), (patch, cache)) = started_output;
-    phase("store changes and live site read");
-    let Some(mut patch) = patch else {
-        return Ok(Err(
-            "the output folder has no manifest of this version".into()
+    let (changed_rows, mark) = read;
+    run.clock.phase("store changes and live site read");
+    let Some(patch) = patch else {
+        return Err(Stop::Whole(
+            "the output folder has no manifest of this version".into(),
         ));
     };
     if patch.live_digest() != kept.site {
-        return Ok(Err(
-            "the live site is not the one the last build made".into()
+        return Err(Stop::Whole(
+            "the live site is not the one the last build made".into(),
         ));
     }
-    let (rows, ids, contents) = match changed_rows {
-        Ok(r) => r,
-        Err(why) => return Ok(Err(why)),
-    };
+    let (rows, ids, contents) = changed_rows.map_err(Stop::Whole)?;
 
     let BuildState {
         snapshot: mut snap,
@@ -110,22 +89,19 @@ pub(super) fn patch(
         patches,
         ..
     } = kept;
-    snap.site = SiteInfo::new(settings, base_url);
-    snap.built_at = now;
-    templates.set_origin(&snap.site.origin);
-    let changed = match patch_posts(settings, &mut snap, rows, &ids, now) {
-        Ok(c) => c,
-        Err(why) => return Ok(Err(why)),
-    };
-    let assets = super::assets(settings, &snap)?;
+    snap.site = SiteInfo::new(settings, &run.base_url);
+    snap.built_at = run.now;
+    run.templates.set_origin(&snap.site.origin);
+    let changed = patch_posts(settings, &mut snap, rows, &ids, run.now).map_err(Stop::Whole)?;
+    let assets = stages::assets(settings, &snap)?;
     let stamps = state::stamps(&assets);
     if stamps != kept_assets {
-        return Ok(Err("static files or media changed".into()));
+        return Err(Stop::Whole("static files or media changed".into()));
     }
-    phase("snapshot patched");
+    run.clock.phase("snapshot patched");
 
-    // The changed posts' markdown: from the cache, or rendered (its summary decides which
-    // cards change).
+    // Plan: the changed posts' markdown (from the cache, or rendered: its summary decides
+    // which cards change), their digests, and the pages whose fingerprint changed.
     let n = snap.posts.len();
     let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();
     let mut made = Vec::new();
@@ -140,7 +116,7 @@ pub(super) fn patch(
                 if let Some(old) = cache.get(&before) {
                     markdown::remember_code(&old);
                 }
-                let body = super::render_post(&snap.posts[i], &contents, md);
+                let body = stages::render_post(&snap.posts[i], &contents, md);
                 let s = summary_digest(&body);
                 bodies[i] = Some(body);
                 made.push(i);
@@ -148,134 +124,90 @@ pub(super) fn patch(
             }
         };
     }
-    let mut renderer = Renderer::with_digests(&snap, templates, keys.clone(), digests);
-    if renderer.global().is_none() || renderer.global() != global {
-        return Ok(Err(
-            "the templates show something that changes every build".into()
-        ));
-    }
     let refreshed: Vec<(usize, [u8; 32])> = changed.iter().map(|&i| (i, summaries[i])).collect();
-    renderer.refresh(&refreshed);
-
-    // The pages whose fingerprint changed.
-    let mut jobs: Vec<Job> = changed
-        .iter()
-        .flat_map(|&i| renderer.jobs_reading(i))
-        .collect();
-    let mut seen = HashSet::new();
-    jobs.retain(|j| seen.insert(*j));
-    let mut todo = Vec::new();
-    for job in jobs {
-        let (file, f) = renderer.plan(job);
-        match patch.live_fingerprint(&file) {
-            None => return Ok(Err(format!("{file} is not in the live site"))),
-            Some(live) if live.is_some() && live == f => {}
-            Some(_) => todo.push((job, file, f)),
-        }
-    }
-    phase("fingerprints");
-    if !todo.is_empty() && !patch.can_commit() {
-        return Ok(Err(
-            "the stage beside the output folder is not one bloggo can patch".into(),
+    let planner = Planner::patched(&snap, &run.templates, keys.clone(), digests, &refreshed);
+    if planner.global().is_none() || planner.global() != global {
+        return Err(Stop::Whole(
+            "the templates show something that changes every build".into(),
         ));
     }
+    let tasks = plan(&planner, &changed, &patch)?;
+    run.clock.phase("fingerprints");
+    let lost = stages::gather_bodies(&planner, &tasks, &mut bodies, &cache, &keys);
+    if let Some(&i) = lost.first() {
+        return Err(Stop::Whole(format!(
+            "no rendered markdown kept for post {}",
+            snap.posts[i].id
+        )));
+    }
+    let renderer = planner.with_bodies(bodies);
 
-    // Their markdown, then the pages.
-    let mut needed = Vec::new();
-    for &(job, _, _) in &todo {
-        renderer.needs(job, &mut needed);
-    }
-    needed.sort_unstable();
-    needed.dedup();
-    for i in needed {
-        if bodies[i].is_some() {
-            continue;
-        }
-        match cache.get(&keys[i]) {
-            Some(b) => bodies[i] = Some(b),
-            None => {
-                return Ok(Err(format!(
-                    "no rendered markdown kept for post {}",
-                    snap.posts[i].id
-                )))
-            }
-        }
-    }
-    renderer.set_bodies(bodies);
-    let pages: Vec<_> = todo
-        .par_iter()
-        .map(|&(job, ref file, f)| {
-            renderer
-                .render(job)
-                .map(|page| (file.clone(), page.bytes, f))
-        })
-        .collect();
-    let mut errors = Vec::new();
-    let mut files = Vec::new();
-    for p in pages {
-        match p {
-            Ok(p) => files.push(p),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if !errors.is_empty() {
-        anyhow::bail!(
+    // Render: the pages are kept in memory until every one is made, so a page that fails
+    // leaves the stage as it was.
+    let todo = tasks.len();
+    let pages = stages::render(
+        &renderer,
+        tasks,
+        &indicatif::ProgressBar::hidden(),
+        |_, _| Ok(None),
+        |page, fingerprint| Ok((page, fingerprint)),
+    );
+    if !pages.errors.is_empty() {
+        return Err(Stop::Failed(anyhow::anyhow!(
             "{} of {} pages failed; {} was not changed:\n  {}",
-            errors.len(),
-            todo.len(),
+            pages.errors.len(),
+            todo,
             out.display(),
-            errors.join("\n  ")
-        );
+            pages.errors.join("\n  ")
+        )));
     }
-    if std::env::var("BLOGGO_TIMINGS").is_ok_and(|v| v == "files") {
-        for (file, ..) in &files {
-            eprintln!("rendered {file}");
-        }
-    }
-    phase("pages rendered");
-    let rendered = files.len();
-    let pages_total = crate::render::jobs(&snap).len();
-    let committed = if files.is_empty() {
+    run.clock.phase("pages rendered");
+
+    // Commit: the changed files replace the live site's.
+    let rendered = pages.rendered;
+    let pages_total = render::jobs(&snap).len();
+    let committed = if pages.pages.is_empty() {
         None
     } else {
-        for (file, bytes, f) in &files {
-            patch.put(file, bytes, *f)?;
+        let mut patch = patch;
+        for (page, fingerprint) in &pages.pages {
+            patch.put(&page.file, &page.bytes, *fingerprint)?;
         }
         Some(patch.commit()?)
     };
-    phase("committed");
+    run.clock.phase("committed");
 
-    // What the next build starts from.
+    // Keep: what the next build starts from.
     let site = committed.as_ref().map_or(kept.site, |c| c.manifest);
-    super::save_markdown(cache, &keys, &made, &renderer, req.cache_dir);
+    stages::save_markdown(cache, &keys, &made, &renderer, cache_dir);
     let warnings = snap.warnings.clone();
     if patches < state::MOST_PATCHES {
         let record = StatePatch {
             site,
             seq: mark.seq,
             watched: mark.watched,
-            now: super::store_time(now),
+            now: store_now,
             posts: changed
                 .iter()
                 .map(|&i| (i, snap.posts[i].clone(), keys[i], summaries[i]))
                 .collect(),
-            digests: renderer.digests().patch(&changed),
+            digests: renderer.planner().digests().patch(&changed),
         };
-        if let Err(e) = record.append(req.state_file) {
+        if let Err(e) = record.append(&run.state_file) {
             // A state that lacks this build's record names a live site that is gone: the next
             // build is whole.
             eprintln!("warning: {e:#}");
         }
         drop(renderer);
     } else {
-        let digests = renderer.digests().clone();
+        let digests = renderer.planner().digests().clone();
         drop(renderer);
         let next = BuildState {
-            inputs: req.inputs,
+            inputs: run.inputs,
             site,
             seq: mark.seq,
             watched: mark.watched,
-            now: super::store_time(now),
+            now: store_now,
             snapshot: snap,
             keys,
             summaries,
@@ -284,62 +216,94 @@ pub(super) fn patch(
             assets: stamps,
             patches: 0,
         };
-        super::keep_state(&next, req.state_file);
+        stages::keep_state(&next, &run.state_file);
         std::thread::spawn(move || drop(next));
     }
-    super::prune_change_log(store, mark.seq);
-    phase("state kept");
+    run.prune_change_log(mark.seq);
+    run.clock.phase("state kept");
     let (written, unchanged) = match &committed {
         Some(c) => (c.written, c.unchanged),
         None => (0, pages_total + assets.len()),
     };
-    Ok(Ok(BuildSummary {
+    Ok(BuildSummary {
         pages: pages_total,
         rendered,
         written,
         unchanged,
         removed: 0,
         seconds: 0.0,
-        out: out.to_path_buf(),
+        out: out.clone(),
         warnings,
-    }))
+    })
+}
+
+/// The pages to make: those that read a changed post's digests (see
+/// `Planner::jobs_reading`) and whose fingerprint the live site's manifest does not have.
+fn plan(planner: &Planner, changed: &[usize], patch: &Patch) -> Result<Vec<Task>, Stop> {
+    let mut seen = HashSet::new();
+    let mut tasks = Vec::new();
+    for job in changed.iter().flat_map(|&i| planner.jobs_reading(i)) {
+        if !seen.insert(job) {
+            continue;
+        }
+        let (file, fingerprint) = planner.plan(job);
+        match patch.live_fingerprint(&file) {
+            None => return Err(Stop::Whole(format!("{file} is not in the live site"))),
+            Some(live) if live.is_some() && live == fingerprint => {}
+            Some(_) => tasks.push(Task {
+                job,
+                file,
+                fingerprint,
+                keep: false,
+            }),
+        }
+    }
+    if !tasks.is_empty() && !patch.can_commit() {
+        return Err(Stop::Whole(
+            "the stage beside the output folder is not one bloggo can patch".into(),
+        ));
+    }
+    Ok(tasks)
 }
 
 /// Asks the store what changed since the kept state: the rows of the changed posts the site
-/// shows and their ids, or why that cannot be told.
-#[allow(clippy::type_complexity)]
+/// shows, their ids and markdown, or why that cannot be told.
 fn read_changes(
-    settings: &Settings,
-    opts: &BuildOptions,
-    store: &mut Store,
-    now: chrono::DateTime<chrono::Utc>,
+    store: &mut crate::store::Store,
+    drafts: bool,
+    now: &str,
     kept: &BuildState,
-) -> Result<(
-    std::result::Result<(SiteRows, Vec<i64>, HashMap<i64, String>), String>,
-    ChangeMark,
-)> {
-    let cannot_read = || format!("{}: cannot read the site", settings.store.display());
-    let reader = SiteReader::begin(store.raw_conn_mut()).with_context(cannot_read)?;
-    let mark = changes::mark(reader.conn()).with_context(cannot_read)?;
+    cannot_read: &str,
+) -> anyhow::Result<(Result<Changed, String>, ChangeMark)> {
+    let reader = store
+        .site_reader()
+        .with_context(|| cannot_read.to_string())?;
+    let mark = reader
+        .change_mark()
+        .with_context(|| cannot_read.to_string())?;
     let since = ChangeMark {
         seq: kept.seq,
         watched: kept.watched,
     };
-    let now_text = super::store_time(now);
-    let rows = match changes::since(reader.conn(), &since, &kept.now, &now_text, MOST_POSTS)
-        .with_context(cannot_read)?
+    let rows = match reader
+        .changes_since(&since, &kept.now, now, MOST_POSTS)
+        .with_context(|| cannot_read.to_string())?
     {
         Changes::Everything(why) => Err(why),
         Changes::Posts(ids) => {
             let q = SiteQuery {
-                drafts: opts.drafts,
-                now: now_text,
+                drafts,
+                now: now.to_string(),
             };
-            let rows = reader.rows_of(&q, &ids).with_context(cannot_read)?;
+            let rows = reader
+                .rows_of(&q, &ids)
+                .with_context(|| cannot_read.to_string())?;
             // Their markdown now, in the same read: a post changed after it would not
             // match the row's content hash.
             let shown: Vec<i64> = rows.posts.iter().map(|p| p.id).collect();
-            let contents = reader.contents(&shown).with_context(cannot_read)?;
+            let contents = reader
+                .contents(&shown)
+                .with_context(|| cannot_read.to_string())?;
             Ok((rows, ids, contents))
         }
     };

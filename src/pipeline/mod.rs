@@ -1,0 +1,126 @@
+//! `bloggo build`: one pipeline, two plans.
+//!
+//! ```text
+//!   Run::start: settings, templates, store (content/ synced), the state the last build kept
+//!        │
+//!        ├─ kept state ─▶ delta::build: the kept snapshot patched with the changed posts
+//!        │                 │  (Stop::Whole(why) ─▶ the whole plan)
+//!        └─────────────▶ whole::build: a snapshot of the whole store
+//!                          │
+//!   each: snapshot → plan (render::Planner: digests, fingerprints, tasks against the live
+//!         manifest) → markdown gathered → render (stages::render, parallel) → commit
+//!         (output::Writer swaps a new folder in; output::Patch replaces a few files) → keep
+//!         (state, markdown cache, change log trimmed)
+//! ```
+//!
+//! `stages.rs` holds what both plans share; `state.rs` what a build keeps for the next.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+mod delta;
+mod stages;
+mod state;
+mod whole;
+
+use crate::config::Settings;
+use stages::Run;
+
+/// What the caller asks of a build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Output folder (default: the site's `public/`).
+    pub out: Option<PathBuf>,
+    /// Include drafts, pending and scheduled posts, marked as such.
+    pub drafts: bool,
+    /// Overrides `base_url`.
+    pub base_url: Option<String>,
+    /// Ignore caches and the previous output: render and write every file.
+    pub clean: bool,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// What a build did. `written` and `unchanged` count every file of the output (pages, static
+/// files and media); `pages` counts the rendered pages.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSummary {
+    pub pages: usize,
+    /// Pages made this build; the others were carried over from the previous output because
+    /// nothing they are made from changed.
+    pub rendered: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub seconds: f64,
+    /// Where the site was written.
+    pub out: PathBuf,
+    /// Things skipped with a reason.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for BuildSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pages, {} written, {} unchanged, in {:.2} s",
+            self.pages, self.written, self.unchanged, self.seconds
+        )
+    }
+}
+
+/// Where the state a build of `out` keeps for the next one lives (see `state`).
+pub fn state_file(settings: &Settings, out: &std::path::Path) -> PathBuf {
+    state::path(&cache_dir(settings), out)
+}
+
+/// Where the rendered-markdown cache lives.
+pub fn cache_dir(settings: &Settings) -> PathBuf {
+    settings.root.join(".bloggo-cache")
+}
+
+/// Why the patching plan did not finish.
+#[derive(Debug)]
+enum Stop {
+    /// It cannot vouch for the result (the reason, printed with `BLOGGO_TIMINGS`): nothing was
+    /// changed, and the whole plan runs instead.
+    Whole(String),
+    /// A real failure (a store that cannot be read, a page that fails to render, a file that
+    /// cannot be written), reported as a whole build would.
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Stop {
+    fn from(e: anyhow::Error) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// Builds the site: the patching plan when the last build of this output kept its state,
+/// else (or when it stops) the whole plan; see the module's diagram.
+pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSummary> {
+    let mut run = Run::start(settings, opts)?;
+    let mut summary = match run.kept.take() {
+        Some(kept) => {
+            run.clock.phase("kept state read");
+            match delta::build(&mut run, kept) {
+                Ok(summary) => {
+                    run.clock.note(&format!(
+                        "patched: {} of {} pages rendered",
+                        summary.rendered, summary.pages
+                    ));
+                    summary
+                }
+                Err(Stop::Failed(e)) => return Err(e),
+                Err(Stop::Whole(why)) => {
+                    run.clock.note(&format!("whole build: {why}"));
+                    whole::build(&mut run)?
+                }
+            }
+        }
+        None => whole::build(&mut run)?,
+    };
+    summary.seconds = run.clock.seconds();
+    Ok(summary)
+}
