@@ -1,4 +1,4 @@
-//! `bloggo build` patching the last build (see `src/build/delta.rs`): which changes it takes
+//! `bloggo build` patching the last build (see `src/pipeline/delta.rs`): which changes it takes
 //! and which send it down the whole road, and that either way the site is the one a clean
 //! build makes.
 
