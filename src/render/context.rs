@@ -414,7 +414,7 @@ fn link<'a>(name: &'a str, slug: &'a str, path: &'a str) -> Link<'a> {
 impl<'a> Renderer<'a> {
     /// What listings, feeds and neighbours show of a post (made once, when first needed).
     pub(super) fn card(&self, i: usize) -> &Card<'a> {
-        self.cards[i].get_or_init(|| self.make_card(i))
+        self.cards[i].get_or_init(|| Box::new(self.make_card(i)))
     }
 
     fn make_card(&self, i: usize) -> Card<'a> {

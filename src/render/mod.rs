@@ -55,7 +55,8 @@ pub struct Renderer<'a> {
     /// Rendered markdown of the posts whose pages (or cards) are made this build.
     bodies: Vec<Option<Rendered>>,
     /// Each post's card (what listings show), made once when first needed.
-    cards: Vec<OnceLock<Card<'a>>>,
+    /// Boxed: a card is a few hundred bytes, and a patch makes a handful of a blog's cards.
+    cards: Vec<OnceLock<Box<Card<'a>>>>,
     /// What every page's context starts from (`site` and `config`).
     base: Context,
 }
