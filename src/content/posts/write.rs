@@ -111,7 +111,7 @@ fn read_document(
     before: &Post,
     text: &str,
 ) -> Result<(PostFields, Option<AuthorRef>)> {
-    let ctx = crate::import::ParseContext::for_site(settings);
+    let ctx = crate::frontmatter::ParseContext::for_site(settings);
     let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
         .map_err(|problems| {
             let lines: Vec<String> = problems
