@@ -35,8 +35,8 @@ pub fn room(dir: &Path) -> String {
         if let Ok(s) = fs4::statvfs(d) {
             return format!(
                 "{} free of {}",
-                crate::cmd::backup::human(s.available_space()),
-                crate::cmd::backup::human(s.total_space())
+                crate::units::bytes(s.available_space()),
+                crate::units::bytes(s.total_space())
             );
         }
         at = d.parent();

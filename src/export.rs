@@ -9,10 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::config::Settings;
 use crate::store::content::posts::Post;
 
-// The documents are written by `frontmatter::write`; `post show`, `post new` and `post edit`
-// name these here.
-pub use crate::frontmatter::dates::{in_zone, parse_time, show_time};
-pub use crate::frontmatter::write::{document, front_matter, Format};
+use crate::frontmatter::write::{document, Format};
 
 /// Where a post's document goes in an export, relative to the export folder.
 pub fn document_path(post: &Post, format: Format) -> PathBuf {

@@ -16,8 +16,10 @@ pub mod content;
 pub mod disk;
 // Atomic file replacement, folder sync and digests, shared below the stages.
 pub mod fsx;
+// Byte sizes as messages and listings write them.
 pub mod model;
 pub mod store;
+pub mod units;
 
 // Front matter (YAML/TOML) and its dates → the model's `PostFields`.
 pub mod frontmatter;

@@ -83,16 +83,29 @@ impl FromStr for Timestamp {
     }
 }
 
+/// In formats people read (JSON, templates) its text form; in compact ones (the kept build
+/// state) its seconds since the epoch, which read back without parsing.
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_i64(self.0.timestamp())
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            s.parse().map_err(serde::de::Error::custom)
+        } else {
+            let secs = i64::deserialize(d)?;
+            DateTime::from_timestamp(secs, 0)
+                .map(Timestamp)
+                .ok_or_else(|| serde::de::Error::custom(format!("{secs} s is out of range")))
+        }
     }
 }
 
@@ -261,6 +274,22 @@ mod tests {
         assert_eq!(serde_json::to_value(t).unwrap(), "2024-05-01 10:00:00");
         assert!("2024-05-01".parse::<Timestamp>().is_err());
         assert!(t < "2024-05-01 10:00:01".parse().unwrap());
+    }
+
+    #[test]
+    fn timestamp_is_seconds_in_compact_encodings() {
+        for text in [
+            "2024-05-01 10:00:00",
+            "+10000-01-01 00:00:00",
+            "-0001-06-01 00:00:00",
+        ] {
+            let t: Timestamp = text.parse().unwrap();
+            let b = postcard::to_stdvec(&t).unwrap();
+            assert_eq!(b, postcard::to_stdvec(&t.utc().timestamp()).unwrap());
+            assert_eq!(postcard::from_bytes::<Timestamp>(&b).unwrap(), t);
+        }
+        let huge = postcard::to_stdvec(&i64::MAX).unwrap();
+        assert!(postcard::from_bytes::<Timestamp>(&huge).is_err());
     }
 
     #[test]

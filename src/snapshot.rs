@@ -6,8 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
@@ -77,32 +76,15 @@ impl SiteInfo {
     }
 }
 
+/// A post of the site: its row as the store gives it, and what the snapshot resolves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Post {
-    pub id: i64,
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub slug: String,
-    /// Markdown source, when it was read with the snapshot: always for a post whose excerpt or
-    /// read time is derived from it; for the others the build reads it when it renders the
-    /// post (see `store::site::SiteReader::contents`).
-    pub content: Option<String>,
-    /// BLAKE3 (hex) of the markdown: what tells two versions of a post's text apart.
-    pub content_hash: String,
-    /// The excerpt stored with the post (plain text), if any.
-    pub excerpt: Option<String>,
-    pub cover_image: Option<String>,
-    pub author: Option<usize>,
-    pub status: PostStatus,
+    /// Title, slug (a usable URL segment), markdown, status, dates… (see [`PostRow`]).
+    pub row: PostRow,
     /// Published, but dated in the future (only shown with `--drafts`).
     pub scheduled: bool,
-    #[serde(with = "chrono::serde::ts_microseconds")]
-    pub date: DateTime<Utc>,
-    #[serde(with = "chrono::serde::ts_microseconds_option")]
-    pub updated: Option<DateTime<Utc>>,
-    #[serde(with = "json_text")]
-    pub extra: serde_json::Value,
-    pub read_time: u32,
+    /// Index into `Snapshot::authors`.
+    pub author: Option<usize>,
     /// Direct categories (indexes into `Snapshot::categories`).
     pub categories: Vec<usize>,
     pub tags: Vec<usize>,
@@ -121,39 +103,14 @@ impl Post {
     /// (author, categories, tags, neighbours and related posts, resolved by
     /// [`Snapshot::build`]) and, when the row has none, its read time (see
     /// [`Post::derive_read_time`]).
-    pub fn from_row(r: PostRow, site: &SiteInfo, now: DateTime<Utc>) -> Result<Post> {
-        let status: PostStatus = r
-            .status
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("post {} ({}): {e}", r.id, r.slug))?;
-        let when = r.published_at.as_deref().unwrap_or(&r.created_at);
-        let Some(date) = parse_time(when) else {
-            bail!(
-                "post {} ({}): date {when:?} is not YYYY-MM-DD HH:MM:SS; fix it with `bloggo post edit`",
-                r.id,
-                r.slug
-            );
-        };
-        let slug = segment(&r.slug, &r.title, r.id);
-        let dir = format!("{}/{slug}", site.urls.posts);
+    pub fn new(mut row: PostRow, site: &SiteInfo, now: DateTime<Utc>) -> Post {
+        row.slug = segment(&row.slug, &row.title, row.id);
+        let dir = format!("{}/{}", site.urls.posts, row.slug);
         let path = site.path(&format!("{dir}/"));
-        Ok(Post {
-            id: r.id,
-            title: r.title,
-            subtitle: r.subtitle.filter(|s| !s.trim().is_empty()),
-            slug,
-            content: r.content,
-            content_hash: r.content_hash,
-            excerpt: r.excerpt.filter(|s| !s.trim().is_empty()),
-            cover_image: r.cover_image.filter(|s| !s.trim().is_empty()),
-            // The user id until `Snapshot::build` resolves it to an index.
-            author: r.author_id.map(|a| a as usize),
-            status,
-            scheduled: status == PostStatus::Published && date > now,
-            date,
-            updated: r.modified_at.as_deref().and_then(parse_time),
-            extra: serde_json::from_str(&r.extra).unwrap_or(serde_json::Value::Null),
-            read_time: r.read_time.max(0) as u32,
+        Post {
+            scheduled: row.status == PostStatus::Published && row.date.utc() > now,
+            row,
+            author: None,
             categories: Vec::new(),
             tags: Vec::new(),
             dir,
@@ -161,15 +118,22 @@ impl Post {
             newer: None,
             older: None,
             related: Vec::new(),
-        })
+        }
     }
 
     /// Sets a missing read time from the markdown's word count.
     pub fn derive_read_time(&mut self, words_per_minute: usize) {
-        if self.read_time == 0 {
-            let words = crate::markdown::word_count(self.content.as_deref().unwrap_or(""));
-            self.read_time = words.div_ceil(words_per_minute.max(1)).max(1) as u32;
+        let row = &mut self.row;
+        if row.read_time == 0 {
+            let words = crate::markdown::word_count(row.content.as_deref().unwrap_or(""));
+            row.read_time = words.div_ceil(words_per_minute.max(1)).max(1) as u32;
         }
+    }
+
+    /// When the post last changed: its updated date, when later than its date.
+    pub fn last_change(&self) -> DateTime<Utc> {
+        let r = &self.row;
+        r.updated.map_or(r.date, |u| u.max(r.date)).utc()
     }
 
     /// `draft`, `pending`, `scheduled` or `published`.
@@ -177,7 +141,7 @@ impl Post {
         if self.scheduled {
             "scheduled"
         } else {
-            self.status.as_str()
+            self.row.status.as_str()
         }
     }
 }
@@ -309,36 +273,6 @@ impl RelatedLists {
     }
 }
 
-/// A JSON value kept as its text: the compact binary encodings of `pipeline::state` cannot
-/// describe a value whose shape they do not know.
-mod json_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        serde_json::from_str(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Reads a store timestamp (`YYYY-MM-DD HH:MM:SS` UTC; a bare date or RFC 3339 is accepted).
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let t = s.trim();
-    if let Ok(d) = NaiveDateTime::parse_from_str(t, crate::store::TIMESTAMP_FORMAT) {
-        return Some(d.and_utc());
-    }
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-}
-
 /// A slug usable as one URL path segment, or a slug made from `fallback`.
 fn segment(slug: &str, fallback: &str, id: i64) -> String {
     let ok = !slug.is_empty()
@@ -382,7 +316,7 @@ pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, Strin
     if name.is_empty() || name.starts_with('.') || f.file_path.contains("..") {
         return Err(format!(
             "media {:?} of post {:?} skipped: not a plain file name",
-            f.filename, post.slug
+            f.filename, post.row.slug
         ));
     }
     Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
@@ -422,7 +356,7 @@ impl Snapshot {
         drafts: bool,
         now: DateTime<Utc>,
         known: Option<RelatedLists>,
-    ) -> Result<Snapshot> {
+    ) -> Snapshot {
         let site = SiteInfo::new(settings, base_url);
         let urls = &site.urls;
         let wpm = settings.config.content.words_per_minute.max(1) as usize;
@@ -431,27 +365,28 @@ impl Snapshot {
         // Posts, newest first.
         let mut posts = Vec::with_capacity(rows.posts.len());
         for r in rows.posts {
-            posts.push(Post::from_row(r, &site, now)?);
+            posts.push(Post::new(r, &site, now));
         }
         {
             use rayon::prelude::*;
             posts
                 .par_iter_mut()
-                .filter(|p| p.read_time == 0)
+                .filter(|p| p.row.read_time == 0)
                 .for_each(|p| p.derive_read_time(wpm));
         }
-        posts.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+        posts.sort_by(|a, b| b.row.date.cmp(&a.row.date).then(b.row.id.cmp(&a.row.id)));
         // Dates feeds cannot write (put into the store by hand: import refuses them): the
         // render leaves such posts out of the feeds and their dates out of the sitemap.
-        for p in &posts {
+        for p in posts.iter().map(|p| &p.row) {
             let far = [("date", Some(p.date)), ("updated date", p.updated)]
                 .into_iter()
                 .find_map(|(what, d)| {
-                    d.filter(|d| !crate::import::dates::writable(*d, &site.timezone))
+                    d.map(|d| d.utc())
+                        .filter(|d| !crate::frontmatter::dates::writable(*d, &site.timezone))
                         .map(|d| (what, d))
                 });
             if let Some((what, d)) = far {
-                let mut when = format!("{} UTC", d.format(crate::store::TIMESTAMP_FORMAT));
+                let mut when = format!("{} UTC", d.format(crate::model::Timestamp::FORMAT));
                 let local = site.local(d);
                 if local.year() != d.year() {
                     when += &format!(
@@ -472,8 +407,11 @@ impl Snapshot {
             p.newer = i.checked_sub(1);
             p.older = (i + 1 < n).then_some(i + 1);
         }
-        let post_index: HashMap<i64, usize> =
-            posts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        let post_index: HashMap<i64, usize> = posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.row.id, i))
+            .collect();
 
         // Authors with posts, by name.
         let mut authors: Vec<Author> = Vec::new();
@@ -500,8 +438,9 @@ impl Snapshot {
         }
         for (i, p) in posts.iter_mut().enumerate() {
             p.author = p
-                .author
-                .and_then(|id| author_index.get(&(id as i64)).copied());
+                .row
+                .author_id
+                .and_then(|id| author_index.get(&id).copied());
             if let Some(a) = p.author {
                 authors[a].posts.push(i);
             }
@@ -692,7 +631,7 @@ impl Snapshot {
                 Ok(file) => aliases.push(Alias { post: p, file }),
                 Err(why) => warnings.push(format!(
                     "alias {path:?} of post {:?} skipped: {why}",
-                    posts[p].slug
+                    posts[p].row.slug
                 )),
             }
         }
@@ -711,7 +650,7 @@ impl Snapshot {
             }
         }
 
-        Ok(Snapshot {
+        Snapshot {
             site,
             posts,
             categories,
@@ -724,7 +663,7 @@ impl Snapshot {
             built_at: now,
             warnings,
             related,
-        })
+        }
     }
 }
 
@@ -741,7 +680,7 @@ fn related_key(posts: &[Post], tags: &[Tag], cats: &[Category]) -> [u8; 32] {
     };
     ints(&mut h, 0, &[RELATED, RELATED_WINDOW, posts.len()]);
     for p in posts {
-        h.update(&p.id.to_le_bytes());
+        h.update(&p.row.id.to_le_bytes());
         ints(&mut h, 1, &p.tags);
         ints(&mut h, 2, &p.categories);
     }
@@ -860,12 +799,5 @@ mod tests {
         let last = bad.len() - 4;
         bad[last..].copy_from_slice(&9u32.to_le_bytes()); // a post that does not exist
         assert_eq!(RelatedLists::decode(&bad), None);
-    }
-
-    #[test]
-    fn store_times_parse() {
-        assert!(parse_time("2024-01-02 03:04:05").is_some());
-        assert!(parse_time("2024-01-02").is_some());
-        assert!(parse_time("soon").is_none());
     }
 }

@@ -3,7 +3,8 @@
 #![no_main]
 
 use bloggo::config::Timezone;
-use bloggo::import::{parse_file, ParseContext};
+use bloggo::frontmatter::ParseContext;
+use bloggo::import::parse_file;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -122,8 +122,8 @@ fn verify_new(settings: &Settings, info: &BackupInfo, now: DateTime<Utc>) -> Res
     if let Some(free) = free.filter(|&f| f < size) {
         return Err(full(format!(
             "checking the backup needs {} beside it, the disk has {}",
-            crate::cmd::backup::human(size),
-            crate::cmd::backup::human(free)
+            crate::units::bytes(size),
+            crate::units::bytes(free)
         )));
     }
     let verdict = match super::verify::verify_and_record(info, now) {
@@ -160,7 +160,7 @@ fn disk_full(settings: &Settings, dir: &Path, file: &Path, cause: &str) -> anyho
          `[backup] dir` in bloggo.toml at a disk with room, then run `bloggo backup create` again",
         dir.display(),
         file.display(),
-        crate::cmd::backup::human(store),
+        crate::units::bytes(store),
         crate::disk::room(dir)
     )
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::Ctx;
 use crate::backup::{self, shown, BackupInfo};
+use crate::units;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
@@ -71,8 +72,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     .map(|t| t.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                human(meta.size),
-                human(meta.compressed_size),
+                units::bytes(meta.size),
+                units::bytes(meta.compressed_size),
                 c.copy_time.as_secs_f64(),
                 c.verify_time.as_secs_f64()
             );
@@ -120,7 +121,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     b.id,
                     b.tier.as_str(),
                     b.created.format("%Y-%m-%d %H:%M:%S"),
-                    human(b.file_size()),
+                    units::bytes(b.file_size()),
                     posts,
                     views,
                     verified,
@@ -293,20 +294,4 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(b)
-}
-
-/// Bytes as B, KB, MB or GB (powers of 1024).
-pub fn human(n: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
 }

@@ -7,7 +7,8 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::content::{open_store, posts};
-use crate::export::{export, Format};
+use crate::export::export;
+use crate::frontmatter::write::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -12,7 +12,8 @@ use crate::content::posts::read::{self, History, ListQuery};
 use crate::content::posts::trash;
 use crate::content::posts::write::{self, NewPost, Published, Review};
 use crate::content::{open_store, ActAs};
-use crate::export::{self, Format};
+use crate::frontmatter::dates;
+use crate::frontmatter::write::{document, Format};
 use crate::model::{Timestamp, VersionStatus};
 use crate::store::content::versions::{self, State};
 use crate::store::Store;
@@ -230,7 +231,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 Published::Now => format!("published {slug}"),
                 Published::Scheduled(when) => format!(
                     "scheduled {slug} for {}",
-                    export::show_time(when, &settings.timezone)
+                    dates::show_time(when, &settings.timezone)
                 ),
             };
             say(&mut out, msg)?;
@@ -344,7 +345,7 @@ fn list(store: &mut Store, settings: &Settings, a: ListArgs, out: &mut impl Writ
 
 /// `2024-05-01 10:00 +02:00`: a store timestamp in the site's zone, to the minute.
 fn local_minutes(ts: Timestamp, tz: &crate::config::Timezone) -> String {
-    export::in_zone(ts, tz)
+    dates::in_zone(ts, tz)
         .format("%Y-%m-%d %H:%M %:z")
         .to_string()
 }
@@ -359,7 +360,7 @@ fn show(store: &mut Store, settings: &Settings, slug: &str, out: &mut impl Write
     write!(
         out,
         "{}",
-        export::document(&post, &settings.timezone, Format::Plain)?
+        document(&post, &settings.timezone, Format::Plain)?
     )?;
     writeln!(out, "\n-- versions --")?;
     write_history(&history, out)?;
@@ -449,7 +450,7 @@ fn edit(
         )
     })?;
     let post = write::open_for_edit(store, act, slug)?;
-    let original = export::document(&post, &settings.timezone, Format::Plain)?;
+    let original = document(&post, &settings.timezone, Format::Plain)?;
     let file = tempfile::Builder::new()
         .prefix(&format!("bloggo-{}-", post.slug))
         .suffix(".md")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::Settings;
-use crate::export::{self, Format};
+use crate::frontmatter::write::{document, Format};
 use crate::store::content::posts;
 use crate::store::Tx;
 
@@ -81,7 +81,7 @@ pub(crate) fn write_source_file(
     path: &Path,
 ) -> Result<()> {
     let post = posts::load(tx, post_id)?;
-    let text = export::document(&post, &settings.timezone, Format::Plain)?;
+    let text = document(&post, &settings.timezone, Format::Plain)?;
     crate::fsx::write_atomic(path, text.as_bytes(), crate::fsx::Durability::Atomic)
         .with_context(|| format!("{}: cannot write", path.display()))?;
     let key = source_key(settings, path)?;

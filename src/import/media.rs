@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Problem;
+use crate::frontmatter::Problem;
 
 /// A markdown file to import.
 #[derive(Debug, Clone)]

@@ -21,17 +21,13 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
+use crate::frontmatter::{ParseContext, Problem};
 use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
 use crate::store::posts::{
     FileRecord, History, ImportTx, IndexedPost, Outcome, Save, WriteError, Writer,
 };
 use crate::store::Store;
 
-// The reading of a file is `frontmatter`'s; these are part of import's interface (its
-// problems, its context, the keys it reads). `dates` stays here for `render` and `snapshot`,
-// which read it as `import::dates`.
-pub use crate::frontmatter::slug::slugify;
-pub use crate::frontmatter::{dates, ParseContext, Problem, KNOWN_KEYS};
 pub use sync::sync_content;
 
 /// An import refused because of bad files; the store was left as it was.

@@ -23,6 +23,7 @@ use super::{BuildSummary, Stop};
 use crate::config::Settings;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, Rendered};
+use crate::model::Timestamp;
 use crate::output::Patch;
 use crate::render::{self, Planner};
 use crate::snapshot::{alias_file, media_of, Post, SiteInfo, Snapshot};
@@ -59,7 +60,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
             let cache = MarkdownCache::open(cache_dir);
             Ok((patch, cache))
         });
-        let read = read_changes(&mut run.store, opts.drafts, &store_now, &kept, &cannot_read);
+        let read = read_changes(&mut run.store, opts.drafts, store_now, &kept, &cannot_read);
         let output = output
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -108,7 +109,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     for &i in &changed {
         let p = &snap.posts[i];
         let before = keys[i];
-        keys[i] = body_key(&p.content_hash, md, &p.path);
+        keys[i] = body_key(&p.row.content_hash, md, &p.path);
         summaries[i] = match cache.summary(&keys[i]) {
             Some(s) => s,
             None => {
@@ -137,7 +138,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     if let Some(&i) = lost.first() {
         return Err(Stop::Whole(format!(
             "no rendered markdown kept for post {}",
-            snap.posts[i].id
+            snap.posts[i].row.id
         )));
     }
     let renderer = planner.with_bodies(bodies);
@@ -271,7 +272,7 @@ fn plan(planner: &Planner, changed: &[usize], patch: &Patch) -> Result<Vec<Task>
 fn read_changes(
     store: &mut crate::store::Store,
     drafts: bool,
-    now: &str,
+    now: Timestamp,
     kept: &BuildState,
     cannot_read: &str,
 ) -> anyhow::Result<(Result<Changed, String>, ChangeMark)> {
@@ -286,15 +287,12 @@ fn read_changes(
         watched: kept.watched,
     };
     let rows = match reader
-        .changes_since(&since, &kept.now, now, MOST_POSTS)
+        .changes_since(&since, kept.now, now, MOST_POSTS)
         .with_context(|| cannot_read.to_string())?
     {
         Changes::Everything(why) => Err(why),
         Changes::Posts(ids) => {
-            let q = SiteQuery {
-                drafts,
-                now: now.to_string(),
-            };
+            let q = SiteQuery { drafts, now };
             let rows = reader
                 .rows_of(&q, &ids)
                 .with_context(|| cannot_read.to_string())?;
@@ -324,8 +322,8 @@ fn patch_posts(
         .posts
         .iter()
         .enumerate()
-        .filter(|(_, p)| wanted.contains(&p.id))
-        .map(|(i, p)| (p.id, i))
+        .filter(|(_, p)| wanted.contains(&p.row.id))
+        .map(|(i, p)| (p.row.id, i))
         .collect();
     let wpm = settings.config.content.words_per_minute.max(1) as usize;
     let mut changed = Vec::new();
@@ -344,17 +342,15 @@ fn patch_posts(
         let Some(&i) = at.get(&id) else {
             return Err(format!("post {id} now shows on the site"));
         };
-        let author_id = row.author_id;
-        let mut p = Post::from_row(row, &snap.site, now)
-            .map_err(|e| format!("post {id} cannot be read: {e:#}"))?;
+        let mut p = Post::new(row, &snap.site, now);
         p.derive_read_time(wpm);
         let old = &snap.posts[i];
-        let moved = p.slug != old.slug
+        let moved = p.row.slug != old.row.slug
             || p.dir != old.dir
             || p.path != old.path
-            || p.status != old.status
+            || p.row.status != old.row.status
             || p.scheduled != old.scheduled
-            || p.date != old.date;
+            || p.row.date != old.row.date;
         if moved {
             return Err(format!("post {id} moved (date, slug or status)"));
         }
@@ -367,7 +363,7 @@ fn patch_posts(
             .map(|&c| snap.categories[c].id)
             .collect();
         old_cats.sort_unstable();
-        if old_author != author_id
+        if old_author != p.row.author_id
             || old_tags != ids_of(&rows.post_tags, id)
             || old_cats != ids_of(&rows.post_categories, id)
         {

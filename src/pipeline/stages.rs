@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::digest::Digest;
 use crate::markdown::cache::MarkdownCache;
 use crate::markdown::{self, MarkdownOptions, Rendered};
+use crate::model::Timestamp;
 use crate::render::{Job, Page, Planner, Renderer};
 use crate::snapshot::{Post, Snapshot};
 use crate::store::Store;
@@ -106,9 +107,9 @@ impl<'a> Run<'a> {
         format!("{}: cannot read the site", self.settings.store.display())
     }
 
-    /// The build's instant as the store writes it (`TIMESTAMP_FORMAT`, UTC).
-    pub fn store_now(&self) -> String {
-        self.now.format(crate::store::TIMESTAMP_FORMAT).to_string()
+    /// The build's instant as the store keeps it (to the second).
+    pub fn store_now(&self) -> Timestamp {
+        Timestamp::from_utc(self.now)
     }
 
     /// Lets the store forget the change log up to what this build read (see
@@ -295,9 +296,10 @@ fn make_one<R>(
 /// (`read`, by post id) in the build's read transaction.
 pub(super) fn render_post(p: &Post, read: &HashMap<i64, String>, md: &MarkdownOptions) -> Rendered {
     let content = p
+        .row
         .content
         .as_deref()
-        .or_else(|| read.get(&p.id).map(String::as_str))
+        .or_else(|| read.get(&p.row.id).map(String::as_str))
         .unwrap_or("");
     let opts = MarkdownOptions {
         link_base: Some(p.path.clone()),

@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::digest::Digest;
 use crate::markdown::MarkdownOptions;
+use crate::model::Timestamp;
 use crate::render::{Digests, DigestsPatch};
 use crate::snapshot::{Post, Snapshot};
 use crate::templates::{StaticSource, Templates};
 
-const MAGIC: &[u8] = b"bloggo-build-state-3\n";
+const MAGIC: &[u8] = b"bloggo-build-state-4\n";
 /// After this many appended records the next patching build writes the whole state again.
 pub const MOST_PATCHES: usize = 32;
 
@@ -41,8 +42,8 @@ pub struct BuildState {
     /// The store's change log as of this build's read (`store::changes::ChangeMark`).
     pub seq: i64,
     pub watched: i64,
-    /// The instant the build showed the site as of (store timestamp text).
-    pub now: String,
+    /// The instant the build showed the site as of.
+    pub now: Timestamp,
     pub snapshot: Snapshot,
     /// Per post (snapshot order): what its rendered markdown is made from, and the digest of
     /// its summary (see `markdown::cache`).
@@ -67,7 +68,7 @@ pub struct StatePatch {
     pub site: Digest,
     pub seq: i64,
     pub watched: i64,
-    pub now: String,
+    pub now: Timestamp,
     pub posts: Vec<(usize, Post, [u8; 32], [u8; 32])>,
     pub digests: DigestsPatch,
 }
@@ -267,7 +268,7 @@ mod tests {
             site: [2; 32],
             seq: 7,
             watched: 9,
-            now: "2026-01-01 00:00:00".into(),
+            now: "2026-01-01 00:00:00".parse().unwrap(),
             snapshot: snapshot.clone(),
             keys: Vec::new(),
             summaries: Vec::new(),
@@ -301,7 +302,7 @@ mod tests {
             BuildState::decode(&b[..b.len() - 1]).is_none(),
             "a cut file"
         );
-        assert!(BuildState::decode(b"bloggo-build-state-2\n").is_none());
+        assert!(BuildState::decode(b"bloggo-build-state-3\n").is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::state::{self, BuildState};
 use super::BuildSummary;
 use crate::markdown::cache::{body_key, summary_digest, MarkdownCache};
 use crate::markdown::{self, Rendered};
+use crate::model::Timestamp;
 use crate::output::{Committed, Record, Writer};
 use crate::render::{self, Planner, Renderer};
 use crate::snapshot::{RelatedLists, Snapshot};
@@ -64,7 +65,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let (writer, cache, known) = output?;
     run.clock.phase("store, output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
-    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known)?;
+    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
     run.templates.set_origin(&snap.site.origin);
     run.clock.phase("snapshot");
 
@@ -74,7 +75,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let keys: Vec<[u8; 32]> = snap
         .posts
         .iter()
-        .map(|p| body_key(&p.content_hash, md, &p.path))
+        .map(|p| body_key(&p.row.content_hash, md, &p.path))
         .collect();
     let n = snap.posts.len();
     let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();
@@ -86,8 +87,8 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
         let unread: Vec<i64> = which
             .iter()
             .map(|&i| &snap.posts[i])
-            .filter(|p| p.content.is_none())
-            .map(|p| p.id)
+            .filter(|p| p.row.content.is_none())
+            .map(|p| p.row.id)
             .collect();
         let read = reader
             .contents(&unread)
@@ -304,7 +305,7 @@ fn swap_in(
 fn read_site<'s>(
     store: &'s mut crate::store::Store,
     drafts: bool,
-    now: String,
+    now: Timestamp,
     cannot_read: &str,
 ) -> Result<(SiteReader<'s>, SiteRows, ChangeMark)> {
     let reader = store

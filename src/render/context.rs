@@ -421,7 +421,8 @@ impl<'a> Renderer<'a> {
         let snap: &'a Snapshot = self.plan.snap;
         let s = &snap.site;
         let p = &snap.posts[i];
-        let local = s.local(p.date);
+        let row = &p.row;
+        let local = s.local(row.date.utc());
         let author = p.author.map(|a| {
             let a = &snap.authors[a];
             link(&a.name, &a.slug, &a.path)
@@ -456,12 +457,15 @@ impl<'a> Renderer<'a> {
                 }
             })
             .collect();
-        let updated = p.updated.filter(|u| *u > p.date).map(|u| s.local(u));
+        let updated = row
+            .updated
+            .filter(|u| *u > row.date)
+            .map(|u| s.local(u.utc()));
         Card {
-            id: p.id,
-            title: &p.title,
-            subtitle: p.subtitle.as_deref(),
-            slug: &p.slug,
+            id: row.id,
+            title: &row.title,
+            subtitle: row.subtitle.as_deref(),
+            slug: &row.slug,
             path: &p.path,
             permalink: s.permalink(&p.path),
             date: local.to_rfc3339(),
@@ -477,9 +481,9 @@ impl<'a> Renderer<'a> {
             categories,
             status: p.state(),
             is_draft: p.state() != "published",
-            read_time: p.read_time,
-            cover_image: p.cover_image.as_deref().map(|c| self.media_url(p, c)),
-            extra: &p.extra,
+            read_time: row.read_time,
+            cover_image: row.cover_image.as_deref().map(|c| self.media_url(p, c)),
+            extra: &row.extra,
         }
     }
 
@@ -554,7 +558,7 @@ impl<'a> Renderer<'a> {
             Job::Post(i) => {
                 let p = self.post(i);
                 let card = self.card(i);
-                let mut ctx = self.page_ctx("post", &p.title, &card.description, path);
+                let mut ctx = self.page_ctx("post", &p.row.title, &card.description, path);
                 let body = self.body(i);
                 let post = PostView {
                     card,
@@ -638,7 +642,7 @@ impl<'a> Renderer<'a> {
             Job::Alias(a) => {
                 let al = &snap.aliases[a];
                 let p = self.post(al.post);
-                let mut ctx = self.page_ctx("alias", &p.title, "", path);
+                let mut ctx = self.page_ctx("alias", &p.row.title, "", path);
                 ctx.insert("target", &s.permalink(&p.path));
                 ctx.insert("post", self.card(al.post));
                 ("alias.html", ctx)
@@ -653,11 +657,11 @@ impl<'a> Renderer<'a> {
         let s = &snap.site;
         let mut years: Vec<ArchiveYear> = Vec::new();
         for p in &snap.posts {
-            let d = s.local(p.date);
+            let d = s.local(p.row.date.utc());
             let y = d.format("%Y").to_string();
             let m = d.format("%m").to_string();
             let entry = ArchiveEntry {
-                title: &p.title,
+                title: &p.row.title,
                 path: &p.path,
                 date: d.to_rfc3339(),
                 date_display: d.format("%-d %B").to_string(),
@@ -709,6 +713,7 @@ mod tests {
     use crate::model::PostStatus;
     use crate::render::Planner;
     use crate::snapshot::{Post, Snapshot};
+    use crate::store::site::PostRow;
     use crate::templates::Templates;
 
     fn one_post() -> Snapshot {
@@ -717,21 +722,24 @@ mod tests {
         snap.site.origin = "https://a.example".into();
         snap.site.paginate = 10;
         snap.posts.push(Post {
-            id: 1,
-            title: "Hello".into(),
-            subtitle: None,
-            slug: "hello".into(),
-            content: None,
-            content_hash: String::new(),
-            excerpt: Some("An excerpt.".into()),
-            cover_image: Some("cover.png".into()),
-            author: None,
-            status: PostStatus::Published,
+            row: PostRow {
+                id: 1,
+                title: "Hello".into(),
+                subtitle: None,
+                slug: "hello".into(),
+                content: None,
+                content_hash: String::new(),
+                excerpt: Some("An excerpt.".into()),
+                cover_image: Some("cover.png".into()),
+                author_id: None,
+                status: PostStatus::Published,
+                date: "2023-11-14 22:13:20".parse().unwrap(),
+                updated: None,
+                read_time: 3,
+                extra: serde_json::json!({"mood": "fine"}),
+            },
             scheduled: false,
-            date: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            updated: None,
-            extra: serde_json::json!({"mood": "fine"}),
-            read_time: 3,
+            author: None,
             categories: Vec::new(),
             tags: Vec::new(),
             dir: "posts/hello".into(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::context::{clip, Card};
 use super::routes::{jobs, route, scope_posts, Job, Scope};
 use super::Renderer;
-use crate::import::dates;
+use crate::frontmatter::dates;
 use crate::templates::TemplateContext as Context;
 
 /// The `feed` variable of a feed.
@@ -84,21 +84,17 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|&i| {
                 let p = self.post(i);
-                let upd = p.updated.filter(|u| *u > p.date).unwrap_or(p.date);
                 FeedEntry {
                     card: self.card(i),
                     content: &self.body(i).html,
-                    updated_utc: upd.to_rfc3339(),
-                    date_rfc2822: s.local(p.date).to_rfc2822(),
+                    updated_utc: p.last_change().to_rfc3339(),
+                    date_rfc2822: s.local(p.row.date.utc()).to_rfc2822(),
                 }
             })
             .collect();
         let updated = shown
             .iter()
-            .map(|&i| {
-                let p = self.post(i);
-                p.updated.filter(|u| *u > p.date).unwrap_or(p.date)
-            })
+            .map(|&i| self.post(i).last_change())
             .max()
             .unwrap_or(snap.built_at);
         let mut ctx = self.page_ctx("feed", &title, "", path);
@@ -118,32 +114,26 @@ impl<'a> Renderer<'a> {
         (template, ctx)
     }
 
-    /// Whether a post's dates can be written in a feed (see `import::dates::YEARS`).
+    /// Whether a post's dates can be written in a feed (see `frontmatter::dates::YEARS`).
     fn feedable(&self, i: usize) -> bool {
-        let p = self.post(i);
+        let p = &self.post(i).row;
         let tz = &self.plan.snap.site.timezone;
-        dates::writable(p.date, tz) && p.updated.is_none_or(|u| dates::writable(u, tz))
+        dates::writable(p.date.utc(), tz) && p.updated.is_none_or(|u| dates::writable(u.utc(), tz))
     }
 
     /// The sitemap's entries: every page made from posts, with the date it last changed.
     pub(super) fn sitemap(&self) -> Vec<SitemapEntry> {
         let snap = self.plan.snap;
         let s = &snap.site;
-        let newest = snap
-            .posts
-            .first()
-            .map(|p| p.updated.unwrap_or(p.date).max(p.date));
+        let newest = snap.posts.first().map(|p| p.last_change());
         let mut out = Vec::new();
         for job in jobs(snap) {
             let lastmod = match job {
-                Job::Post(i) => {
-                    let p = self.post(i);
-                    Some(p.updated.unwrap_or(p.date).max(p.date))
-                }
+                Job::Post(i) => Some(self.post(i).last_change()),
                 Job::Listing(scope, n) => {
                     let list = scope_posts(snap, scope);
                     let k = (n - 1) * s.paginate;
-                    (k < list.len()).then(|| self.post(list.get(k)).date)
+                    (k < list.len()).then(|| self.post(list.get(k)).row.date.utc())
                 }
                 Job::Categories | Job::Tags | Job::Archive => newest,
                 _ => continue,
@@ -167,9 +157,9 @@ impl<'a> Renderer<'a> {
             .iter()
             .enumerate()
             .map(|(i, p)| SearchItem {
-                title: &p.title,
+                title: &p.row.title,
                 url: &p.path,
-                date: snap.site.local(p.date).to_rfc3339(),
+                date: snap.site.local(p.row.date.utc()).to_rfc3339(),
                 tags: p.tags.iter().map(|&t| snap.tags[t].name.as_str()).collect(),
                 excerpt: clip(self.plan.excerpt(i), 300),
             })

@@ -100,7 +100,7 @@ impl Digests {
 
 /// A post's plain-text excerpt from its markdown, when it stores none and its markdown was read.
 fn derived_excerpt(p: &Post) -> Option<String> {
-    match (&p.excerpt, &p.content) {
+    match (&p.row.excerpt, &p.row.content) {
         (None, Some(c)) => markdown::excerpt_text(c),
         _ => None,
     }
@@ -269,29 +269,32 @@ impl<'a> Planner<'a> {
     fn meta_digest(&self, i: usize) -> blake3::Hash {
         let snap = self.snap;
         let p = self.post(i);
+        let row = &p.row;
         let mut h = Parts::default();
         let text = |h: &mut Parts, s: &str| put(h, s.as_bytes());
         let opt = |h: &mut Parts, s: &Option<String>| match s {
             Some(s) => put(h, s.as_bytes()),
             None => put(h, b"\0none"),
         };
-        if p.excerpt.is_none() {
-            put(&mut h, p.content_hash.as_bytes());
+        if row.excerpt.is_none() {
+            put(&mut h, row.content_hash.as_bytes());
         }
-        put(&mut h, &p.id.to_le_bytes());
-        for s in [&p.title, &p.slug, &p.path, p.state()] {
+        put(&mut h, &row.id.to_le_bytes());
+        for s in [&row.title, &row.slug, &p.path, p.state()] {
             text(&mut h, s);
         }
-        for s in [&p.subtitle, &p.cover_image, &p.excerpt] {
+        for s in [&row.subtitle, &row.cover_image, &row.excerpt] {
             opt(&mut h, s);
         }
-        put(&mut h, &p.date.timestamp().to_le_bytes());
+        put(&mut h, &row.date.utc().timestamp().to_le_bytes());
         put(
             &mut h,
-            &p.updated.map_or(i64::MIN, |u| u.timestamp()).to_le_bytes(),
+            &row.updated
+                .map_or(i64::MIN, |u| u.utc().timestamp())
+                .to_le_bytes(),
         );
-        put(&mut h, &p.read_time.to_le_bytes());
-        text(&mut h, &p.extra.to_string());
+        put(&mut h, &row.read_time.to_le_bytes());
+        text(&mut h, &row.extra.to_string());
         if let Some(a) = p.author {
             let a = &snap.authors[a];
             for s in [&a.name, &a.slug, &a.path] {
@@ -556,6 +559,7 @@ impl<'a> Planner<'a> {
     /// Plain-text excerpt of a post, for meta descriptions and search.
     pub fn excerpt(&self, i: usize) -> &str {
         self.post(i)
+            .row
             .excerpt
             .as_deref()
             .or(self.d.derived_excerpts[i].as_deref())

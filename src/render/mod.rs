@@ -110,7 +110,7 @@ impl<'a> Renderer<'a> {
             return Err(fail(format!(
                 "the markdown of post {:?} was not loaded for this page (a bug in bloggo: \
                  please report it; `bloggo build --clean` works around it)",
-                self.post(i).slug
+                self.post(i).row.slug
             )));
         }
         let bytes = match job {

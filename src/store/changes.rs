@@ -23,6 +23,8 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::model::Timestamp;
+
 /// Every trigger of the change log (migration 4). [`since`] reads everything while one is
 /// missing (a migration that rebuilds a table drops its triggers: it must create them again).
 pub const TRIGGERS: &[&str] = &[
@@ -233,15 +235,15 @@ const DUE: &str = "SELECT id FROM posts
        AND created_at > ?1 AND created_at <= ?2 AND deleted_at IS NULL";
 
 /// What changed since `mark` (read in the same read transaction as the new mark). `then` and
-/// `now` are the two builds' instants (store `TIMESTAMP_FORMAT` text, UTC): a post with status
+/// `now` are the two builds' instants: a post with status
 /// 'published', not deleted, whose COALESCE(published_at, created_at) is in (then, now] went
 /// live in between, which is Everything unless that post is among the changed ones (the caller
 /// re-reads those anyway).
 pub fn since(
     conn: &Connection,
     mark: &ChangeMark,
-    then: &str,
-    now: &str,
+    then: Timestamp,
+    now: Timestamp,
     limit: usize,
 ) -> rusqlite::Result<Changes> {
     let everything = |why: String| Ok(Changes::Everything(why));
@@ -484,6 +486,10 @@ mod tests {
     const T1: &str = "2024-06-01 00:00:00";
     const T2: &str = "2025-01-01 00:00:00";
 
+    fn at(t: &str) -> Timestamp {
+        t.parse().unwrap()
+    }
+
     /// A store with three published posts (the second tagged `rust`, the third with a file),
     /// as of T0.
     fn store() -> (tempfile::TempDir, Store) {
@@ -513,7 +519,7 @@ mod tests {
     }
 
     fn changed(conn: &Connection, m: &ChangeMark) -> Changes {
-        since(conn, m, T0, T0, 100).unwrap()
+        since(conn, m, at(T0), at(T0), 100).unwrap()
     }
 
     /// What a build marked just before `sql` ran sees changed.
@@ -872,29 +878,38 @@ mod tests {
             )
             .unwrap();
         let m = build(&s.conn);
-        assert_eq!(since(&s.conn, &m, T0, T0, 100).unwrap(), posts(&[]));
+        assert_eq!(since(&s.conn, &m, at(T0), at(T0), 100).unwrap(), posts(&[]));
         everything_because(
-            since(&s.conn, &m, T0, T1, 100).unwrap(),
+            since(&s.conn, &m, at(T0), at(T1), 100).unwrap(),
             "post 4 went live between",
         );
         // A post without published_at goes live on its created_at.
         everything_because(
-            since(&s.conn, &m, T1, T2, 100).unwrap(),
+            since(&s.conn, &m, at(T1), at(T2), 100).unwrap(),
             "post 5 went live between",
         );
         // A post that changed anyway is re-read: no need to read everything for it.
         s.conn
             .execute("UPDATE posts SET title = 'Later!' WHERE id = 4", [])
             .unwrap();
-        assert_eq!(since(&s.conn, &m, T0, T1, 100).unwrap(), posts(&[4]));
+        assert_eq!(
+            since(&s.conn, &m, at(T0), at(T1), 100).unwrap(),
+            posts(&[4])
+        );
         // A draft, or a deleted post, does not go live.
         s.conn
             .execute("UPDATE posts SET status = 'draft' WHERE id = 5", [])
             .unwrap();
-        assert_eq!(since(&s.conn, &m, T1, T2, 100).unwrap(), posts(&[4, 5]));
+        assert_eq!(
+            since(&s.conn, &m, at(T1), at(T2), 100).unwrap(),
+            posts(&[4, 5])
+        );
         let m = build(&s.conn);
-        assert_eq!(since(&s.conn, &m, T1, T2, 100).unwrap(), posts(&[]));
-        everything_because(since(&s.conn, &m, T2, T1, 100).unwrap(), "clock went back");
+        assert_eq!(since(&s.conn, &m, at(T1), at(T2), 100).unwrap(), posts(&[]));
+        everything_because(
+            since(&s.conn, &m, at(T2), at(T1), 100).unwrap(),
+            "clock went back",
+        );
     }
 
     #[test]
@@ -910,9 +925,18 @@ mod tests {
                 [],
             )
             .unwrap();
-        assert_eq!(since(&s.conn, &m, T0, T0, 4).unwrap(), posts(&[1, 2, 3, 4]));
-        everything_because(since(&s.conn, &m, T0, T0, 3).unwrap(), "more than 3 posts");
-        everything_because(since(&s.conn, &m, T0, T0, 2).unwrap(), "more than 2 posts");
+        assert_eq!(
+            since(&s.conn, &m, at(T0), at(T0), 4).unwrap(),
+            posts(&[1, 2, 3, 4])
+        );
+        everything_because(
+            since(&s.conn, &m, at(T0), at(T0), 3).unwrap(),
+            "more than 3 posts",
+        );
+        everything_because(
+            since(&s.conn, &m, at(T0), at(T0), 2).unwrap(),
+            "more than 2 posts",
+        );
     }
 
     #[test]

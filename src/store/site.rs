@@ -1,46 +1,60 @@
 //! The build's read of the store: one read transaction that loads everything a site shows.
 //!
-//! Rows come back as plain structs; `snapshot` resolves them (tree, indexes, URLs). A post's
+//! Rows come back as typed structs (a post's status and dates parsed once, here); `snapshot`
+//! resolves them (tree, indexes, URLs) and keeps a post's row as it is. A post's
 //! markdown is read up front only when something derived from it is missing from its row (the
 //! content hash, excerpt or read time); the build asks for the rest with
 //! [`SiteReader::contents`], in the same transaction, once it knows which pages it must make.
 
 use std::collections::HashMap;
 
+use rusqlite::types::FromSql;
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
 use super::changes::{self, ChangeMark, Changes};
+use crate::model::{PostStatus, Timestamp};
 
 /// Which posts a build shows.
 #[derive(Debug, Clone)]
 pub struct SiteQuery {
     /// Also drafts, pending and scheduled (future) posts.
     pub drafts: bool,
-    /// Posts published after this UTC instant (`TIMESTAMP_FORMAT`) are scheduled.
-    pub now: String,
+    /// Posts published after this instant are scheduled.
+    pub now: Timestamp,
 }
 
-#[derive(Debug, Clone)]
+/// A post as the site shows it, typed: the part of `snapshot::Post` the store gives (the
+/// snapshot adds what other rows and the site's settings decide: URLs, author, tags,
+/// categories, neighbours). Blank optional texts read as `None`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PostRow {
     pub id: i64,
     pub title: String,
     pub subtitle: Option<String>,
+    /// As stored; the snapshot makes it a usable URL path segment.
     pub slug: String,
-    /// The markdown, when it was read with the row (see [`SiteReader::rows`]).
+    /// The markdown, when it was read with the row (see [`SiteReader::rows`]); the build reads
+    /// the others' when it renders them (see [`SiteReader::contents`]).
     pub content: Option<String>,
     /// BLAKE3 (hex) of the markdown: the stored one, or computed from `content` when the row
-    /// had none.
+    /// had none. What tells two versions of a post's text apart.
     pub content_hash: String,
+    /// The excerpt stored with the post (plain text), if any.
     pub excerpt: Option<String>,
     pub cover_image: Option<String>,
+    /// The author's user id.
     pub author_id: Option<i64>,
-    pub status: String,
-    pub published_at: Option<String>,
-    pub created_at: String,
-    pub modified_at: Option<String>,
-    pub updated_at: String,
-    pub read_time: i64,
-    pub extra: String,
+    pub status: PostStatus,
+    /// `published_at`, or `created_at` for a post that has none.
+    pub date: Timestamp,
+    /// The writer's "updated" date (`modified_at`).
+    pub updated: Option<Timestamp>,
+    /// Minutes to read; 0 when none is stored (the snapshot derives one from the markdown).
+    pub read_time: u32,
+    /// Front matter keys bloggo does not know (`null` when the column is not JSON).
+    #[serde(with = "json_text")]
+    pub extra: serde_json::Value,
 }
 
 #[derive(Debug, Clone)]
@@ -125,8 +139,8 @@ impl<'c> SiteReader<'c> {
     pub fn changes_since(
         &self,
         mark: &ChangeMark,
-        then: &str,
-        now: &str,
+        then: Timestamp,
+        now: Timestamp,
         limit: usize,
     ) -> rusqlite::Result<Changes> {
         changes::since(&self.tx, mark, then, now, limit)
@@ -207,35 +221,69 @@ impl<'c> SiteReader<'c> {
 /// overflow pages.
 const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
-            published_at, created_at, modified_at, updated_at, read_time, extra, content_hash,
+            COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
                       OR read_time = 0 THEN content END
      FROM posts";
 
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
-    let content: Option<String> = r.get(15)?;
-    let content_hash = match r.get::<_, Option<String>>(14)? {
+    let id: i64 = r.get(0)?;
+    let slug: String = r.get(3)?;
+    let content: Option<String> = r.get(13)?;
+    let content_hash = match r.get::<_, Option<String>>(12)? {
         Some(h) => h,
         None => super::content_hash(content.as_deref().unwrap_or_default()),
     };
+    let nonblank = |i: usize| -> rusqlite::Result<Option<String>> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .filter(|s| !s.trim().is_empty()))
+    };
     Ok(PostRow {
-        id: r.get(0)?,
         title: r.get(1)?,
-        subtitle: r.get(2)?,
-        slug: r.get(3)?,
+        subtitle: nonblank(2)?,
+        excerpt: nonblank(4)?,
+        cover_image: nonblank(5)?,
+        author_id: r.get(6)?,
+        status: typed(r, 7, id, &slug)?,
+        date: typed(r, 8, id, &slug)?,
+        updated: typed(r, 9, id, &slug)?,
+        read_time: u32::try_from(r.get::<_, i64>(10)?.max(0)).unwrap_or(u32::MAX),
+        extra: serde_json::from_str(r.get_ref(11)?.as_str()?).unwrap_or_default(),
+        id,
+        slug,
         content,
         content_hash,
-        excerpt: r.get(4)?,
-        cover_image: r.get(5)?,
-        author_id: r.get(6)?,
-        status: r.get(7)?,
-        published_at: r.get(8)?,
-        created_at: r.get(9)?,
-        modified_at: r.get(10)?,
-        updated_at: r.get(11)?,
-        read_time: r.get(12)?,
-        extra: r.get(13)?,
     })
+}
+
+/// A typed column of post `id`'s row; a value its type refuses (a status or date written
+/// into the store by hand) is an error naming the post and how to fix it.
+fn typed<T: FromSql>(r: &rusqlite::Row, i: usize, id: i64, slug: &str) -> rusqlite::Result<T> {
+    r.get(i).map_err(|e| match e {
+        rusqlite::Error::FromSqlConversionFailure(i, ty, why) => {
+            rusqlite::Error::FromSqlConversionFailure(
+                i,
+                ty,
+                format!("post {id} ({slug}): {why}; fix it with `bloggo post edit {slug}`").into(),
+            )
+        }
+        e => e,
+    })
+}
+
+/// A JSON value kept as its text: the compact binary encoding of the kept build state
+/// (`pipeline::state`) cannot describe a value whose shape it does not know.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The media files of posts.
@@ -334,4 +382,94 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
         .collect::<rusqlite::Result<_>>()?;
 
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn store(sql: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        store.conn.execute_batch(sql).unwrap();
+        (dir, store)
+    }
+
+    fn query(now: &str, drafts: bool) -> SiteQuery {
+        SiteQuery {
+            drafts,
+            now: now.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_post_row_comes_typed() {
+        let (_dir, mut store) = store(
+            "INSERT INTO posts (id, title, slug, status, published_at, created_at, modified_at,
+                                subtitle, excerpt, read_time, extra, content_hash, content)
+             VALUES (1, 'One', 'one', 'published', '2024-01-02 03:04:05', '2023-01-01 00:00:00',
+                     '2024-02-01 00:00:00', ' ', 'Short.', 4, '{\"mood\": \"fine\"}', 'h1', 'Body'),
+                    (2, 'Two', 'two', 'draft', NULL, '2023-05-06 07:08:09', NULL,
+                     'Sub', NULL, 0, '{}', NULL, 'Two words');",
+        );
+        let reader = store.site_reader().unwrap();
+        let rows = reader.rows(&query("2024-06-01 00:00:00", true)).unwrap();
+        let [one, two] = &rows.posts[..] else {
+            panic!("{:?}", rows.posts)
+        };
+        assert_eq!(one.status, PostStatus::Published);
+        assert_eq!(one.date.to_string(), "2024-01-02 03:04:05");
+        assert_eq!(
+            one.updated.map(|u| u.to_string()).as_deref(),
+            Some("2024-02-01 00:00:00")
+        );
+        assert_eq!(
+            (one.subtitle.as_deref(), one.excerpt.as_deref()),
+            (None, Some("Short."))
+        );
+        assert_eq!((one.read_time, one.content.as_deref()), (4, None));
+        assert_eq!(one.extra["mood"], "fine");
+        assert_eq!(one.content_hash, "h1");
+        // A draft's date is its creation; its markdown comes with the row (no read time, no
+        // stored hash).
+        assert_eq!(two.status, PostStatus::Draft);
+        assert_eq!(
+            (two.date.to_string(), two.updated),
+            ("2023-05-06 07:08:09".into(), None)
+        );
+        assert_eq!(two.content.as_deref(), Some("Two words"));
+        assert_eq!(two.content_hash, crate::store::content_hash("Two words"));
+        assert_eq!(
+            reader
+                .rows(&query("2024-06-01 00:00:00", false))
+                .unwrap()
+                .posts
+                .len(),
+            1
+        );
+        assert!(reader
+            .rows(&query("2024-01-01 00:00:00", false))
+            .unwrap()
+            .posts
+            .is_empty());
+    }
+
+    #[test]
+    fn a_date_the_store_cannot_read_names_the_post() {
+        let (_dir, mut store) = store(
+            "INSERT INTO posts (id, title, slug, status, published_at, content)
+             VALUES (7, 'Seven', 'seven', 'published', '2024-01-02', 'x');",
+        );
+        let reader = store.site_reader().unwrap();
+        let e = reader
+            .rows(&query("2024-06-01 00:00:00", false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("post 7 (seven)") && e.contains("bloggo post edit seven"),
+            "{e}"
+        );
+        assert!(e.contains("\"2024-01-02\" is not a store timestamp"), "{e}");
+    }
 }

@@ -193,14 +193,8 @@ fn create_verify_restore_round_trips_to_identical_rows_and_leaves_a_safety_backu
     assert!(r.stdout.contains("safety backup"), "{}", r.stdout);
     assert_eq!(dump(&site.conn()), before);
     // A delta build's mark from before the restore reads everything.
-    let since = bloggo::store::changes::since(
-        &site.conn(),
-        &mark,
-        "2000-01-01 00:00:00",
-        "2000-01-01 00:00:00",
-        1000,
-    )
-    .unwrap();
+    let then: bloggo::model::Timestamp = "2000-01-01 00:00:00".parse().unwrap();
+    let since = bloggo::store::changes::since(&site.conn(), &mark, then, then, 1000).unwrap();
     assert!(
         matches!(since, bloggo::store::changes::Changes::Everything(ref why) if why.contains("the store was replaced")),
         "{since:?}"

@@ -609,7 +609,7 @@ fn sync_reimports_only_changed_files_and_keeps_store_edits_until_the_file_change
 fn the_importing_guide_imports_and_documents_every_key() {
     let page = repo().join("content/importing.md");
     let text = std::fs::read_to_string(&page).unwrap();
-    for key in bloggo::import::KNOWN_KEYS {
+    for key in bloggo::frontmatter::KNOWN_KEYS {
         assert!(
             text.contains(&format!("`{key}`")),
             "the guide misses `{key}`"

@@ -3,7 +3,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use bloggo::config::{Settings, Timezone};
-use bloggo::import::{parse_file, slugify, ParseContext};
+use bloggo::frontmatter::slug::slugify;
+use bloggo::frontmatter::ParseContext;
+use bloggo::import::parse_file;
 use proptest::prelude::*;
 
 use crate::harness::Site;

@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::content::access::{self, PostAction};
 use crate::content::sync::{sync_source_file, write_source_file};
 use crate::content::ActAs;
-use crate::export;
+use crate::frontmatter::dates;
 use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
 use crate::store::content::posts::{self, Post};
 use crate::store::content::users::{self, User};
@@ -111,7 +111,7 @@ fn read_document(
     before: &Post,
     text: &str,
 ) -> Result<(PostFields, Option<AuthorRef>)> {
-    let ctx = crate::import::ParseContext::for_site(settings);
+    let ctx = crate::frontmatter::ParseContext::for_site(settings);
     let p = crate::import::parse_file(&format!("{}.md", before.slug), text.as_bytes(), &ctx)
         .map_err(|problems| {
             let lines: Vec<String> = problems
@@ -246,7 +246,7 @@ pub fn publish(
         access::check(tx, &actor, PostAction::Publish, &post)?;
         let now = Timestamp::now();
         let when = match at {
-            Some(t) => export::parse_time(t, &settings.timezone)?,
+            Some(t) => dates::parse_time(t, &settings.timezone)?,
             None => match post.published_at {
                 Some(d) if d <= now => d,
                 _ => now,
@@ -456,7 +456,7 @@ mod tests {
     use super::*;
     use crate::content::access::Refusal;
     use crate::content::fixture::{by, site, Site, ADMIN, AUTHOR, EDITOR, OTHER_AUTHOR};
-    use crate::export::Format;
+    use crate::frontmatter::write::{document, Format};
     use crate::store::content::ContentError;
 
     fn draft(s: &mut Site, author: &str, title: &str) -> Post {
@@ -574,12 +574,12 @@ mod tests {
     fn an_authors_edit_may_change_the_text_but_not_the_status() {
         let mut s = site();
         let before = draft(&mut s, AUTHOR, "Draft");
-        let doc = export::document(&before, &s.settings.timezone, Format::Plain).unwrap();
+        let doc = document(&before, &s.settings.timezone, Format::Plain).unwrap();
         let retitled = doc.replace("title: Draft", "title: Better");
         let changed = save_edit(&mut s.store, &s.settings, &by(AUTHOR), &before, &retitled);
         assert_eq!(changed.unwrap(), ["title"]);
         let before = open_for_edit(&mut s.store, &by(AUTHOR), "draft").unwrap();
-        let doc = export::document(&before, &s.settings.timezone, Format::Plain).unwrap();
+        let doc = document(&before, &s.settings.timezone, Format::Plain).unwrap();
         let published = doc.replace("draft: true", "draft: false");
         assert_ne!(published, doc);
         let r = refusal(save_edit(
