@@ -39,8 +39,9 @@ use hyper::header::{
 };
 use hyper::Method;
 
+use crate::model::Timestamp;
 use crate::store::views::NewView;
-use crate::store::{now_text, Store};
+use crate::store::Store;
 use device::Device;
 use files::Resolved;
 use http::{Body, Limits, Request, Response};
@@ -416,10 +417,12 @@ fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
     let Device::Person(device) = shared.devices.classify(ua) else {
         return None;
     };
-    let viewed_at = now_text();
+    let viewed_at = Timestamp::now();
     Some(NewView {
         post_id,
-        ip: shared.anonymiser.anonymise(rq.peer, &viewed_at[..10]),
+        ip: shared
+            .anonymiser
+            .anonymise(rq.peer, &viewed_at.utc().format("%Y-%m-%d").to_string()),
         user_agent: truncate(ua, 512).to_string(),
         referrer: rq.header("referer").and_then(clean_referrer),
         viewed_at,

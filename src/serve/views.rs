@@ -184,7 +184,7 @@ mod tests {
                             ip: "h:0".into(),
                             user_agent: "ua".into(),
                             referrer: None,
-                            viewed_at: "2026-01-01 00:00:00".into(),
+                            viewed_at: "2026-01-01 00:00:00".parse().unwrap(),
                             device: DeviceClass::Mobile,
                         }));
                     }
@@ -223,7 +223,7 @@ mod tests {
             ip: "h:0".into(),
             user_agent: "ua".into(),
             referrer: None,
-            viewed_at: "2026-01-01 00:00:00".into(),
+            viewed_at: "2026-01-01 00:00:00".parse().unwrap(),
             device: DeviceClass::Desktop,
         };
         assert!(tx.send(view(1)));

@@ -4,6 +4,7 @@
 //! versions are recorded in `schema_migrations` with the SHA-256 of their up SQL; an applied
 //! migration whose file changed since is refused (add a new migration instead).
 
+use crate::model::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
@@ -53,7 +54,7 @@ pub struct Applied {
     pub version: i64,
     pub name: String,
     pub checksum: String,
-    pub applied_at: String,
+    pub applied_at: Timestamp,
 }
 
 /// Applied and pending migrations, as `migrate status` shows them.

@@ -3,6 +3,7 @@
 //! `bloggo serve` records views through one writer thread that calls [`Store::record_views`] with a
 //! batch; each batch is one short transaction, so a batch is either fully counted or not at all.
 
+use crate::model::Timestamp;
 use std::collections::HashMap;
 
 use rusqlite::params;
@@ -25,7 +26,7 @@ pub struct NewView {
     pub user_agent: String,
     pub referrer: Option<String>,
     /// UTC, in the store's timestamp format.
-    pub viewed_at: String,
+    pub viewed_at: Timestamp,
     pub device: DeviceClass,
 }
 
@@ -67,7 +68,7 @@ impl Store {
             desktop: i64,
             mobile: i64,
             tablet: i64,
-            last: String,
+            last: Option<Timestamp>,
         }
         let mut per_post: HashMap<i64, Sums> = HashMap::new();
         let tx = conn.transaction()?;
@@ -95,8 +96,8 @@ impl Store {
                     DeviceClass::Mobile => s.mobile += 1,
                     DeviceClass::Tablet => s.tablet += 1,
                 }
-                if v.viewed_at > s.last {
-                    s.last.clone_from(&v.viewed_at);
+                if s.last.is_none_or(|last| v.viewed_at > last) {
+                    s.last = Some(v.viewed_at);
                 }
             }
             let mut stats = tx.prepare_cached(
@@ -253,7 +254,7 @@ mod tests {
             ip: "k:00".into(),
             user_agent: "ua".into(),
             referrer: referrer.map(str::to_string),
-            viewed_at: at.into(),
+            viewed_at: at.parse().unwrap(),
             device,
         }
     }

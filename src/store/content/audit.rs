@@ -11,7 +11,7 @@ use crate::model::Timestamp;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: i64,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub user: Option<String>,
     pub action: String,
     pub resource_type: String,

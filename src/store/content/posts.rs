@@ -388,7 +388,7 @@ pub struct Stats {
     pub desktop_views: i64,
     pub mobile_views: i64,
     pub tablet_views: i64,
-    pub last_viewed_at: Option<String>,
+    pub last_viewed_at: Option<Timestamp>,
 }
 
 pub fn stats(conn: &Tx, id: i64) -> Result<Option<Stats>> {

@@ -1,5 +1,6 @@
 //! Users, roles and the permission check.
 
+use crate::model::Timestamp;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 
@@ -16,7 +17,7 @@ pub struct User {
     pub role: String,
     pub has_passphrase: bool,
     pub posts: i64,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 const SELECT: &str = "SELECT u.id, u.name, u.email, u.slug, r.name, u.passphrase_hash IS NOT NULL,
