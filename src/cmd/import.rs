@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::Ctx;
-use crate::import::{import_dir, ChangeKind, ImportOptions};
+use crate::import::{import_path, ChangeKind, ImportOptions};
 use crate::model::PostStatus;
 use crate::store::Store;
 
@@ -15,7 +15,8 @@ use crate::store::Store;
     after_help = "Example:\n  bloggo --site my-blog import ~/old-jekyll-site/_posts --dry-run"
 )]
 pub struct Args {
-    /// A folder of markdown files (Jekyll, Hugo, Zola or plain).
+    /// A Jekyll, Hugo or Zola site's root (its posts folder is found from its config), or any
+    /// folder of markdown files.
     pub path: PathBuf,
     /// Print what would change and write nothing.
     #[arg(long)]
@@ -42,8 +43,25 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         status,
         progress: !ctx.quiet,
     };
-    let summary = import_dir(&settings, &mut store, &args.path, &opts)
+    let (profile, summary) = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
+    if let Some(p) = &profile {
+        if !ctx.quiet {
+            println!(
+                "{} is a {} site ({}): imported its posts from {}",
+                args.path.display(),
+                p.generator,
+                p.config.display(),
+                p.posts.display()
+            );
+            if let Some(pattern) = &p.permalink {
+                println!("  its posts' URL pattern: {pattern}");
+            }
+            for line in &p.left_out {
+                println!("  not taken over: {line}");
+            }
+        }
+    }
     if args.dry_run && !ctx.quiet {
         for c in &summary.changes {
             let what = match c.kind {

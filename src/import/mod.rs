@@ -9,6 +9,7 @@
 //! `build` and `serve`.
 
 pub mod media;
+pub mod site;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -160,6 +161,31 @@ pub fn import_dir(
         );
     }
     run(settings, store, path, opts, true)
+}
+
+/// Imports what `path` holds: a Jekyll, Hugo or Zola site's root (recognised by its config,
+/// see [`site::detect`]) brings in its posts folder; any other folder is imported as it is.
+/// Returns the site's profile (what bloggo can take over from its config) when it was one.
+pub fn import_path(
+    settings: &Settings,
+    store: &mut Store,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<(Option<site::SiteProfile>, ImportSummary)> {
+    let profile = if path.is_dir() {
+        site::detect(path)?
+    } else {
+        None
+    };
+    let folder = profile.as_ref().map_or(path, |p| p.posts.as_path());
+    if profile.is_some() && !folder.is_dir() {
+        bail!(
+            "{}: the site's posts folder is missing; import the folder that holds its posts instead",
+            folder.display()
+        );
+    }
+    let summary = import_dir(settings, store, folder, opts)?;
+    Ok((profile, summary))
 }
 
 /// How posts' `source_path` begins for files under `root`: relative to the site folder when

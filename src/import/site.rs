@@ -1,0 +1,541 @@
+//! A whole site's root, recognised: which generator made it (from its config file), which
+//! folder holds its posts, and the settings bloggo can take over (title, base URL, the posts'
+//! permalink pattern, taxonomies), with everything it cannot map listed.
+//!
+//! Pure reading: nothing here touches the store or `bloggo.toml`; `bloggo import` decides
+//! what to do with a [`SiteProfile`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+/// The generator a site was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    Jekyll,
+    Hugo,
+    Zola,
+}
+
+impl fmt::Display for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Generator::Jekyll => "Jekyll",
+            Generator::Hugo => "Hugo",
+            Generator::Zola => "Zola",
+        })
+    }
+}
+
+/// What a site's config says that bloggo can use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteProfile {
+    pub generator: Generator,
+    /// The config file read.
+    pub config: PathBuf,
+    pub title: Option<String>,
+    /// The site's absolute URL (Jekyll's `url` + `baseurl`, Hugo's `baseURL`, Zola's
+    /// `base_url`).
+    pub base_url: Option<String>,
+    /// The folder of posts to import.
+    pub posts: PathBuf,
+    /// The posts' URL pattern in bloggo's placeholders (`/:year/:month/:day/:slug/`), when the
+    /// site sets one bloggo can express.
+    pub permalink: Option<String>,
+    /// The taxonomies the site declares (plural names: `tags`, `categories`, `series`).
+    pub taxonomies: Vec<String>,
+    /// What the config sets that bloggo does not take over, one line each.
+    pub left_out: Vec<String>,
+}
+
+/// Recognises a generator's site at `root`: `Ok(None)` when the folder is not a site root
+/// (no config file of a known generator), an error naming the file when the config cannot
+/// be read.
+pub fn detect(root: &Path) -> Result<Option<SiteProfile>> {
+    for name in ["_config.yml", "_config.yaml"] {
+        let path = root.join(name);
+        if path.is_file() {
+            return jekyll(root, &path, &read_config(&path)?).map(Some);
+        }
+    }
+    let hugo_names = [
+        "hugo.toml",
+        "hugo.yaml",
+        "hugo.yml",
+        "hugo.json",
+        "config/_default/hugo.toml",
+        "config/_default/config.toml",
+        "config/_default/hugo.yaml",
+        "config/_default/config.yaml",
+    ];
+    for name in hugo_names {
+        let path = root.join(name);
+        if path.is_file() {
+            return hugo(root, &path, &read_config(&path)?).map(Some);
+        }
+    }
+    // `config.toml` (and `.yaml`) are both Zola's and older Hugo's: Zola requires `base_url`,
+    // Hugo spells it `baseURL` (any case).
+    for name in ["config.toml", "config.yaml", "config.yml", "zola.toml"] {
+        let path = root.join(name);
+        if path.is_file() {
+            let config = read_config(&path)?;
+            return if config.get("base_url").is_some() {
+                zola(root, &path, &config).map(Some)
+            } else {
+                hugo(root, &path, &config).map(Some)
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// A config file (TOML, YAML or JSON by its extension) as one JSON object.
+fn read_config(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the site's config", path.display()))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let value: Value = match ext {
+        "toml" => {
+            toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?
+        }
+        "json" => serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?,
+        _ => serde_norway::from_str(&text)
+            .with_context(|| format!("{}: not valid YAML", path.display()))?,
+    };
+    Ok(match value {
+        Value::Object(_) => value,
+        // An empty YAML file.
+        _ => Value::Object(Default::default()),
+    })
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `url` and a path under it joined with one slash.
+fn join_url(url: &str, path: &str) -> String {
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        url.trim_end_matches('/').to_string()
+    } else {
+        format!("{}/{path}", url.trim_end_matches('/'))
+    }
+}
+
+/// A pattern in another generator's placeholders, in bloggo's: `map` gives the bloggo
+/// placeholder (or literal text, such as `.html` for Jekyll's `:output_ext`) of each known
+/// one; `Err` names the first it cannot express.
+fn translate(pattern: &str, map: &[(&str, &str)]) -> Result<String, String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(at) = rest.find(':') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..len];
+        if name.is_empty() {
+            out.push(':');
+        } else {
+            match map.iter().find(|(from, _)| *from == name) {
+                Some((_, to)) => out.push_str(to),
+                None => return Err(format!(":{name}")),
+            }
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    Ok(out)
+}
+
+const JEKYLL_PLACEHOLDERS: &[(&str, &str)] = &[
+    ("year", ":year"),
+    ("month", ":month"),
+    ("day", ":day"),
+    // Jekyll's `:title` is the slug of the file name (or the `slug` key), not the title.
+    ("title", ":slug"),
+    ("slug", ":slug"),
+    ("categories", ":categories"),
+    ("output_ext", ".html"),
+];
+
+fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
+    let mut left_out = Vec::new();
+    let base_url = text(config.get("url")).map(|url| {
+        let base = text(config.get("baseurl")).unwrap_or_default();
+        join_url(&url, &base)
+    });
+    // Jekyll's named styles, then a pattern of its own; "date" is the default.
+    let style = text(config.get("permalink")).unwrap_or_else(|| "date".into());
+    let pattern = match style.as_str() {
+        "date" => "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty" => "/:categories/:year/:month/:day/:title/",
+        "none" => "/:categories/:title:output_ext",
+        other => other,
+    };
+    let permalink = match translate(pattern, JEKYLL_PLACEHOLDERS) {
+        Ok(p) => Some(p),
+        Err(what) => {
+            left_out.push(format!(
+                "permalink {style:?}: bloggo has no {what}; posts keep bloggo's default URLs (set [permalinks] posts by hand)"
+            ));
+            None
+        }
+    };
+    if let Some(c) = config.get("collections").and_then(Value::as_object) {
+        let names: Vec<&str> = c.keys().map(String::as_str).collect();
+        if !names.is_empty() {
+            left_out.push(format!(
+                "collections ({}): only _posts is imported",
+                names.join(", ")
+            ));
+        }
+    }
+    if root.join("_drafts").is_dir() {
+        left_out.push(
+            "_drafts: not imported (import the folder itself to bring them in as drafts)".into(),
+        );
+    }
+    Ok(SiteProfile {
+        generator: Generator::Jekyll,
+        config: path.to_path_buf(),
+        title: text(config.get("title")),
+        base_url,
+        posts: root.join("_posts"),
+        permalink,
+        taxonomies: vec!["categories".into(), "tags".into()],
+        left_out,
+    })
+}
+
+const HUGO_PLACEHOLDERS: &[(&str, &str)] = &[
+    ("year", ":year"),
+    ("month", ":month"),
+    ("day", ":day"),
+    ("slug", ":slug"),
+    // Hugo's `:title` is the slugified title, as bloggo's.
+    ("title", ":title"),
+    ("filename", ":slug"),
+    ("slugorfilename", ":slug"),
+    ("contentbasename", ":slug"),
+    ("section", ":section"),
+];
+
+/// Hugo's keys are case-insensitive: the config with its top-level keys lower-cased.
+fn lower_keys(config: &Value) -> BTreeMap<String, Value> {
+    config
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
+    let c = lower_keys(config);
+    let mut left_out = Vec::new();
+    let content_dir = text(c.get("contentdir")).unwrap_or_else(|| "content".into());
+    let mut posts = root.join(&content_dir);
+
+    // A multilingual site: the default language's content folder.
+    let default_lang = text(c.get("defaultcontentlanguage")).unwrap_or_else(|| "en".into());
+    if let Some(langs) = c.get("languages").and_then(Value::as_object) {
+        let others: Vec<&str> = langs
+            .keys()
+            .map(String::as_str)
+            .filter(|l| !l.eq_ignore_ascii_case(&default_lang))
+            .collect();
+        let own_dir = langs
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(&default_lang))
+            .and_then(|(_, v)| {
+                v.as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("contentdir"))
+                    .and_then(|(_, v)| text(Some(v)))
+            });
+        if let Some(dir) = own_dir {
+            posts = root.join(dir);
+        } else if posts.join(&default_lang).is_dir() {
+            posts = posts.join(&default_lang);
+        }
+        if !others.is_empty() {
+            left_out.push(format!(
+                "languages {}: only the default language ({default_lang}) is imported",
+                others.join(", ")
+            ));
+        }
+    }
+
+    let ugly = c.get("uglyurls").and_then(Value::as_bool).unwrap_or(false);
+    let section = busiest_section(&posts);
+    let permalink = match c.get("permalinks").and_then(Value::as_object) {
+        Some(table) => {
+            // `[permalinks] posts = …` or the newer `[permalinks.page] posts = …`.
+            let table = table
+                .get("page")
+                .and_then(Value::as_object)
+                .unwrap_or(table);
+            let chosen = section
+                .as_deref()
+                .and_then(|s| table.get(s))
+                .or_else(|| table.get("posts"))
+                .or_else(|| table.get("post"))
+                .or_else(|| table.get("blog"))
+                .and_then(Value::as_str);
+            for (name, v) in table {
+                if Some(v.as_str().unwrap_or_default()) != chosen && v.is_string() {
+                    left_out.push(format!(
+                        "permalinks.{name}: bloggo has one pattern for posts; the {} one is used",
+                        section.as_deref().unwrap_or("posts")
+                    ));
+                }
+            }
+            match chosen.map(|p| translate(p, HUGO_PLACEHOLDERS)) {
+                Some(Ok(p)) => Some(with_ugly(p, ugly)),
+                Some(Err(what)) => {
+                    left_out.push(format!(
+                        "permalinks: bloggo has no {what}; posts keep bloggo's default URLs"
+                    ));
+                    None
+                }
+                None => section
+                    .as_deref()
+                    .map(|s| with_ugly(format!("/{s}/:slug/"), ugly)),
+            }
+        }
+        // Hugo's default: the section folder, then the file's slug.
+        None => section
+            .as_deref()
+            .map(|s| with_ugly(format!("/{s}/:slug/"), ugly)),
+    };
+    let taxonomies = match c.get("taxonomies").and_then(Value::as_object) {
+        Some(t) => t
+            .values()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        None => vec!["categories".into(), "tags".into()],
+    };
+    Ok(SiteProfile {
+        generator: Generator::Hugo,
+        config: path.to_path_buf(),
+        title: text(c.get("title")),
+        base_url: text(c.get("baseurl")),
+        posts,
+        permalink,
+        taxonomies,
+        left_out,
+    })
+}
+
+/// A folder pattern as Hugo writes it with `uglyURLs = true`: `/x/:slug.html`.
+fn with_ugly(pattern: String, ugly: bool) -> String {
+    if ugly && pattern.ends_with('/') && pattern.len() > 1 {
+        format!("{}.html", pattern.trim_end_matches('/'))
+    } else {
+        pattern
+    }
+}
+
+/// The sub-folder of a content folder that holds the most markdown files (`posts`, `blog`…).
+fn busiest_section(content: &Path) -> Option<String> {
+    let entries = std::fs::read_dir(content).ok()?;
+    let mut best: Option<(usize, String)> = None;
+    for e in entries.flatten() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(['.', '_']) {
+            continue;
+        }
+        let n = walkdir::WalkDir::new(e.path())
+            .into_iter()
+            .flatten()
+            .filter(|f| f.path().extension().is_some_and(|x| x == "md"))
+            .count();
+        if n > 0 && best.as_ref().is_none_or(|(m, _)| n > *m) {
+            best = Some((n, name));
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
+fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
+    let mut left_out = Vec::new();
+    let default_lang = text(config.get("default_language")).unwrap_or_else(|| "en".into());
+    if let Some(langs) = config.get("languages").and_then(Value::as_object) {
+        let others: Vec<&str> = langs
+            .keys()
+            .map(String::as_str)
+            .filter(|l| *l != default_lang)
+            .collect();
+        if !others.is_empty() {
+            left_out.push(format!(
+                "languages {}: only the default language ({default_lang}) is imported",
+                others.join(", ")
+            ));
+        }
+    }
+    let taxonomies = match config.get("taxonomies").and_then(Value::as_array) {
+        Some(t) => t.iter().filter_map(|t| text(t.get("name"))).collect(),
+        None => Vec::new(),
+    };
+    let posts = root.join("content");
+    // Zola puts a page at its section's path, then its slug; a `path` key overrides it.
+    let permalink = busiest_section(&posts).map(|s| format!("/{s}/:slug/"));
+    Ok(SiteProfile {
+        generator: Generator::Zola,
+        config: path.to_path_buf(),
+        title: text(config.get("title")),
+        base_url: text(config.get("base_url")),
+        posts,
+        permalink,
+        taxonomies,
+        left_out,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_folder_without_a_config_is_not_a_site() {
+        let d = site(&[("a.md", "# A")]);
+        assert_eq!(detect(d.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn jekyll_default_permalinks_are_the_date_style() {
+        let d = site(&[
+            (
+                "_config.yml",
+                "title: Jekyll News\nurl: https://jekyllrb.com\nbaseurl: /blog\n",
+            ),
+            ("_posts/2024-05-01-hello.md", "---\ntitle: Hello\n---\nHi"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.generator, Generator::Jekyll);
+        assert_eq!(p.title.as_deref(), Some("Jekyll News"));
+        assert_eq!(p.base_url.as_deref(), Some("https://jekyllrb.com/blog"));
+        assert_eq!(p.posts, d.path().join("_posts"));
+        assert_eq!(
+            p.permalink.as_deref(),
+            Some("/:categories/:year/:month/:day/:slug.html")
+        );
+    }
+
+    #[test]
+    fn jekyll_pretty_and_own_patterns_translate_and_unknown_ones_are_listed() {
+        let d = site(&[("_config.yml", "permalink: pretty\n")]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(
+            p.permalink.as_deref(),
+            Some("/:categories/:year/:month/:day/:slug/")
+        );
+        let d = site(&[("_config.yml", "permalink: /blog/:year/:title/\n")]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.permalink.as_deref(), Some("/blog/:year/:slug/"));
+        let d = site(&[("_config.yml", "permalink: /:year/:i_month/:title/\n")]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.permalink, None);
+        assert!(p.left_out[0].contains(":i_month"), "{:?}", p.left_out);
+    }
+
+    #[test]
+    fn hugo_permalinks_of_the_posts_section_and_a_multilingual_default_language() {
+        let d = site(&[
+            (
+                "hugo.toml",
+                r#"baseURL = "https://example.org/"
+title = "Example"
+defaultContentLanguage = "en"
+[permalinks]
+post = "/:year/:month/:day/:slug/"
+[languages.en]
+weight = 1
+[languages.de]
+weight = 2
+"#,
+            ),
+            ("content/en/post/2024/a.md", "---\ntitle: A\n---\n"),
+            ("content/en/post/2024/b.md", "---\ntitle: B\n---\n"),
+            ("content/en/about.md", "---\ntitle: About\n---\n"),
+            ("content/de/post/a.md", "---\ntitle: A\n---\n"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.generator, Generator::Hugo);
+        assert_eq!(p.base_url.as_deref(), Some("https://example.org/"));
+        assert_eq!(p.posts, d.path().join("content/en"));
+        assert_eq!(p.permalink.as_deref(), Some("/:year/:month/:day/:slug/"));
+        assert!(p.left_out.iter().any(|l| l.starts_with("languages de")));
+    }
+
+    #[test]
+    fn hugo_ugly_urls_and_the_section_default() {
+        let d = site(&[
+            (
+                "config.toml",
+                "baseurl = \"https://x.org\"\nuglyurls = true\n",
+            ),
+            ("content/blog/a.md", "---\ntitle: A\n---\n"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.generator, Generator::Hugo);
+        assert_eq!(p.permalink.as_deref(), Some("/blog/:slug.html"));
+    }
+
+    #[test]
+    fn zola_is_told_from_hugo_by_base_url() {
+        let d = site(&[
+            (
+                "config.toml",
+                "base_url = \"https://zola.example\"\ntitle = \"Z\"\ntaxonomies = [{name = \"tags\"}, {name = \"authors\"}]\n",
+            ),
+            ("content/blog/_index.md", "+++\ntitle = \"Blog\"\n+++\n"),
+            ("content/blog/a.md", "+++\ntitle = \"A\"\n+++\n"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.generator, Generator::Zola);
+        assert_eq!(p.base_url.as_deref(), Some("https://zola.example"));
+        assert_eq!(p.taxonomies, ["tags", "authors"]);
+        assert_eq!(p.permalink.as_deref(), Some("/blog/:slug/"));
+    }
+
+    #[test]
+    fn a_broken_config_names_its_file() {
+        let d = site(&[("hugo.toml", "title = \n")]);
+        let e = detect(d.path()).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("hugo.toml: not valid TOML"),
+            "{e:#}"
+        );
+    }
+}
