@@ -368,7 +368,8 @@ pub(super) fn listing_info(snap: &Snapshot, scope: Scope) -> ListingInfo<'_> {
 }
 
 /// Makes relative `href`/`src` attributes of an HTML fragment absolute against `base` (a URL
-/// path ending in `/`).
+/// path ending in `/`); a fragment alone (`#notes`) points into `base`'s page, since the
+/// fragment is shown on other pages (listings) where that anchor does not exist.
 pub fn rebase_links(html: &str, base: &str) -> String {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re =
@@ -377,7 +378,6 @@ pub fn rebase_links(html: &str, base: &str) -> String {
         let v = &c[2];
         let absolute = v.is_empty()
             || v.starts_with('/')
-            || v.starts_with('#')
             || v.starts_with('?')
             || v.split_once(':').is_some_and(|(scheme, _)| {
                 !scheme.is_empty()
@@ -808,7 +808,7 @@ mod tests {
                 r##"<img src="cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="./b.pdf">b</a>"##,
                 "/posts/p/"
             ),
-            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="#f">f</a><a href="https://a">a</a><a href="/posts/p/b.pdf">b</a>"##
+            r##"<img src="/posts/p/cat.png"><a href="/x/">x</a><a href="/posts/p/#f">f</a><a href="https://a">a</a><a href="/posts/p/b.pdf">b</a>"##
         );
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use crate::harness::{Run, Site};
+use crate::links::broken_links;
 
 /// A post to insert.
 pub(crate) struct P<'a> {
@@ -504,85 +505,6 @@ fn a_broken_template_fails_naming_it_and_leaves_the_old_output_byte_identical() 
         .contains("<h1 class=\"mine\">Title of plain</h1>"));
 }
 
-/// Decodes the few entities templates emit in attributes.
-fn unescape(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-}
-
-/// Where a link on a page points, as a file of the output, or None when external.
-fn target(page_url: &str, link: &str, origin: &str) -> Option<String> {
-    let link = unescape(link);
-    let link = link.split(['#', '?']).next().unwrap_or("");
-    if link.is_empty() || link.starts_with("mailto:") || link.starts_with("data:") {
-        return None;
-    }
-    let path = if let Some(rest) = link.strip_prefix(origin) {
-        format!("/{}", rest.trim_start_matches('/'))
-    } else if link.contains("://") {
-        return None;
-    } else if link.starts_with('/') {
-        link.to_string()
-    } else {
-        let dir = &page_url[..page_url.rfind('/').unwrap() + 1];
-        format!("{dir}{link}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut file = parts.join("/");
-    if path.ends_with('/') {
-        file = if file.is_empty() {
-            "index.html".into()
-        } else {
-            format!("{file}/index.html")
-        };
-    }
-    Some(
-        percent_encoding::percent_decode_str(&file)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
-}
-
-/// Every internal href/src of every HTML page of a built site, checked against the files.
-fn broken_links(out: &Path, origin: &str) -> Vec<String> {
-    let re = regex::Regex::new(r#"(?:href|src|content)="([^"]*)""#).unwrap();
-    let tags = regex::Regex::new(r"<[a-zA-Z][^<>]*>").unwrap();
-    let mut broken = Vec::new();
-    for (file, bytes) in tree(out) {
-        if !file.ends_with(".html") {
-            continue;
-        }
-        let page_url = format!("/{}", file.trim_end_matches("index.html"));
-        let html = String::from_utf8_lossy(&bytes);
-        for cap in tags
-            .find_iter(&html)
-            .flat_map(|t| re.captures_iter(t.as_str()))
-        {
-            let link = &cap[1];
-            let is_url = cap[0].starts_with("content=") && !link.starts_with(origin);
-            if is_url || (cap[0].starts_with("content=") && link.contains(' ')) {
-                continue;
-            }
-            if let Some(t) = target(&page_url, link.trim_start_matches("0; url="), origin) {
-                if !out.join(&t).is_file() {
-                    broken.push(format!("{file}: {link} → {t}"));
-                }
-            }
-        }
-    }
-    broken
-}
-
 #[test]
 fn every_internal_link_and_image_resolves_to_a_file() {
     let site = small_blog();
@@ -604,7 +526,7 @@ fn every_internal_link_and_image_resolves_to_a_file() {
     site.build(&[]).ok();
     let out = site.root.join("public");
     let broken = broken_links(&out, "https://blog.example.org");
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
     // The walker does find links (it cannot pass on a site it fails to read).
     assert!(
         site.page("posts/async-post/index.html")
@@ -746,7 +668,7 @@ fn the_example_site_builds_with_every_published_post_and_no_broken_links() {
     let rust = site.page("categories/programming/rust/index.html");
     assert!(rust.contains("Cancel safety in plain words"), "{rust}");
     let broken = broken_links(&out, "http://127.0.0.1:4000");
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
     for feed in ["atom.xml", "rss.xml", "sitemap.xml"] {
         xml_texts(&site.page(feed), "loc");
     }
@@ -783,7 +705,7 @@ fn the_guide_builds_with_a_page_for_every_file_and_no_broken_links() {
         );
     }
     let broken = broken_links(&root.join("public"), "http://guide.invalid");
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
 
 /// What the incremental builds left is what a clean build makes.
