@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 /// The name of a site's configuration file.
 pub const CONFIG_FILE: &str = "bloggo.toml";
+/// The title `bloggo init` gives a site when none is named.
+pub const STARTER_TITLE: &str = "My bloggo blog";
+/// The base URL `bloggo init` writes: the local preview's.
+pub const STARTER_BASE_URL: &str = "http://127.0.0.1:4000";
 
 /// `bloggo.toml` as written. Unknown keys are refused so a typo is not silently ignored;
 /// free-form values for templates go under `[extra]`.
@@ -506,7 +510,7 @@ pub fn starter_config(title: &str) -> String {
     format!(
         r#"# bloggo site configuration. Every key is described in the guide's configuration reference.
 title = {title:?}
-base_url = "http://127.0.0.1:4000"
+base_url = "{STARTER_BASE_URL}"
 description = "A blog built with bloggo"
 author = "Administrator"
 language = "en"

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod config_edit;
 // The content operations (posts, review, trash, taxonomy, users) with their permission checks
 // and audit; `cmd/` parses, prompts and prints around them.
 pub mod content;

@@ -43,9 +43,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         status,
         progress: !ctx.quiet,
     };
-    let (profile, summary) = import_path(&settings, &mut store, &args.path, &opts)
+    let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
-    if let Some(p) = &profile {
+    if let Some(p) = &done.profile {
         if !ctx.quiet {
             println!(
                 "{} is a {} site ({}): imported its posts from {}",
@@ -54,24 +54,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 p.config.display(),
                 p.posts.display()
             );
+            if let Some(d) = &p.drafts {
+                println!("  and its drafts from {}", d.display());
+            }
             if let Some(pattern) = &p.permalink {
                 println!("  its posts' URL pattern: {pattern}");
+            }
+            for o in &done.taken_over {
+                println!("  bloggo.toml: {o}");
             }
             for line in &p.left_out {
                 println!("  not taken over: {line}");
             }
         }
     }
-    if args.dry_run && !ctx.quiet {
-        for c in &summary.changes {
-            let what = match c.kind {
-                ChangeKind::New => "would add",
-                ChangeKind::Updated => "would update",
-                ChangeKind::Deleted => "would delete",
-            };
-            println!("{what}: {}", c.path);
+    for summary in &done.summaries {
+        if args.dry_run && !ctx.quiet {
+            for c in &summary.changes {
+                let what = match c.kind {
+                    ChangeKind::New => "would add",
+                    ChangeKind::Updated => "would update",
+                    ChangeKind::Deleted => "would delete",
+                };
+                println!("{what}: {}", c.path);
+            }
         }
+        println!("{summary}");
     }
-    println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ pub struct Args {
     /// Folder to create the site in (default: the --site folder).
     pub dir: Option<PathBuf>,
     /// The site's title.
-    #[arg(long, default_value = "My bloggo blog")]
+    #[arg(long, default_value = crate::config::STARTER_TITLE)]
     pub title: String,
 }
 

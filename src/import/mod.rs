@@ -165,13 +165,14 @@ pub fn import_dir(
 
 /// Imports what `path` holds: a Jekyll, Hugo or Zola site's root (recognised by its config,
 /// see [`site::detect`]) brings in its posts folder; any other folder is imported as it is.
-/// Returns the site's profile (what bloggo can take over from its config) when it was one.
+/// A site's settings are then taken over into `bloggo.toml` where the writer has not chosen
+/// their own (nothing is written on a dry run).
 pub fn import_path(
     settings: &Settings,
     store: &mut Store,
     path: &Path,
     opts: &ImportOptions,
-) -> Result<(Option<site::SiteProfile>, ImportSummary)> {
+) -> Result<SiteImport> {
     let profile = if path.is_dir() {
         site::detect(path)?
     } else {
@@ -184,8 +185,34 @@ pub fn import_path(
             folder.display()
         );
     }
-    let summary = import_dir(settings, store, folder, opts)?;
-    Ok((profile, summary))
+    let mut summaries = vec![import_dir(settings, store, folder, opts)?];
+    if let Some(drafts) = profile.as_ref().and_then(|p| p.drafts.as_deref()) {
+        let as_drafts = ImportOptions {
+            status: opts.status.or(Some(PostStatus::Draft)),
+            ..opts.clone()
+        };
+        summaries.push(import_dir(settings, store, drafts, &as_drafts)?);
+    }
+    let taken_over = match &profile {
+        Some(p) => crate::config_edit::take_over(&settings.root, &p.settings(), opts.dry_run)?,
+        None => Vec::new(),
+    };
+    Ok(SiteImport {
+        profile,
+        summaries,
+        taken_over,
+    })
+}
+
+/// What [`import_path`] did.
+#[derive(Debug)]
+pub struct SiteImport {
+    /// The site's profile, when `path` was a site's root.
+    pub profile: Option<site::SiteProfile>,
+    /// One for each folder imported: the posts, then a site's drafts.
+    pub summaries: Vec<ImportSummary>,
+    /// The settings taken over into `bloggo.toml` (or kept).
+    pub taken_over: Vec<crate::config_edit::Outcome>,
 }
 
 /// How posts' `source_path` begins for files under `root`: relative to the site folder when

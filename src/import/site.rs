@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use crate::config_edit::Setting;
+
 /// The generator a site was made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generator {
@@ -42,6 +44,8 @@ pub struct SiteProfile {
     pub base_url: Option<String>,
     /// The folder of posts to import.
     pub posts: PathBuf,
+    /// A folder of drafts to import as drafts (Jekyll's `_drafts`).
+    pub drafts: Option<PathBuf>,
     /// The posts' URL pattern in bloggo's placeholders (`/:year/:month/:day/:slug/`), when the
     /// site sets one bloggo can express.
     pub permalink: Option<String>,
@@ -49,6 +53,31 @@ pub struct SiteProfile {
     pub taxonomies: Vec<String>,
     /// What the config sets that bloggo does not take over, one line each.
     pub left_out: Vec<String>,
+}
+
+impl SiteProfile {
+    /// The settings `bloggo import` takes over into `bloggo.toml`, each only where the site's
+    /// file still has what `bloggo init` wrote (see `config_edit`).
+    pub fn settings(&self) -> Vec<Setting> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.title {
+            out.push(Setting {
+                table: None,
+                key: "title",
+                value: t.clone(),
+                replaceable: &[crate::config::STARTER_TITLE],
+            });
+        }
+        if let Some(u) = &self.base_url {
+            out.push(Setting {
+                table: None,
+                key: "base_url",
+                value: u.clone(),
+                replaceable: &[crate::config::STARTER_BASE_URL],
+            });
+        }
+        out
+    }
 }
 
 /// Recognises a generator's site at `root`: `Ok(None)` when the folder is not a site root
@@ -204,17 +233,13 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
             ));
         }
     }
-    if root.join("_drafts").is_dir() {
-        left_out.push(
-            "_drafts: not imported (import the folder itself to bring them in as drafts)".into(),
-        );
-    }
     Ok(SiteProfile {
         generator: Generator::Jekyll,
         config: path.to_path_buf(),
         title: text(config.get("title")),
         base_url,
         posts: root.join("_posts"),
+        drafts: Some(root.join("_drafts")).filter(|d| d.is_dir()),
         permalink,
         taxonomies: vec!["categories".into(), "tags".into()],
         left_out,
@@ -338,6 +363,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         title: text(c.get("title")),
         base_url: text(c.get("baseurl")),
         posts,
+        drafts: None,
         permalink,
         taxonomies,
         left_out,
@@ -406,6 +432,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         title: text(config.get("title")),
         base_url: text(config.get("base_url")),
         posts,
+        drafts: None,
         permalink,
         taxonomies,
         left_out,

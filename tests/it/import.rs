@@ -802,3 +802,95 @@ fn dates_feeds_cannot_carry_are_refused_naming_file_and_line() {
     );
     assert_eq!(site.post("near", "published_at"), "2024-01-01 00:00:00");
 }
+
+/// Writes the files of a generator's site under `root`.
+fn write_site(root: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+#[test]
+fn a_whole_hugo_site_imports_its_default_language_and_takes_over_title_and_base_url() {
+    let site = Site::new();
+    let src = site.tmp.path().join("hugo-site");
+    write_site(
+        &src,
+        &[
+            (
+                "hugo.toml",
+                "baseURL = \"https://hugo.example/\"\ntitle = \"Hugo Example\"\ndefaultContentLanguage = \"en\"\n[permalinks]\nposts = \"/:year/:month/:day/:slug/\"\n[languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n",
+            ),
+            ("content/en/posts/one.md", "---\ntitle: One\ndate: 2024-05-01\n---\nHello\n"),
+            ("content/en/posts/two.md", "---\ntitle: Two\ndate: 2024-05-02\n---\nWorld\n"),
+            ("content/fr/posts/un.md", "---\ntitle: Un\ndate: 2024-05-01\n---\nBonjour\n"),
+            ("themes/x/README.md", "# not a post\n"),
+        ],
+    );
+    let out = site.import(&src, &[]).ok();
+    let stdout = out.stdout.clone();
+    assert!(stdout.contains("is a Hugo site"), "{stdout}");
+    assert!(stdout.contains("set title = \"Hugo Example\""), "{stdout}");
+    assert!(
+        stdout.contains("languages fr: only the default language (en)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        site.rows("SELECT slug FROM posts ORDER BY slug"),
+        [["one"], ["two"]]
+    );
+    let config = site.read("bloggo.toml");
+    assert!(
+        config.contains("title = \"Hugo Example\"\nbase_url = \"https://hugo.example/\""),
+        "{config}"
+    );
+    // The site still builds with the settings taken over.
+    site.run(&["build", "--quiet"]).ok();
+}
+
+#[test]
+fn a_base_url_the_writer_chose_is_kept_and_a_folder_that_is_no_site_imports_as_before() {
+    let site = Site::new();
+    let config = site.read("bloggo.toml").replace(
+        "base_url = \"http://127.0.0.1:4000\"",
+        "base_url = \"https://mine.example\"",
+    );
+    site.write("bloggo.toml", &config);
+    let src = site.tmp.path().join("jekyll-site");
+    write_site(
+        &src,
+        &[
+            (
+                "_config.yml",
+                "title: Jekyll News\nurl: https://jekyllrb.com\n",
+            ),
+            ("_posts/2024-05-01-hello.md", "---\ntitle: Hello\n---\nHi\n"),
+            ("_drafts/later.md", "---\ntitle: Later\n---\nSoon\n"),
+            ("about.md", "---\nlayout: page\ntitle: About\n---\nMe\n"),
+        ],
+    );
+    let out = site.import(&src, &["--dry-run"]).ok();
+    assert!(
+        out.stdout.contains("set title = \"Jekyll News\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(site.read("bloggo.toml"), config, "a dry run writes nothing");
+    let out = site.import(&src, &[]).ok();
+    assert!(
+        out.stdout
+            .contains("kept your base_url = \"https://mine.example\" (the imported site has \"https://jekyllrb.com\")"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT slug, status FROM posts ORDER BY slug"),
+        [["hello", "published"], ["later", "draft"]]
+    );
+    let plain = site.tmp.path().join("notes");
+    write_site(&plain, &[("a.md", "# A\n\ntext\n")]);
+    let out = site.import(&plain, &[]).ok();
+    assert!(!out.stdout.contains(" site ("), "{}", out.stdout);
+}
