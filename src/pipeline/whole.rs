@@ -65,7 +65,8 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let (writer, cache, known) = output?;
     run.clock.phase("store, output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
-    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    let mut snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    render::drop_aliases_over_pages(&mut snap);
     run.templates.set_origin(&snap.site.origin);
     run.clock.phase("snapshot");
 

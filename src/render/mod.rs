@@ -21,7 +21,7 @@ mod routes;
 
 pub use context::rebase_links;
 pub use fingerprint::{Digests, DigestsPatch, Planner};
-pub use routes::{jobs, route, Job, Scope};
+pub use routes::{drop_aliases_over_pages, jobs, route, Job, Scope};
 
 use crate::markdown::Rendered;
 use crate::snapshot::Post;
