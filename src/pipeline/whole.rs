@@ -295,6 +295,22 @@ fn swap_in(
             );
         }
     }
+    // A file where another needs a folder (a static `feed.xml` and an alias's
+    // `feed.xml/index.html`): one would silently replace the other.
+    for r in &records {
+        let file = r.file.as_str();
+        if let Some(dir) = file
+            .match_indices('/')
+            .map(|(i, _)| &file[..i])
+            .find(|d| seen.contains(d))
+        {
+            bail!(
+                "{dir} is a file in the output and also the folder of {file} (a page, a static \
+                 file, media or an alias); rename one; {} was not changed",
+                run.out.display()
+            );
+        }
+    }
     run.clock.phase("pages rendered and written");
     let committed = writer.commit(records)?;
     run.clock.phase("committed");

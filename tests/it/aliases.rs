@@ -131,3 +131,29 @@ fn serve_redirects_an_alias_folder_to_its_slash_form_and_serves_it_as_html() {
         r.text()
     );
 }
+
+/// A static file where an alias needs a folder fails the build, naming both, instead of one
+/// silently replacing the other.
+#[test]
+fn an_alias_folder_over_a_static_file_fails_the_build_naming_both() {
+    let site = Site::new();
+    site.write(
+        "old-blog/one.md",
+        "---\ntitle: Post One\ndate: 2024-01-02\naliases: [/legacy.xml]\n---\nText.\n",
+    );
+    let dir = site.path("old-blog");
+    site.run(&["import", dir.to_str().unwrap()]).ok();
+    site.write("static/legacy.xml", "<rss/>");
+    let run = site.run(&["build"]).fails();
+    assert!(
+        run.stderr.contains(
+            "legacy.xml is a file in the output and also the folder of legacy.xml/index.html"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !site.path("public/index.html").exists(),
+        "nothing was swapped in"
+    );
+}
