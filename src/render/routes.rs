@@ -1,7 +1,7 @@
 //! The site's pages and where each goes: the page jobs of a snapshot, the output file and URL
-//! path of each, and the posts a listing or feed shows. Add a page kind here first (a [`Job`]
-//! variant, its place in [`jobs`] and its [`route`]), then its fingerprint
-//! (`fingerprint.rs`) and its template context (`context.rs`).
+//! path of each, the posts a listing or feed shows, and which aliases give way to a page. Add
+//! a page kind here first (a [`Job`] variant, its place in [`jobs`] and its [`route`]), then
+//! its fingerprint (`fingerprint.rs`) and its template context (`context.rs`).
 
 use std::collections::{HashMap, HashSet};
 
