@@ -322,26 +322,100 @@ pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, Strin
     Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
 }
 
-/// Where an alias path is written (`/old/` → `old/index.html`), or why it cannot be.
+/// Where an alias path is written, or why it cannot be. A last segment ending in `.html` or
+/// `.htm` is that file (`/2019/a.html` → `2019/a.html`); any other alias is a folder's
+/// `index.html` (`/old`, `/old/`, `/releases/1.16`, `/feed.xml` → `…/index.html`), as Hugo and
+/// Zola write them: a redirect page is HTML, and a folder is found with and without its
+/// trailing slash on every static host. Segments are percent-decoded (a server decodes the
+/// request path before it looks for the file); empty ones collapse.
 pub fn alias_file(path: &str) -> Result<String, String> {
-    let p = path.trim().trim_start_matches('/');
-    let p = p.split(['?', '#']).next().unwrap_or("");
-    if p.is_empty() {
-        return Err("it is the site root".into());
-    }
-    if path.contains("://") || p.contains('\\') {
+    let raw = path.trim();
+    if raw.contains("://") || raw.contains('\\') {
         return Err("it is not a site path".into());
     }
-    if p.split('/').any(|s| s == ".." || s == ".") {
-        return Err("it contains `.` or `..`".into());
+    let raw = raw.split(['?', '#']).next().unwrap_or("");
+    let mut segments = Vec::new();
+    for s in raw.split('/').filter(|s| !s.is_empty()) {
+        let s = percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map_err(|_| "it is not UTF-8 once decoded".to_string())?;
+        if s == "." || s == ".." {
+            return Err("it contains `.` or `..`".into());
+        }
+        if s.contains(['/', '\\', '\0']) {
+            return Err("it has an encoded `/`, a backslash or a NUL byte".into());
+        }
+        segments.push(s.into_owned());
     }
-    let p = p.trim_end_matches('/');
-    let last = p.rsplit('/').next().unwrap_or(p);
-    if path.trim().ends_with('/') || !last.contains('.') {
-        Ok(format!("{p}/index.html"))
+    let Some(last) = segments.last() else {
+        return Err("it is the site root".into());
+    };
+    let lower = last.to_ascii_lowercase();
+    let is_page = !raw.ends_with('/') && (lower.ends_with(".html") || lower.ends_with(".htm"));
+    let file = if is_page {
+        segments.join("/")
     } else {
-        Ok(p.to_string())
+        format!("{}/index.html", segments.join("/"))
+    };
+    if file == "index.html" || file == "index.htm" {
+        return Err("it is the site root".into());
     }
+    Ok(file)
+}
+
+/// The aliases that can be written, each once, with a warning naming the post for each one
+/// that cannot: a bad path; the address of another post (the post's page wins); the same file
+/// as an alias of another post (the first by path wins). An alias that is its own post's
+/// address, or the same file as another alias of the same post (`/old` and `/old/`), is left
+/// out without a word: there is nothing to redirect.
+fn resolve_aliases(
+    rows: Vec<(i64, String)>,
+    posts: &[Post],
+    post_index: &HashMap<i64, usize>,
+    warnings: &mut Vec<String>,
+) -> Vec<Alias> {
+    let pages: HashMap<String, usize> = posts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("{}/index.html", p.dir), i))
+        .collect();
+    let mut taken: HashMap<String, (usize, String)> = HashMap::new();
+    let mut aliases = Vec::new();
+    for (pid, path) in rows {
+        let Some(&p) = post_index.get(&pid) else {
+            continue;
+        };
+        let slug = &posts[p].row.slug;
+        let file = match alias_file(&path) {
+            Ok(file) => file,
+            Err(why) => {
+                warnings.push(format!("alias {path:?} of post {slug:?} skipped: {why}"));
+                continue;
+            }
+        };
+        if let Some(&owner) = pages.get(&file) {
+            if owner != p {
+                warnings.push(format!(
+                    "alias {path:?} of post {slug:?} skipped: it is the address of post {:?}",
+                    posts[owner].row.slug
+                ));
+            }
+            continue;
+        }
+        match taken.get(&file) {
+            Some((q, _)) if *q == p => {}
+            Some((q, first)) => warnings.push(format!(
+                "alias {path:?} of post {slug:?} skipped: it is written as {file}, as the \
+                 alias {first:?} of post {:?} is",
+                posts[*q].row.slug
+            )),
+            None => {
+                taken.insert(file.clone(), (p, path));
+                aliases.push(Alias { post: p, file });
+            }
+        }
+    }
+    aliases
 }
 
 impl Snapshot {
@@ -622,19 +696,7 @@ impl Snapshot {
         }
 
         // Aliases and media.
-        let mut aliases = Vec::new();
-        for (pid, path) in rows.aliases {
-            let Some(&p) = post_index.get(&pid) else {
-                continue;
-            };
-            match alias_file(&path) {
-                Ok(file) => aliases.push(Alias { post: p, file }),
-                Err(why) => warnings.push(format!(
-                    "alias {path:?} of post {:?} skipped: {why}",
-                    posts[p].row.slug
-                )),
-            }
-        }
+        let aliases = resolve_aliases(rows.aliases, &posts, &post_index, &mut warnings);
         let mut media = Vec::new();
         for f in rows.files {
             let Some(&p) = post_index.get(&f.post_id) else {
@@ -782,6 +844,115 @@ mod tests {
         assert_eq!(alias_file("/2019/a.html").unwrap(), "2019/a.html");
         assert!(alias_file("/../etc/x").is_err());
         assert!(alias_file("/").is_err());
+    }
+
+    #[test]
+    fn aliases_of_every_shape_are_html_files_or_folders() {
+        for (alias, file) in [
+            // A page name stays that file.
+            ("/x.html", "x.html"),
+            ("x.html", "x.html"),
+            ("/a/b.htm", "a/b.htm"),
+            ("/A/B.HTML", "A/B.HTML"),
+            ("/old/index.html", "old/index.html"),
+            // Everything else is a folder's index page, dots or not.
+            ("/x", "x/index.html"),
+            ("x", "x/index.html"),
+            ("/x/", "x/index.html"),
+            ("/releases/1.16", "releases/1.16/index.html"),
+            ("/releases/1.16/", "releases/1.16/index.html"),
+            ("/v1.2.3", "v1.2.3/index.html"),
+            ("/feed.xml", "feed.xml/index.html"),
+            ("/data.json", "data.json/index.html"),
+            ("/img/cat.png", "img/cat.png/index.html"),
+            ("/x.html/", "x.html/index.html"),
+            ("/x.htmlx", "x.htmlx/index.html"),
+            // Query and fragment are not part of the file; empty segments collapse.
+            ("/old/?page=2", "old/index.html"),
+            ("/old.html#top", "old.html"),
+            ("//a//b", "a/b/index.html"),
+            ("  /padded/  ", "padded/index.html"),
+            // Percent-encoded segments are written as a server decodes them.
+            ("/caf%C3%A9/", "café/index.html"),
+            ("/café/", "café/index.html"),
+            ("/a%20b.html", "a b.html"),
+        ] {
+            assert_eq!(alias_file(alias).as_deref(), Ok(file), "{alias:?}");
+        }
+    }
+
+    #[test]
+    fn aliases_that_cannot_be_written_say_why() {
+        for (alias, why) in [
+            ("/", "site root"),
+            ("", "site root"),
+            ("/?p=12", "site root"),
+            ("/index.html", "site root"),
+            ("/#top", "site root"),
+            ("https://other.example/x/", "not a site path"),
+            ("/a\\b", "not a site path"),
+            ("/../etc/x", "`..`"),
+            ("/a/./b", "`..`"),
+            ("/%2e%2e/x", "`..`"),
+            ("/a%2fb/", "encoded `/`"),
+            ("/a%00b/", "NUL"),
+            ("/%ff/", "UTF-8"),
+        ] {
+            let e = alias_file(alias).expect_err(alias);
+            assert!(e.contains(why), "{alias:?}: {e}");
+        }
+    }
+
+    fn post(id: i64, slug: &str) -> Post {
+        let row = PostRow {
+            id,
+            title: slug.into(),
+            subtitle: None,
+            slug: slug.into(),
+            content: None,
+            content_hash: String::new(),
+            excerpt: None,
+            cover_image: None,
+            author_id: None,
+            status: PostStatus::Published,
+            date: crate::model::Timestamp::from_utc(DateTime::UNIX_EPOCH),
+            updated: None,
+            read_time: 1,
+            extra: serde_json::Value::Null,
+        };
+        Post::new(row, &SiteInfo::default(), DateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn aliases_that_clash_are_kept_once_and_named() {
+        let posts = vec![post(1, "a"), post(2, "b")];
+        let index: HashMap<i64, usize> = [(1, 0), (2, 1)].into();
+        let rows: Vec<(i64, String)> = [
+            (1, "/old"),
+            (1, "/old/"),           // the same folder, same post: once, silently
+            (2, "/old/index.html"), // the same file, another post: the first wins
+            (1, "/posts/a/"),       // its own address: nothing to redirect
+            (2, "/posts/a"),        // another post's address: the page wins
+            (2, "/bad/../x"),
+            (3, "/deleted/"), // a post not in the snapshot
+            (2, "/b-old.html"),
+        ]
+        .into_iter()
+        .map(|(p, a)| (p, a.to_string()))
+        .collect();
+        let mut warnings = Vec::new();
+        let aliases = resolve_aliases(rows, &posts, &index, &mut warnings);
+        let got: Vec<(usize, &str)> = aliases.iter().map(|a| (a.post, a.file.as_str())).collect();
+        assert_eq!(got, [(0, "old/index.html"), (1, "b-old.html")]);
+        assert_eq!(
+            warnings,
+            [
+                "alias \"/old/index.html\" of post \"b\" skipped: it is written as \
+                 old/index.html, as the alias \"/old\" of post \"a\" is",
+                "alias \"/posts/a\" of post \"b\" skipped: it is the address of post \"a\"",
+                "alias \"/bad/../x\" of post \"b\" skipped: it contains `.` or `..`",
+            ]
+        );
     }
 
     #[test]

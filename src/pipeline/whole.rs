@@ -65,7 +65,8 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let (writer, cache, known) = output?;
     run.clock.phase("store, output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
-    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    let mut snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    render::drop_aliases_over_pages(&mut snap);
     run.templates.set_origin(&snap.site.origin);
     run.clock.phase("snapshot");
 
@@ -290,6 +291,22 @@ fn swap_in(
                 "two things want to be {} in the output (a page, a static file, media or an alias); \
                  rename one; {} was not changed",
                 r.file,
+                run.out.display()
+            );
+        }
+    }
+    // A file where another needs a folder (a static `feed.xml` and an alias's
+    // `feed.xml/index.html`): one would silently replace the other.
+    for r in &records {
+        let file = r.file.as_str();
+        if let Some(dir) = file
+            .match_indices('/')
+            .map(|(i, _)| &file[..i])
+            .find(|d| seen.contains(d))
+        {
+            bail!(
+                "{dir} is a file in the output and also the folder of {file} (a page, a static \
+                 file, media or an alias); rename one; {} was not changed",
                 run.out.display()
             );
         }

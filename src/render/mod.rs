@@ -21,7 +21,7 @@ mod routes;
 
 pub use context::rebase_links;
 pub use fingerprint::{Digests, DigestsPatch, Planner};
-pub use routes::{jobs, route, Job, Scope};
+pub use routes::{drop_aliases_over_pages, jobs, route, Job, Scope};
 
 use crate::markdown::Rendered;
 use crate::snapshot::Post;
@@ -123,9 +123,9 @@ impl<'a> Renderer<'a> {
             _ => {
                 let (template, ctx) = self.context(job, &path);
                 let text = self.plan.templates.render(template, &ctx).map_err(fail)?;
-                // Every XML file of the site is made here (feeds, sitemap, an alias ending in
-                // .xml): characters XML 1.0 forbids are taken out of the whole of it, whatever
-                // field or template they came from.
+                // Every XML file of the site is made here (feeds, sitemap): characters XML 1.0
+                // forbids are taken out of the whole of it, whatever field or template they
+                // came from.
                 if file.ends_with(".xml") {
                     match xml_text(&text) {
                         Cow::Borrowed(_) => text,

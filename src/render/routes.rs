@@ -1,7 +1,9 @@
 //! The site's pages and where each goes: the page jobs of a snapshot, the output file and URL
-//! path of each, and the posts a listing or feed shows. Add a page kind here first (a [`Job`]
-//! variant, its place in [`jobs`] and its [`route`]), then its fingerprint
-//! (`fingerprint.rs`) and its template context (`context.rs`).
+//! path of each, the posts a listing or feed shows, and which aliases give way to a page. Add
+//! a page kind here first (a [`Job`] variant, its place in [`jobs`] and its [`route`]), then
+//! its fingerprint (`fingerprint.rs`) and its template context (`context.rs`).
+
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +75,51 @@ pub fn jobs(snap: &Snapshot) -> Vec<Job> {
     ]);
     v.extend((0..snap.aliases.len()).map(Job::Alias));
     v
+}
+
+/// Takes out the aliases that would stand where another page of the site is: on its file, on
+/// a folder it is in (`atom.xml/index.html` over the feed `atom.xml`), or with a folder of
+/// theirs on a page's file. The page wins, and the snapshot's warnings name the post and the
+/// page. (An alias on a post's address or on another alias is already out: see
+/// `snapshot::Snapshot::build`.) The last step of making a snapshot, before its jobs are
+/// planned.
+pub fn drop_aliases_over_pages(snap: &mut Snapshot) {
+    let pages: HashSet<String> = jobs(snap)
+        .into_iter()
+        .filter(|j| !matches!(j, Job::Alias(_)))
+        .map(|j| route(snap, j).0)
+        .collect();
+    let mut folders: HashMap<&str, &str> = HashMap::new();
+    for f in &pages {
+        for (i, _) in f.match_indices('/') {
+            folders.entry(&f[..i]).or_insert(f);
+        }
+    }
+    let clash = |file: &str| -> Option<String> {
+        if pages.contains(file) {
+            return Some(file.to_string());
+        }
+        if let Some(page) = folders.get(file) {
+            return Some((*page).to_string());
+        }
+        file.match_indices('/')
+            .map(|(i, _)| &file[..i])
+            .find(|dir| pages.contains(*dir))
+            .map(str::to_string)
+    };
+    let mut warnings = Vec::new();
+    let mut kept = Vec::with_capacity(snap.aliases.len());
+    for a in std::mem::take(&mut snap.aliases) {
+        match clash(&a.file) {
+            Some(page) => warnings.push(format!(
+                "alias {} of post {:?} skipped: the site's page {page} is there",
+                a.file, snap.posts[a.post].row.slug
+            )),
+            None => kept.push(a),
+        }
+    }
+    snap.aliases = kept;
+    snap.warnings.extend(warnings);
 }
 
 /// The site-relative folder of a listing's first page.
@@ -185,8 +232,8 @@ impl ListRef<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{jobs, page_dir, route, Job, Scope};
-    use crate::snapshot::Snapshot;
+    use super::{drop_aliases_over_pages, jobs, page_dir, route, Job, Scope};
+    use crate::snapshot::{Alias, Post, Snapshot};
 
     fn site(root: &str, paginate: usize) -> Snapshot {
         let mut snap = Snapshot::default();
@@ -229,5 +276,67 @@ mod tests {
             route(&snap, Job::Listing(Scope::Home, 2)),
             ("page/2/index.html".into(), "/page/2/".into())
         );
+    }
+
+    #[test]
+    fn aliases_over_other_pages_are_dropped_with_a_warning() {
+        let mut snap = site("/", 10);
+        let row = crate::store::site::PostRow {
+            id: 1,
+            title: "A".into(),
+            subtitle: None,
+            slug: "a".into(),
+            content: None,
+            content_hash: String::new(),
+            excerpt: None,
+            cover_image: None,
+            author_id: None,
+            status: crate::model::PostStatus::Published,
+            date: crate::model::Timestamp::from_utc(chrono::DateTime::UNIX_EPOCH),
+            updated: None,
+            read_time: 1,
+            extra: serde_json::Value::Null,
+        };
+        snap.posts
+            .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));
+        snap.aliases = [
+            "atom.xml/index.html",           // a folder over the feed's file
+            "tags/index.html",               // the tags page's own file
+            "old/index.html",                // free: kept
+            "posts/index.html",              // the folder the post's page is in: free, kept
+            "archive/index.html/index.html", // a folder over a page's file
+            "releases/1.16/index.html",      // free: kept
+        ]
+        .map(|f| Alias {
+            post: 0,
+            file: f.into(),
+        })
+        .into();
+        drop_aliases_over_pages(&mut snap);
+        let kept: Vec<&str> = snap.aliases.iter().map(|a| a.file.as_str()).collect();
+        assert_eq!(
+            kept,
+            [
+                "old/index.html",
+                "posts/index.html",
+                "releases/1.16/index.html"
+            ]
+        );
+        assert_eq!(
+            snap.warnings,
+            [
+                "alias atom.xml/index.html of post \"a\" skipped: the site's page atom.xml is there",
+                "alias tags/index.html of post \"a\" skipped: the site's page tags/index.html is there",
+                "alias archive/index.html/index.html of post \"a\" skipped: the site's page \
+                 archive/index.html is there",
+            ]
+        );
+        // A page inside the alias's would-be file (`x.html` over `x.html/index.html`).
+        snap.aliases = vec![Alias {
+            post: 0,
+            file: "posts/a".into(),
+        }];
+        drop_aliases_over_pages(&mut snap);
+        assert!(snap.aliases.is_empty());
     }
 }

@@ -1,4 +1,5 @@
-//! Request paths → files of the output folder: decoding, traversal refusal, MIME types, ETags.
+//! Request paths → files of the output folder: decoding, traversal refusal, MIME types (from the
+//! name, or sniffed as HTML when the name says nothing), ETags.
 
 use std::path::{Path, PathBuf};
 
@@ -113,9 +114,18 @@ pub fn resolve(root: &Path, target: &str) -> Resolved {
     }
 }
 
-/// The Content-Type of a file, with `charset=utf-8` for text.
+/// The Content-Type of a file, with `charset=utf-8` for text. The type comes from the name; a
+/// name that says nothing (no extension, or one no type is known for, like `1.16`) is an HTML
+/// page when the file begins as one (see [`looks_like_html`]), else `application/octet-stream`.
 pub fn content_type(path: &Path) -> String {
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let Some(mime) = mime_guess::from_path(path).first() else {
+        return if looks_like_html(path) {
+            "text/html; charset=utf-8"
+        } else {
+            "application/octet-stream"
+        }
+        .to_string();
+    };
     let essence = mime.essence_str();
     let textual = mime.type_() == mime_guess::mime::TEXT
         || matches!(
@@ -130,12 +140,60 @@ pub fn content_type(path: &Path) -> String {
     }
 }
 
-/// Whether a file is an HTML page (gets the live-reload script while serving).
+/// Whether a file is an HTML page (gets the live-reload script while serving): named `.html`
+/// or `.htm`, or with a name that says nothing and HTML inside, as [`content_type`] has it.
 pub fn is_html(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("html" | "htm")
-    )
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm") => true,
+        _ => mime_guess::from_path(path).first().is_none() && looks_like_html(path),
+    }
+}
+
+/// Whether the first bytes of a file are an HTML document's (a UTF-8 byte order mark and
+/// white space aside): a doctype, a comment, or one of the tags WHATWG MIME sniffing knows
+/// (`<html`, `<head`, `<body`, `<p`, …), followed by a space or `>`. Unreadable is no.
+fn looks_like_html(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 512];
+    let n = match std::fs::File::open(path).and_then(|f| f.take(512).read(&mut head)) {
+        Ok(n) => n,
+        Err(_) => return false,
+    };
+    let text = head[..n]
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&head[..n]);
+    let start = text
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0C'))
+        .unwrap_or(text.len());
+    let text = &text[start..];
+    if text.starts_with(b"<!--") {
+        return true;
+    }
+    const TAGS: [&[u8]; 17] = [
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<script",
+        b"<iframe",
+        b"<h1",
+        b"<div",
+        b"<font",
+        b"<table",
+        b"<a",
+        b"<style",
+        b"<title",
+        b"<b",
+        b"<body",
+        b"<br",
+        b"<p",
+        b"<meta",
+    ];
+    TAGS.iter().any(|tag| {
+        text.len() > tag.len()
+            && text[..tag.len()].eq_ignore_ascii_case(tag)
+            && matches!(text[tag.len()], b' ' | b'>')
+    })
 }
 
 /// A strong ETag from the file's size and modification time (and a tag for what is
@@ -228,7 +286,37 @@ mod tests {
             content_type(Path::new("a.svg")),
             "image/svg+xml; charset=utf-8"
         );
+        assert_eq!(
+            content_type(Path::new("missing")),
+            "application/octet-stream"
+        );
         assert!(etag_matches("\"x\", W/\"y\"", "\"y\""));
         assert!(!etag_matches("\"x\"", "\"y\""));
+    }
+
+    #[test]
+    fn a_file_whose_name_says_nothing_is_html_when_it_begins_as_html() {
+        let tmp = tempfile::tempdir().unwrap();
+        let html = "text/html; charset=utf-8";
+        let bytes = "application/octet-stream";
+        for (name, body, mime) in [
+            ("1.16", "<!DOCTYPE html>\n<html><p>x</p></html>", html),
+            ("old", "\u{FEFF}\n  <html lang=\"en\">", html),
+            ("comment", "<!-- generated -->\n<p>x", html),
+            ("para", "<P>text", html),
+            ("table", "<table>", html),
+            ("CNAME", "blog.example.org\n", bytes),
+            ("blob.bin16", "\0\x01\x02", bytes),
+            ("almost", "<abbr>not on the list", bytes),
+            ("empty", "", bytes),
+            // A name with a type keeps it, whatever is inside.
+            ("page.txt", "<html>", "text/plain; charset=utf-8"),
+            ("page.HTML", "plain words", html),
+        ] {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, body).unwrap();
+            assert_eq!(content_type(&path), mime, "{name}");
+            assert_eq!(is_html(&path), mime == html, "{name}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod aliases;
 mod backup;
 mod build;
 mod content;
