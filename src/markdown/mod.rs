@@ -7,6 +7,7 @@
 pub mod cache;
 mod highlight;
 mod links;
+pub mod refs;
 
 use std::collections::HashSet;
 
@@ -20,6 +21,7 @@ pub use highlight::{
     CLASS_PREFIX, CSS_THEME, DARK_CSS_THEME, LIGHT_CSS_THEME,
 };
 pub use links::resolve_relative_url;
+pub use refs::{LinkRef, RefKind, Resolve};
 
 /// How a page's markdown is rendered.
 #[derive(Debug, Clone)]
@@ -65,6 +67,11 @@ pub struct Rendered {
     /// reuse the blocks it did not change (see [`remember_code`]).
     #[serde(skip)]
     pub code: Vec<CodeSpan>,
+    /// The links to other posts and to the site the markdown writes (`@/x.md`, `ref`,
+    /// `post_url`, `site.url`…), resolved or not: what the page's URLs depend on besides its
+    /// own (see `cache::linked_key`).
+    #[serde(skip)]
+    pub links: Vec<LinkRef>,
 }
 
 /// A highlighted code block inside a rendered body: its highlighting key (theme, language,
@@ -95,7 +102,7 @@ pub const MORE_MARKER: &str = "<!-- more -->";
 
 /// Bumped whenever the HTML this module writes for the same input changes, so caches of
 /// rendered posts keyed by [`cache::body_key`] are invalidated.
-const RENDERER_VERSION: u32 = 2;
+const RENDERER_VERSION: u32 = 3;
 
 fn options(smart: bool) -> Options {
     let mut o = Options::ENABLE_TABLES
@@ -114,9 +121,21 @@ fn options(smart: bool) -> Options {
 /// Fenced code is highlighted (see [`MarkdownOptions::highlight_theme`]); raw HTML passes
 /// through; relative link and image URLs are resolved against `link_base`. Never panics and
 /// never fails: an unknown highlight theme or language gives plain escaped code (check the
-/// theme up front with [`validate_highlight_theme`]).
+/// theme up front with [`validate_highlight_theme`]). Links to other posts are left as
+/// written (see [`render_linked`]).
 pub fn render(src: &str, opts: &MarkdownOptions) -> Rendered {
-    let (mut events, blocks) = parse(src, opts);
+    render_linked(src, opts, &refs::Unresolved)
+}
+
+/// [`render`], with the links to other posts and to the site (`@/x.md`, Hugo's `ref` and
+/// `relref`, Jekyll's `post_url`, `{{ site.url }}`, `{{ site.baseurl }}`) that `res` knows
+/// replaced by their URL; the others are left as written. Code is never touched. Every such
+/// link is listed in [`Rendered::links`].
+pub fn render_linked(src: &str, opts: &MarkdownOptions, res: &dyn Resolve) -> Rendered {
+    let mut links = Vec::new();
+    let text = refs::replace_links(src, res, &mut links);
+    let src = &*text;
+    let (mut events, blocks) = parse(src, opts, res, &mut links);
     let toc = assign_heading_ids(&mut events);
     let summary_html = events
         .iter()
@@ -137,11 +156,13 @@ pub fn render(src: &str, opts: &MarkdownOptions) -> Rendered {
             from = at + block.len();
         }
     }
+    links.sort_by_key(|l| l.line);
     Rendered {
         html,
         toc,
         summary_html,
         code,
+        links,
     }
 }
 
@@ -151,12 +172,15 @@ fn to_html<'a>(events: impl IntoIterator<Item = Event<'a>>, capacity: usize) -> 
     out
 }
 
-/// Parses into events, with code blocks already turned into (highlighted) HTML and relative
-/// URLs resolved; also the highlighted blocks with their keys.
+/// Parses into events, with code blocks already turned into (highlighted) HTML, relative
+/// URLs resolved and `@/` links to other posts replaced by their URL when `res` knows them
+/// (each one added to `links`); also the highlighted blocks with their keys.
 #[allow(clippy::type_complexity)]
 fn parse<'a>(
     src: &'a str,
     opts: &MarkdownOptions,
+    res: &dyn Resolve,
+    links: &mut Vec<LinkRef>,
 ) -> (Vec<Event<'a>>, Vec<([u8; 32], std::sync::Arc<str>)>) {
     let mut blocks = Vec::new();
     let theme = opts.highlight.then_some(opts.highlight_theme.as_str());
@@ -164,7 +188,9 @@ fn parse<'a>(
     let mut events = Vec::with_capacity(src.len() / 16);
     // (language, code) of the code block being read.
     let mut code: Option<(CowStr, String)> = None;
-    for ev in Parser::new_ext(src, options(opts.smart_punctuation)) {
+    // Where the last `@/` link was, and its line (links come in order).
+    let mut lines = (0, 1);
+    for (ev, range) in Parser::new_ext(src, options(opts.smart_punctuation)).into_offset_iter() {
         match ev {
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match kind {
@@ -192,12 +218,29 @@ fn parse<'a>(
                 dest_url,
                 title,
                 id,
-            }) if link_type != LinkType::Email => events.push(Event::Start(Tag::Link {
-                link_type,
-                dest_url: rebase(dest_url, base),
-                title,
-                id,
-            })),
+            }) if link_type != LinkType::Email => {
+                let dest_url = match dest_url.strip_prefix("@/") {
+                    Some(target) => {
+                        let line = lines.1 + newlines(&src[lines.0..range.start.max(lines.0)]);
+                        lines = (range.start.max(lines.0), line);
+                        let r = LinkRef {
+                            kind: RefKind::Zola,
+                            target: target.to_string(),
+                            line: u32::try_from(line).unwrap_or(u32::MAX),
+                        };
+                        let url = refs::resolve_ref(&r, res);
+                        links.push(r);
+                        url.map_or(dest_url, CowStr::from)
+                    }
+                    None => rebase(dest_url, base),
+                };
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }))
+            }
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
@@ -228,6 +271,10 @@ fn fence_language(info: CowStr) -> CowStr {
     } else {
         CowStr::from(word.to_string())
     }
+}
+
+fn newlines(s: &str) -> usize {
+    s.bytes().filter(|b| *b == b'\n').count()
 }
 
 fn rebase<'a>(url: CowStr<'a>, base: Option<&str>) -> CowStr<'a> {
