@@ -956,6 +956,79 @@ mod tests {
         assert!(alias_file("/").is_err());
     }
 
+    fn with_sources(sources: &[Option<&str>]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        snap.site.root = "/blog/".into();
+        snap.site.origin = "https://x.org".into();
+        for (i, source) in sources.iter().enumerate() {
+            let row = PostRow {
+                id: i as i64,
+                title: format!("Post {i}"),
+                subtitle: None,
+                slug: format!("p{i}"),
+                content: None,
+                content_hash: String::new(),
+                excerpt: None,
+                cover_image: None,
+                author_id: None,
+                status: PostStatus::Published,
+                date: "2020-01-01 00:00:00".parse().unwrap(),
+                updated: None,
+                read_time: 1,
+                extra: serde_json::Value::Null,
+                source_path: source.map(String::from),
+            };
+            let mut p = Post::new(row, &snap.site, Utc::now());
+            p.path = format!("/blog/p{i}/");
+            snap.posts.push(p);
+        }
+        snap
+    }
+
+    #[test]
+    fn links_find_posts_by_their_source_files() {
+        let snap = with_sources(&[
+            Some("zola/content/blog/a.md"),
+            Some("zola/content/sub-blog/a.md"),
+            Some("/abs/jekyll/_posts/2010-07-21-name.markdown"),
+            Some("hugo/content/posts/bundle/index.md"),
+            Some("hugo/content/posts/other.md"),
+            Some("x/dup.md"),
+            Some("y/dup.md"),
+            None,
+            Some("zola/content/a.md"),
+        ]);
+        let t = |from: usize, kind: RefKind, target: &str| snap.link_target(from, kind, target);
+        use LinkTarget::*;
+        use RefKind::*;
+        assert_eq!(t(0, Zola, "blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "sub-blog/a.md"), Post(1));
+        // The one nearest the root: `@/a.md` is content/a.md.
+        assert_eq!(t(0, Zola, "a.md"), Post(8));
+        assert_eq!(t(0, Zola, "content/blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "log/a.md"), Missing);
+        assert_eq!(t(0, Zola, "blog/b.md"), Missing);
+        assert_eq!(t(0, Zola, ""), Missing);
+        assert_eq!(t(0, PostUrl, "2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "_posts/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "2010-07-21-other"), Missing);
+        // Hugo: a bundle by its folder, a path with or without extension, relative paths.
+        assert_eq!(t(0, Ref, "bundle"), Post(3));
+        assert_eq!(t(0, Relref, "posts/bundle/index.md"), Post(3));
+        assert_eq!(t(0, Ref, "/posts/other"), Post(4));
+        assert_eq!(t(3, Ref, "../other.md"), Post(4));
+        assert_eq!(t(3, Ref, "other.md"), Post(4));
+        assert_eq!(t(4, Ref, ""), Post(4));
+        assert_eq!(t(0, Ref, "dup.md"), Ambiguous(vec![5, 6]));
+        assert_eq!(t(0, SiteUrl, ""), Site("https://x.org".into()));
+        assert_eq!(t(0, BaseUrl, ""), Site("/blog".into()));
+        let links = snap.links_from(3);
+        assert_eq!(links.resolve(Ref, "../other.md").as_deref(), Some("/blog/p4/"));
+        assert_eq!(links.resolve(Ref, "dup.md"), None);
+        assert_eq!(links.resolve(Zola, "nothing.md"), None);
+    }
+
     #[test]
     fn related_lists_round_trip_and_damage_is_refused() {
         let r = RelatedLists {

@@ -155,7 +155,9 @@ impl MarkdownCache {
     pub fn links(&self, base: &[u8; 32]) -> Option<&[LinkRef]> {
         match self.links.get(base) {
             Some(l) => Some(l),
-            None => self.index.contains_key(base).then_some(&[][..]),
+            // A record keyed by its base has no links (a linked record's key is not a base).
+            None => (self.index.contains_key(base) && !self.bases.contains_key(base))
+                .then_some(&[][..]),
         }
     }
 

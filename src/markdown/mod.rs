@@ -789,6 +789,117 @@ mod tests {
         assert!(unchanged.contains("href=\"photo.png\""), "{unchanged}");
     }
 
+    /// A site of one post, `blog/a.md` (`2010-07-21-a` to Jekyll), at `/site/posts/a/`.
+    struct OnePost;
+
+    impl Resolve for OnePost {
+        fn resolve(&self, kind: RefKind, target: &str) -> Option<String> {
+            match (kind, target) {
+                (RefKind::SiteUrl, _) => Some("https://x.org".into()),
+                (RefKind::BaseUrl, _) => Some("/site".into()),
+                (RefKind::Zola, "blog/a.md")
+                | (RefKind::Ref | RefKind::Relref, "a.md" | "blog/a")
+                | (RefKind::PostUrl, "2010-07-21-a") => Some("/site/posts/a/".into()),
+                _ => None,
+            }
+        }
+    }
+
+    fn linked(src: &str) -> Rendered {
+        let opts = MarkdownOptions {
+            link_base: Some("/site/posts/b/".into()),
+            ..Default::default()
+        };
+        render_linked(src, &opts, &OnePost)
+    }
+
+    #[test]
+    fn links_to_other_posts_resolve_in_every_spelling_with_anchors() {
+        let r = linked(
+            "[z](@/blog/a.md) [za](@/blog/a.md#part)\n\n\
+             [h]({{< ref \"a.md\" >}}) [hr]({{% relref \"blog/a#x\" %}}) [hq]({{<ref a.md>}})\n\n\
+             [j]({% post_url 2010-07-21-a %}) [jb]({{ site.baseurl }}{% post_url 2010-07-21-a %})\n\n\
+             ![i]({{ site.baseurl }}/i.png) [u]({{ site.url }}{{ site.baseurl }}/about/)\n\n\
+             [ref]: @/blog/a.md#ref\n\n[by reference][ref]\n",
+        );
+        for needle in [
+            "href=\"/site/posts/a/\">z<",
+            "href=\"/site/posts/a/#part\">za<",
+            "href=\"/site/posts/a/\">h<",
+            "href=\"/site/posts/a/#x\">hr<",
+            "href=\"/site/posts/a/\">hq<",
+            "href=\"/site/posts/a/\">j<",
+            "href=\"/site/posts/a/\">jb<",
+            "src=\"/site/i.png\"",
+            "href=\"https://x.org/site/about/\">u<",
+            "href=\"/site/posts/a/#ref\">by reference<",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+        let lines: Vec<(u32, String)> = r.links.iter().map(|l| (l.line, l.to_string())).collect();
+        assert_eq!(lines[0], (1, "@/blog/a.md".into()));
+        assert_eq!(lines[2], (3, "{{< ref \"a.md\" >}}".into()));
+        assert_eq!(lines[5], (5, "{% post_url 2010-07-21-a %}".into()));
+        assert_eq!(lines.last().unwrap(), &(11, "@/blog/a.md#ref".into()));
+        assert_eq!(r.links.len(), 12, "{lines:?}");
+    }
+
+    #[test]
+    fn unresolved_links_are_left_as_written_and_listed() {
+        let r = linked(
+            "[z](@/gone.md#x)\n\n[h]({{< ref \"gone.md\" >}})\n\n\
+             [j]({{ site.baseurl }}{% post_url 2010-01-01-gone %})\n",
+        );
+        for needle in [
+            "href=\"@/gone.md#x\"",
+            "[h]({{&lt; ref \u{201c}gone.md\u{201d} &gt;}})",
+            "[j]({{ site.baseurl }}{% post_url 2010-01-01-gone %})",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+        let shown: Vec<String> = r.links.iter().map(|l| format!("{}:{l}", l.line)).collect();
+        assert_eq!(
+            shown,
+            [
+                "1:@/gone.md#x",
+                "3:{{< ref \"gone.md\" >}}",
+                "5:{{ site.baseurl }}",
+                "5:{% post_url 2010-01-01-gone %}"
+            ]
+        );
+        // Without a resolver nothing is resolved, but everything is listed.
+        let plain = render("[z](@/blog/a.md)", &MarkdownOptions::default());
+        assert!(plain.html.contains("href=\"@/blog/a.md\""), "{}", plain.html);
+        assert_eq!(plain.links.len(), 1);
+    }
+
+    #[test]
+    fn links_in_code_are_text() {
+        let r = linked(
+            "`{{< ref \"a.md\" >}}` and `[z](@/blog/a.md)`\n\n\
+             ```\n{{< ref \"a.md\" >}} {% post_url 2010-07-21-a %} {{ site.url }}\n```\n\n\
+             ~~~\n[z](@/blog/a.md)\n~~~\n",
+        );
+        assert!(r.links.is_empty(), "{:?}", r.links);
+        for needle in [
+            "<code>{{&lt; ref \"a.md\" &gt;}}</code>",
+            "<code>[z](@/blog/a.md)</code>",
+            "{% post_url 2010-07-21-a %} {{ site.url }}",
+            "[z](@/blog/a.md)\n</code>",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+    }
+
+    #[test]
+    fn the_summary_has_resolved_links_too() {
+        let r = linked("See [a](@/blog/a.md).\n\n<!-- more -->\n\nRest.\n");
+        assert_eq!(
+            r.summary_html.as_deref(),
+            Some("<p>See <a href=\"/site/posts/a/\">a</a>.</p>\n")
+        );
+    }
+
     #[test]
     fn summary_is_the_part_before_the_more_marker() {
         let r = md("# T\n\nOne.\n\n<!-- more -->\n\nTwo.\n");

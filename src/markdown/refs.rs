@@ -332,7 +332,8 @@ fn hugo_path(args: &str) -> String {
 /// `src` with the internal links of its template constructs (`ref`, `post_url`, `site.url`…)
 /// that `res` knows replaced by their URL (a construct over several lines is left alone, so
 /// lines keep their numbers); every such link is added to `links`, resolved or not.
-/// `{{ site.baseurl }}` right before a post's link is dropped: the post's URL has the base.
+/// `{{ site.baseurl }}` right before a post's link is dropped when the link resolves (the
+/// post's URL has the base), and kept as written with it when it does not.
 pub fn replace_links<'a>(
     src: &'a str,
     res: &dyn Resolve,
@@ -365,14 +366,21 @@ pub fn replace_links<'a>(
         let Some(url) = &urls[k] else {
             continue;
         };
-        let base_before_post = matches!(c.kind, ConstructKind::Link(RefKind::BaseUrl, _))
-            && found.get(k + 1).is_some_and(|next| {
+        // `{{ site.baseurl }}` right before a post's link: dropped with a link that resolves
+        // (its URL has the base), kept as written with one that does not.
+        let before_post = matches!(c.kind, ConstructKind::Link(RefKind::BaseUrl, _))
+            .then(|| found.get(k + 1))
+            .flatten()
+            .filter(|next| {
                 next.range.start == c.range.end
                     && matches!(&next.kind, ConstructKind::Link(kind, _) if kind.names_a_post())
-                    && urls[k + 1].is_some()
-            });
+            })
+            .map(|_| urls[k + 1].is_some());
+        if before_post == Some(false) {
+            continue;
+        }
         out.push_str(&src[at..c.range.start]);
-        if !base_before_post {
+        if before_post.is_none() {
             out.push_str(url);
         }
         at = c.range.end;
