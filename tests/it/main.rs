@@ -11,6 +11,7 @@ mod expected;
 mod faults;
 mod foundation;
 mod import;
+mod links;
 mod processes;
 mod props;
 mod serve;
