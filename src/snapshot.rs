@@ -1024,7 +1024,10 @@ mod tests {
         assert_eq!(t(0, SiteUrl, ""), Site("https://x.org".into()));
         assert_eq!(t(0, BaseUrl, ""), Site("/blog".into()));
         let links = snap.links_from(3);
-        assert_eq!(links.resolve(Ref, "../other.md").as_deref(), Some("/blog/p4/"));
+        assert_eq!(
+            links.resolve(Ref, "../other.md").as_deref(),
+            Some("/blog/p4/")
+        );
         assert_eq!(links.resolve(Ref, "dup.md"), None);
         assert_eq!(links.resolve(Zola, "nothing.md"), None);
     }

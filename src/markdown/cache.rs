@@ -83,7 +83,10 @@ pub fn linked_key(base: &[u8; 32], links: &[LinkRef], res: &dyn Resolve) -> [u8;
     h.update(base);
     for l in links {
         h.update(&[l.kind.code()]);
-        for part in [l.target.as_str(), resolve_ref(l, res).as_deref().unwrap_or("\0")] {
+        for part in [
+            l.target.as_str(),
+            resolve_ref(l, res).as_deref().unwrap_or("\0"),
+        ] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -156,8 +159,9 @@ impl MarkdownCache {
         match self.links.get(base) {
             Some(l) => Some(l),
             // A record keyed by its base has no links (a linked record's key is not a base).
-            None => (self.index.contains_key(base) && !self.bases.contains_key(base))
-                .then_some(&[][..]),
+            None => {
+                (self.index.contains_key(base) && !self.bases.contains_key(base)).then_some(&[][..])
+            }
         }
     }
 
@@ -558,7 +562,10 @@ mod tests {
         assert_ne!(here, base);
         assert_eq!(here, linked_key(&base, &links, &Moved("/x/")));
         assert_ne!(here, linked_key(&base, &links, &Moved("/y/")));
-        assert_ne!(here, linked_key(&base, &links, &super::super::refs::Unresolved));
+        assert_ne!(
+            here,
+            linked_key(&base, &links, &super::super::refs::Unresolved)
+        );
     }
 
     #[test]

@@ -869,7 +869,11 @@ mod tests {
         );
         // Without a resolver nothing is resolved, but everything is listed.
         let plain = render("[z](@/blog/a.md)", &MarkdownOptions::default());
-        assert!(plain.html.contains("href=\"@/blog/a.md\""), "{}", plain.html);
+        assert!(
+            plain.html.contains("href=\"@/blog/a.md\""),
+            "{}",
+            plain.html
+        );
         assert_eq!(plain.links.len(), 1);
     }
 

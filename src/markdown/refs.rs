@@ -106,7 +106,8 @@ impl Resolve for Unresolved {
 /// The URL `r` stands for (its anchor kept), or `None` when `res` does not know its target.
 pub fn resolve_ref(r: &LinkRef, res: &dyn Resolve) -> Option<String> {
     let (target, anchor) = r.split_anchor();
-    res.resolve(r.kind, target).map(|url| format!("{url}{anchor}"))
+    res.resolve(r.kind, target)
+        .map(|url| format!("{url}{anchor}"))
 }
 
 /// What a template construct is.
@@ -394,7 +395,10 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<(usize, ConstructKind)> {
-        constructs(src).into_iter().map(|c| (c.line, c.kind)).collect()
+        constructs(src)
+            .into_iter()
+            .map(|c| (c.line, c.kind))
+            .collect()
     }
 
     fn link(kind: RefKind, t: &str) -> ConstructKind {

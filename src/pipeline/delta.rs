@@ -364,7 +364,9 @@ fn patch_posts(
             || p.row.date != old.row.date
             || p.row.source_path != old.row.source_path;
         if moved {
-            return Err(format!("post {id} moved (date, slug, status or source file)"));
+            return Err(format!(
+                "post {id} moved (date, slug, status or source file)"
+            ));
         }
         let old_author = old.author.map(|a| snap.authors[a].id);
         let mut old_tags: Vec<i64> = old.tags.iter().map(|&t| snap.tags[t].id).collect();

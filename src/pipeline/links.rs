@@ -49,7 +49,9 @@ pub(super) fn warnings<'a>(
                 }
                 None => format!("post {:?} (line {} of its text)", p.row.slug, l.line),
             };
-            out.push(format!("{place}: the link {l} {why}; it is left as written"));
+            out.push(format!(
+                "{place}: the link {l} {why}; it is left as written"
+            ));
         }
     }
     out

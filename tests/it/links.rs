@@ -87,7 +87,12 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     let unresolved = "zola-first.md:8: the link @/blog/zola-gone.md names no post the site \
                       shows; it is left as written";
     assert!(built.stderr.contains(unresolved), "{}", built.stderr);
-    assert_eq!(built.stderr.matches("the link").count(), 1, "{}", built.stderr);
+    assert_eq!(
+        built.stderr.matches("the link").count(),
+        1,
+        "{}",
+        built.stderr
+    );
 
     // The target moves: the page linking to it is made again (its kept markdown is not used).
     let second = src.join("zola/content/blog/zola-second.md");
