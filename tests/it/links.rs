@@ -3,13 +3,25 @@
 //! an unresolved one named with its file and line by the build, and the shortcodes and Liquid
 //! tags bloggo leaves as text named by the import.
 
-use crate::harness::{copy_dir, repo, Site};
-
-const BASE: &str = "https://example.org/blog/";
+use crate::build::assert_same_as_a_clean_build;
+use crate::harness::{copy_dir, repo, Run, Site};
 
 impl Site {
     fn page_of(&self, slug: &str) -> String {
         self.read(&format!("public/posts/{slug}/index.html"))
+    }
+
+    /// Builds; the build's output, and why it was whole (`None`: it patched the last one).
+    fn build_road(&self) -> (Run, Option<String>) {
+        let run = self
+            .run_env(&["build"], &[("BLOGGO_TIMINGS", "1")])
+            .ok();
+        let whole = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("whole build: "))
+            .map(str::to_string);
+        (run, whole)
     }
 }
 
@@ -23,6 +35,13 @@ fn has(page: &str, needles: &[&str]) {
 #[test]
 fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     let site = Site::new();
+    let config = site.read("bloggo.toml");
+    let base = "base_url = \"http://127.0.0.1:4000\"";
+    assert!(config.contains(base), "{config}");
+    site.write(
+        "bloggo.toml",
+        &config.replace(base, "base_url = \"https://example.org/blog/\""),
+    );
     let src = site.tmp.path().join("links");
     copy_dir(&repo().join("tests/fixtures/import/links"), &src);
     let import = |part: &str| {
@@ -46,7 +65,7 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     }
     assert_eq!(warned.matches("warning:").count(), 3, "{warned}");
 
-    let built = site.run(&["build", "--base-url", BASE]).ok();
+    let (built, _) = site.build_road();
     has(
         &site.page_of("zola-first"),
         &[
@@ -103,7 +122,8 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     )
     .unwrap();
     import("zola/content");
-    site.run(&["build", "--base-url", BASE]).ok();
+    let (_, whole) = site.build_road();
+    assert!(whole.as_deref().is_some_and(|w| w.contains("moved")), "{whole:?}");
     let first = site.page_of("zola-first");
     has(&first, &[r#"href="/blog/posts/zola-second-moved/""#]);
     assert!(!first.contains("/posts/zola-second/"), "{first}");
@@ -115,7 +135,7 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     )
     .unwrap();
     import("zola/content");
-    let built = site.run(&["build", "--base-url", BASE]).ok();
+    let (built, _) = site.build_road();
     has(
         &site.page_of("zola-first"),
         &[r#"href="/blog/posts/zola-gone/""#],
@@ -127,7 +147,8 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     let text = std::fs::read_to_string(&first).unwrap();
     std::fs::write(&first, text.replace("Read ", "Now read ")).unwrap();
     import("zola/content");
-    site.run(&["build", "--base-url", BASE]).ok();
+    let (_, whole) = site.build_road();
+    assert_eq!(whole, None, "a patching build was expected");
     has(
         &site.page_of("zola-first"),
         &[
@@ -136,4 +157,5 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
             r#"href="/blog/posts/zola-gone/""#,
         ],
     );
+    assert_same_as_a_clean_build(&site);
 }
