@@ -490,11 +490,15 @@ fn may_have_marker(src: &str) -> bool {
 }
 
 /// The excerpt when `excerpt` (parsing only as far as it needs), the words when `words`.
+/// Links to other posts written as template constructs (`[a]({% post_url x %})`) read as the
+/// links they are: their text is in the excerpt, not the construct.
 fn summarise(src: &str, excerpt: bool, words: bool) -> (Option<String>, usize) {
     let count = if words { word_count(src) } else { 0 };
     if !excerpt {
         return (None, count);
     }
+    let linked = refs::replace_links(src, &refs::Nowhere, &mut Vec::new());
+    let src = &*linked;
     let may_have_marker = may_have_marker(src);
     let mut paragraphs: Vec<String> = Vec::new();
     let mut current: Option<String> = None;
@@ -945,6 +949,18 @@ mod tests {
         assert_eq!(excerpt_text("One <!--more--> two.").unwrap(), "One");
         assert!(excerpt_text("").is_none());
         assert!(excerpt_text("# Only a heading\n").is_none());
+    }
+
+    #[test]
+    fn excerpts_show_the_text_of_links_written_as_constructs() {
+        assert_eq!(
+            excerpt_text(
+                "Next: [the second]({{ site.baseurl }}{% post_url 2010-08-01-b %}) and \
+                 [more]({{< relref \"c.md\" >}}), [z](@/d.md).\n\nRest."
+            )
+            .unwrap(),
+            "Next: the second and more, z."
+        );
     }
 
     #[test]

@@ -103,6 +103,16 @@ impl Resolve for Unresolved {
     }
 }
 
+/// Resolves every internal link to an empty URL: for plain text, where only a link's text
+/// shows.
+pub struct Nowhere;
+
+impl Resolve for Nowhere {
+    fn resolve(&self, _: RefKind, _: &str) -> Option<String> {
+        Some(String::new())
+    }
+}
+
 /// The URL `r` stands for (its anchor kept), or `None` when `res` does not know its target.
 pub fn resolve_ref(r: &LinkRef, res: &dyn Resolve) -> Option<String> {
     let (target, anchor) = r.split_anchor();

@@ -13,9 +13,7 @@ impl Site {
 
     /// Builds; the build's output, and why it was whole (`None`: it patched the last one).
     fn build_road(&self) -> (Run, Option<String>) {
-        let run = self
-            .run_env(&["build"], &[("BLOGGO_TIMINGS", "1")])
-            .ok();
+        let run = self.run_env(&["build"], &[("BLOGGO_TIMINGS", "1")]).ok();
         let whole = run
             .stderr
             .lines()
@@ -123,7 +121,10 @@ fn links_between_imported_zola_jekyll_and_hugo_posts_resolve_at_build_time() {
     .unwrap();
     import("zola/content");
     let (_, whole) = site.build_road();
-    assert!(whole.as_deref().is_some_and(|w| w.contains("moved")), "{whole:?}");
+    assert!(
+        whole.as_deref().is_some_and(|w| w.contains("moved")),
+        "{whole:?}"
+    );
     let first = site.page_of("zola-first");
     has(&first, &[r#"href="/blog/posts/zola-second-moved/""#]);
     assert!(!first.contains("/posts/zola-second/"), "{first}");
