@@ -350,53 +350,50 @@ pub fn replace_links<'a>(
     res: &dyn Resolve,
     links: &mut Vec<LinkRef>,
 ) -> Cow<'a, str> {
-    let found: Vec<Construct> = constructs(src)
+    // Each link construct: its bytes, the link, and its URL when it is replaced.
+    let found: Vec<(Range<usize>, LinkRef, Option<String>)> = constructs(src)
         .into_iter()
-        .filter(|c| matches!(c.kind, ConstructKind::Link(..)))
+        .filter_map(|c| match c.kind {
+            ConstructKind::Link(kind, target) => {
+                let r = LinkRef {
+                    kind,
+                    target,
+                    line: u32::try_from(c.line).unwrap_or(u32::MAX),
+                };
+                let one_line = !src[c.range.clone()].contains('\n');
+                let url = resolve_ref(&r, res).filter(|_| one_line);
+                Some((c.range, r, url))
+            }
+            _ => None,
+        })
         .collect();
     if found.is_empty() {
         return Cow::Borrowed(src);
     }
-    let mut urls: Vec<Option<String>> = Vec::with_capacity(found.len());
-    for c in &found {
-        let ConstructKind::Link(kind, target) = &c.kind else {
-            continue;
-        };
-        let r = LinkRef {
-            kind: *kind,
-            target: target.clone(),
-            line: u32::try_from(c.line).unwrap_or(u32::MAX),
-        };
-        let multiline = src[c.range.clone()].contains('\n');
-        urls.push(resolve_ref(&r, res).filter(|_| !multiline));
-        links.push(r);
-    }
     let mut out = String::with_capacity(src.len());
     let mut at = 0;
-    for (k, c) in found.iter().enumerate() {
-        let Some(url) = &urls[k] else {
+    for (k, (range, r, url)) in found.iter().enumerate() {
+        let Some(url) = url else {
             continue;
         };
         // `{{ site.baseurl }}` right before a post's link: dropped with a link that resolves
         // (its URL has the base), kept as written with one that does not.
-        let before_post = matches!(c.kind, ConstructKind::Link(RefKind::BaseUrl, _))
+        let before_post = (r.kind == RefKind::BaseUrl)
             .then(|| found.get(k + 1))
             .flatten()
-            .filter(|next| {
-                next.range.start == c.range.end
-                    && matches!(&next.kind, ConstructKind::Link(kind, _) if kind.names_a_post())
-            })
-            .map(|_| urls[k + 1].is_some());
+            .filter(|(next, link, _)| next.start == range.end && link.kind.names_a_post())
+            .map(|(_, _, next_url)| next_url.is_some());
         if before_post == Some(false) {
             continue;
         }
-        out.push_str(&src[at..c.range.start]);
+        out.push_str(&src[at..range.start]);
         if before_post.is_none() {
             out.push_str(url);
         }
-        at = c.range.end;
+        at = range.end;
     }
     out.push_str(&src[at..]);
+    links.extend(found.into_iter().map(|(_, r, _)| r));
     Cow::Owned(out)
 }
 
