@@ -5,11 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
+use crate::markdown::{RefKind, Resolve};
 use crate::model::PostStatus;
 use crate::store::site::{FileRow, PostRow, SiteRows};
 
@@ -221,6 +223,10 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// Every post's related posts, with what they were computed from (to reuse next build).
     pub related: RelatedLists,
+    /// The posts by the names links give their source files (see [`Snapshot::link_target`]),
+    /// made the first time a post's markdown has such a link.
+    #[serde(skip)]
+    pub link_targets: OnceLock<LinkTargets>,
 }
 
 /// Related posts of every post (indexes into `Snapshot::posts`), and a digest of what decides
@@ -725,6 +731,172 @@ impl Snapshot {
             built_at: now,
             warnings,
             related,
+            link_targets: OnceLock::new(),
+        }
+    }
+}
+
+/// Where a link to another post (or to the site) leads (see [`Snapshot::link_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// A post (index into `Snapshot::posts`).
+    Post(usize),
+    /// The site's origin or path (`{{ site.url }}`, `{{ site.baseurl }}`).
+    Site(String),
+    /// No post the site shows has that source file.
+    Missing,
+    /// Several posts' source files end the same way, none nearer the root than the others.
+    Ambiguous(Vec<usize>),
+}
+
+/// The posts by the names links give their source files: a file name (`a.md`), a file name
+/// without its extension (`2010-07-21-a`: Jekyll's `post_url`, Hugo's `ref`) and a bundle's
+/// folder name (`a` for `a/index.md`). Plain data, made once per build.
+#[derive(Debug, Clone, Default)]
+pub struct LinkTargets {
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl LinkTargets {
+    /// The names of every post's source file.
+    pub fn new(posts: &[Post]) -> LinkTargets {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in posts.iter().enumerate() {
+            let Some(source) = &p.row.source_path else {
+                continue;
+            };
+            for form in source_forms(source) {
+                let name = form.rsplit('/').next().unwrap_or(&form).to_string();
+                let list = by_name.entry(name).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        LinkTargets { by_name }
+    }
+
+    /// The post whose source file `path` names: a path equal to one of its forms (see
+    /// [`source_forms`]) or ending like one at a `/`. When several do, the one nearest the
+    /// root (`@/a.md` is `content/a.md`, not `content/sub/a.md`).
+    fn find(&self, posts: &[Post], path: &str, exact: bool) -> LinkTarget {
+        let path = normalise(path);
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let Some(candidates) = self.by_name.get(name) else {
+            return LinkTarget::Missing;
+        };
+        let tail = format!("/{path}");
+        let mut best: Vec<usize> = Vec::new();
+        let mut depth = usize::MAX;
+        for &i in candidates {
+            let Some(source) = &posts[i].row.source_path else {
+                continue;
+            };
+            let hit = source_forms(source)
+                .iter()
+                .any(|f| *f == path || (!exact && f.ends_with(&tail)));
+            let d = source.split('/').filter(|s| !s.is_empty()).count();
+            if hit && d <= depth {
+                if d < depth {
+                    best.clear();
+                    depth = d;
+                }
+                best.push(i);
+            }
+        }
+        match best[..] {
+            [] => LinkTarget::Missing,
+            [i] => LinkTarget::Post(i),
+            _ => LinkTarget::Ambiguous(best),
+        }
+    }
+}
+
+/// The forms a source path is linked by: itself, without its extension, and for a bundle
+/// (`a/index.md`) its folder; `/`-separated, without empty, `.` or leading segments.
+fn source_forms(source: &str) -> Vec<String> {
+    let path = normalise(source);
+    let mut forms = vec![path.clone()];
+    let name_at = path.rfind('/').map_or(0, |i| i + 1);
+    if let Some(dot) = path[name_at..].rfind('.').filter(|&d| d > 0) {
+        forms.push(path[..name_at + dot].to_string());
+        if &path[name_at..name_at + dot] == "index" && name_at > 0 {
+            forms.push(path[..name_at - 1].to_string());
+        }
+    }
+    forms
+}
+
+/// A path with `\`, empty, `.` and `..` segments resolved, without a leading `/`.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for s in path.split(['/', '\\']) {
+        match s {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+impl Snapshot {
+    /// The posts by the names links give their source files, made on first use.
+    pub fn link_targets(&self) -> &LinkTargets {
+        self.link_targets
+            .get_or_init(|| LinkTargets::new(&self.posts))
+    }
+
+    /// Where a link of `kind` to `target` (without its `#anchor`) in post `from`'s markdown
+    /// leads. Zola's `@/` paths are under the content folder; Hugo's `ref` paths are tried from
+    /// the post's own folder, then from the root (a bare file name is found anywhere); Jekyll's
+    /// `post_url` names a file without its extension; an empty Hugo target is the post itself.
+    pub fn link_target(&self, from: usize, kind: RefKind, target: &str) -> LinkTarget {
+        let targets = self.link_targets();
+        match kind {
+            RefKind::SiteUrl => LinkTarget::Site(self.site.origin.clone()),
+            RefKind::BaseUrl => LinkTarget::Site(self.site.root.trim_end_matches('/').into()),
+            RefKind::Ref | RefKind::Relref if target.is_empty() => LinkTarget::Post(from),
+            RefKind::Ref | RefKind::Relref if !target.starts_with('/') => {
+                let here = self.posts[from].row.source_path.as_deref().and_then(|s| {
+                    let dir = s.rsplit_once('/').map_or("", |(d, _)| d);
+                    match targets.find(&self.posts, &format!("{dir}/{target}"), true) {
+                        LinkTarget::Post(i) => Some(i),
+                        _ => None,
+                    }
+                });
+                match here {
+                    Some(i) => LinkTarget::Post(i),
+                    None => targets.find(&self.posts, target, false),
+                }
+            }
+            _ if target.trim_matches('/').is_empty() => LinkTarget::Missing,
+            _ => targets.find(&self.posts, target, false),
+        }
+    }
+
+    /// What the links in post `from`'s markdown resolve against (see
+    /// `markdown::render_linked`).
+    pub fn links_from(&self, from: usize) -> PostLinks<'_> {
+        PostLinks { snap: self, from }
+    }
+}
+
+/// The links of one post's markdown, resolved against the snapshot: a post's URL path, the
+/// site's origin or path.
+pub struct PostLinks<'a> {
+    snap: &'a Snapshot,
+    from: usize,
+}
+
+impl Resolve for PostLinks<'_> {
+    fn resolve(&self, kind: RefKind, target: &str) -> Option<String> {
+        match self.snap.link_target(self.from, kind, target) {
+            LinkTarget::Post(i) => Some(self.snap.posts[i].path.clone()),
+            LinkTarget::Site(s) => Some(s),
+            LinkTarget::Missing | LinkTarget::Ambiguous(_) => None,
         }
     }
 }
@@ -846,6 +1018,82 @@ mod tests {
         assert!(alias_file("/").is_err());
     }
 
+    fn with_sources(sources: &[Option<&str>]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        snap.site.root = "/blog/".into();
+        snap.site.origin = "https://x.org".into();
+        for (i, source) in sources.iter().enumerate() {
+            let row = PostRow {
+                id: i as i64,
+                title: format!("Post {i}"),
+                subtitle: None,
+                slug: format!("p{i}"),
+                content: None,
+                content_hash: String::new(),
+                excerpt: None,
+                cover_image: None,
+                author_id: None,
+                status: PostStatus::Published,
+                date: "2020-01-01 00:00:00".parse().unwrap(),
+                updated: None,
+                read_time: 1,
+                extra: serde_json::Value::Null,
+                source_path: source.map(String::from),
+            };
+            let mut p = Post::new(row, &snap.site, Utc::now());
+            p.path = format!("/blog/p{i}/");
+            snap.posts.push(p);
+        }
+        snap
+    }
+
+    #[test]
+    fn links_find_posts_by_their_source_files() {
+        let snap = with_sources(&[
+            Some("zola/content/blog/a.md"),
+            Some("zola/content/sub-blog/a.md"),
+            Some("/abs/jekyll/_posts/2010-07-21-name.markdown"),
+            Some("hugo/content/posts/bundle/index.md"),
+            Some("hugo/content/posts/other.md"),
+            Some("x/dup.md"),
+            Some("y/dup.md"),
+            None,
+            Some("zola/content/a.md"),
+        ]);
+        let t = |from: usize, kind: RefKind, target: &str| snap.link_target(from, kind, target);
+        use LinkTarget::*;
+        use RefKind::*;
+        assert_eq!(t(0, Zola, "blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "sub-blog/a.md"), Post(1));
+        // The one nearest the root: `@/a.md` is content/a.md.
+        assert_eq!(t(0, Zola, "a.md"), Post(8));
+        assert_eq!(t(0, Zola, "content/blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "log/a.md"), Missing);
+        assert_eq!(t(0, Zola, "blog/b.md"), Missing);
+        assert_eq!(t(0, Zola, ""), Missing);
+        assert_eq!(t(0, PostUrl, "2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "_posts/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "2010-07-21-other"), Missing);
+        // Hugo: a bundle by its folder, a path with or without extension, relative paths.
+        assert_eq!(t(0, Ref, "bundle"), Post(3));
+        assert_eq!(t(0, Relref, "posts/bundle/index.md"), Post(3));
+        assert_eq!(t(0, Ref, "/posts/other"), Post(4));
+        assert_eq!(t(3, Ref, "../other.md"), Post(4));
+        assert_eq!(t(3, Ref, "other.md"), Post(4));
+        assert_eq!(t(4, Ref, ""), Post(4));
+        assert_eq!(t(0, Ref, "dup.md"), Ambiguous(vec![5, 6]));
+        assert_eq!(t(0, SiteUrl, ""), Site("https://x.org".into()));
+        assert_eq!(t(0, BaseUrl, ""), Site("/blog".into()));
+        let links = snap.links_from(3);
+        assert_eq!(
+            links.resolve(Ref, "../other.md").as_deref(),
+            Some("/blog/p4/")
+        );
+        assert_eq!(links.resolve(Ref, "dup.md"), None);
+        assert_eq!(links.resolve(Zola, "nothing.md"), None);
+    }
+
     #[test]
     fn aliases_of_every_shape_are_html_files_or_folders() {
         for (alias, file) in [
@@ -919,6 +1167,7 @@ mod tests {
             updated: None,
             read_time: 1,
             extra: serde_json::Value::Null,
+            source_path: None,
         };
         Post::new(row, &SiteInfo::default(), DateTime::UNIX_EPOCH)
     }

@@ -8,6 +8,7 @@
 //! `sync_content` runs the same pipeline on the site's `content/` folder at the start of
 //! `build` and `serve`.
 
+mod constructs;
 pub mod media;
 pub mod site;
 mod sync;
@@ -82,7 +83,8 @@ pub fn parse_file(
     bytes: &[u8],
     ctx: &ParseContext,
 ) -> Result<ParsedPost, Vec<Problem>> {
-    let (fields, warnings) = crate::frontmatter::read(rel_path, bytes, ctx)?;
+    let (fields, mut warnings) = crate::frontmatter::read(rel_path, bytes, ctx)?;
+    warnings.extend(constructs::scan(rel_path, bytes, &fields.content));
     Ok(ParsedPost {
         source_path: rel_path.to_string(),
         fields,

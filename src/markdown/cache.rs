@@ -1,5 +1,8 @@
 //! Rendered markdown kept across builds, by [`body_key`] (the markdown's hash, the options and
-//! the post's URL), so an unchanged post is never parsed or highlighted again.
+//! the post's URL) and, for markdown that links to other posts, [`linked_key`] (what those
+//! links resolve to), so an unchanged post is never parsed or highlighted again, and a post
+//! whose links now lead elsewhere is. The index keeps what each such body links to, so a build
+//! knows a cached body's key without reading its markdown.
 //!
 //! Two files in the site's `.bloggo-cache/`: `markdown.bin` holds length-prefixed binary
 //! records (appended to by builds that render a few posts), `markdown.idx` maps each key to
@@ -14,13 +17,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::refs::{resolve_ref, LinkRef, RefKind, Resolve};
 use super::{CodeSpan, MarkdownOptions, Rendered, TocEntry};
 
-const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-4\n";
-const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-5\n";
+const DATA_MAGIC: &[u8] = b"bloggo-markdown-cache-5\n";
+const INDEX_MAGIC: &[u8] = b"bloggo-markdown-index-6\n";
 const BODY_RECORD: u8 = 2;
-/// Key, offset, length, summary digest.
-const INDEX_ENTRY: usize = 32 + 8 + 8 + 32;
+/// Key, offset, length, summary digest, number of links; then, when there are links, the
+/// body's [`body_key`] and its links.
+const INDEX_ENTRY: usize = 32 + 8 + 8 + 32 + 8;
 
 /// A digest of what a post's card shows of its rendered markdown (the summary before
 /// `<!-- more -->`, if any): kept in the index, so a build knows whether a post's card changed
@@ -67,6 +72,31 @@ pub fn body_key(content_hash: &str, md: &MarkdownOptions, link_base: &str) -> [u
     *h.finalize().as_bytes()
 }
 
+/// The key of a body whose markdown writes `links` (see [`super::Rendered::links`]) and whose
+/// [`body_key`] is `base`: `base` itself when there are none, else a digest of `base` and of
+/// what each link resolves to now, so the body is made again when a post it links to moves.
+pub fn linked_key(base: &[u8; 32], links: &[LinkRef], res: &dyn Resolve) -> [u8; 32] {
+    if links.is_empty() {
+        return *base;
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(base);
+    for l in links {
+        h.update(&[l.kind.code()]);
+        for part in [
+            l.target.as_str(),
+            resolve_ref(l, res).as_deref().unwrap_or("\0"),
+        ] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
+/// A new body for [`MarkdownCache::save`]: its key, its [`body_key`] and itself.
+pub type NewBody<'a> = ([u8; 32], [u8; 32], &'a Rendered);
+
 /// The cache as one build sees it: the index in memory, the records read on demand.
 #[derive(Default)]
 pub struct MarkdownCache {
@@ -75,6 +105,10 @@ pub struct MarkdownCache {
     /// Length of the data file when opened (appends go after it).
     data_len: u64,
     index: HashMap<[u8; 32], Slot>,
+    /// The [`body_key`] of each record with links (the others' is their key).
+    bases: HashMap<[u8; 32], [u8; 32]>,
+    /// The links of the bodies with links, by [`body_key`].
+    links: HashMap<[u8; 32], Vec<LinkRef>>,
     /// Both files were read and are sound, so records may be appended.
     appendable: bool,
 }
@@ -112,9 +146,23 @@ impl MarkdownCache {
         };
         c.data = Some(data);
         c.data_len = len;
-        c.index = index;
+        c.index = index.slots;
+        c.bases = index.bases;
+        c.links = index.links;
         c.appendable = true;
         c
+    }
+
+    /// The links of the body whose [`body_key`] is `base`, when the cache has it (an empty
+    /// list for a body without links): with them, [`linked_key`] gives its key.
+    pub fn links(&self, base: &[u8; 32]) -> Option<&[LinkRef]> {
+        match self.links.get(base) {
+            Some(l) => Some(l),
+            // A record keyed by its base has no links (a linked record's key is not a base).
+            None => {
+                (self.index.contains_key(base) && !self.bases.contains_key(base)).then_some(&[][..])
+            }
+        }
     }
 
     /// An empty cache that will be written to `dir` (a clean build).
@@ -147,11 +195,17 @@ impl MarkdownCache {
 
     /// Records this build's new bodies and forgets what the site no longer has: appends when
     /// the files are sound and mostly live, else rewrites them with the live records only.
-    pub fn save(self, live: &HashSet<[u8; 32]>, new: &[([u8; 32], &Rendered)]) -> Result<()> {
-        let new: Vec<&([u8; 32], &Rendered)> = new
+    pub fn save(mut self, live: &HashSet<[u8; 32]>, new: &[NewBody]) -> Result<()> {
+        let new: Vec<&NewBody> = new
             .iter()
-            .filter(|(k, _)| !self.index.contains_key(k))
+            .filter(|(k, _, _)| !self.index.contains_key(k))
             .collect();
+        for (k, base, body) in &new {
+            if !body.links.is_empty() {
+                self.bases.insert(*k, *base);
+                self.links.insert(*base, body.links.clone());
+            }
+        }
         let stale = self.index.keys().filter(|k| !live.contains(*k)).count();
         if self.appendable && stale <= live.len().max(64) {
             if new.is_empty() {
@@ -162,9 +216,9 @@ impl MarkdownCache {
         self.rewrite(live, &new)
     }
 
-    fn append(mut self, new: &[&([u8; 32], &Rendered)]) -> Result<()> {
+    fn append(mut self, new: &[&NewBody]) -> Result<()> {
         let mut bytes = Vec::new();
-        for (k, body) in new {
+        for (k, _, body) in new {
             let at = bytes.len() as u64;
             encode(&mut bytes, k, body);
             let slot = Slot {
@@ -181,12 +235,12 @@ impl MarkdownCache {
             .with_context(|| format!("{}: cannot open", path.display()))?;
         std::io::Write::write_all(&mut f, &bytes)
             .with_context(|| format!("{}: cannot append", path.display()))?;
-        write_index(&self.dir, &self.index)
+        write_index(&self.dir, &self.index, &self.bases, &self.links)
     }
 
     /// Writes the live records of the old file and the new ones into a new file, one record at
     /// a time (a whole site's rendered markdown is tens of megabytes: never held twice).
-    fn rewrite(self, live: &HashSet<[u8; 32]>, new: &[&([u8; 32], &Rendered)]) -> Result<()> {
+    fn rewrite(self, live: &HashSet<[u8; 32]>, new: &[&NewBody]) -> Result<()> {
         use std::io::Write;
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("{}: cannot create", self.dir.display()))?;
@@ -223,7 +277,7 @@ impl MarkdownCache {
                 }
             }
         }
-        for (k, body) in new {
+        for (k, _, body) in new {
             if index.contains_key(k) {
                 continue;
             }
@@ -242,7 +296,7 @@ impl MarkdownCache {
         drop(out);
         tmp.persist(&path)
             .with_context(|| format!("{}: cannot replace", path.display()))?;
-        write_index(&self.dir, &index)
+        write_index(&self.dir, &index, &self.bases, &self.links)
     }
 }
 
@@ -259,21 +313,36 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()
     f.read_exact(buf)
 }
 
-fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], Slot>> {
-    let body = b.strip_prefix(INDEX_MAGIC)?;
-    if body.len() % INDEX_ENTRY != 0 {
-        return None;
-    }
-    let mut index = HashMap::with_capacity(body.len() / INDEX_ENTRY);
-    for e in body.chunks_exact(INDEX_ENTRY) {
-        let key: [u8; 32] = e[..32].try_into().ok()?;
-        let offset = u64::from_le_bytes(e[32..40].try_into().ok()?);
-        let len = u64::from_le_bytes(e[40..48].try_into().ok()?);
-        let summary: [u8; 32] = e[48..80].try_into().ok()?;
+/// The index file, read.
+#[derive(Default)]
+struct Index {
+    slots: HashMap<[u8; 32], Slot>,
+    bases: HashMap<[u8; 32], [u8; 32]>,
+    links: HashMap<[u8; 32], Vec<LinkRef>>,
+}
+
+fn parse_index(b: &[u8], data_len: u64) -> Option<Index> {
+    let mut r = Reader(b.strip_prefix(INDEX_MAGIC)?);
+    let mut index = Index::default();
+    while !r.0.is_empty() {
+        let key = r.key()?;
+        let offset = r.u64()?;
+        let len = r.u64()?;
+        let summary = r.key()?;
+        let links = r.u64()?;
         if offset < DATA_MAGIC.len() as u64 || offset.checked_add(len)? > data_len {
             return None;
         }
-        index.insert(
+        if links > 0 {
+            let base = r.key()?;
+            let mut v = Vec::new();
+            for _ in 0..links {
+                v.push(read_link(&mut r)?);
+            }
+            index.bases.insert(key, base);
+            index.links.insert(base, v);
+        }
+        index.slots.insert(
             key,
             Slot {
                 offset,
@@ -285,7 +354,12 @@ fn parse_index(b: &[u8], data_len: u64) -> Option<HashMap<[u8; 32], Slot>> {
     Some(index)
 }
 
-fn write_index(dir: &Path, index: &HashMap<[u8; 32], Slot>) -> Result<()> {
+fn write_index(
+    dir: &Path,
+    index: &HashMap<[u8; 32], Slot>,
+    bases: &HashMap<[u8; 32], [u8; 32]>,
+    links: &HashMap<[u8; 32], Vec<LinkRef>>,
+) -> Result<()> {
     let mut bytes = Vec::with_capacity(INDEX_MAGIC.len() + index.len() * INDEX_ENTRY);
     bytes.extend_from_slice(INDEX_MAGIC);
     for (k, slot) in index {
@@ -293,6 +367,16 @@ fn write_index(dir: &Path, index: &HashMap<[u8; 32], Slot>) -> Result<()> {
         bytes.extend_from_slice(&slot.offset.to_le_bytes());
         bytes.extend_from_slice(&slot.len.to_le_bytes());
         bytes.extend_from_slice(&slot.summary);
+        match bases.get(k).and_then(|b| Some((b, links.get(b)?))) {
+            Some((base, l)) => {
+                bytes.extend_from_slice(&(l.len() as u64).to_le_bytes());
+                bytes.extend_from_slice(base);
+                for link in l {
+                    write_link(&mut bytes, link);
+                }
+            }
+            None => bytes.extend_from_slice(&0u64.to_le_bytes()),
+        }
     }
     let path = index_path(dir);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
@@ -303,11 +387,28 @@ fn write_index(dir: &Path, index: &HashMap<[u8; 32], Slot>) -> Result<()> {
     Ok(())
 }
 
+fn text(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn write_link(out: &mut Vec<u8>, l: &LinkRef) {
+    out.push(l.kind.code());
+    out.extend_from_slice(&u64::from(l.line).to_le_bytes());
+    text(out, &l.target);
+}
+
+fn read_link(r: &mut Reader) -> Option<LinkRef> {
+    let kind = RefKind::from_code(r.bytes(1)?[0])?;
+    let line = u32::try_from(r.u64()?).ok()?;
+    Some(LinkRef {
+        kind,
+        line,
+        target: r.string()?,
+    })
+}
+
 fn encode(out: &mut Vec<u8>, key: &[u8; 32], r: &Rendered) {
-    fn text(out: &mut Vec<u8>, s: &str) {
-        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    }
     out.push(BODY_RECORD);
     out.extend_from_slice(key);
     text(out, &r.html);
@@ -329,6 +430,10 @@ fn encode(out: &mut Vec<u8>, key: &[u8; 32], r: &Rendered) {
         out.extend_from_slice(&c.key);
         out.extend_from_slice(&c.at.to_le_bytes());
         out.extend_from_slice(&c.len.to_le_bytes());
+    }
+    out.extend_from_slice(&(r.links.len() as u64).to_le_bytes());
+    for l in &r.links {
+        write_link(out, l);
     }
 }
 
@@ -381,11 +486,17 @@ fn read_body(r: &mut Reader) -> Option<Rendered> {
             len: r.u64()?,
         });
     }
+    let n = r.u64()?;
+    let mut links = Vec::new();
+    for _ in 0..n {
+        links.push(read_link(r)?);
+    }
     Some(Rendered {
         html,
         toc,
         summary_html,
         code,
+        links,
     })
 }
 
@@ -407,11 +518,13 @@ mod tests {
                 at: 1,
                 len: 2,
             }],
+            links: Vec::new(),
         }
     }
 
     fn same(a: &Rendered, b: &Rendered) -> bool {
-        (&a.html, &a.toc, &a.summary_html, &a.code) == (&b.html, &b.toc, &b.summary_html, &b.code)
+        (&a.html, &a.toc, &a.summary_html, &a.code, &a.links)
+            == (&b.html, &b.toc, &b.summary_html, &b.code, &b.links)
     }
 
     #[test]
@@ -428,6 +541,66 @@ mod tests {
         assert_ne!(body_key(&a, &o, "/p/"), body_key(&a, &smart, "/p/"));
     }
 
+    struct Moved(&'static str);
+
+    impl Resolve for Moved {
+        fn resolve(&self, kind: RefKind, target: &str) -> Option<String> {
+            (kind == RefKind::Zola && target == "a.md").then(|| self.0.to_string())
+        }
+    }
+
+    #[test]
+    fn linked_keys_change_with_what_the_links_resolve_to() {
+        let base = [5; 32];
+        assert_eq!(linked_key(&base, &[], &Moved("/x/")), base);
+        let links = [LinkRef {
+            kind: RefKind::Zola,
+            target: "a.md#top".into(),
+            line: 3,
+        }];
+        let here = linked_key(&base, &links, &Moved("/x/"));
+        assert_ne!(here, base);
+        assert_eq!(here, linked_key(&base, &links, &Moved("/x/")));
+        assert_ne!(here, linked_key(&base, &links, &Moved("/y/")));
+        assert_ne!(
+            here,
+            linked_key(&base, &links, &super::super::refs::Unresolved)
+        );
+    }
+
+    #[test]
+    fn the_links_of_a_body_are_kept_by_its_base_key() {
+        let d = tempfile::tempdir().unwrap();
+        let mut a = body("<p>a</p>", None);
+        a.links = vec![LinkRef {
+            kind: RefKind::PostUrl,
+            target: "2010-01-01-x".into(),
+            line: 9,
+        }];
+        let b = body("b", None);
+        let live: HashSet<[u8; 32]> = [[1; 32], [2; 32]].into();
+        MarkdownCache::empty(d.path())
+            .save(&live, &[([1; 32], [9; 32], &a), ([2; 32], [2; 32], &b)])
+            .unwrap();
+        let cache = MarkdownCache::open(d.path());
+        assert_eq!(cache.links(&[9; 32]), Some(&a.links[..]));
+        assert_eq!(cache.links(&[2; 32]), Some(&[][..]));
+        assert_eq!(cache.links(&[1; 32]), None);
+        assert!(same(&cache.get(&[1; 32]).unwrap(), &a));
+        // Kept through an append and a rewrite of the live records.
+        let c = body("c", None);
+        let live3: HashSet<[u8; 32]> = [[1; 32], [2; 32], [3; 32]].into();
+        cache.save(&live3, &[([3; 32], [3; 32], &c)]).unwrap();
+        let only: HashSet<[u8; 32]> = [[1; 32]].into();
+        let mut cache = MarkdownCache::open(d.path());
+        assert_eq!(cache.links(&[9; 32]), Some(&a.links[..]));
+        cache.appendable = false;
+        cache.save(&only, &[]).unwrap();
+        let cache = MarkdownCache::open(d.path());
+        assert_eq!(cache.index.len(), 1);
+        assert_eq!(cache.links(&[9; 32]), Some(&a.links[..]));
+    }
+
     #[test]
     fn records_round_trip_append_and_compact() {
         let d = tempfile::tempdir().unwrap();
@@ -439,7 +612,7 @@ mod tests {
         );
         let live: HashSet<[u8; 32]> = [[1; 32], [2; 32]].into();
         MarkdownCache::empty(&dir)
-            .save(&live, &[([1; 32], &a), ([2; 32], &b)])
+            .save(&live, &[([1; 32], [1; 32], &a), ([2; 32], [2; 32], &b)])
             .unwrap();
         let cache = MarkdownCache::open(&dir);
         assert!(same(&cache.get(&[1; 32]).unwrap(), &a));
@@ -450,16 +623,16 @@ mod tests {
         // A new record is appended; the old ones stay where they were.
         let len = std::fs::metadata(data_path(&dir)).unwrap().len();
         let live3: HashSet<[u8; 32]> = [[1; 32], [2; 32], [3; 32]].into();
-        cache.save(&live3, &[([3; 32], &c)]).unwrap();
+        cache.save(&live3, &[([3; 32], [3; 32], &c)]).unwrap();
         assert!(std::fs::metadata(data_path(&dir)).unwrap().len() > len);
         let cache = MarkdownCache::open(&dir);
         assert!(same(&cache.get(&[3; 32]).unwrap(), &c));
         // When most records are stale, the files keep only the live ones.
         let mut many = Vec::new();
         for k in 10..90u8 {
-            many.push(([k; 32], &b));
+            many.push(([k; 32], [k; 32], &b));
         }
-        let all: HashSet<[u8; 32]> = many.iter().map(|(k, _)| *k).collect();
+        let all: HashSet<[u8; 32]> = many.iter().map(|(k, _, _)| *k).collect();
         cache.save(&all, &many).unwrap();
         let only: HashSet<[u8; 32]> = [[1; 32]].into();
         MarkdownCache::open(&dir).save(&only, &[]).unwrap();
@@ -475,7 +648,7 @@ mod tests {
         let (a, b) = (body("aaaa", None), body("bbbb", None));
         let live: HashSet<[u8; 32]> = [[1; 32], [2; 32]].into();
         MarkdownCache::empty(&dir)
-            .save(&live, &[([1; 32], &a), ([2; 32], &b)])
+            .save(&live, &[([1; 32], [1; 32], &a), ([2; 32], [2; 32], &b)])
             .unwrap();
         // An index pointing at the wrong record (data rewritten, index not): a miss.
         let idx = std::fs::read(index_path(&dir)).unwrap();
@@ -493,7 +666,7 @@ mod tests {
         std::fs::write(data_path(&dir), &data[..data.len() - 1]).unwrap();
         let cache = MarkdownCache::open(&dir);
         assert!(!cache.appendable && cache.get(&[1; 32]).is_none());
-        cache.save(&live, &[([1; 32], &a)]).unwrap();
+        cache.save(&live, &[([1; 32], [1; 32], &a)]).unwrap();
         assert!(same(&MarkdownCache::open(&dir).get(&[1; 32]).unwrap(), &a));
         std::fs::write(index_path(&dir), b"garbage").unwrap();
         assert!(MarkdownCache::open(&dir).get(&[1; 32]).is_none());

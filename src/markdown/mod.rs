@@ -7,6 +7,7 @@
 pub mod cache;
 mod highlight;
 mod links;
+pub mod refs;
 
 use std::collections::HashSet;
 
@@ -20,6 +21,7 @@ pub use highlight::{
     CLASS_PREFIX, CSS_THEME, DARK_CSS_THEME, LIGHT_CSS_THEME,
 };
 pub use links::resolve_relative_url;
+pub use refs::{LinkRef, RefKind, Resolve};
 
 /// How a page's markdown is rendered.
 #[derive(Debug, Clone)]
@@ -65,6 +67,11 @@ pub struct Rendered {
     /// reuse the blocks it did not change (see [`remember_code`]).
     #[serde(skip)]
     pub code: Vec<CodeSpan>,
+    /// The links to other posts and to the site the markdown writes (`@/x.md`, `ref`,
+    /// `post_url`, `site.url`…), resolved or not: what the page's URLs depend on besides its
+    /// own (see `cache::linked_key`).
+    #[serde(skip)]
+    pub links: Vec<LinkRef>,
 }
 
 /// A highlighted code block inside a rendered body: its highlighting key (theme, language,
@@ -95,7 +102,7 @@ pub const MORE_MARKER: &str = "<!-- more -->";
 
 /// Bumped whenever the HTML this module writes for the same input changes, so caches of
 /// rendered posts keyed by [`cache::body_key`] are invalidated.
-const RENDERER_VERSION: u32 = 2;
+const RENDERER_VERSION: u32 = 3;
 
 fn options(smart: bool) -> Options {
     let mut o = Options::ENABLE_TABLES
@@ -114,9 +121,21 @@ fn options(smart: bool) -> Options {
 /// Fenced code is highlighted (see [`MarkdownOptions::highlight_theme`]); raw HTML passes
 /// through; relative link and image URLs are resolved against `link_base`. Never panics and
 /// never fails: an unknown highlight theme or language gives plain escaped code (check the
-/// theme up front with [`validate_highlight_theme`]).
+/// theme up front with [`validate_highlight_theme`]). Links to other posts are left as
+/// written (see [`render_linked`]).
 pub fn render(src: &str, opts: &MarkdownOptions) -> Rendered {
-    let (mut events, blocks) = parse(src, opts);
+    render_linked(src, opts, &refs::Unresolved)
+}
+
+/// [`render`], with the links to other posts and to the site (`@/x.md`, Hugo's `ref` and
+/// `relref`, Jekyll's `post_url`, `{{ site.url }}`, `{{ site.baseurl }}`) that `res` knows
+/// replaced by their URL; the others are left as written. Code is never touched. Every such
+/// link is listed in [`Rendered::links`].
+pub fn render_linked(src: &str, opts: &MarkdownOptions, res: &dyn Resolve) -> Rendered {
+    let mut links = Vec::new();
+    let text = refs::replace_links(src, res, &mut links);
+    let src = &*text;
+    let (mut events, blocks) = parse(src, opts, res, &mut links);
     let toc = assign_heading_ids(&mut events);
     let summary_html = events
         .iter()
@@ -137,11 +156,13 @@ pub fn render(src: &str, opts: &MarkdownOptions) -> Rendered {
             from = at + block.len();
         }
     }
+    links.sort_by_key(|l| l.line);
     Rendered {
         html,
         toc,
         summary_html,
         code,
+        links,
     }
 }
 
@@ -151,12 +172,15 @@ fn to_html<'a>(events: impl IntoIterator<Item = Event<'a>>, capacity: usize) -> 
     out
 }
 
-/// Parses into events, with code blocks already turned into (highlighted) HTML and relative
-/// URLs resolved; also the highlighted blocks with their keys.
+/// Parses into events, with code blocks already turned into (highlighted) HTML, relative
+/// URLs resolved and `@/` links to other posts replaced by their URL when `res` knows them
+/// (each one added to `links`); also the highlighted blocks with their keys.
 #[allow(clippy::type_complexity)]
 fn parse<'a>(
     src: &'a str,
     opts: &MarkdownOptions,
+    res: &dyn Resolve,
+    links: &mut Vec<LinkRef>,
 ) -> (Vec<Event<'a>>, Vec<([u8; 32], std::sync::Arc<str>)>) {
     let mut blocks = Vec::new();
     let theme = opts.highlight.then_some(opts.highlight_theme.as_str());
@@ -164,7 +188,9 @@ fn parse<'a>(
     let mut events = Vec::with_capacity(src.len() / 16);
     // (language, code) of the code block being read.
     let mut code: Option<(CowStr, String)> = None;
-    for ev in Parser::new_ext(src, options(opts.smart_punctuation)) {
+    // Where the last `@/` link was, and its line (links come in order).
+    let mut lines = (0, 1);
+    for (ev, range) in Parser::new_ext(src, options(opts.smart_punctuation)).into_offset_iter() {
         match ev {
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match kind {
@@ -192,12 +218,29 @@ fn parse<'a>(
                 dest_url,
                 title,
                 id,
-            }) if link_type != LinkType::Email => events.push(Event::Start(Tag::Link {
-                link_type,
-                dest_url: rebase(dest_url, base),
-                title,
-                id,
-            })),
+            }) if link_type != LinkType::Email => {
+                let dest_url = match dest_url.strip_prefix("@/") {
+                    Some(target) => {
+                        let line = lines.1 + newlines(&src[lines.0..range.start.max(lines.0)]);
+                        lines = (range.start.max(lines.0), line);
+                        let r = LinkRef {
+                            kind: RefKind::Zola,
+                            target: target.to_string(),
+                            line: u32::try_from(line).unwrap_or(u32::MAX),
+                        };
+                        let url = refs::resolve_ref(&r, res);
+                        links.push(r);
+                        url.map_or(dest_url, CowStr::from)
+                    }
+                    None => rebase(dest_url, base),
+                };
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }))
+            }
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
@@ -228,6 +271,10 @@ fn fence_language(info: CowStr) -> CowStr {
     } else {
         CowStr::from(word.to_string())
     }
+}
+
+fn newlines(s: &str) -> usize {
+    s.bytes().filter(|b| *b == b'\n').count()
 }
 
 fn rebase<'a>(url: CowStr<'a>, base: Option<&str>) -> CowStr<'a> {
@@ -443,11 +490,15 @@ fn may_have_marker(src: &str) -> bool {
 }
 
 /// The excerpt when `excerpt` (parsing only as far as it needs), the words when `words`.
+/// Links to other posts written as template constructs (`[a]({% post_url x %})`) read as the
+/// links they are: their text is in the excerpt, not the construct.
 fn summarise(src: &str, excerpt: bool, words: bool) -> (Option<String>, usize) {
     let count = if words { word_count(src) } else { 0 };
     if !excerpt {
         return (None, count);
     }
+    let linked = refs::replace_links(src, &refs::Nowhere, &mut Vec::new());
+    let src = &*linked;
     let may_have_marker = may_have_marker(src);
     let mut paragraphs: Vec<String> = Vec::new();
     let mut current: Option<String> = None;
@@ -742,6 +793,121 @@ mod tests {
         assert!(unchanged.contains("href=\"photo.png\""), "{unchanged}");
     }
 
+    /// A site of one post, `blog/a.md` (`2010-07-21-a` to Jekyll), at `/site/posts/a/`.
+    struct OnePost;
+
+    impl Resolve for OnePost {
+        fn resolve(&self, kind: RefKind, target: &str) -> Option<String> {
+            match (kind, target) {
+                (RefKind::SiteUrl, _) => Some("https://x.org".into()),
+                (RefKind::BaseUrl, _) => Some("/site".into()),
+                (RefKind::Zola, "blog/a.md")
+                | (RefKind::Ref | RefKind::Relref, "a.md" | "blog/a")
+                | (RefKind::PostUrl, "2010-07-21-a") => Some("/site/posts/a/".into()),
+                _ => None,
+            }
+        }
+    }
+
+    fn linked(src: &str) -> Rendered {
+        let opts = MarkdownOptions {
+            link_base: Some("/site/posts/b/".into()),
+            ..Default::default()
+        };
+        render_linked(src, &opts, &OnePost)
+    }
+
+    #[test]
+    fn links_to_other_posts_resolve_in_every_spelling_with_anchors() {
+        let r = linked(
+            "[z](@/blog/a.md) [za](@/blog/a.md#part)\n\n\
+             [h]({{< ref \"a.md\" >}}) [hr]({{% relref \"blog/a#x\" %}}) [hq]({{<ref a.md>}})\n\n\
+             [j]({% post_url 2010-07-21-a %}) [jb]({{ site.baseurl }}{% post_url 2010-07-21-a %})\n\n\
+             ![i]({{ site.baseurl }}/i.png) [u]({{ site.url }}{{ site.baseurl }}/about/)\n\n\
+             [ref]: @/blog/a.md#ref\n\n[by reference][ref]\n",
+        );
+        for needle in [
+            "href=\"/site/posts/a/\">z<",
+            "href=\"/site/posts/a/#part\">za<",
+            "href=\"/site/posts/a/\">h<",
+            "href=\"/site/posts/a/#x\">hr<",
+            "href=\"/site/posts/a/\">hq<",
+            "href=\"/site/posts/a/\">j<",
+            "href=\"/site/posts/a/\">jb<",
+            "src=\"/site/i.png\"",
+            "href=\"https://x.org/site/about/\">u<",
+            "href=\"/site/posts/a/#ref\">by reference<",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+        let lines: Vec<(u32, String)> = r.links.iter().map(|l| (l.line, l.to_string())).collect();
+        assert_eq!(lines[0], (1, "@/blog/a.md".into()));
+        assert_eq!(lines[2], (3, "{{< ref \"a.md\" >}}".into()));
+        assert_eq!(lines[5], (5, "{% post_url 2010-07-21-a %}".into()));
+        assert_eq!(lines.last().unwrap(), &(11, "@/blog/a.md#ref".into()));
+        assert_eq!(r.links.len(), 12, "{lines:?}");
+    }
+
+    #[test]
+    fn unresolved_links_are_left_as_written_and_listed() {
+        let r = linked(
+            "[z](@/gone.md#x)\n\n[h]({{< ref \"gone.md\" >}})\n\n\
+             [j]({{ site.baseurl }}{% post_url 2010-01-01-gone %})\n",
+        );
+        for needle in [
+            "href=\"@/gone.md#x\"",
+            "[h]({{&lt; ref \u{201c}gone.md\u{201d} &gt;}})",
+            "[j]({{ site.baseurl }}{% post_url 2010-01-01-gone %})",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+        let shown: Vec<String> = r.links.iter().map(|l| format!("{}:{l}", l.line)).collect();
+        assert_eq!(
+            shown,
+            [
+                "1:@/gone.md#x",
+                "3:{{< ref \"gone.md\" >}}",
+                "5:{{ site.baseurl }}",
+                "5:{% post_url 2010-01-01-gone %}"
+            ]
+        );
+        // Without a resolver nothing is resolved, but everything is listed.
+        let plain = render("[z](@/blog/a.md)", &MarkdownOptions::default());
+        assert!(
+            plain.html.contains("href=\"@/blog/a.md\""),
+            "{}",
+            plain.html
+        );
+        assert_eq!(plain.links.len(), 1);
+    }
+
+    #[test]
+    fn links_in_code_are_text() {
+        let r = linked(
+            "`{{< ref \"a.md\" >}}` and `[z](@/blog/a.md)`\n\n\
+             ```\n{{< ref \"a.md\" >}} {% post_url 2010-07-21-a %} {{ site.url }}\n```\n\n\
+             ~~~\n[z](@/blog/a.md)\n~~~\n",
+        );
+        assert!(r.links.is_empty(), "{:?}", r.links);
+        for needle in [
+            "<code>{{&lt; ref \"a.md\" &gt;}}</code>",
+            "<code>[z](@/blog/a.md)</code>",
+            "{% post_url 2010-07-21-a %} {{ site.url }}",
+            "[z](@/blog/a.md)\n</code>",
+        ] {
+            assert!(r.html.contains(needle), "{needle} missing in {}", r.html);
+        }
+    }
+
+    #[test]
+    fn the_summary_has_resolved_links_too() {
+        let r = linked("See [a](@/blog/a.md).\n\n<!-- more -->\n\nRest.\n");
+        assert_eq!(
+            r.summary_html.as_deref(),
+            Some("<p>See <a href=\"/site/posts/a/\">a</a>.</p>\n")
+        );
+    }
+
     #[test]
     fn summary_is_the_part_before_the_more_marker() {
         let r = md("# T\n\nOne.\n\n<!-- more -->\n\nTwo.\n");
@@ -783,6 +949,18 @@ mod tests {
         assert_eq!(excerpt_text("One <!--more--> two.").unwrap(), "One");
         assert!(excerpt_text("").is_none());
         assert!(excerpt_text("# Only a heading\n").is_none());
+    }
+
+    #[test]
+    fn excerpts_show_the_text_of_links_written_as_constructs() {
+        assert_eq!(
+            excerpt_text(
+                "Next: [the second]({{ site.baseurl }}{% post_url 2010-08-01-b %}) and \
+                 [more]({{< relref \"c.md\" >}}), [z](@/d.md).\n\nRest."
+            )
+            .unwrap(),
+            "Next: the second and more, z."
+        );
     }
 
     #[test]

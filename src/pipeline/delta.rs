@@ -17,6 +17,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::links;
 use super::stages::{self, Run, Task};
 use super::state::{self, BuildState, StatePatch};
 use super::{BuildSummary, Stop};
@@ -106,21 +107,30 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     let n = snap.posts.len();
     let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();
     let mut made = Vec::new();
+    let mut link_warnings = Vec::new();
     for &i in &changed {
         let p = &snap.posts[i];
         let before = keys[i];
-        keys[i] = body_key(&p.row.content_hash, md, &p.path);
+        let base = body_key(&p.row.content_hash, md, &p.path);
+        let known = cache.links(&base);
+        keys[i] = known.map_or(base, |l| links::key(&snap, i, &base, l));
         summaries[i] = match cache.summary(&keys[i]) {
-            Some(s) => s,
+            Some(s) => {
+                let known = known.unwrap_or_default();
+                link_warnings.extend(links::warnings(settings, &snap, [(i, known)]));
+                s
+            }
             None => {
                 // The code blocks an edit left alone are not highlighted again.
                 if let Some(old) = cache.get(&before) {
                     markdown::remember_code(&old);
                 }
-                let body = stages::render_post(&snap.posts[i], &contents, md);
+                let body = stages::render_post(&snap, i, &contents, md);
+                keys[i] = links::key(&snap, i, &base, &body.links);
+                link_warnings.extend(links::warnings(settings, &snap, [(i, &body.links[..])]));
                 let s = summary_digest(&body);
                 bodies[i] = Some(body);
-                made.push(i);
+                made.push((i, base));
                 s
             }
         };
@@ -181,7 +191,8 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     // Keep: what the next build starts from.
     let site = committed.as_ref().map_or(kept.site, |c| c.manifest);
     stages::save_markdown(cache, &keys, &made, &renderer, cache_dir);
-    let warnings = snap.warnings.clone();
+    let mut warnings = snap.warnings.clone();
+    warnings.extend(link_warnings);
     if patches < state::MOST_PATCHES {
         let record = StatePatch {
             site,
@@ -350,9 +361,12 @@ fn patch_posts(
             || p.path != old.path
             || p.row.status != old.row.status
             || p.scheduled != old.scheduled
-            || p.row.date != old.row.date;
+            || p.row.date != old.row.date
+            || p.row.source_path != old.row.source_path;
         if moved {
-            return Err(format!("post {id} moved (date, slug or status)"));
+            return Err(format!(
+                "post {id} moved (date, slug, status or source file)"
+            ));
         }
         let old_author = old.author.map(|a| snap.authors[a].id);
         let mut old_tags: Vec<i64> = old.tags.iter().map(|&t| snap.tags[t].id).collect();

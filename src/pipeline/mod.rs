@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 mod delta;
+mod links;
 mod stages;
 mod state;
 mod whole;

@@ -13,11 +13,11 @@ use rayon::prelude::*;
 use super::{cache_dir, state, BuildOptions};
 use crate::config::Settings;
 use crate::digest::Digest;
-use crate::markdown::cache::MarkdownCache;
+use crate::markdown::cache::{MarkdownCache, NewBody};
 use crate::markdown::{self, MarkdownOptions, Rendered};
 use crate::model::Timestamp;
 use crate::render::{Job, Page, Planner, Renderer};
-use crate::snapshot::{Post, Snapshot};
+use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::templates::{self, StaticSource, Templates};
 
@@ -292,9 +292,16 @@ fn make_one<R>(
     Ok((r, true))
 }
 
-/// A post's markdown rendered: its text as the snapshot holds it, or as read from the store
-/// (`read`, by post id) in the build's read transaction.
-pub(super) fn render_post(p: &Post, read: &HashMap<i64, String>, md: &MarkdownOptions) -> Rendered {
+/// Post `i`'s markdown rendered, its links to other posts resolved against the snapshot: its
+/// text as the snapshot holds it, or as read from the store (`read`, by post id) in the
+/// build's read transaction.
+pub(super) fn render_post(
+    snap: &Snapshot,
+    i: usize,
+    read: &HashMap<i64, String>,
+    md: &MarkdownOptions,
+) -> Rendered {
+    let p = &snap.posts[i];
     let content = p
         .row
         .content
@@ -305,23 +312,23 @@ pub(super) fn render_post(p: &Post, read: &HashMap<i64, String>, md: &MarkdownOp
         link_base: Some(p.path.clone()),
         ..md.clone()
     };
-    markdown::render(content, &opts)
+    markdown::render_linked(content, &opts, &snap.links_from(i))
 }
 
-/// Records the markdown this build rendered (`made`, by post) in the cache and forgets what
-/// the site no longer has; returns how many records were new. The cache only saves time: a
-/// build that cannot write it still succeeded.
+/// Records the markdown this build rendered (`made`: post, `body_key`) in the cache and
+/// forgets what the site no longer has; returns how many records were new. The cache only
+/// saves time: a build that cannot write it still succeeded.
 pub(super) fn save_markdown(
     cache: MarkdownCache,
     keys: &[[u8; 32]],
-    made: &[usize],
+    made: &[(usize, [u8; 32])],
     renderer: &Renderer,
     dir: &Path,
 ) -> usize {
     let live: std::collections::HashSet<[u8; 32]> = keys.iter().copied().collect();
-    let new_bodies: Vec<([u8; 32], &Rendered)> = made
+    let new_bodies: Vec<NewBody> = made
         .iter()
-        .filter_map(|&i| Some((keys[i], renderer.body_of(i)?)))
+        .filter_map(|&(i, base)| Some((keys[i], base, renderer.body_of(i)?)))
         .collect();
     if let Err(e) = cache.save(&live, &new_bodies) {
         eprintln!(

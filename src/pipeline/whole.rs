@@ -9,6 +9,7 @@
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
+use super::links;
 use super::stages::{self, Made, Run, Task};
 use super::state::{self, BuildState};
 use super::BuildSummary;
@@ -73,14 +74,22 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     // Plan: markdown the cache does not have is rendered first (what its summary turns out to
     // be decides whether the pages showing the post's card change), then every page's
     // fingerprint says whether the live site's file can be kept.
-    let keys: Vec<[u8; 32]> = snap
+    // A body that links to other posts is keyed by where its links lead too (its links are
+    // in the cache's index; a body the cache does not have gets its key once rendered).
+    let bases: Vec<[u8; 32]> = snap
         .posts
         .iter()
         .map(|p| body_key(&p.row.content_hash, md, &p.path))
         .collect();
+    let mut keys: Vec<[u8; 32]> = (0..bases.len())
+        .map(|i| match cache.links(&bases[i]) {
+            Some(l) => links::key(&snap, i, &bases[i], l),
+            None => bases[i],
+        })
+        .collect();
     let n = snap.posts.len();
     let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();
-    let mut made: Vec<usize> = Vec::new();
+    let mut made: Vec<(usize, [u8; 32])> = Vec::new();
     let unknown: Vec<usize> = (0..n)
         .filter(|&i| cache.summary(&keys[i]).is_none())
         .collect();
@@ -96,13 +105,22 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
             .with_context(|| cannot_read.clone())?;
         Ok(which
             .par_iter()
-            .map(|&i| (i, stages::render_post(&snap.posts[i], &read, md)))
+            .map(|&i| (i, stages::render_post(&snap, i, &read, md)))
             .collect())
     };
     for (i, body) in make(&unknown)? {
-        made.push(i);
+        keys[i] = links::key(&snap, i, &bases[i], &body.links);
+        made.push((i, bases[i]));
         bodies[i] = Some(body);
     }
+    let link_warnings = links::warnings(
+        settings,
+        &snap,
+        (0..n).filter_map(|i| match &bodies[i] {
+            Some(b) => Some((i, &b.links[..])),
+            None => cache.links(&bases[i]).map(|l| (i, l)),
+        }),
+    );
     let summaries: Vec<[u8; 32]> = (0..n)
         .map(|i| match &bodies[i] {
             Some(b) => summary_digest(b),
@@ -133,7 +151,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     // The rendered markdown the pages to make need: from the cache, or made again.
     let lost = stages::gather_bodies(&planner, &tasks, &mut bodies, &cache, &keys);
     for (i, body) in make(&lost)? {
-        made.push(i);
+        made.push((i, bases[i]));
         bodies[i] = Some(body);
     }
     drop(reader);
@@ -165,7 +183,8 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let digests = renderer.planner().digests().clone();
     let global = renderer.planner().global();
     drop(renderer);
-    let warnings = snap.warnings.clone();
+    let mut warnings = snap.warnings.clone();
+    warnings.extend(link_warnings);
     let next = BuildState {
         inputs: run.inputs,
         site: committed.manifest,

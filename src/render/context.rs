@@ -737,6 +737,7 @@ mod tests {
                 updated: None,
                 read_time: 3,
                 extra: serde_json::json!({"mood": "fine"}),
+                source_path: None,
             },
             scheduled: false,
             author: None,

@@ -296,6 +296,7 @@ mod tests {
             updated: None,
             read_time: 1,
             extra: serde_json::Value::Null,
+            source_path: None,
         };
         snap.posts
             .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));

@@ -55,6 +55,8 @@ pub struct PostRow {
     /// Front matter keys bloggo does not know (`null` when the column is not JSON).
     #[serde(with = "json_text")]
     pub extra: serde_json::Value,
+    /// The file the post was imported from (`posts.source_path`): what links to it name.
+    pub source_path: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +224,7 @@ impl<'c> SiteReader<'c> {
 const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
             COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
+            source_path,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
                       OR read_time = 0 THEN content END
      FROM posts";
@@ -229,7 +232,7 @@ const POST_COLUMNS: &str =
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
     let id: i64 = r.get(0)?;
     let slug: String = r.get(3)?;
-    let content: Option<String> = r.get(13)?;
+    let content: Option<String> = r.get(14)?;
     let content_hash = match r.get::<_, Option<String>>(12)? {
         Some(h) => h,
         None => super::content_hash(content.as_deref().unwrap_or_default()),
@@ -249,6 +252,7 @@ fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
         updated: typed(r, 9, id, &slug)?,
         read_time: u32::try_from(r.get::<_, i64>(10)?.max(0)).unwrap_or(u32::MAX),
         extra: serde_json::from_str(r.get_ref(11)?.as_str()?).unwrap_or_default(),
+        source_path: r.get(13)?,
         id,
         slug,
         content,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use crate::harness::{Run, Site};
-use crate::links::broken_links;
+use crate::linkcheck::broken_links;
 
 /// A post to insert.
 pub(crate) struct P<'a> {

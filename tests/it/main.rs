@@ -12,6 +12,7 @@ mod expected;
 mod faults;
 mod foundation;
 mod import;
+mod linkcheck;
 mod links;
 mod processes;
 mod props;
