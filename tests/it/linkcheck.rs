@@ -195,3 +195,41 @@ fn the_checker_finds_a_missing_page_and_a_missing_anchor() {
         ]
     );
 }
+
+/// The Jekyll project's own posts, built: every link between them resolves. What is left
+/// broken is what the posts link to outside this folder (the Jekyll site's `/docs/` pages and
+/// its other files), which no importer can bring.
+#[test]
+#[ignore = "needs the real posts in ../shared/corpora/jekyll-posts (run by .ci/run when present)"]
+fn corpus_links_between_the_real_jekyll_posts_resolve() {
+    let corpus = crate::harness::shared_corpus("jekyll-posts");
+    let site = crate::harness::Site::new();
+    site.run(&["import", corpus.to_str().unwrap()]).ok();
+    site.run(&["build", "--quiet"]).ok();
+    let broken = broken_links(&site.path("public"), "http://127.0.0.1:4000");
+    let between_posts: Vec<&Broken> = broken
+        .iter()
+        .filter(|b| b.link.starts_with("/posts/") || b.link.contains("post_url"))
+        .collect();
+    assert!(between_posts.is_empty(), "{between_posts:#?}");
+    let outside: Vec<&Broken> = broken
+        .iter()
+        .filter(|b| {
+            ![
+                "/docs/",
+                "/news/",
+                "/tutorials/",
+                "/philosophy",
+                "/img/",
+                "/team/",
+                "/help/",
+            ]
+            .iter()
+            .any(|p| b.link.starts_with(p))
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "links that are not the Jekyll site's own pages: {outside:#?}"
+    );
+}
