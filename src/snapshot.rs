@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::model::PostStatus;
+use crate::permalinks::{Keys, Location, Pattern};
 use crate::store::site::{FileRow, PostRow, SiteRows};
 
 /// How many related posts each post lists.
@@ -35,6 +36,8 @@ pub struct SiteInfo {
     pub paginate: usize,
     pub feed_limit: usize,
     pub urls: UrlsConfig,
+    /// Where posts go (see `permalinks`).
+    pub post_pattern: Pattern,
     pub extra: serde_json::Value,
     pub timezone: Timezone,
 }
@@ -55,6 +58,7 @@ impl SiteInfo {
             paginate: c.paginate.max(1),
             feed_limit: c.feed.limit,
             urls: c.urls.clone(),
+            post_pattern: settings.post_pattern.clone(),
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
         }
@@ -88,9 +92,12 @@ pub struct Post {
     /// Direct categories (indexes into `Snapshot::categories`).
     pub categories: Vec<usize>,
     pub tags: Vec<usize>,
-    /// Output folder relative to the site root (`posts/slug`).
+    /// The page's folder relative to the site root (`posts/slug`, `2024/05/01` for a page
+    /// `2024/05/01/slug.html`); its media go there.
     pub dir: String,
-    /// URL path (`/posts/slug/`).
+    /// The page's output file relative to the site root (`posts/slug/index.html`).
+    pub file: String,
+    /// URL path (`/posts/slug/`, `/2024/05/01/slug.html`).
     pub path: String,
     /// The next newer and older post.
     pub newer: Option<usize>,
@@ -102,22 +109,58 @@ impl Post {
     /// A post from its row, as of `now`: everything but what comes from other posts and rows
     /// (author, categories, tags, neighbours and related posts, resolved by
     /// [`Snapshot::build`]) and, when the row has none, its read time (see
-    /// [`Post::derive_read_time`]).
+    /// [`Post::derive_read_time`]). Its URL is the one of a post without categories until
+    /// [`Post::place`] is called with them.
     pub fn new(mut row: PostRow, site: &SiteInfo, now: DateTime<Utc>) -> Post {
         row.slug = segment(&row.slug, &row.title, row.id);
-        let dir = format!("{}/{}", site.urls.posts, row.slug);
-        let path = site.path(&format!("{dir}/"));
-        Post {
+        let mut p = Post {
             scheduled: row.status == PostStatus::Published && row.date.utc() > now,
             row,
             author: None,
             categories: Vec::new(),
             tags: Vec::new(),
-            dir,
-            path,
+            dir: String::new(),
+            file: String::new(),
+            path: String::new(),
             newer: None,
             older: None,
             related: Vec::new(),
+        };
+        p.place(site, "");
+        p
+    }
+
+    /// Sets where the post's page goes from the site's pattern; `categories` is the
+    /// `:categories` value (see `permalinks::categories_value`).
+    pub fn place(&mut self, site: &SiteInfo, categories: &str) {
+        let r = &self.row;
+        let keys = Keys {
+            date: site.local(r.date.utc()).date_naive(),
+            slug: &r.slug,
+            title: &r.title,
+            categories,
+            section: "",
+        };
+        let at = site
+            .post_pattern
+            .expand(&keys)
+            .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
+            .expect("the default pattern always gives a path");
+        self.locate(site, at);
+    }
+
+    fn locate(&mut self, site: &SiteInfo, at: Location) {
+        self.path = site.path(&at.url);
+        self.dir = at.dir;
+        self.file = at.file;
+    }
+
+    /// The URL path of the page's folder (`/posts/slug/`, `/2024/05/01/`): what relative
+    /// links in the post point into.
+    pub fn base(&self) -> &str {
+        match self.path.rfind('/') {
+            Some(i) => &self.path[..=i],
+            None => &self.path,
         }
     }
 
@@ -273,6 +316,63 @@ impl RelatedLists {
     }
 }
 
+/// The `:categories` value of a post's categories (indexes into `cats`).
+pub fn categories_of(cats: &[Category], direct: &[usize]) -> String {
+    let trail = |c: usize| {
+        let mut names = Vec::new();
+        let mut at = Some(c);
+        while let Some(k) = at {
+            names.push(cats[k].name.as_str());
+            at = cats[k].parent;
+        }
+        names.reverse();
+        names
+    };
+    crate::permalinks::categories_value(direct.iter().map(|&c| trail(c)))
+}
+
+/// Gives a post whose page another post's page already has (two posts with one URL, which
+/// import refuses but an edit in the store may make) its own: its id is added to the last
+/// segment, with a warning. The post with the lower id keeps the URL.
+fn unique_files(site: &SiteInfo, posts: &mut [Post], warnings: &mut Vec<String>) {
+    let mut order: Vec<usize> = (0..posts.len()).collect();
+    order.sort_by_key(|&i| posts[i].row.id);
+    let mut taken: HashMap<String, usize> = HashMap::with_capacity(posts.len());
+    for i in order {
+        let Some(&first) = taken.get(&posts[i].file) else {
+            taken.insert(posts[i].file.clone(), i);
+            continue;
+        };
+        let p = &posts[i];
+        let id = p.row.id;
+        let at = match p.file.strip_suffix("/index.html") {
+            Some(dir) => Location {
+                dir: format!("{dir}-{id}"),
+                file: format!("{dir}-{id}/index.html"),
+                url: format!("{dir}-{id}/"),
+            },
+            None => {
+                let stem = p.file.strip_suffix(".html").unwrap_or(&p.file);
+                Location {
+                    dir: p.dir.clone(),
+                    file: format!("{stem}-{id}.html"),
+                    url: format!("{stem}-{id}.html"),
+                }
+            }
+        };
+        warnings.push(format!(
+            "post {:?} (id {id}) has the URL {} of post {:?} (id {}); it is published at {} instead: give one of them another slug or path",
+            p.row.slug,
+            p.path,
+            posts[first].row.slug,
+            posts[first].row.id,
+            site.path(&at.url)
+        ));
+        posts[i].locate(site, at);
+        taken.insert(posts[i].file.clone(), i);
+    }
+}
+
 /// A slug usable as one URL path segment, or a slug made from `fallback`.
 fn segment(slug: &str, fallback: &str, id: i64) -> String {
     let ok = !slug.is_empty()
@@ -319,7 +419,12 @@ pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, Strin
             f.filename, post.row.slug
         ));
     }
-    Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
+    let file = if post.dir.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", post.dir)
+    };
+    Ok((root.join(&f.file_path), file))
 }
 
 /// Where an alias path is written (`/old/` → `old/index.html`), or why it cannot be.
@@ -542,6 +647,13 @@ impl Snapshot {
         for (p, cats) in direct.into_iter().enumerate() {
             posts[p].categories = cats.into_iter().filter_map(|c| new_index[c]).collect();
         }
+        for p in posts.iter_mut() {
+            let value = categories_of(&categories, &p.categories);
+            if !value.is_empty() {
+                p.place(&site, &value);
+            }
+        }
+        unique_files(&site, &mut posts, &mut warnings);
 
         // Tags with posts, by name.
         let tag_by_id: HashMap<i64, usize> = rows

@@ -26,7 +26,7 @@ use crate::markdown::{self, Rendered};
 use crate::model::Timestamp;
 use crate::output::Patch;
 use crate::render::{self, Planner};
-use crate::snapshot::{alias_file, media_of, Post, SiteInfo, Snapshot};
+use crate::snapshot::{alias_file, categories_of, media_of, Post, SiteInfo, Snapshot};
 use crate::store::changes::{ChangeMark, Changes};
 use crate::store::site::{SiteQuery, SiteRows};
 
@@ -345,8 +345,14 @@ fn patch_posts(
         let mut p = Post::new(row, &snap.site, now);
         p.derive_read_time(wpm);
         let old = &snap.posts[i];
+        // Its categories are checked unchanged below: their `:categories` value too.
+        let categories = categories_of(&snap.categories, &old.categories);
+        if !categories.is_empty() {
+            p.place(&snap.site, &categories);
+        }
         let moved = p.row.slug != old.row.slug
             || p.dir != old.dir
+            || p.file != old.file
             || p.path != old.path
             || p.row.status != old.row.status
             || p.scheduled != old.scheduled
