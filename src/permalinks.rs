@@ -280,6 +280,15 @@ impl Pattern {
     }
 }
 
+/// Where a post goes: its own path (`own`, when it reads and leaves a path), else `site`'s
+/// pattern, else the default one.
+pub fn locate(site: &Pattern, own: Option<&str>, keys: &Keys) -> Location {
+    own.and_then(|text| Pattern::parse(text).ok()?.expand(keys))
+        .or_else(|| site.expand(keys))
+        .or_else(|| default_pattern("posts").expand(keys))
+        .expect("the default pattern always gives a path")
+}
+
 /// Literal text of a pattern: no `.`/`..` segments, nothing a URL path or a file name cannot
 /// hold.
 fn check_text(t: &str) -> Result<(), PatternError> {

@@ -130,9 +130,10 @@ impl Post {
         p
     }
 
-    /// Sets where the post's page goes from the site's pattern; `categories` is the
-    /// `:categories` value (see `permalinks::categories_value`).
-    pub fn place(&mut self, site: &SiteInfo, categories: &str) {
+    /// Sets where the post's page goes: its own path, or the site's pattern; `categories` is
+    /// the `:categories` value (see `permalinks::categories_value`). A warning when its own
+    /// path cannot be used (the site's pattern places it then).
+    pub fn place(&mut self, site: &SiteInfo, categories: &str) -> Option<String> {
         let r = &self.row;
         let keys = Keys {
             date: site.local(r.date.utc()).date_naive(),
@@ -141,12 +142,28 @@ impl Post {
             categories,
             section: "",
         };
-        let at = site
-            .post_pattern
-            .expand(&keys)
+        let mut warning = None;
+        let own = r.path.as_deref().and_then(|text| {
+            let at = Pattern::parse(text)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.expand(&keys).ok_or_else(|| "it leaves no path".to_string()));
+            match at {
+                Ok(at) => Some(at),
+                Err(why) => {
+                    warning = Some(format!(
+                        "post {:?} (id {}): its path {text:?} is not used ({why}); fix it with `bloggo post edit #{}`",
+                        r.slug, r.id, r.id
+                    ));
+                    None
+                }
+            }
+        });
+        let at = own
+            .or_else(|| site.post_pattern.expand(&keys))
             .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
             .expect("the default pattern always gives a path");
         self.locate(site, at);
+        warning
     }
 
     fn locate(&mut self, site: &SiteInfo, at: Location) {
@@ -233,6 +250,17 @@ pub struct Alias {
     pub file: String,
 }
 
+/// A page a post had in an earlier build, before its URL changed (another `[permalinks]`
+/// pattern, a new slug, date or path): a redirect page is written there, so old links keep
+/// working. Kept from build to build with the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Moved {
+    /// The post's id.
+    pub id: i64,
+    /// Its earlier page's output file (`posts/slug/index.html`).
+    pub file: String,
+}
+
 /// A post's media file, copied from `source` to `file` (relative to the output root).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Media {
@@ -256,6 +284,8 @@ pub struct Snapshot {
     /// Authors with at least one post, by name.
     pub authors: Vec<Author>,
     pub aliases: Vec<Alias>,
+    /// Earlier pages of posts whose URL changed; each is also in `aliases`.
+    pub moved: Vec<Moved>,
     pub media: Vec<Media>,
     pub drafts: bool,
     #[serde(skip)]
@@ -649,9 +679,7 @@ impl Snapshot {
         }
         for p in posts.iter_mut() {
             let value = categories_of(&categories, &p.categories);
-            if !value.is_empty() {
-                p.place(&site, &value);
-            }
+            warnings.extend(p.place(&site, &value));
         }
         unique_files(&site, &mut posts, &mut warnings);
 
@@ -770,11 +798,50 @@ impl Snapshot {
             tags,
             authors,
             aliases,
+            moved: Vec::new(),
             media,
             drafts,
             built_at: now,
             warnings,
             related,
+        }
+    }
+}
+
+/// The pages posts had in a snapshot: where each post was, and where it had been before.
+pub fn earlier_pages(snap: &Snapshot) -> Vec<Moved> {
+    let mut v = snap.moved.clone();
+    v.extend(snap.posts.iter().map(|p| Moved {
+        id: p.row.id,
+        file: p.file.clone(),
+    }));
+    v
+}
+
+impl Snapshot {
+    /// Keeps the earlier pages (see [`earlier_pages`]) of posts whose page moved since: each
+    /// becomes a redirect to the post (an alias), unless a page or alias of this build is
+    /// there now. Posts no longer on the site lose theirs.
+    pub fn keep_earlier_pages(&mut self, earlier: Vec<Moved>) {
+        let at: HashMap<i64, usize> = self
+            .posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.row.id, i))
+            .collect();
+        let mut taken: HashSet<String> = self.posts.iter().map(|p| p.file.clone()).collect();
+        taken.extend(self.aliases.iter().map(|a| a.file.clone()));
+        for m in earlier {
+            let Some(&i) = at.get(&m.id) else {
+                continue;
+            };
+            if taken.insert(m.file.clone()) {
+                self.aliases.push(Alias {
+                    post: i,
+                    file: m.file.clone(),
+                });
+                self.moved.push(m);
+            }
         }
     }
 }

@@ -109,7 +109,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     for &i in &changed {
         let p = &snap.posts[i];
         let before = keys[i];
-        keys[i] = body_key(&p.row.content_hash, md, &p.path);
+        keys[i] = body_key(&p.row.content_hash, md, p.base());
         summaries[i] = match cache.summary(&keys[i]) {
             Some(s) => s,
             None => {
@@ -347,8 +347,8 @@ fn patch_posts(
         let old = &snap.posts[i];
         // Its categories are checked unchanged below: their `:categories` value too.
         let categories = categories_of(&snap.categories, &old.categories);
-        if !categories.is_empty() {
-            p.place(&snap.site, &categories);
+        if p.place(&snap.site, &categories).is_some() {
+            return Err(format!("post {id} has a path that cannot be used"));
         }
         let moved = p.row.slug != old.row.slug
             || p.dir != old.dir
@@ -375,10 +375,11 @@ fn patch_posts(
         {
             return Err(format!("post {id} changed author, tags or categories"));
         }
+        // Redirects from pages it had before (`Snapshot::moved`) are not the store's aliases.
         let old_aliases: Vec<&str> = snap
             .aliases
             .iter()
-            .filter(|a| a.post == i)
+            .filter(|a| a.post == i && !snap.moved.iter().any(|m| m.file == a.file))
             .map(|a| a.file.as_str())
             .collect();
         let new_aliases: Vec<std::result::Result<String, String>> = rows

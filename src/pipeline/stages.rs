@@ -38,6 +38,9 @@ pub(super) struct Run<'a> {
     pub cache_dir: PathBuf,
     pub state_file: PathBuf,
     pub kept: Option<state::BuildState>,
+    /// The pages posts had in the kept state's snapshot (see `snapshot::earlier_pages`), for
+    /// a whole build to redirect from the ones that moved.
+    pub earlier: Vec<crate::snapshot::Moved>,
     pub clock: Clock,
 }
 
@@ -81,6 +84,7 @@ impl<'a> Run<'a> {
             cache_dir,
             state_file,
             kept: None,
+            earlier: Vec::new(),
             clock: Clock { started, timings },
         };
         run.clock
@@ -302,7 +306,7 @@ pub(super) fn render_post(p: &Post, read: &HashMap<i64, String>, md: &MarkdownOp
         .or_else(|| read.get(&p.row.id).map(String::as_str))
         .unwrap_or("");
     let opts = MarkdownOptions {
-        link_base: Some(p.path.clone()),
+        link_base: Some(p.base().to_string()),
         ..md.clone()
     };
     markdown::render(content, &opts)

@@ -65,7 +65,8 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let (writer, cache, known) = output?;
     run.clock.phase("store, output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
-    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    let mut snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
+    snap.keep_earlier_pages(std::mem::take(&mut run.earlier));
     run.templates.set_origin(&snap.site.origin);
     run.clock.phase("snapshot");
 
@@ -75,7 +76,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let keys: Vec<[u8; 32]> = snap
         .posts
         .iter()
-        .map(|p| body_key(&p.row.content_hash, md, &p.path))
+        .map(|p| body_key(&p.row.content_hash, md, p.base()))
         .collect();
     let n = snap.posts.len();
     let mut bodies: Vec<Option<Rendered>> = (0..n).map(|_| None).collect();

@@ -727,6 +727,7 @@ mod tests {
                 title: "Hello".into(),
                 subtitle: None,
                 slug: "hello".into(),
+                path: None,
                 content: None,
                 content_hash: String::new(),
                 excerpt: Some("An excerpt.".into()),

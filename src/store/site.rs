@@ -34,6 +34,8 @@ pub struct PostRow {
     pub subtitle: Option<String>,
     /// As stored; the snapshot makes it a usable URL path segment.
     pub slug: String,
+    /// The post's own URL path or pattern (`posts.path`), when it has one.
+    pub path: Option<String>,
     /// The markdown, when it was read with the row (see [`SiteReader::rows`]); the build reads
     /// the others' when it renders them (see [`SiteReader::contents`]).
     pub content: Option<String>,
@@ -223,7 +225,8 @@ const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
             COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
-                      OR read_time = 0 THEN content END
+                      OR read_time = 0 THEN content END,
+            path
      FROM posts";
 
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
@@ -249,6 +252,7 @@ fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
         updated: typed(r, 9, id, &slug)?,
         read_time: u32::try_from(r.get::<_, i64>(10)?.max(0)).unwrap_or(u32::MAX),
         extra: serde_json::from_str(r.get_ref(11)?.as_str()?).unwrap_or_default(),
+        path: nonblank(14)?,
         id,
         slug,
         content,

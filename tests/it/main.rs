@@ -14,3 +14,4 @@ mod import;
 mod processes;
 mod props;
 mod serve;
+mod urls;
