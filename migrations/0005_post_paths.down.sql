@@ -1,5 +1,6 @@
 -- Undoes 0005: the table without `path`, the slug unique again (refused while two posts share a
 -- slug: give one another slug first), the triggers as 0003 and 0004 made them.
+DROP TABLE post_pages;
 CREATE TABLE posts_old (
     id           INTEGER PRIMARY KEY,
     title        TEXT NOT NULL,

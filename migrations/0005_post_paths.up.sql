@@ -8,6 +8,11 @@
 --   pattern, two sections). Import checks that URLs are unique; the commands name such a post by
 --   `#id`.
 --
+-- post_pages: every page (output file below the site root) a build published a post at, so a
+--   post whose URL changes (another pattern, slug, date or path) keeps a redirect at each earlier
+--   one. Written by builds after they commit; read by every build, so a clean build makes the
+--   same redirects.
+--
 -- The table is rebuilt (new table, copy, drop, rename), which drops its triggers: the content
 -- hash trigger of 0003 and the change log's post triggers of 0004 are created again, the update
 -- trigger now watching `path` too.
@@ -88,3 +93,9 @@ CREATE TRIGGER site_changes_posts_delete AFTER DELETE ON posts
 BEGIN
     INSERT INTO site_changes (post_id, source) VALUES (OLD.id, 'posts');
 END;
+
+CREATE TABLE post_pages (
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    file    TEXT NOT NULL,
+    PRIMARY KEY (post_id, file)
+) WITHOUT ROWID;

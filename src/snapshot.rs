@@ -252,7 +252,7 @@ pub struct Alias {
 
 /// A page a post had in an earlier build, before its URL changed (another `[permalinks]`
 /// pattern, a new slug, date or path): a redirect page is written there, so old links keep
-/// working. Kept from build to build with the snapshot.
+/// working (builds record the pages they publish in the store: `SiteRows::pages`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Moved {
     /// The post's id.
@@ -286,6 +286,10 @@ pub struct Snapshot {
     pub aliases: Vec<Alias>,
     /// Earlier pages of posts whose URL changed; each is also in `aliases`.
     pub moved: Vec<Moved>,
+    /// The pages of this snapshot the store has not recorded yet (post id, output file): the
+    /// build records them once it committed (`Store::remember_pages`).
+    #[serde(skip)]
+    pub unrecorded: Vec<(i64, String)>,
     pub media: Vec<Media>,
     pub drafts: bool,
     #[serde(skip)]
@@ -486,7 +490,7 @@ impl Snapshot {
     /// the same posts, tags and categories.
     pub fn build(
         settings: &Settings,
-        rows: SiteRows,
+        mut rows: SiteRows,
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
@@ -761,6 +765,8 @@ impl Snapshot {
             p.related = r.clone();
         }
 
+        let earlier_pages = std::mem::take(&mut rows.pages);
+
         // Aliases and media.
         let mut aliases = Vec::new();
         for (pid, path) in rows.aliases {
@@ -790,7 +796,7 @@ impl Snapshot {
             }
         }
 
-        Snapshot {
+        let mut snap = Snapshot {
             site,
             posts,
             categories,
@@ -799,50 +805,53 @@ impl Snapshot {
             authors,
             aliases,
             moved: Vec::new(),
+            unrecorded: Vec::new(),
             media,
             drafts,
             built_at: now,
             warnings,
             related,
-        }
+        };
+        snap.keep_earlier_pages(earlier_pages);
+        snap
     }
 }
 
-/// The pages posts had in a snapshot: where each post was, and where it had been before.
-pub fn earlier_pages(snap: &Snapshot) -> Vec<Moved> {
-    let mut v = snap.moved.clone();
-    v.extend(snap.posts.iter().map(|p| Moved {
-        id: p.row.id,
-        file: p.file.clone(),
-    }));
-    v
-}
-
 impl Snapshot {
-    /// Keeps the earlier pages (see [`earlier_pages`]) of posts whose page moved since: each
-    /// becomes a redirect to the post (an alias), unless a page or alias of this build is
-    /// there now. Posts no longer on the site lose theirs.
-    pub fn keep_earlier_pages(&mut self, earlier: Vec<Moved>) {
+    /// Turns the pages posts were published at by earlier builds (post id, output file) into
+    /// redirects to them where they moved since, unless a page or alias of this snapshot is
+    /// there now; notes the pages of this snapshot not among them (`unrecorded`).
+    fn keep_earlier_pages(&mut self, earlier: Vec<(i64, String)>) {
         let at: HashMap<i64, usize> = self
             .posts
             .iter()
             .enumerate()
             .map(|(i, p)| (p.row.id, i))
             .collect();
+        let mut recorded = vec![false; self.posts.len()];
         let mut taken: HashSet<String> = self.posts.iter().map(|p| p.file.clone()).collect();
         taken.extend(self.aliases.iter().map(|a| a.file.clone()));
-        for m in earlier {
-            let Some(&i) = at.get(&m.id) else {
+        for (id, file) in earlier {
+            let Some(&i) = at.get(&id) else {
                 continue;
             };
-            if taken.insert(m.file.clone()) {
+            if self.posts[i].file == file {
+                recorded[i] = true;
+            } else if taken.insert(file.clone()) {
                 self.aliases.push(Alias {
                     post: i,
-                    file: m.file.clone(),
+                    file: file.clone(),
                 });
-                self.moved.push(m);
+                self.moved.push(Moved { id, file });
             }
         }
+        self.unrecorded = self
+            .posts
+            .iter()
+            .zip(recorded)
+            .filter(|(_, r)| !r)
+            .map(|(p, _)| (p.row.id, p.file.clone()))
+            .collect();
     }
 }
 
@@ -961,6 +970,98 @@ mod tests {
         assert_eq!(alias_file("/2019/a.html").unwrap(), "2019/a.html");
         assert!(alias_file("/../etc/x").is_err());
         assert!(alias_file("/").is_err());
+    }
+
+    fn post(id: i64, slug: &str, site: &SiteInfo) -> Post {
+        let row = PostRow {
+            id,
+            title: slug.to_uppercase(),
+            subtitle: None,
+            slug: slug.into(),
+            path: None,
+            content: None,
+            content_hash: String::new(),
+            excerpt: None,
+            cover_image: None,
+            author_id: None,
+            status: PostStatus::Published,
+            date: "2024-05-01 23:30:00".parse().unwrap(),
+            updated: None,
+            read_time: 1,
+            extra: serde_json::Value::Null,
+        };
+        Post::new(row, site, Utc::now())
+    }
+
+    fn dated_site(pattern: &str) -> SiteInfo {
+        SiteInfo {
+            root: "/blog/".into(),
+            post_pattern: Pattern::parse(pattern).unwrap(),
+            timezone: Timezone::parse("+02:00").unwrap(),
+            ..SiteInfo::default()
+        }
+    }
+
+    #[test]
+    fn posts_are_placed_by_the_pattern_in_the_sites_zone_or_their_own_path() {
+        let site = dated_site("/:year/:month/:day/:slug.html");
+        let mut p = post(1, "a", &site);
+        // 23:30 UTC is the next day at +02:00.
+        assert_eq!(
+            (p.dir.as_str(), p.file.as_str(), p.path.as_str()),
+            ("2024/05/02", "2024/05/02/a.html", "/blog/2024/05/02/a.html")
+        );
+        assert_eq!(p.base(), "/blog/2024/05/02/");
+        p.row.path = Some("/:categories/:title/".into());
+        assert_eq!(p.place(&site, "tech/rust"), None);
+        assert_eq!(p.path, "/blog/tech/rust/a/");
+        p.row.path = Some("/:nope/".into());
+        let w = p.place(&site, "").unwrap();
+        assert!(w.contains(":nope") && w.contains("post edit #1"), "{w}");
+        assert_eq!(p.file, "2024/05/02/a.html");
+    }
+
+    #[test]
+    fn two_posts_with_one_url_get_one_each_with_a_warning() {
+        let site = dated_site("/:year/:slug/");
+        let mut posts = vec![post(7, "same", &site), post(3, "same", &site)];
+        let mut warnings = Vec::new();
+        unique_files(&site, &mut posts, &mut warnings);
+        assert_eq!(posts[1].file, "2024/same/index.html");
+        assert_eq!(posts[0].file, "2024/same-7/index.html");
+        assert_eq!(posts[0].path, "/blog/2024/same-7/");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("(id 7)"), "{warnings:?}");
+    }
+
+    #[test]
+    fn earlier_pages_of_moved_posts_become_redirects() {
+        let site = dated_site("/:year/:slug/");
+        let mut snap = Snapshot {
+            posts: vec![post(1, "a", &site), post(2, "b", &site)],
+            aliases: vec![Alias {
+                post: 1,
+                file: "old/b/index.html".into(),
+            }],
+            ..Snapshot::default()
+        };
+        snap.keep_earlier_pages(vec![
+            (1, "posts/a/index.html".into()),
+            (1, "2024/a/index.html".into()),
+            // Its own alias now, and a post not on the site: no redirect.
+            (2, "old/b/index.html".into()),
+            (3, "posts/gone/index.html".into()),
+        ]);
+        assert_eq!(
+            snap.moved,
+            [Moved {
+                id: 1,
+                file: "posts/a/index.html".into()
+            }]
+        );
+        assert_eq!(snap.aliases.len(), 2);
+        assert_eq!(snap.aliases[1].post, 0);
+        assert_eq!(snap.unrecorded, [(2, "2024/b/index.html".to_string())]);
     }
 
     #[test]

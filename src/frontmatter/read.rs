@@ -541,6 +541,7 @@ fn dedup_by_key<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 mod tests {
     use super::*;
     use crate::config::Timezone;
+    use chrono::NaiveDate;
 
     fn ctx() -> ParseContext {
         ParseContext {
@@ -616,6 +617,57 @@ mod tests {
             "jekyll-3-0-released"
         );
         assert_eq!(parse("index.md", "x").slug, "index");
+    }
+
+    #[test]
+    fn a_posts_own_path_is_read_in_every_spelling_and_dates_it() {
+        let p = parse(
+            "some-post.md",
+            "+++\npath = \"2021/06/17/some-post/\"\n+++\n",
+        );
+        assert_eq!(p.path.as_deref(), Some("/2021/06/17/some-post/"));
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2021-06-17 00:00:00")
+        );
+        let p = parse("a.md", "---\npermalink: /:categories/:title.html\n---\n");
+        assert_eq!(p.path.as_deref(), Some("/:categories/:title.html"));
+        assert_eq!(p.published_at, None);
+        let p = parse(
+            "a.md",
+            "---\nurl: https://example.com/about/\ndate: 2020-01-02\n---\n",
+        );
+        assert_eq!(p.path.as_deref(), Some("/about/"));
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2020-01-02 00:00:00")
+        );
+        let e = read("a.md", b"---\ntitle: A\npath: /:yaer/x/\n---\n", &ctx()).unwrap_err();
+        assert!(e[0].to_string().contains("a.md:3: `path`"), "{e:?}");
+        assert!(e[0].to_string().contains(":yaer"), "{e:?}");
+        assert_eq!(
+            date_in_path("/blog/2021-06-17-x/"),
+            NaiveDate::from_ymd_opt(2021, 6, 17)
+        );
+        assert_eq!(date_in_path("/v12345/06/17/"), None);
+        assert_eq!(date_in_path("/2021/13/01/x/"), None);
+    }
+
+    #[test]
+    fn a_date_from_the_files_time_is_warned_about_unless_a_draft() {
+        let mut c = ctx();
+        c.file_time = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        let (p, w) = read("notes/undated.md", b"Text", &c).unwrap();
+        assert!(p.published_at.is_some());
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].to_string().starts_with("notes/undated.md: no date"),
+            "{w:?}"
+        );
+        let (_, w) = read("undated.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = read("2024-01-02-dated.md", b"Text", &c).unwrap();
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

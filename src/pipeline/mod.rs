@@ -104,7 +104,6 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
     let mut summary = match run.kept.take() {
         Some(kept) => {
             run.clock.phase("kept state read");
-            run.earlier = crate::snapshot::earlier_pages(&kept.snapshot);
             match delta::build(&mut run, kept) {
                 Ok(summary) => {
                     run.clock.note(&format!(

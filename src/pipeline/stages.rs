@@ -38,9 +38,6 @@ pub(super) struct Run<'a> {
     pub cache_dir: PathBuf,
     pub state_file: PathBuf,
     pub kept: Option<state::BuildState>,
-    /// The pages posts had in the kept state's snapshot (see `snapshot::earlier_pages`), for
-    /// a whole build to redirect from the ones that moved.
-    pub earlier: Vec<crate::snapshot::Moved>,
     pub clock: Clock,
 }
 
@@ -84,7 +81,6 @@ impl<'a> Run<'a> {
             cache_dir,
             state_file,
             kept: None,
-            earlier: Vec::new(),
             clock: Clock { started, timings },
         };
         run.clock
@@ -114,6 +110,15 @@ impl<'a> Run<'a> {
     /// The build's instant as the store keeps it (to the second).
     pub fn store_now(&self) -> Timestamp {
         Timestamp::from_utc(self.now)
+    }
+
+    /// Records the pages this build published posts at (see `Store::remember_pages`), so a
+    /// post whose URL changes later keeps a redirect at each. A failure only warns: the next
+    /// build records them.
+    pub fn remember_pages(&self, pages: &[(i64, String)]) {
+        if let Err(e) = self.store.remember_pages(pages) {
+            eprintln!("warning: cannot record the posts' pages in the store: {e}");
+        }
     }
 
     /// Lets the store forget the change log up to what this build read (see

@@ -65,8 +65,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let (writer, cache, known) = output?;
     run.clock.phase("store, output manifests and caches read");
     let known_key = known.as_ref().map(|k| k.key);
-    let mut snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
-    snap.keep_earlier_pages(std::mem::take(&mut run.earlier));
+    let snap = Snapshot::build(settings, rows, &run.base_url, opts.drafts, run.now, known);
     run.templates.set_origin(&snap.site.origin);
     run.clock.phase("snapshot");
 
@@ -166,6 +165,12 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let global = renderer.planner().global();
     drop(renderer);
     let warnings = snap.warnings.clone();
+    // A build with drafts shows pages readers never saw: they need no redirect later.
+    let unrecorded = if opts.drafts {
+        Vec::new()
+    } else {
+        snap.unrecorded.clone()
+    };
     let next = BuildState {
         inputs: run.inputs,
         site: committed.manifest,
@@ -182,6 +187,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     };
     stages::keep_state(&next, &run.state_file);
     run.prune_change_log(mark.seq);
+    run.remember_pages(&unrecorded);
     run.clock.phase("state kept");
     // Freeing the snapshot takes milliseconds nobody needs to wait for.
     std::thread::spawn(move || drop(next));

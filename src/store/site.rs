@@ -104,6 +104,8 @@ pub struct SiteRows {
     pub post_tags: Vec<(i64, i64)>,
     /// (post_id, path) of the selected posts.
     pub aliases: Vec<(i64, String)>,
+    /// (post_id, output file) of every page earlier builds published the selected posts at.
+    pub pages: Vec<(i64, String)>,
     pub files: Vec<FileRow>,
 }
 
@@ -199,6 +201,12 @@ impl<'c> SiteReader<'c> {
             for f in stmt.query_map([p.id], file_row)? {
                 rows.files.push(f?);
             }
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT post_id, file FROM post_pages WHERE post_id = ?1 ORDER BY file",
+            )?;
+            for page in stmt.query_map([p.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                rows.pages.push(page?);
+            }
         }
         Ok(rows)
     }
@@ -215,6 +223,27 @@ impl<'c> SiteReader<'c> {
             }
         }
         Ok(out)
+    }
+}
+
+impl super::Store {
+    /// Records the pages a build published posts at (post id, output file), so later builds
+    /// keep a redirect at each should a post's URL change (see `SiteRows::pages`).
+    pub fn remember_pages(&self, pages: &[(i64, String)]) -> rusqlite::Result<()> {
+        if pages.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO post_pages (post_id, file)
+                 SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
+            )?;
+            for (id, file) in pages {
+                stmt.execute(params![id, file])?;
+            }
+        }
+        tx.commit()
     }
 }
 
@@ -375,6 +404,12 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
 
     let mut stmt = tx.prepare("SELECT post_id, path FROM post_aliases ORDER BY path")?;
     rows.aliases = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut stmt = tx.prepare("SELECT post_id, file FROM post_pages ORDER BY post_id, file")?;
+    rows.pages = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
         .collect::<rusqlite::Result<_>>()?;

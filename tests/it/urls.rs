@@ -235,4 +235,58 @@ fn a_new_pattern_keeps_the_old_urls_as_redirects() {
             "round {round}: {old}"
         );
     }
+    // The store remembers the pages: a clean build makes the same redirect.
+    let clean = site.path("clean");
+    site.run(&["build", "--clean", "--out", clean.to_str().unwrap()])
+        .ok();
+    assert!(clean.join("posts/hello/index.html").is_file());
+    assert_eq!(site.count("SELECT COUNT(*) FROM post_pages"), 2);
+}
+
+/// Migration 5 adds `posts.path` and lets slugs repeat; going down refuses while two posts
+/// share a slug, and otherwise keeps every row. The change log watches the new column.
+#[test]
+fn the_post_paths_migration_goes_both_ways() {
+    let site = Site::new();
+    let dir = fixture("zola");
+    site.run(&["import", dir.to_str().unwrap()]).ok();
+    site.run(&["build"]).ok();
+    let id = site.rows("SELECT id FROM posts WHERE slug = 'some-post'")[0][0].clone();
+    let logged = |site: &Site| {
+        site.count(&format!(
+            "SELECT COUNT(*) FROM site_changes WHERE post_id = {id}"
+        ))
+    };
+    let before = logged(&site);
+    site.conn()
+        .execute(
+            &format!("UPDATE posts SET path = '/moved/' WHERE id = {id}"),
+            [],
+        )
+        .unwrap();
+    assert_eq!(logged(&site), before + 1);
+
+    let r = site.run(&["migrate", "down", "--to", "4"]).fails();
+    assert!(r.stderr.contains("UNIQUE"), "{}", r.stderr);
+    site.conn()
+        .execute(
+            "UPDATE posts SET slug = 'sub-meetup' WHERE title = 'Sub-blog meetup'",
+            [],
+        )
+        .unwrap();
+    let rows = |site: &Site| site.rows("SELECT id, title, slug, content FROM posts ORDER BY id");
+    let kept = rows(&site);
+    site.run(&["migrate", "down", "--to", "4"]).ok();
+    assert_eq!(rows(&site), kept);
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM pragma_table_info('posts') WHERE name = 'path'"),
+        0
+    );
+    site.run(&["migrate", "up"]).ok();
+    assert_eq!(rows(&site), kept);
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM posts WHERE path IS NOT NULL"),
+        0
+    );
+    site.run(&["db", "check"]).ok();
 }

@@ -442,3 +442,81 @@ pub fn stats(conn: &Tx, id: i64) -> Result<Option<Stats>> {
         )
         .optional()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_shared_slug_names_no_post_and_an_id_names_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        let ids = store
+            .write(|tx| {
+                let mut ids = Vec::new();
+                for (title, source) in [("One", "a/meetup.md"), ("Two", "b/meetup.md")] {
+                    let fields = PostFields {
+                        title: title.into(),
+                        slug: "meetup".into(),
+                        content: title.into(),
+                        ..PostFields::default()
+                    };
+                    let o = save(tx, None, &fields, None, (Some(source.into()), None))?;
+                    ids.push(o.id());
+                }
+                Ok::<_, anyhow::Error>(ids)
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                let e = id_of(tx, "meetup").unwrap_err();
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("2 posts")
+                        && msg.contains(&format!("#{} (a/meetup.md)", ids[0]))
+                        && msg.contains(&format!("#{} (b/meetup.md)", ids[1])),
+                    "{msg}"
+                );
+                assert!(matches!(
+                    e.downcast_ref::<ContentError>(),
+                    Some(ContentError::AmbiguousSlug { .. })
+                ));
+                assert_eq!(id_of(tx, &format!("#{}", ids[1]))?, ids[1]);
+                assert!(id_of(tx, "#999").is_err());
+                assert!(slug_taken(tx, "meetup")?);
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+        // Editing one keeps its shared slug; taking another post's slug is refused.
+        store
+            .write(|tx| {
+                let two = load(tx, ids[1])?;
+                let retitled = PostFields {
+                    title: "Two, again".into(),
+                    ..two.fields.clone()
+                };
+                apply(tx, &two, &retitled, None)?;
+                let other = save(
+                    tx,
+                    None,
+                    &PostFields {
+                        title: "Other".into(),
+                        slug: "other".into(),
+                        ..PostFields::default()
+                    },
+                    None,
+                    (None, None),
+                )
+                .map(|o| load(tx, o.id()))??;
+                let renamed = PostFields {
+                    slug: "meetup".into(),
+                    ..other.fields.clone()
+                };
+                let e = apply(tx, &other, &renamed, None).unwrap_err();
+                assert!(e.to_string().contains("already has the slug"), "{e}");
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+    }
+}
