@@ -6,6 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::permalinks::{self, Pattern};
+
 /// The name of a site's configuration file.
 pub const CONFIG_FILE: &str = "bloggo.toml";
 /// The title `bloggo init` gives a site when none is named.
@@ -42,6 +44,8 @@ pub struct Config {
     pub content: ContentConfig,
     #[serde(default)]
     pub urls: UrlsConfig,
+    #[serde(default)]
+    pub permalinks: PermalinksConfig,
     #[serde(default)]
     pub markdown: MarkdownConfig,
     #[serde(default)]
@@ -118,7 +122,8 @@ impl Default for ContentConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UrlsConfig {
-    pub posts: String,
+    /// Posts are at `/<posts>/:slug/` (`posts` when unset); `[permalinks] posts` replaces it.
+    pub posts: Option<String>,
     pub categories: String,
     pub tags: String,
     pub authors: String,
@@ -129,7 +134,7 @@ pub struct UrlsConfig {
 impl Default for UrlsConfig {
     fn default() -> Self {
         UrlsConfig {
-            posts: "posts".into(),
+            posts: None,
             categories: "categories".into(),
             tags: "tags".into(),
             authors: "authors".into(),
@@ -137,6 +142,14 @@ impl Default for UrlsConfig {
             page: "page".into(),
         }
     }
+}
+
+/// `[permalinks]`: URL patterns (see `permalinks`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PermalinksConfig {
+    /// The pattern of post URLs, e.g. `/:year/:month/:day/:slug/`.
+    pub posts: Option<String>,
 }
 
 /// Markdown rendering.
@@ -258,6 +271,8 @@ pub struct Settings {
     pub serve_bind: std::net::IpAddr,
     /// `[serve] flush_interval_ms`, checked to be 1 to 1000 ms.
     pub flush_interval: Duration,
+    /// Where posts go: `[permalinks] posts`, or `/<[urls] posts>/:slug/`.
+    pub post_pattern: Pattern,
 }
 
 /// The site's time zone.
@@ -408,8 +423,10 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("[markdown] highlight_theme: {e}"))?;
         }
         crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
+        let default_posts = "posts".to_string();
+        let posts_segment = config.urls.posts.as_ref().unwrap_or(&default_posts);
         for (key, seg) in [
-            ("posts", &config.urls.posts),
+            ("posts", posts_segment),
             ("categories", &config.urls.categories),
             ("tags", &config.urls.tags),
             ("authors", &config.urls.authors),
@@ -420,6 +437,7 @@ impl Settings {
                 bail!("[urls] {key} = {seg:?} must be one plain path segment, like \"{key}\"");
             }
         }
+        let post_pattern = post_pattern(&config)?;
         let timezone = match &config.timezone {
             Some(t) => Timezone::parse(t).context("timezone")?,
             None => Timezone::utc(),
@@ -443,6 +461,7 @@ impl Settings {
             backup_interval,
             serve_bind,
             flush_interval,
+            post_pattern,
             root,
             config,
         })
@@ -464,6 +483,26 @@ impl Settings {
     pub fn base_url(&self) -> &str {
         self.config.base_url.trim_end_matches('/')
     }
+}
+
+/// `[permalinks] posts`, checked, or the pattern `[urls] posts` gives.
+fn post_pattern(config: &Config) -> Result<Pattern> {
+    let Some(text) = &config.permalinks.posts else {
+        return Ok(permalinks::default_pattern(
+            config.urls.posts.as_deref().unwrap_or("posts"),
+        ));
+    };
+    if config.urls.posts.is_some() {
+        bail!(
+            "[urls] posts and [permalinks] posts are both set; keep one (`[urls] posts = \"blog\"` is `[permalinks] posts = \"/blog/:slug/\"`)"
+        );
+    }
+    let p =
+        Pattern::parse(text).map_err(|e| anyhow::anyhow!("[permalinks] posts = {text:?}: {e}"))?;
+    if !p.is_per_post() {
+        bail!("[permalinks] posts = {text:?} has neither :slug nor :title, so every post would get the same URL");
+    }
+    Ok(p)
 }
 
 /// Whether a base URL is absolute (`http://`, `https://`) or a path (`/`).
@@ -577,6 +616,37 @@ mod tests {
         let e = Settings::from_config(Path::new("/tmp/x"), c).unwrap_err();
         assert!(
             format!("{e:#}").contains("unknown highlight theme"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn post_patterns_are_checked_once() {
+        let load = |extra: &str| {
+            let c: Config = toml::from_str(&format!("title='a'\nbase_url='/'\n{extra}")).unwrap();
+            Settings::from_config(Path::new("/tmp/x"), c)
+        };
+        assert_eq!(load("").unwrap().post_pattern.to_string(), "/posts/:slug/");
+        assert_eq!(
+            load("[urls]\nposts = 'blog'")
+                .unwrap()
+                .post_pattern
+                .to_string(),
+            "/blog/:slug/"
+        );
+        let s = load("[permalinks]\nposts = '/:year/:month/:day/:slug/'").unwrap();
+        assert!(!s.post_pattern.is_file());
+        let e = load("[permalinks]\nposts = '/:year/:mnth/:slug/'").unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("[permalinks] posts") && e.contains(":mnth"),
+            "{e}"
+        );
+        let e = load("[urls]\nposts = 'blog'\n[permalinks]\nposts = '/:slug/'").unwrap_err();
+        assert!(format!("{e:#}").contains("both set"), "{e:#}");
+        let e = load("[permalinks]\nposts = '/:year/'").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("neither :slug nor :title"),
             "{e:#}"
         );
     }

@@ -13,13 +13,23 @@ use crate::frontmatter::write::{document, Format};
 
 /// Where a post's document goes in an export, relative to the export folder.
 pub fn document_path(post: &Post, format: Format) -> PathBuf {
+    named_path(post, format, &post.slug)
+}
+
+/// As [`document_path`], for a post whose slug another exported post has too (posts whose
+/// URLs differ may share one): `slug-ID` (the post's `path` or the pattern keeps its URL).
+fn unique_path(post: &Post, format: Format) -> PathBuf {
+    named_path(post, format, &format!("{}-{}", post.slug, post.id))
+}
+
+fn named_path(post: &Post, format: Format, name: &str) -> PathBuf {
     let bundle = !post.files.is_empty();
     let name = match format {
         Format::Jekyll => {
             let ts = post.published_at.unwrap_or(post.created_at);
-            format!("{}-{}", ts.utc().format("%Y-%m-%d"), post.slug)
+            format!("{}-{name}", ts.utc().format("%Y-%m-%d"))
         }
-        _ => post.slug.clone(),
+        _ => name.to_string(),
     };
     let dir = match format {
         Format::Plain => PathBuf::new(),
@@ -80,8 +90,13 @@ pub fn export(
         );
     }
     let mut report = Report::default();
+    let mut used = std::collections::HashSet::new();
     for post in all {
-        let rel = document_path(post, format);
+        let mut rel = document_path(post, format);
+        if !used.insert(rel.clone()) {
+            rel = unique_path(post, format);
+            used.insert(rel.clone());
+        }
         let path = dir.join(&rel);
         let parent = path.parent().unwrap_or(dir);
         std::fs::create_dir_all(parent)

@@ -19,6 +19,8 @@ pub mod disk;
 pub mod fsx;
 // Byte sizes as messages and listings write them.
 pub mod model;
+// Post URL patterns (`[permalinks]`, a post's `path`) and where they put a post's page.
+pub mod permalinks;
 pub mod store;
 pub mod units;
 

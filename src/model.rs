@@ -34,6 +34,10 @@ pub struct PostFields {
     pub authors: Vec<AuthorRef>,
     /// Site paths (`/old/url/`) that redirect to the post.
     pub aliases: Vec<String>,
+    /// The post's own URL path (`/2021/06/17/some-post/`, may hold `[permalinks]`
+    /// placeholders): front matter's `path`, `permalink` or `url`. `None`: the site's pattern
+    /// places it.
+    pub path: Option<String>,
     /// Front matter keys bloggo does not know, and Zola's `[extra]`.
     pub extra: Map<String, Value>,
 }

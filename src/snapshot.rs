@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::markdown::{RefKind, Resolve};
 use crate::model::PostStatus;
+use crate::permalinks::{Keys, Location, Pattern};
 use crate::store::site::{FileRow, PostRow, SiteRows};
 
 /// How many related posts each post lists.
@@ -37,6 +38,8 @@ pub struct SiteInfo {
     pub paginate: usize,
     pub feed_limit: usize,
     pub urls: UrlsConfig,
+    /// Where posts go (see `permalinks`).
+    pub post_pattern: Pattern,
     pub extra: serde_json::Value,
     pub timezone: Timezone,
 }
@@ -57,6 +60,7 @@ impl SiteInfo {
             paginate: c.paginate.max(1),
             feed_limit: c.feed.limit,
             urls: c.urls.clone(),
+            post_pattern: settings.post_pattern.clone(),
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
         }
@@ -90,9 +94,12 @@ pub struct Post {
     /// Direct categories (indexes into `Snapshot::categories`).
     pub categories: Vec<usize>,
     pub tags: Vec<usize>,
-    /// Output folder relative to the site root (`posts/slug`).
+    /// The page's folder relative to the site root (`posts/slug`, `2024/05/01` for a page
+    /// `2024/05/01/slug.html`); its media go there.
     pub dir: String,
-    /// URL path (`/posts/slug/`).
+    /// The page's output file relative to the site root (`posts/slug/index.html`).
+    pub file: String,
+    /// URL path (`/posts/slug/`, `/2024/05/01/slug.html`).
     pub path: String,
     /// The next newer and older post.
     pub newer: Option<usize>,
@@ -104,22 +111,75 @@ impl Post {
     /// A post from its row, as of `now`: everything but what comes from other posts and rows
     /// (author, categories, tags, neighbours and related posts, resolved by
     /// [`Snapshot::build`]) and, when the row has none, its read time (see
-    /// [`Post::derive_read_time`]).
+    /// [`Post::derive_read_time`]). Its URL is the one of a post without categories until
+    /// [`Post::place`] is called with them.
     pub fn new(mut row: PostRow, site: &SiteInfo, now: DateTime<Utc>) -> Post {
         row.slug = segment(&row.slug, &row.title, row.id);
-        let dir = format!("{}/{}", site.urls.posts, row.slug);
-        let path = site.path(&format!("{dir}/"));
-        Post {
+        let mut p = Post {
             scheduled: row.status == PostStatus::Published && row.date.utc() > now,
             row,
             author: None,
             categories: Vec::new(),
             tags: Vec::new(),
-            dir,
-            path,
+            dir: String::new(),
+            file: String::new(),
+            path: String::new(),
             newer: None,
             older: None,
             related: Vec::new(),
+        };
+        p.place(site, "");
+        p
+    }
+
+    /// Sets where the post's page goes: its own path, or the site's pattern; `categories` is
+    /// the `:categories` value (see `permalinks::categories_value`). A warning when its own
+    /// path cannot be used (the site's pattern places it then).
+    pub fn place(&mut self, site: &SiteInfo, categories: &str) -> Option<String> {
+        let r = &self.row;
+        let keys = Keys {
+            date: site.local(r.date.utc()).date_naive(),
+            slug: &r.slug,
+            title: &r.title,
+            categories,
+            section: "",
+        };
+        let mut warning = None;
+        let own = r.path.as_deref().and_then(|text| {
+            let at = Pattern::parse(text)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.expand(&keys).ok_or_else(|| "it leaves no path".to_string()));
+            match at {
+                Ok(at) => Some(at),
+                Err(why) => {
+                    warning = Some(format!(
+                        "post {:?} (id {}): its path {text:?} is not used ({why}); fix it with `bloggo post edit #{}`",
+                        r.slug, r.id, r.id
+                    ));
+                    None
+                }
+            }
+        });
+        let at = own
+            .or_else(|| site.post_pattern.expand(&keys))
+            .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
+            .expect("the default pattern always gives a path");
+        self.locate(site, at);
+        warning
+    }
+
+    fn locate(&mut self, site: &SiteInfo, at: Location) {
+        self.path = site.path(&at.url);
+        self.dir = at.dir;
+        self.file = at.file;
+    }
+
+    /// The URL path of the page's folder (`/posts/slug/`, `/2024/05/01/`): what relative
+    /// links in the post point into.
+    pub fn base(&self) -> &str {
+        match self.path.rfind('/') {
+            Some(i) => &self.path[..=i],
+            None => &self.path,
         }
     }
 
@@ -192,6 +252,17 @@ pub struct Alias {
     pub file: String,
 }
 
+/// A page a post had in an earlier build, before its URL changed (another `[permalinks]`
+/// pattern, a new slug, date or path): a redirect page is written there, so old links keep
+/// working (builds record the pages they publish in the store: `SiteRows::pages`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Moved {
+    /// The post's id.
+    pub id: i64,
+    /// Its earlier page's output file (`posts/slug/index.html`).
+    pub file: String,
+}
+
 /// A post's media file, copied from `source` to `file` (relative to the output root).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Media {
@@ -215,6 +286,12 @@ pub struct Snapshot {
     /// Authors with at least one post, by name.
     pub authors: Vec<Author>,
     pub aliases: Vec<Alias>,
+    /// Earlier pages of posts whose URL changed; each is also in `aliases`.
+    pub moved: Vec<Moved>,
+    /// The pages of this snapshot the store has not recorded yet (post id, output file): the
+    /// build records them once it committed (`Store::remember_pages`).
+    #[serde(skip)]
+    pub unrecorded: Vec<(i64, String)>,
     pub media: Vec<Media>,
     pub drafts: bool,
     #[serde(skip)]
@@ -279,6 +356,63 @@ impl RelatedLists {
     }
 }
 
+/// The `:categories` value of a post's categories (indexes into `cats`).
+pub fn categories_of(cats: &[Category], direct: &[usize]) -> String {
+    let trail = |c: usize| {
+        let mut names = Vec::new();
+        let mut at = Some(c);
+        while let Some(k) = at {
+            names.push(cats[k].name.as_str());
+            at = cats[k].parent;
+        }
+        names.reverse();
+        names
+    };
+    crate::permalinks::categories_value(direct.iter().map(|&c| trail(c)))
+}
+
+/// Gives a post whose page another post's page already has (two posts with one URL, which
+/// import refuses but an edit in the store may make) its own: its id is added to the last
+/// segment, with a warning. The post with the lower id keeps the URL.
+fn unique_files(site: &SiteInfo, posts: &mut [Post], warnings: &mut Vec<String>) {
+    let mut order: Vec<usize> = (0..posts.len()).collect();
+    order.sort_by_key(|&i| posts[i].row.id);
+    let mut taken: HashMap<String, usize> = HashMap::with_capacity(posts.len());
+    for i in order {
+        let Some(&first) = taken.get(&posts[i].file) else {
+            taken.insert(posts[i].file.clone(), i);
+            continue;
+        };
+        let p = &posts[i];
+        let id = p.row.id;
+        let at = match p.file.strip_suffix("/index.html") {
+            Some(dir) => Location {
+                dir: format!("{dir}-{id}"),
+                file: format!("{dir}-{id}/index.html"),
+                url: format!("{dir}-{id}/"),
+            },
+            None => {
+                let stem = p.file.strip_suffix(".html").unwrap_or(&p.file);
+                Location {
+                    dir: p.dir.clone(),
+                    file: format!("{stem}-{id}.html"),
+                    url: format!("{stem}-{id}.html"),
+                }
+            }
+        };
+        warnings.push(format!(
+            "post {:?} (id {id}) has the URL {} of post {:?} (id {}); it is published at {} instead: give one of them another slug or path",
+            p.row.slug,
+            p.path,
+            posts[first].row.slug,
+            posts[first].row.id,
+            site.path(&at.url)
+        ));
+        posts[i].locate(site, at);
+        taken.insert(posts[i].file.clone(), i);
+    }
+}
+
 /// A slug usable as one URL path segment, or a slug made from `fallback`.
 fn segment(slug: &str, fallback: &str, id: i64) -> String {
     let ok = !slug.is_empty()
@@ -325,7 +459,12 @@ pub fn media_of(root: &Path, post: &Post, f: &FileRow) -> Result<(PathBuf, Strin
             f.filename, post.row.slug
         ));
     }
-    Ok((root.join(&f.file_path), format!("{}/{name}", post.dir)))
+    let file = if post.dir.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", post.dir)
+    };
+    Ok((root.join(&f.file_path), file))
 }
 
 /// Where an alias path is written, or why it cannot be. A last segment ending in `.html` or
@@ -431,7 +570,7 @@ impl Snapshot {
     /// the same posts, tags and categories.
     pub fn build(
         settings: &Settings,
-        rows: SiteRows,
+        mut rows: SiteRows,
         base_url: &str,
         drafts: bool,
         now: DateTime<Utc>,
@@ -622,6 +761,11 @@ impl Snapshot {
         for (p, cats) in direct.into_iter().enumerate() {
             posts[p].categories = cats.into_iter().filter_map(|c| new_index[c]).collect();
         }
+        for p in posts.iter_mut() {
+            let value = categories_of(&categories, &p.categories);
+            warnings.extend(p.place(&site, &value));
+        }
+        unique_files(&site, &mut posts, &mut warnings);
 
         // Tags with posts, by name.
         let tag_by_id: HashMap<i64, usize> = rows
@@ -701,6 +845,8 @@ impl Snapshot {
             p.related = r.clone();
         }
 
+        let earlier_pages = std::mem::take(&mut rows.pages);
+
         // Aliases and media.
         let aliases = resolve_aliases(rows.aliases, &posts, &post_index, &mut warnings);
         let mut media = Vec::new();
@@ -718,7 +864,7 @@ impl Snapshot {
             }
         }
 
-        Snapshot {
+        let mut snap = Snapshot {
             site,
             posts,
             categories,
@@ -726,13 +872,17 @@ impl Snapshot {
             tags,
             authors,
             aliases,
+            moved: Vec::new(),
+            unrecorded: Vec::new(),
             media,
             drafts,
             built_at: now,
             warnings,
             related,
             link_targets: OnceLock::new(),
-        }
+        };
+        snap.keep_earlier_pages(earlier_pages);
+        snap
     }
 }
 
@@ -897,7 +1047,42 @@ impl Resolve for PostLinks<'_> {
             LinkTarget::Post(i) => Some(self.snap.posts[i].path.clone()),
             LinkTarget::Site(s) => Some(s),
             LinkTarget::Missing | LinkTarget::Ambiguous(_) => None,
+
+impl Snapshot {
+    /// Turns the pages posts were published at by earlier builds (post id, output file) into
+    /// redirects to them where they moved since, unless a page or alias of this snapshot is
+    /// there now; notes the pages of this snapshot not among them (`unrecorded`).
+    fn keep_earlier_pages(&mut self, earlier: Vec<(i64, String)>) {
+        let at: HashMap<i64, usize> = self
+            .posts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.row.id, i))
+            .collect();
+        let mut recorded = vec![false; self.posts.len()];
+        let mut taken: HashSet<String> = self.posts.iter().map(|p| p.file.clone()).collect();
+        taken.extend(self.aliases.iter().map(|a| a.file.clone()));
+        for (id, file) in earlier {
+            let Some(&i) = at.get(&id) else {
+                continue;
+            };
+            if self.posts[i].file == file {
+                recorded[i] = true;
+            } else if taken.insert(file.clone()) {
+                self.aliases.push(Alias {
+                    post: i,
+                    file: file.clone(),
+                });
+                self.moved.push(Moved { id, file });
+            }
         }
+        self.unrecorded = self
+            .posts
+            .iter()
+            .zip(recorded)
+            .filter(|(_, r)| !r)
+            .map(|(p, _)| (p.row.id, p.file.clone()))
+            .collect();
     }
 }
 
@@ -1018,80 +1203,96 @@ mod tests {
         assert!(alias_file("/").is_err());
     }
 
-    fn with_sources(sources: &[Option<&str>]) -> Snapshot {
-        let mut snap = Snapshot::default();
-        snap.site.root = "/blog/".into();
-        snap.site.origin = "https://x.org".into();
-        for (i, source) in sources.iter().enumerate() {
-            let row = PostRow {
-                id: i as i64,
-                title: format!("Post {i}"),
-                subtitle: None,
-                slug: format!("p{i}"),
-                content: None,
-                content_hash: String::new(),
-                excerpt: None,
-                cover_image: None,
-                author_id: None,
-                status: PostStatus::Published,
-                date: "2020-01-01 00:00:00".parse().unwrap(),
-                updated: None,
-                read_time: 1,
-                extra: serde_json::Value::Null,
-                source_path: source.map(String::from),
-            };
-            let mut p = Post::new(row, &snap.site, Utc::now());
-            p.path = format!("/blog/p{i}/");
-            snap.posts.push(p);
+    fn post(id: i64, slug: &str, site: &SiteInfo) -> Post {
+        let row = PostRow {
+            id,
+            title: slug.to_uppercase(),
+            subtitle: None,
+            slug: slug.into(),
+            path: None,
+            content: None,
+            content_hash: String::new(),
+            excerpt: None,
+            cover_image: None,
+            author_id: None,
+            status: PostStatus::Published,
+            date: "2024-05-01 23:30:00".parse().unwrap(),
+            updated: None,
+            read_time: 1,
+            extra: serde_json::Value::Null,
+        };
+        Post::new(row, site, Utc::now())
+    }
+
+    fn dated_site(pattern: &str) -> SiteInfo {
+        SiteInfo {
+            root: "/blog/".into(),
+            post_pattern: Pattern::parse(pattern).unwrap(),
+            timezone: Timezone::parse("+02:00").unwrap(),
+            ..SiteInfo::default()
         }
-        snap
     }
 
     #[test]
-    fn links_find_posts_by_their_source_files() {
-        let snap = with_sources(&[
-            Some("zola/content/blog/a.md"),
-            Some("zola/content/sub-blog/a.md"),
-            Some("/abs/jekyll/_posts/2010-07-21-name.markdown"),
-            Some("hugo/content/posts/bundle/index.md"),
-            Some("hugo/content/posts/other.md"),
-            Some("x/dup.md"),
-            Some("y/dup.md"),
-            None,
-            Some("zola/content/a.md"),
-        ]);
-        let t = |from: usize, kind: RefKind, target: &str| snap.link_target(from, kind, target);
-        use LinkTarget::*;
-        use RefKind::*;
-        assert_eq!(t(0, Zola, "blog/a.md"), Post(0));
-        assert_eq!(t(0, Zola, "sub-blog/a.md"), Post(1));
-        // The one nearest the root: `@/a.md` is content/a.md.
-        assert_eq!(t(0, Zola, "a.md"), Post(8));
-        assert_eq!(t(0, Zola, "content/blog/a.md"), Post(0));
-        assert_eq!(t(0, Zola, "log/a.md"), Missing);
-        assert_eq!(t(0, Zola, "blog/b.md"), Missing);
-        assert_eq!(t(0, Zola, ""), Missing);
-        assert_eq!(t(0, PostUrl, "2010-07-21-name"), Post(2));
-        assert_eq!(t(0, PostUrl, "/2010-07-21-name"), Post(2));
-        assert_eq!(t(0, PostUrl, "_posts/2010-07-21-name"), Post(2));
-        assert_eq!(t(0, PostUrl, "2010-07-21-other"), Missing);
-        // Hugo: a bundle by its folder, a path with or without extension, relative paths.
-        assert_eq!(t(0, Ref, "bundle"), Post(3));
-        assert_eq!(t(0, Relref, "posts/bundle/index.md"), Post(3));
-        assert_eq!(t(0, Ref, "/posts/other"), Post(4));
-        assert_eq!(t(3, Ref, "../other.md"), Post(4));
-        assert_eq!(t(3, Ref, "other.md"), Post(4));
-        assert_eq!(t(4, Ref, ""), Post(4));
-        assert_eq!(t(0, Ref, "dup.md"), Ambiguous(vec![5, 6]));
-        assert_eq!(t(0, SiteUrl, ""), Site("https://x.org".into()));
-        assert_eq!(t(0, BaseUrl, ""), Site("/blog".into()));
-        let links = snap.links_from(3);
+    fn posts_are_placed_by_the_pattern_in_the_sites_zone_or_their_own_path() {
+        let site = dated_site("/:year/:month/:day/:slug.html");
+        let mut p = post(1, "a", &site);
+        // 23:30 UTC is the next day at +02:00.
         assert_eq!(
-            links.resolve(Ref, "../other.md").as_deref(),
-            Some("/blog/p4/")
+            (p.dir.as_str(), p.file.as_str(), p.path.as_str()),
+            ("2024/05/02", "2024/05/02/a.html", "/blog/2024/05/02/a.html")
         );
-        assert_eq!(links.resolve(Ref, "dup.md"), None);
-        assert_eq!(links.resolve(Zola, "nothing.md"), None);
+        assert_eq!(p.base(), "/blog/2024/05/02/");
+        p.row.path = Some("/:categories/:title/".into());
+        assert_eq!(p.place(&site, "tech/rust"), None);
+        assert_eq!(p.path, "/blog/tech/rust/a/");
+        p.row.path = Some("/:nope/".into());
+        let w = p.place(&site, "").unwrap();
+        assert!(w.contains(":nope") && w.contains("post edit #1"), "{w}");
+        assert_eq!(p.file, "2024/05/02/a.html");
+    }
+
+    #[test]
+    fn two_posts_with_one_url_get_one_each_with_a_warning() {
+        let site = dated_site("/:year/:slug/");
+        let mut posts = vec![post(7, "same", &site), post(3, "same", &site)];
+        let mut warnings = Vec::new();
+        unique_files(&site, &mut posts, &mut warnings);
+        assert_eq!(posts[1].file, "2024/same/index.html");
+        assert_eq!(posts[0].file, "2024/same-7/index.html");
+        assert_eq!(posts[0].path, "/blog/2024/same-7/");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("(id 7)"), "{warnings:?}");
+    }
+
+    #[test]
+    fn earlier_pages_of_moved_posts_become_redirects() {
+        let site = dated_site("/:year/:slug/");
+        let mut snap = Snapshot {
+            posts: vec![post(1, "a", &site), post(2, "b", &site)],
+            aliases: vec![Alias {
+                post: 1,
+                file: "old/b/index.html".into(),
+            }],
+            ..Snapshot::default()
+        };
+        snap.keep_earlier_pages(vec![
+            (1, "posts/a/index.html".into()),
+            (1, "2024/a/index.html".into()),
+            // Its own alias now, and a post not on the site: no redirect.
+            (2, "old/b/index.html".into()),
+            (3, "posts/gone/index.html".into()),
+        ]);
+        assert_eq!(
+            snap.moved,
+            [Moved {
+                id: 1,
+                file: "posts/a/index.html".into()
+            }]
+        );
+        assert_eq!(snap.aliases.len(), 2);
+        assert_eq!(snap.aliases[1].post, 0);
+        assert_eq!(snap.unrecorded, [(2, "2024/b/index.html".to_string())]);
     }
 
     #[test]
@@ -1167,7 +1368,6 @@ mod tests {
             updated: None,
             read_time: 1,
             extra: serde_json::Value::Null,
-            source_path: None,
         };
         Post::new(row, &SiteInfo::default(), DateTime::UNIX_EPOCH)
     }
@@ -1202,6 +1402,82 @@ mod tests {
                 "alias \"/bad/../x\" of post \"b\" skipped: it contains `.` or `..`",
             ]
         );
+    }
+
+    fn with_sources(sources: &[Option<&str>]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        snap.site.root = "/blog/".into();
+        snap.site.origin = "https://x.org".into();
+        for (i, source) in sources.iter().enumerate() {
+            let row = PostRow {
+                id: i as i64,
+                title: format!("Post {i}"),
+                subtitle: None,
+                slug: format!("p{i}"),
+                content: None,
+                content_hash: String::new(),
+                excerpt: None,
+                cover_image: None,
+                author_id: None,
+                status: PostStatus::Published,
+                date: "2020-01-01 00:00:00".parse().unwrap(),
+                updated: None,
+                read_time: 1,
+                extra: serde_json::Value::Null,
+                source_path: source.map(String::from),
+            };
+            let mut p = Post::new(row, &snap.site, Utc::now());
+            p.path = format!("/blog/p{i}/");
+            snap.posts.push(p);
+        }
+        snap
+    }
+
+    #[test]
+    fn links_find_posts_by_their_source_files() {
+        let snap = with_sources(&[
+            Some("zola/content/blog/a.md"),
+            Some("zola/content/sub-blog/a.md"),
+            Some("/abs/jekyll/_posts/2010-07-21-name.markdown"),
+            Some("hugo/content/posts/bundle/index.md"),
+            Some("hugo/content/posts/other.md"),
+            Some("x/dup.md"),
+            Some("y/dup.md"),
+            None,
+            Some("zola/content/a.md"),
+        ]);
+        let t = |from: usize, kind: RefKind, target: &str| snap.link_target(from, kind, target);
+        use LinkTarget::*;
+        use RefKind::*;
+        assert_eq!(t(0, Zola, "blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "sub-blog/a.md"), Post(1));
+        // The one nearest the root: `@/a.md` is content/a.md.
+        assert_eq!(t(0, Zola, "a.md"), Post(8));
+        assert_eq!(t(0, Zola, "content/blog/a.md"), Post(0));
+        assert_eq!(t(0, Zola, "log/a.md"), Missing);
+        assert_eq!(t(0, Zola, "blog/b.md"), Missing);
+        assert_eq!(t(0, Zola, ""), Missing);
+        assert_eq!(t(0, PostUrl, "2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "_posts/2010-07-21-name"), Post(2));
+        assert_eq!(t(0, PostUrl, "2010-07-21-other"), Missing);
+        // Hugo: a bundle by its folder, a path with or without extension, relative paths.
+        assert_eq!(t(0, Ref, "bundle"), Post(3));
+        assert_eq!(t(0, Relref, "posts/bundle/index.md"), Post(3));
+        assert_eq!(t(0, Ref, "/posts/other"), Post(4));
+        assert_eq!(t(3, Ref, "../other.md"), Post(4));
+        assert_eq!(t(3, Ref, "other.md"), Post(4));
+        assert_eq!(t(4, Ref, ""), Post(4));
+        assert_eq!(t(0, Ref, "dup.md"), Ambiguous(vec![5, 6]));
+        assert_eq!(t(0, SiteUrl, ""), Site("https://x.org".into()));
+        assert_eq!(t(0, BaseUrl, ""), Site("/blog".into()));
+        let links = snap.links_from(3);
+        assert_eq!(
+            links.resolve(Ref, "../other.md").as_deref(),
+            Some("/blog/p4/")
+        );
+        assert_eq!(links.resolve(Ref, "dup.md"), None);
+        assert_eq!(links.resolve(Zola, "nothing.md"), None);
     }
 
     #[test]

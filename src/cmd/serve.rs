@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         workers: cfg.workers,
         output: output.clone(),
         store: settings.store.clone(),
-        posts_segment: settings.config.urls.posts.clone(),
+        post_pattern: settings.post_pattern.clone(),
         record_views: cfg.record_views,
         flush_interval: settings.flush_interval,
         drafts: args.drafts,

@@ -36,6 +36,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "image",
     "aliases",
     "redirect_from",
+    "path",
+    "permalink",
+    "url",
     "taxonomies",
     "extra",
 ];
@@ -110,7 +113,23 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         }
     };
 
-    // Dates: the front matter wins over the file name; the file's time is the last resort.
+    // The post's own URL: Zola's `path`, Jekyll's `permalink`, Hugo's `url`.
+    let path = match take_text(&mut fm, &["path", "permalink", "url"]) {
+        Some((key, text)) => {
+            let p = normalise_path(&text);
+            match crate::permalinks::Pattern::parse(&p) {
+                Ok(_) => Some(p),
+                Err(e) => {
+                    problems.push(problem(line_of(key), format!("`{key}` {text:?}: {e}")));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+
+    // Dates: the front matter, then the file name, then a date in the post's path; the
+    // file's time is the last resort, with a warning.
     let published = fm.remove("published");
     let mut date_text = take_text(&mut fm, &["date"]);
     if date_text.is_none() {
@@ -118,7 +137,11 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
             date_text = Some(("published", s.clone()));
         }
     }
-    let from_name = names.date.and_then(|d| midnight(d, &ctx.timezone));
+    let date_text_missing = date_text.is_none();
+    let name_date = names
+        .date
+        .or_else(|| path.as_deref().and_then(date_in_path));
+    let from_name = name_date.and_then(|d| midnight(d, &ctx.timezone));
     let published_at = match date_text {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
             Ok(d) => Some(d),
@@ -132,8 +155,8 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
                     warnings.push(problem(
                         line_of(key),
                         format!(
-                            "{msg}; using the date of the file name instead ({})",
-                            names.date.map(|d| d.to_string()).unwrap_or_default()
+                            "{msg}; using the date of the file name or path instead ({})",
+                            name_date.map(|d| d.to_string()).unwrap_or_default()
                         ),
                     ));
                     Some(d)
@@ -146,6 +169,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         },
         None => from_name.or(ctx.file_time),
     };
+    let dated_by_file = date_text_missing && from_name.is_none() && published_at.is_some();
     let modified_at = match take_text(&mut fm, &["updated", "lastmod", "last_modified_at"]) {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
             Ok(d) => Some(Timestamp::from(d)),
@@ -192,6 +216,18 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
     }
     if let Some(forced) = ctx.forced_status {
         status = forced;
+    }
+    if dated_by_file && status != PostStatus::Draft {
+        if let Some(d) = published_at {
+            warnings.push(Problem::at(
+                rel_path,
+                None,
+                format!(
+                    "no date in the front matter, the file name or its path; dated by the file's modification time ({} UTC): add `date:` to keep it",
+                    d.format(Timestamp::FORMAT)
+                ),
+            ));
+        }
     }
 
     // One markdown parse gives both the derived excerpt and the word count.
@@ -294,6 +330,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         tags,
         authors,
         aliases,
+        path,
         extra,
     };
     Ok((fields, warnings))
@@ -455,6 +492,24 @@ fn author_list(v: &Value) -> Vec<AuthorRef> {
     }
 }
 
+/// A post's own path as a site path starting with `/` (Zola writes it without; a full URL
+/// keeps only its path).
+fn normalise_path(p: &str) -> String {
+    normalise_alias(p)
+}
+
+/// The date a path holds as `YYYY/MM/DD` or `YYYY-MM-DD` (`/2021/06/17/some-post/`).
+fn date_in_path(p: &str) -> Option<chrono::NaiveDate> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?:^|[/_-])(\d{4})[/-](\d{2})[/-](\d{2})(?:$|[/_.-])")
+            .expect("valid regex")
+    });
+    let c = re.captures(p)?;
+    let n = |i: usize| c[i].parse::<u32>().ok();
+    chrono::NaiveDate::from_ymd_opt(n(1)? as i32, n(2)?, n(3)?)
+}
+
 /// Aliases are site paths starting with `/` (a full URL keeps only its path).
 fn normalise_alias(a: &str) -> String {
     let a = a.trim();
@@ -486,6 +541,7 @@ fn dedup_by_key<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 mod tests {
     use super::*;
     use crate::config::Timezone;
+    use chrono::NaiveDate;
 
     fn ctx() -> ParseContext {
         ParseContext {
@@ -561,6 +617,57 @@ mod tests {
             "jekyll-3-0-released"
         );
         assert_eq!(parse("index.md", "x").slug, "index");
+    }
+
+    #[test]
+    fn a_posts_own_path_is_read_in_every_spelling_and_dates_it() {
+        let p = parse(
+            "some-post.md",
+            "+++\npath = \"2021/06/17/some-post/\"\n+++\n",
+        );
+        assert_eq!(p.path.as_deref(), Some("/2021/06/17/some-post/"));
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2021-06-17 00:00:00")
+        );
+        let p = parse("a.md", "---\npermalink: /:categories/:title.html\n---\n");
+        assert_eq!(p.path.as_deref(), Some("/:categories/:title.html"));
+        assert_eq!(p.published_at, None);
+        let p = parse(
+            "a.md",
+            "---\nurl: https://example.com/about/\ndate: 2020-01-02\n---\n",
+        );
+        assert_eq!(p.path.as_deref(), Some("/about/"));
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2020-01-02 00:00:00")
+        );
+        let e = read("a.md", b"---\ntitle: A\npath: /:yaer/x/\n---\n", &ctx()).unwrap_err();
+        assert!(e[0].to_string().contains("a.md:3: `path`"), "{e:?}");
+        assert!(e[0].to_string().contains(":yaer"), "{e:?}");
+        assert_eq!(
+            date_in_path("/blog/2021-06-17-x/"),
+            NaiveDate::from_ymd_opt(2021, 6, 17)
+        );
+        assert_eq!(date_in_path("/v12345/06/17/"), None);
+        assert_eq!(date_in_path("/2021/13/01/x/"), None);
+    }
+
+    #[test]
+    fn a_date_from_the_files_time_is_warned_about_unless_a_draft() {
+        let mut c = ctx();
+        c.file_time = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        let (p, w) = read("notes/undated.md", b"Text", &c).unwrap();
+        assert!(p.published_at.is_some());
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].to_string().starts_with("notes/undated.md: no date"),
+            "{w:?}"
+        );
+        let (_, w) = read("undated.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = read("2024-01-02-dated.md", b"Text", &c).unwrap();
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

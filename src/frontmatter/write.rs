@@ -84,6 +84,15 @@ pub fn front_matter(post: &PostFields, tz: &Timezone, format: Format) -> Vec<(St
     if let Some(c) = &post.cover_image {
         put("cover", c.clone().into());
     }
+    if let Some(p) = &post.path {
+        // Each generator's own key; Zola's path is relative to the site.
+        match format {
+            Format::Zola => put("path", p.trim_start_matches('/').into()),
+            Format::Hugo => put("url", p.clone().into()),
+            Format::Jekyll => put("permalink", p.clone().into()),
+            Format::Plain => put("path", p.clone().into()),
+        }
+    }
     if !post.aliases.is_empty() {
         let key = if format == Format::Jekyll {
             "redirect_from"
@@ -139,7 +148,9 @@ fn zola_toml(mut fm: Map<String, Value>) -> Result<String> {
     if let Some(s) = fm.remove("summary") {
         top.insert("description".into(), s);
     }
-    for k in ["title", "slug", "date", "updated", "draft", "aliases"] {
+    for k in [
+        "title", "slug", "path", "date", "updated", "draft", "aliases",
+    ] {
         if let Some(v) = fm.remove(k) {
             top.insert(k.to_string(), v);
         }
@@ -176,6 +187,7 @@ mod tests {
                 email: Some("ann@x".into()),
             }],
             aliases: vec!["/old/".into()],
+            path: Some("/2024/05/01/hello/".into()),
             extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
         }
     }
@@ -204,6 +216,7 @@ mod tests {
         assert_eq!(back.categories, p.categories);
         assert_eq!(back.tags, p.tags);
         assert_eq!(back.aliases, p.aliases);
+        assert_eq!(back.path, p.path);
         assert_eq!(back.extra, p.extra);
         assert_eq!(back.authors[0].name, "Ann");
     }
@@ -225,5 +238,6 @@ mod tests {
         );
         assert_eq!(fm["extra"]["mood"].as_str(), Some("happy"));
         assert_eq!(fm["description"].as_str(), Some("Short"));
+        assert_eq!(fm["path"].as_str(), Some("2024/05/01/hello/"));
     }
 }

@@ -242,7 +242,8 @@ pub(super) fn source_scope(settings: &Settings, root: &Path) -> Result<String> {
 /// A file after the parallel stage.
 enum Staged {
     Unchanged {
-        slug: String,
+        /// The output file of its page.
+        url: String,
     },
     Parsed {
         post: Box<ParsedPost>,
@@ -254,7 +255,12 @@ enum Staged {
 }
 
 /// Reads, hashes and (when changed) parses one file.
-fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseContext) -> Staged {
+fn stage(
+    settings: &Settings,
+    file: &media::SourceFile,
+    known: Option<&&IndexedPost>,
+    ctx: &ParseContext,
+) -> Staged {
     use std::io::Read;
     let fail = |msg: String| Staged::Failed(vec![Problem::at(&file.rel, None, msg)]);
     // One open: the size check, the modification time and the bytes all come from it.
@@ -306,7 +312,7 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
         // the hash, so a file that comes back restores its post).
         if p.source_hash.as_deref() == Some(hash.as_str()) && same_status {
             return Staged::Unchanged {
-                slug: p.slug.clone(),
+                url: indexed_file(settings, p),
             };
         }
     }
@@ -326,6 +332,62 @@ fn stage(file: &media::SourceFile, known: Option<&&IndexedPost>, ctx: &ParseCont
     }
 }
 
+/// The output file of the page of a post read from a file (URLs are compared by it:
+/// `/a/` and `/a/index.html` are one page).
+fn fields_file(settings: &Settings, f: &PostFields) -> String {
+    let date = f.published_at.unwrap_or_else(Timestamp::now);
+    let cats = crate::permalinks::categories_value(
+        f.categories
+            .iter()
+            .map(|c| c.names().iter().map(String::as_str)),
+    );
+    page_file(settings, &f.slug, &f.title, date, &cats, f.path.as_deref())
+}
+
+/// The output file of the page of a post in the store.
+fn indexed_file(settings: &Settings, p: &IndexedPost) -> String {
+    let cats = crate::permalinks::categories_value(
+        p.categories.iter().map(|c| c.iter().map(String::as_str)),
+    );
+    page_file(
+        settings,
+        &p.slug,
+        &p.title,
+        p.date,
+        &cats,
+        p.path.as_deref(),
+    )
+}
+
+fn page_file(
+    settings: &Settings,
+    slug: &str,
+    title: &str,
+    date: Timestamp,
+    categories: &str,
+    own: Option<&str>,
+) -> String {
+    let d = date.utc();
+    let keys = crate::permalinks::Keys {
+        date: d
+            .with_timezone(&settings.timezone.offset_at(d))
+            .date_naive(),
+        slug,
+        title,
+        categories,
+        section: "",
+    };
+    crate::permalinks::locate(&settings.post_pattern, own, &keys).file
+}
+
+/// The URL path (below the site root) of a page's output file, for messages.
+fn url_of(file: &str) -> String {
+    match file.strip_suffix("index.html") {
+        Some(dir) => format!("/{dir}"),
+        None => format!("/{file}"),
+    }
+}
+
 /// Files parsed together while the writer stores the previous batch.
 const BATCH: usize = 256;
 
@@ -334,20 +396,21 @@ struct Apply<'a, 'c> {
     settings: &'a Settings,
     shown: &'a dyn Fn(&str) -> String,
     by_path: &'a HashMap<&'a str, &'a IndexedPost>,
-    by_slug: &'a HashMap<&'a str, &'a IndexedPost>,
+    /// Posts by the output file of their page (see `page_file`).
+    by_url: &'a HashMap<String, &'a IndexedPost>,
     default_author: Option<AuthorRef>,
     w: Writer<'c>,
     summary: ImportSummary,
     problems: Vec<Problem>,
-    /// slug → the file that has it (duplicates name both files).
-    slugs: HashMap<String, &'a str>,
+    /// The output file of a page → the file whose post it is (duplicates name both files).
+    urls: HashMap<String, &'a str>,
     copies: Vec<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl<'a, 'c> Apply<'a, 'c> {
     fn file(&mut self, f: &'a media::SourceFile, key: &str, staged: Staged) -> Result<()> {
         let shown = self.shown;
-        let slug = match &staged {
+        let url = match &staged {
             Staged::Failed(ps) => {
                 self.problems.extend(ps.iter().map(|p| Problem {
                     path: shown(&p.path),
@@ -355,7 +418,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                 }));
                 return Ok(());
             }
-            Staged::Unchanged { slug } => slug.clone(),
+            Staged::Unchanged { url } => url.clone(),
             Staged::Parsed { post, .. } => {
                 self.summary
                     .warnings
@@ -363,15 +426,16 @@ impl<'a, 'c> Apply<'a, 'c> {
                         path: shown(&p.path),
                         ..p.clone()
                     }));
-                post.fields.slug.clone()
+                fields_file(self.settings, &post.fields)
             }
         };
-        if let Some(other) = self.slugs.insert(slug.clone(), &f.rel) {
+        if let Some(other) = self.urls.insert(url.clone(), &f.rel) {
             self.problems.push(Problem::new(
                 &shown(&f.rel),
                 1,
                 format!(
-                    "the slug {slug:?} is also the slug of {}; give one of them another `slug:`",
+                    "its URL {} is also the URL of {}; give one of them another `slug:` or `path:`",
+                    url_of(&url),
                     shown(other)
                 ),
             ));
@@ -381,7 +445,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                 post,
                 hash,
                 content_hash,
-            } if self.problems.is_empty() => self.write(f, key, *post, hash, &content_hash),
+            } if self.problems.is_empty() => self.write(f, key, *post, hash, &content_hash, &url),
             Staged::Unchanged { .. } => {
                 self.summary.unchanged += 1;
                 Ok(())
@@ -398,20 +462,20 @@ impl<'a, 'c> Apply<'a, 'c> {
         post: ParsedPost,
         hash: String,
         content_hash: &str,
+        url: &str,
     ) -> Result<()> {
         let shown = self.shown;
         let fields = &post.fields;
-        let target = match (
-            self.by_path.get(key),
-            self.by_slug.get(fields.slug.as_str()),
-        ) {
+        // The post of this file, else the post at this URL (the same post imported from
+        // another folder); never a post that merely shares the slug.
+        let target = match (self.by_path.get(key), self.by_url.get(url)) {
             (Some(a), Some(b)) if a.id != b.id => {
                 self.problems.push(Problem::new(
                     &shown(&f.rel),
                     1,
                     format!(
-                        "the slug {:?} is taken by another post ({}); give this one another `slug:`",
-                        fields.slug,
+                        "its URL {} is taken by another post ({}); give this one another `slug:` or `path:`",
+                        url_of(url),
                         b.source_path.as_deref().unwrap_or("made in the store")
                     ),
                 ));
@@ -430,8 +494,18 @@ impl<'a, 'c> Apply<'a, 'c> {
             author_id = author_id.or(Some(id));
         }
         let mut files = Vec::with_capacity(f.media.len());
+        // Media wait under `media/<slug>/`; when slugs need not be unique (a pattern of its
+        // own, a post's own path), under the folder of the post's URL, which is.
+        let folder = if self.settings.config.permalinks.posts.is_none() && fields.path.is_none() {
+            fields.slug.clone()
+        } else {
+            let stem = url.strip_suffix("/index.html");
+            stem.or_else(|| url.strip_suffix(".html"))
+                .unwrap_or(url)
+                .to_string()
+        };
         for m in &f.media {
-            let dest = self.settings.media.join(&fields.slug).join(&m.rel);
+            let dest = self.settings.media.join(&folder).join(&m.rel);
             let file_path = match dest.strip_prefix(&self.settings.root) {
                 Ok(p) => p
                     .components()
@@ -535,7 +609,10 @@ fn run(
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
         .collect();
-    let by_slug: HashMap<&str, &IndexedPost> = index.iter().map(|p| (p.slug.as_str(), p)).collect();
+    let by_url: HashMap<String, &IndexedPost> = index
+        .iter()
+        .map(|p| (indexed_file(settings, p), p))
+        .collect();
     phase("store index read");
 
     let mut ctx = ParseContext::for_site(settings);
@@ -554,7 +631,7 @@ fn run(
         settings,
         shown: &shown,
         by_path: &by_path,
-        by_slug: &by_slug,
+        by_url: &by_url,
         default_author: AuthorRef::new(Some(settings.config.author.clone()), None),
         w: tx
             .writer(Timestamp::now())
@@ -565,7 +642,7 @@ fn run(
             ..Default::default()
         },
         problems: found.problems.clone(),
-        slugs: HashMap::new(),
+        urls: HashMap::new(),
         copies: Vec::new(),
     };
 
@@ -574,7 +651,7 @@ fn run(
             .par_iter()
             .zip(keys[range].par_iter())
             .map(|(f, key)| {
-                let s = stage(f, by_path.get(key.as_str()), &ctx);
+                let s = stage(settings, f, by_path.get(key.as_str()), &ctx);
                 bar.inc(1);
                 s
             })

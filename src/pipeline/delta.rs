@@ -27,7 +27,7 @@ use crate::markdown::{self, Rendered};
 use crate::model::Timestamp;
 use crate::output::Patch;
 use crate::render::{self, Planner};
-use crate::snapshot::{alias_file, media_of, Post, SiteInfo, Snapshot};
+use crate::snapshot::{alias_file, categories_of, media_of, Post, SiteInfo, Snapshot};
 use crate::store::changes::{ChangeMark, Changes};
 use crate::store::site::{SiteQuery, SiteRows};
 
@@ -111,7 +111,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
     for &i in &changed {
         let p = &snap.posts[i];
         let before = keys[i];
-        let base = body_key(&p.row.content_hash, md, &p.path);
+        let base = body_key(&p.row.content_hash, md, p.base());
         let known = cache.links(&base);
         keys[i] = known.map_or(base, |l| links::key(&snap, i, &base, l));
         summaries[i] = match cache.summary(&keys[i]) {
@@ -356,8 +356,14 @@ fn patch_posts(
         let mut p = Post::new(row, &snap.site, now);
         p.derive_read_time(wpm);
         let old = &snap.posts[i];
+        // Its categories are checked unchanged below: their `:categories` value too.
+        let categories = categories_of(&snap.categories, &old.categories);
+        if p.place(&snap.site, &categories).is_some() {
+            return Err(format!("post {id} has a path that cannot be used"));
+        }
         let moved = p.row.slug != old.row.slug
             || p.dir != old.dir
+            || p.file != old.file
             || p.path != old.path
             || p.row.status != old.row.status
             || p.scheduled != old.scheduled
@@ -383,10 +389,11 @@ fn patch_posts(
         {
             return Err(format!("post {id} changed author, tags or categories"));
         }
+        // Redirects from pages it had before (`Snapshot::moved`) are not the store's aliases.
         let old_aliases: Vec<&str> = snap
             .aliases
             .iter()
-            .filter(|a| a.post == i)
+            .filter(|a| a.post == i && !snap.moved.iter().any(|m| m.file == a.file))
             .map(|a| a.file.as_str())
             .collect();
         let new_aliases: Vec<std::result::Result<String, String>> = rows

@@ -112,6 +112,15 @@ impl<'a> Run<'a> {
         Timestamp::from_utc(self.now)
     }
 
+    /// Records the pages this build published posts at (see `Store::remember_pages`), so a
+    /// post whose URL changes later keeps a redirect at each. A failure only warns: the next
+    /// build records them.
+    pub fn remember_pages(&self, pages: &[(i64, String)]) {
+        if let Err(e) = self.store.remember_pages(pages) {
+            eprintln!("warning: cannot record the posts' pages in the store: {e}");
+        }
+    }
+
     /// Lets the store forget the change log up to what this build read (see
     /// `Store::prune_changes`); a log that stays long only costs space.
     pub fn prune_change_log(&self, seq: i64) {
@@ -309,7 +318,7 @@ pub(super) fn render_post(
         .or_else(|| read.get(&p.row.id).map(String::as_str))
         .unwrap_or("");
     let opts = MarkdownOptions {
-        link_base: Some(p.path.clone()),
+        link_base: Some(p.base().to_string()),
         ..md.clone()
     };
     markdown::render_linked(content, &opts, &snap.links_from(i))

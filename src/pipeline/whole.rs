@@ -79,7 +79,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let bases: Vec<[u8; 32]> = snap
         .posts
         .iter()
-        .map(|p| body_key(&p.row.content_hash, md, &p.path))
+        .map(|p| body_key(&p.row.content_hash, md, p.base()))
         .collect();
     let mut keys: Vec<[u8; 32]> = (0..bases.len())
         .map(|i| match cache.links(&bases[i]) {
@@ -185,6 +185,12 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     drop(renderer);
     let mut warnings = snap.warnings.clone();
     warnings.extend(link_warnings);
+    // A build with drafts shows pages readers never saw: they need no redirect later.
+    let unrecorded = if opts.drafts {
+        Vec::new()
+    } else {
+        snap.unrecorded.clone()
+    };
     let next = BuildState {
         inputs: run.inputs,
         site: committed.manifest,
@@ -201,6 +207,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     };
     stages::keep_state(&next, &run.state_file);
     run.prune_change_log(mark.seq);
+    run.remember_pages(&unrecorded);
     run.clock.phase("state kept");
     // Freeing the snapshot takes milliseconds nobody needs to wait for.
     std::thread::spawn(move || drop(next));

@@ -491,7 +491,7 @@ impl<'a> Renderer<'a> {
         if let Some(s) = &self.body(i).summary_html {
             // Listings show the summary away from the post's folder: relative links and
             // images (raw HTML included) must point into it.
-            return rebase_links(s, &self.post(i).path);
+            return rebase_links(s, self.post(i).base());
         }
         let e = self.plan.excerpt(i);
         if e.is_empty() {
@@ -507,7 +507,7 @@ impl<'a> Renderer<'a> {
         } else if v.starts_with('/') {
             self.plan.snap.site.path(v)
         } else {
-            format!("{}{}", p.path, v.trim_start_matches("./"))
+            format!("{}{}", p.base(), v.trim_start_matches("./"))
         }
     }
 
@@ -727,6 +727,7 @@ mod tests {
                 title: "Hello".into(),
                 subtitle: None,
                 slug: "hello".into(),
+                path: None,
                 content: None,
                 content_hash: String::new(),
                 excerpt: Some("An excerpt.".into()),
@@ -744,6 +745,7 @@ mod tests {
             categories: Vec::new(),
             tags: Vec::new(),
             dir: "posts/hello".into(),
+            file: "posts/hello/index.html".into(),
             path: "/posts/hello/".into(),
             newer: None,
             older: None,

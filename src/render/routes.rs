@@ -181,7 +181,7 @@ pub fn route(snap: &Snapshot, job: Job) -> (String, String) {
     let plain = |f: String| (f.clone(), s.path(&f));
     match job {
         Job::Listing(scope, n) => dir_page(page_dir(snap, scope, n)),
-        Job::Post(i) => dir_page(snap.posts[i].dir.clone()),
+        Job::Post(i) => (snap.posts[i].file.clone(), snap.posts[i].path.clone()),
         Job::Categories => dir_page(s.urls.categories.clone()),
         Job::Tags => dir_page(s.urls.tags.clone()),
         Job::Archive => dir_page(s.urls.archive.clone()),

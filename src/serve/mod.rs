@@ -40,6 +40,7 @@ use hyper::header::{
 use hyper::Method;
 
 use crate::model::Timestamp;
+use crate::permalinks::Pattern;
 use crate::store::views::NewView;
 use crate::store::Store;
 use device::Device;
@@ -63,8 +64,8 @@ pub struct ServeOptions {
     pub output: PathBuf,
     /// The store views are recorded in.
     pub store: PathBuf,
-    /// The URL segment posts are published under (`posts` → `/posts/<slug>/`).
-    pub posts_segment: String,
+    /// Where posts are published (`[permalinks] posts`): what tells a post page's slug.
+    pub post_pattern: Pattern,
     pub record_views: bool,
     /// Longest time a recorded view waits before it is committed.
     pub flush_interval: Duration,
@@ -81,7 +82,7 @@ pub struct ServeOptions {
 /// State every request reads.
 struct Shared {
     root: PathBuf,
-    posts_segment: String,
+    post_pattern: Pattern,
     slugs: RwLock<HashMap<String, i64>>,
     /// When the slugs were last re-read on a miss (milliseconds after `started`, plus 1,000).
     slugs_read_at: std::sync::atomic::AtomicU64,
@@ -220,7 +221,7 @@ impl Server {
         }
         let shared = Arc::new(Shared {
             root,
-            posts_segment: opts.posts_segment.clone(),
+            post_pattern: opts.post_pattern.clone(),
             slugs: RwLock::new(slugs),
             slugs_read_at: std::sync::atomic::AtomicU64::new(0),
             started: std::time::Instant::now(),
@@ -309,7 +310,7 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
         Resolved::File(file) => match file_response(shared, rq, &file, 200) {
             Ok(resp) => {
                 if resp.status == 200 && rq.method == Method::GET {
-                    if let Some(slug) = post_slug(&shared.posts_segment, path) {
+                    if let Some(slug) = post_slug(&shared.post_pattern, path) {
                         if let Some(id) = post_id(shared, &slug) {
                             *view = record(shared, rq, id);
                         }
@@ -329,14 +330,20 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
     }
 }
 
-/// The slug when `path` is a post page: `/<posts>/<slug>/` or `/<posts>/<slug>/index.html`.
-pub fn post_slug(posts_segment: &str, path: &str) -> Option<String> {
+/// The slug when `path` is a post page: the site's post pattern with the slug in it
+/// (`/posts/<slug>/` or `/posts/<slug>/index.html` by default).
+pub fn post_slug(pattern: &Pattern, path: &str) -> Option<String> {
     let segs = files::decode_segments(path).ok()?;
-    match segs.as_slice() {
-        [p, slug] if p == posts_segment && path.ends_with('/') => Some(slug.clone()),
-        [p, slug, index] if p == posts_segment && index == "index.html" => Some(slug.clone()),
-        _ => None,
-    }
+    let decoded = format!(
+        "/{}{}",
+        segs.join("/"),
+        if path.ends_with('/') && !segs.is_empty() {
+            "/"
+        } else {
+            ""
+        }
+    );
+    pattern.slug_of(&decoded)
 }
 
 fn beacon(
@@ -509,15 +516,22 @@ mod tests {
 
     #[test]
     fn post_pages_are_recognised() {
-        assert_eq!(post_slug("posts", "/posts/hello/"), Some("hello".into()));
+        let posts = Pattern::default();
+        assert_eq!(post_slug(&posts, "/posts/hello/"), Some("hello".into()));
         assert_eq!(
-            post_slug("posts", "/posts/hello/index.html"),
+            post_slug(&posts, "/posts/hello/index.html"),
             Some("hello".into())
         );
-        assert_eq!(post_slug("posts", "/posts/hello"), None);
-        assert_eq!(post_slug("posts", "/posts/"), None);
-        assert_eq!(post_slug("posts", "/tags/hello/"), None);
-        assert_eq!(post_slug("posts", "/posts/a/b/"), None);
+        assert_eq!(post_slug(&posts, "/posts/hello"), None);
+        assert_eq!(post_slug(&posts, "/posts/"), None);
+        assert_eq!(post_slug(&posts, "/tags/hello/"), None);
+        assert_eq!(post_slug(&posts, "/posts/a/b/"), None);
+        assert_eq!(post_slug(&posts, "/posts/h%C3%A9/"), Some("hé".into()));
+        let dated = Pattern::parse("/:year/:month/:day/:slug.html").unwrap();
+        assert_eq!(
+            post_slug(&dated, "/2024/05/01/hello.html"),
+            Some("hello".into())
+        );
     }
 
     #[test]
@@ -571,7 +585,7 @@ mod live_tests {
             workers: 2,
             output: output.to_path_buf(),
             store: store.to_path_buf(),
-            posts_segment: "posts".into(),
+            post_pattern: Pattern::default(),
             record_views: true,
             flush_interval: Duration::from_millis(50),
             drafts: false,

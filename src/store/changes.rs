@@ -125,7 +125,7 @@ pub fn watch(conn: &Connection) -> rusqlite::Result<()> {
     for name in &missing {
         tx.execute_batch(
             migration_sql(name)
-                .ok_or_else(|| misuse(format!("no CREATE TRIGGER {name} in migration 4")))?,
+                .ok_or_else(|| misuse(format!("no CREATE TRIGGER {name} in the migrations")))?,
         )?;
     }
     if !missing.is_empty() {
@@ -171,19 +171,19 @@ fn missing_triggers(conn: &Connection) -> rusqlite::Result<Vec<&'static str>> {
     Ok(missing)
 }
 
-/// The `CREATE TRIGGER` statement of one of the log's triggers, as migration 4 has it.
+/// The `CREATE TRIGGER` statement of one of the log's triggers, as the newest migration that
+/// makes it has it (migration 4, or a later one that rebuilt its table).
 fn migration_sql(name: &str) -> Option<&'static str> {
-    let up = super::migrate::MIGRATIONS
-        .iter()
-        .find(|m| m.name == "0004_site_changes")?
-        .up;
     let head = format!("CREATE TRIGGER {name}");
-    let start = up
-        .match_indices(&head)
-        .map(|(i, _)| i)
-        .find(|&i| up[i + head.len()..].starts_with(char::is_whitespace))?;
-    let end = start + up[start..].find("\nEND;")? + "\nEND;".len();
-    Some(&up[start..end])
+    super::migrate::MIGRATIONS.iter().rev().find_map(|m| {
+        let up = m.up;
+        let start = up
+            .match_indices(&head)
+            .map(|(i, _)| i)
+            .find(|&i| up[i + head.len()..].starts_with(char::is_whitespace))?;
+        let end = start + up[start..].find("\nEND;")? + "\nEND;".len();
+        Some(&up[start..end])
+    })
 }
 
 fn misuse(why: String) -> rusqlite::Error {

@@ -17,6 +17,13 @@ use thiserror::Error;
 pub enum ContentError {
     #[error("no post with slug {0:?}; `bloggo post list` (or `post list --deleted`) shows them")]
     NoPost(String),
+    #[error("the slug {slug:?} is the slug of {} posts: {}; name the one you mean by its id, e.g. `#{}`", .candidates.len(), .candidates.join(", "), .first)]
+    AmbiguousSlug {
+        slug: String,
+        /// `#id (source file or title)` of each.
+        candidates: Vec<String>,
+        first: i64,
+    },
     #[error("no user with email {0:?}; `bloggo user list` shows them")]
     NoUser(String),
     #[error("no category with slug {0:?}; `bloggo category list` shows them")]

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_import_metadata"),
     migration!(3, "0003_post_layout"),
     migration!(4, "0004_site_changes"),
+    migration!(5, "0005_post_paths"),
 ];
 
 /// The newest schema version this build knows.

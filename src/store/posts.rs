@@ -17,11 +17,19 @@ use super::content::{audit, versions};
 use super::Store;
 use crate::model::{CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
 
-/// What import needs to know about every post before it writes (loaded once).
+/// What import needs to know about every post before it writes (loaded once): enough to
+/// tell its file and its URL.
 #[derive(Debug, Clone)]
 pub struct IndexedPost {
     pub id: i64,
     pub slug: String,
+    pub title: String,
+    /// Its own URL path or pattern (`posts.path`).
+    pub path: Option<String>,
+    /// `published_at`, or `created_at` when it has none.
+    pub date: Timestamp,
+    /// Its categories as paths of names from the root.
+    pub categories: Vec<Vec<String>>,
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
     pub status: PostStatus,
@@ -85,7 +93,9 @@ pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
 
 fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
-        "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL FROM posts",
+        "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL, title, path,
+                COALESCE(published_at, created_at)
+         FROM posts ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(IndexedPost {
@@ -95,9 +105,40 @@ fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
             source_hash: r.get(3)?,
             status: r.get(4)?,
             deleted: r.get(5)?,
+            title: r.get(6)?,
+            path: r.get(7)?,
+            date: r.get(8)?,
+            categories: Vec::new(),
         })
     })?;
-    rows.collect()
+    let mut posts: Vec<IndexedPost> = rows.collect::<rusqlite::Result<_>>()?;
+    // Category paths: each category's names from the root, then each post's links.
+    let mut stmt = conn.prepare("SELECT id, name, parent_id FROM categories")?;
+    let cats: HashMap<i64, (String, Option<i64>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    let trail = |mut at: Option<i64>| {
+        let mut names = Vec::new();
+        let mut seen = HashSet::new();
+        while let Some(id) = at.filter(|id| seen.insert(*id)) {
+            let Some((name, parent)) = cats.get(&id) else {
+                break;
+            };
+            names.push(name.clone());
+            at = *parent;
+        }
+        names.reverse();
+        names
+    };
+    let mut stmt = conn.prepare("SELECT post_id, category_id FROM post_categories")?;
+    let links = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    for link in links {
+        let (post, cat) = link?;
+        if let Ok(i) = posts.binary_search_by_key(&post, |p| p.id) {
+            posts[i].categories.push(trail(Some(cat)));
+        }
+    }
+    Ok(posts)
 }
 
 /// One post to write: its fields and what the store keeps beside them.
@@ -216,7 +257,7 @@ pub struct Writer<'c> {
 
 /// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
 /// the ones `Writer::save` writes beside them.
-const FIELD_COLUMNS: [&str; 11] = [
+const FIELD_COLUMNS: [&str; 12] = [
     "title",
     "subtitle",
     "slug",
@@ -228,6 +269,7 @@ const FIELD_COLUMNS: [&str; 11] = [
     "modified_at",
     "read_time",
     "extra",
+    "path",
 ];
 const SAVED_COLUMNS: [&str; 3] = ["author_id", "source_path", "source_hash"];
 
@@ -253,12 +295,13 @@ pub(crate) fn read_fields(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Post
         modified_at: r.get(at + 8)?,
         read_time: r.get(at + 9)?,
         extra: serde_json::from_str(&extra).unwrap_or_default(),
+        path: r.get(at + 11)?,
         ..PostFields::default()
     })
 }
 
 /// The values of `FIELD_COLUMNS` and `SAVED_COLUMNS`, in that order.
-fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14] {
+fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 15] {
     let f = save.fields;
     [
         &f.title,
@@ -272,6 +315,7 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14]
         &f.modified_at,
         &f.read_time,
         extra,
+        &f.path,
         &save.author_id,
         &save.source_path,
         &save.source_hash,
@@ -280,9 +324,9 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 14]
 
 /// The SQL of a `Writer`, made once.
 struct Statements {
-    /// The saved columns are `?1` to `?14`, then `?15` the time, `?16` the content hash.
+    /// The saved columns are `?1` to `?15`, then `?16` the time, `?17` the content hash.
     insert: String,
-    /// As `insert`, and `?17` the id.
+    /// As `insert`, and `?18` the id.
     update: String,
     /// The saved columns of post `?1`, and whether it is deleted.
     select: String,
@@ -296,7 +340,7 @@ fn post_statements() -> Statements {
         .collect();
     let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let insert = format!(
-        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?15, ?15, ?16)",
+        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?16, ?16, ?17)",
         columns.join(", "),
         marks.join(", ")
     );
@@ -306,7 +350,7 @@ fn post_statements() -> Statements {
         .map(|(c, m)| format!("{c} = {m}"))
         .collect();
     let update = format!(
-        "UPDATE posts SET {}, updated_at = ?15, content_hash = ?16, deleted_at = NULL WHERE id = ?17",
+        "UPDATE posts SET {}, updated_at = ?16, content_hash = ?17, deleted_at = NULL WHERE id = ?18",
         sets.join(", ")
     );
     let select = format!(
@@ -657,10 +701,10 @@ impl<'c> Writer<'c> {
             .query_row([id], |r| {
                 Ok(Row {
                     fields: read_fields(r, 0)?,
-                    author_id: r.get(11)?,
-                    source_path: r.get(12)?,
-                    source_hash: r.get(13)?,
-                    deleted: r.get(14)?,
+                    author_id: r.get(12)?,
+                    source_path: r.get(13)?,
+                    source_hash: r.get(14)?,
+                    deleted: r.get(15)?,
                 })
             })
     }

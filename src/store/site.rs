@@ -34,6 +34,8 @@ pub struct PostRow {
     pub subtitle: Option<String>,
     /// As stored; the snapshot makes it a usable URL path segment.
     pub slug: String,
+    /// The post's own URL path or pattern (`posts.path`), when it has one.
+    pub path: Option<String>,
     /// The markdown, when it was read with the row (see [`SiteReader::rows`]); the build reads
     /// the others' when it renders them (see [`SiteReader::contents`]).
     pub content: Option<String>,
@@ -104,6 +106,8 @@ pub struct SiteRows {
     pub post_tags: Vec<(i64, i64)>,
     /// (post_id, path) of the selected posts.
     pub aliases: Vec<(i64, String)>,
+    /// (post_id, output file) of every page earlier builds published the selected posts at.
+    pub pages: Vec<(i64, String)>,
     pub files: Vec<FileRow>,
 }
 
@@ -199,6 +203,12 @@ impl<'c> SiteReader<'c> {
             for f in stmt.query_map([p.id], file_row)? {
                 rows.files.push(f?);
             }
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT post_id, file FROM post_pages WHERE post_id = ?1 ORDER BY file",
+            )?;
+            for page in stmt.query_map([p.id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                rows.pages.push(page?);
+            }
         }
         Ok(rows)
     }
@@ -218,13 +228,34 @@ impl<'c> SiteReader<'c> {
     }
 }
 
+impl super::Store {
+    /// Records the pages a build published posts at (post id, output file), so later builds
+    /// keep a redirect at each should a post's URL change (see `SiteRows::pages`).
+    pub fn remember_pages(&self, pages: &[(i64, String)]) -> rusqlite::Result<()> {
+        if pages.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO post_pages (post_id, file)
+                 SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
+            )?;
+            for (id, file) in pages {
+                stmt.execute(params![id, file])?;
+            }
+        }
+        tx.commit()
+    }
+}
+
 /// A post's columns, `content` only when something derived from it is missing. `content` is
 /// the table's last column: the other columns are read without touching the markdown's
 /// overflow pages.
 const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
             COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
-            source_path,
+            source_path, path,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
                       OR read_time = 0 THEN content END
      FROM posts";
@@ -232,7 +263,7 @@ const POST_COLUMNS: &str =
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
     let id: i64 = r.get(0)?;
     let slug: String = r.get(3)?;
-    let content: Option<String> = r.get(14)?;
+    let content: Option<String> = r.get(15)?;
     let content_hash = match r.get::<_, Option<String>>(12)? {
         Some(h) => h,
         None => super::content_hash(content.as_deref().unwrap_or_default()),
@@ -253,6 +284,7 @@ fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
         read_time: u32::try_from(r.get::<_, i64>(10)?.max(0)).unwrap_or(u32::MAX),
         extra: serde_json::from_str(r.get_ref(11)?.as_str()?).unwrap_or_default(),
         source_path: r.get(13)?,
+        path: nonblank(14)?,
         id,
         slug,
         content,
@@ -375,6 +407,12 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
 
     let mut stmt = tx.prepare("SELECT post_id, path FROM post_aliases ORDER BY path")?;
     rows.aliases = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut stmt = tx.prepare("SELECT post_id, file FROM post_pages ORDER BY post_id, file")?;
+    rows.pages = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .filter(|r| r.as_ref().map_or(true, |(id, _)| shown(*id)))
         .collect::<rusqlite::Result<_>>()?;

@@ -11,6 +11,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "post_aliases",
     "post_categories",
     "post_files",
+    "post_pages",
     "post_statistics",
     "post_tags",
     "post_versions",

@@ -417,7 +417,7 @@ fn every_problem_names_its_file_and_line() {
     let r = site.import(&dir, &[]).fails();
     let d = dir.display();
     for expected in [
-        format!("{d}/b/same.md:1: the slug \"same\" is also the slug of {d}/a/same.md"),
+        format!("{d}/b/same.md:1: its URL /posts/same/ is also the URL of {d}/a/same.md"),
         format!("{d}/latin1.md:4: not valid UTF-8"),
         format!("{d}/big.md:1: the file is 300 bytes, more than [content] max_file_size = 200"),
         format!("{d}/yaml.md:3: the YAML front matter does not parse"),

@@ -17,3 +17,4 @@ mod links;
 mod processes;
 mod props;
 mod serve;
+mod urls;

@@ -41,7 +41,7 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
         let slug = match &new.slug {
             Some(s) => {
                 let s = slug::slugify(s);
-                if posts::id_of(tx, &s).is_ok() {
+                if posts::slug_taken(tx, &s)? {
                     bail!("a post with the slug {s:?} already exists; pick another --slug");
                 }
                 s
@@ -148,6 +148,7 @@ fn changed_fields(a: &PostFields, b: &PostFields) -> Vec<&'static str> {
     check("categories", a.categories == b.categories);
     check("tags", a.tags == b.tags);
     check("aliases", a.aliases == b.aliases);
+    check("path", a.path == b.path);
     c
 }
 

@@ -122,13 +122,36 @@ pub fn list(conn: &Tx, f: &Filter, now: Timestamp) -> Result<Vec<Summary>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The id of the post with this slug (deleted ones included), or a typed error.
-pub fn id_of(conn: &Tx, slug: &str) -> Result<i64> {
-    conn.query_row("SELECT id FROM posts WHERE slug = ?1", [slug.trim()], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| ContentError::NoPost(slug.to_string()).into())
+/// The id of the post a command names (deleted ones included), or a typed error: `#42` (its
+/// id), or its slug when no other post has that slug (two posts may share one when their
+/// URLs differ; the error then lists them by id).
+pub fn id_of(conn: &Tx, name: &str) -> Result<i64> {
+    let name = name.trim();
+    if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()) {
+        return conn
+            .query_row("SELECT id FROM posts WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| ContentError::NoPost(name.to_string()).into());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, COALESCE(source_path, title) FROM posts WHERE slug = ?1 ORDER BY id",
+    )?;
+    let found: Vec<(i64, String)> = stmt
+        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    match found.as_slice() {
+        [] => Err(ContentError::NoPost(name.to_string()).into()),
+        [(id, _)] => Ok(*id),
+        [(first, _), ..] => Err(ContentError::AmbiguousSlug {
+            slug: name.to_string(),
+            candidates: found
+                .iter()
+                .map(|(id, what)| format!("#{id} ({what})"))
+                .collect(),
+            first: *first,
+        }
+        .into()),
+    }
 }
 
 /// Every post id (deleted ones too when asked), oldest first.
@@ -157,11 +180,11 @@ pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
             ),
             [id],
             |r| {
-                let author = match r.get::<_, Option<i64>>(12)? {
+                let author = match r.get::<_, Option<i64>>(13)? {
                     Some(id) => Some(Author {
                         id,
-                        name: r.get(13)?,
-                        email: r.get(14)?,
+                        name: r.get(14)?,
+                        email: r.get(15)?,
                     }),
                     None => None,
                 };
@@ -169,12 +192,12 @@ pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
                     id: r.get(0)?,
                     fields: read_fields(r, 1)?,
                     author,
-                    view_count: r.get(15)?,
-                    created_at: r.get(16)?,
-                    updated_at: r.get(17)?,
-                    deleted_at: r.get(18)?,
-                    source_path: r.get(19)?,
-                    source_hash: r.get(20)?,
+                    view_count: r.get(16)?,
+                    created_at: r.get(17)?,
+                    updated_at: r.get(18)?,
+                    deleted_at: r.get(19)?,
+                    source_path: r.get(20)?,
+                    source_hash: r.get(21)?,
                     files: Vec::new(),
                 })
             },
@@ -213,7 +236,16 @@ pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
     Ok(post)
 }
 
-/// A post by slug.
+/// Whether a post (deleted ones included) has this slug.
+pub fn slug_taken(conn: &Tx, slug: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM posts WHERE slug = ?1)",
+        [slug],
+        |r| r.get(0),
+    )?)
+}
+
+/// A post by slug or `#id` (see [`id_of`]).
 pub fn by_slug(conn: &Tx, slug: &str) -> Result<Post> {
     load(conn, id_of(conn, slug)?)
 }
@@ -257,7 +289,7 @@ fn check_fields(f: &PostFields) -> Result<PostFields> {
 /// are the caller's: see `versions::record`.
 pub fn create(conn: &Tx, fields: &PostFields, author_id: i64) -> Result<i64> {
     let fields = check_fields(fields)?;
-    if id_of(conn, &fields.slug).is_ok() {
+    if slug_taken(conn, &fields.slug)? {
         bail!("another post already has the slug {:?}", fields.slug);
     }
     let outcome = save(conn, None, &fields, Some(author_id), (None, None))
@@ -274,11 +306,13 @@ pub fn apply(
     author_id: Option<i64>,
 ) -> Result<()> {
     let fields = check_fields(fields)?;
-    let taken: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM posts WHERE slug = ?1 AND id <> ?2)",
-        params![fields.slug, post.id],
-        |r| r.get(0),
-    )?;
+    // A slug it already has may be shared (imported posts whose URLs differ); a new one may not.
+    let taken: bool = fields.slug != post.slug
+        && conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM posts WHERE slug = ?1 AND id <> ?2)",
+            params![fields.slug, post.id],
+            |r| r.get(0),
+        )?;
     if taken {
         bail!("another post already has the slug {:?}", fields.slug);
     }
@@ -407,4 +441,82 @@ pub fn stats(conn: &Tx, id: i64) -> Result<Option<Stats>> {
             },
         )
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_shared_slug_names_no_post_and_an_id_names_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite"), true).unwrap();
+        let ids = store
+            .write(|tx| {
+                let mut ids = Vec::new();
+                for (title, source) in [("One", "a/meetup.md"), ("Two", "b/meetup.md")] {
+                    let fields = PostFields {
+                        title: title.into(),
+                        slug: "meetup".into(),
+                        content: title.into(),
+                        ..PostFields::default()
+                    };
+                    let o = save(tx, None, &fields, None, (Some(source.into()), None))?;
+                    ids.push(o.id());
+                }
+                Ok::<_, anyhow::Error>(ids)
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                let e = id_of(tx, "meetup").unwrap_err();
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("2 posts")
+                        && msg.contains(&format!("#{} (a/meetup.md)", ids[0]))
+                        && msg.contains(&format!("#{} (b/meetup.md)", ids[1])),
+                    "{msg}"
+                );
+                assert!(matches!(
+                    e.downcast_ref::<ContentError>(),
+                    Some(ContentError::AmbiguousSlug { .. })
+                ));
+                assert_eq!(id_of(tx, &format!("#{}", ids[1]))?, ids[1]);
+                assert!(id_of(tx, "#999").is_err());
+                assert!(slug_taken(tx, "meetup")?);
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+        // Editing one keeps its shared slug; taking another post's slug is refused.
+        store
+            .write(|tx| {
+                let two = load(tx, ids[1])?;
+                let retitled = PostFields {
+                    title: "Two, again".into(),
+                    ..two.fields.clone()
+                };
+                apply(tx, &two, &retitled, None)?;
+                let other = save(
+                    tx,
+                    None,
+                    &PostFields {
+                        title: "Other".into(),
+                        slug: "other".into(),
+                        ..PostFields::default()
+                    },
+                    None,
+                    (None, None),
+                )
+                .map(|o| load(tx, o.id()))??;
+                let renamed = PostFields {
+                    slug: "meetup".into(),
+                    ..other.fields.clone()
+                };
+                let e = apply(tx, &other, &renamed, None).unwrap_err();
+                assert!(e.to_string().contains("already has the slug"), "{e}");
+                Ok::<_, anyhow::Error>(())
+            })
+            .unwrap();
+    }
 }

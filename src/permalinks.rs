@@ -1,0 +1,442 @@
+//! Post URL patterns: `[permalinks] posts = "/:year/:month/:day/:slug/"` and a post's own
+//! `path`/`permalink`/`url` front-matter key, parsed once ([`Pattern::parse`], which names an
+//! unknown placeholder) and expanded for one post ([`Pattern::expand`]) into where its page
+//! goes ([`Location`]). Pure: the snapshot places posts with it, import checks with it that no
+//! two posts share a URL, serve recognises post pages with it.
+//!
+//! Placeholders: `:year`, `:month`, `:day` (the post's date in the site's time zone), `:slug`,
+//! `:title` (the title, slugified), `:categories` (the post's first category path, slugified:
+//! `programming/rust`), `:section` (empty for now) and `:output_ext` (`.html`). Empty values
+//! leave no empty segment behind. A pattern whose last segment ends in `.html` gives a file
+//! URL (`/2024/05/01/hello.html`); any other a folder with an `index.html`.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::frontmatter::slug::slugify;
+
+/// The placeholders a pattern may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "year",
+    "month",
+    "day",
+    "slug",
+    "title",
+    "categories",
+    "section",
+    "output_ext",
+];
+
+/// The pattern of posts when `[permalinks] posts` is not set: `/<[urls] posts>/:slug/`.
+pub fn default_pattern(posts_segment: &str) -> Pattern {
+    Pattern::parse(&format!("/{posts_segment}/:slug/"))
+        .expect("a plain path segment and :slug make a pattern")
+}
+
+/// Why a pattern was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("unknown placeholder :{0}; use {list}", list = known_list())]
+    Unknown(String),
+    #[error("{0:?} cannot be part of a URL path (no `.` or `..` segments, `?`, `#`, `\\`, quotes, `<`, `>` or spaces)")]
+    Unsafe(String),
+    #[error("it is empty or the site root; a post needs a path of its own")]
+    Empty,
+}
+
+fn known_list() -> String {
+    PLACEHOLDERS
+        .iter()
+        .map(|p| format!(":{p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Year,
+    Month,
+    Day,
+    Slug,
+    Title,
+    Categories,
+    Section,
+    OutputExt,
+}
+
+impl Default for Pattern {
+    fn default() -> Pattern {
+        default_pattern("posts")
+    }
+}
+
+/// A parsed URL pattern (a plain path is a pattern without placeholders).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a post gives a pattern.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    /// The post's date in the site's time zone.
+    pub date: NaiveDate,
+    /// A usable URL segment.
+    pub slug: &'a str,
+    /// The title as written (slugified here).
+    pub title: &'a str,
+    /// The first category's path, its names slugified and joined by `/` (empty without one).
+    pub categories: &'a str,
+    pub section: &'a str,
+}
+
+/// Where a post's page goes, relative to the site root (no leading `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The folder of the page (its media go there; empty for a file at the root).
+    pub dir: String,
+    /// The output file (`2024/05/01/hello/index.html`, `2024/05/01/hello.html`).
+    pub file: String,
+    /// The URL path below the site root (`2024/05/01/hello/`, `2024/05/01/hello.html`).
+    pub url: String,
+}
+
+impl Pattern {
+    /// Reads a pattern, refusing unknown placeholders and unsafe text.
+    pub fn parse(text: &str) -> Result<Pattern, PatternError> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text.trim();
+        while let Some(at) = rest.find(':') {
+            lit.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(after.len());
+            if len == 0 {
+                lit.push(':');
+                rest = after;
+                continue;
+            }
+            let piece = match &after[..len] {
+                "year" => Piece::Year,
+                "month" => Piece::Month,
+                "day" => Piece::Day,
+                "slug" => Piece::Slug,
+                "title" => Piece::Title,
+                "categories" => Piece::Categories,
+                "section" => Piece::Section,
+                "output_ext" => Piece::OutputExt,
+                other => return Err(PatternError::Unknown(other.to_string())),
+            };
+            if !lit.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut lit)));
+            }
+            pieces.push(piece);
+            rest = &after[len..];
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            pieces.push(Piece::Text(lit));
+        }
+        for p in &pieces {
+            if let Piece::Text(t) = p {
+                check_text(t)?;
+            }
+        }
+        let pattern = Pattern {
+            text: text.trim().to_string(),
+            pieces,
+        };
+        if pattern.pieces.iter().all(|p| matches!(p, Piece::Text(_)))
+            && pattern.text.split('/').all(|s| s.is_empty())
+        {
+            return Err(PatternError::Empty);
+        }
+        Ok(pattern)
+    }
+
+    /// Whether every post gets a URL of its own from it (it names the slug or the title).
+    pub fn is_per_post(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Slug | Piece::Title))
+    }
+
+    /// Whether it gives a URL ending in `.html`.
+    pub fn is_file(&self) -> bool {
+        match self.pieces.last() {
+            Some(Piece::OutputExt) => true,
+            Some(Piece::Text(t)) => t.ends_with(".html"),
+            _ => false,
+        }
+    }
+
+    /// Where a post with these keys goes; `None` when the values leave nothing (an empty
+    /// path).
+    pub fn expand(&self, k: &Keys) -> Option<Location> {
+        let mut s = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => s.push_str(t),
+                Piece::Year => s.push_str(&format!("{:04}", k.date.year())),
+                Piece::Month => s.push_str(&format!("{:02}", k.date.month())),
+                Piece::Day => s.push_str(&format!("{:02}", k.date.day())),
+                Piece::Slug => s.push_str(k.slug),
+                Piece::Title => s.push_str(&slugify(k.title)),
+                Piece::Categories => s.push_str(k.categories),
+                Piece::Section => s.push_str(k.section),
+                Piece::OutputExt => s.push_str(".html"),
+            }
+        }
+        let segs: Vec<&str> = s.split('/').filter(|x| !x.is_empty()).collect();
+        let (last, parents) = segs.split_last()?;
+        if segs.iter().any(|x| *x == "." || *x == "..") {
+            return None;
+        }
+        Some(if self.is_file() && last.len() > ".html".len() {
+            let dir = parents.join("/");
+            let file = segs.join("/");
+            Location {
+                dir,
+                url: file.clone(),
+                file,
+            }
+        } else {
+            let dir = segs.join("/");
+            Location {
+                file: format!("{dir}/index.html"),
+                url: format!("{dir}/"),
+                dir,
+            }
+        })
+    }
+
+    /// The slug in a URL path below the site root (`posts/hello/`, or with `index.html`) when
+    /// the pattern has `:slug` and the path has the pattern's shape.
+    pub fn slug_of(&self, url: &str) -> Option<String> {
+        if !self.pieces.contains(&Piece::Slug) {
+            return None;
+        }
+        let url = url.trim_start_matches('/');
+        let url = match url.strip_suffix("index.html") {
+            Some(u) if !self.is_file() && (u.is_empty() || u.ends_with('/')) => u,
+            _ => url,
+        };
+        if !self.is_file() && !url.ends_with('/') {
+            return None;
+        }
+        // Literal text as `expand` leaves it: no leading `/`, no doubled `/`; a placeholder
+        // that may be empty (`:categories`, `:section`) takes its `/` along.
+        let mut re = String::from("^");
+        let mut at_start = true;
+        let mut optional = false;
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => {
+                    let mut t = t.as_str();
+                    if at_start || optional {
+                        t = t.strip_prefix('/').unwrap_or(t);
+                    }
+                    let mut collapsed = String::new();
+                    for ch in t.chars() {
+                        if !(ch == '/' && collapsed.ends_with('/')) {
+                            collapsed.push(ch);
+                        }
+                    }
+                    re.push_str(&regex::escape(&collapsed));
+                    optional = false;
+                }
+                Piece::Categories | Piece::Section => {
+                    re.push_str(r"(?:[^/]+(?:/[^/]+)*/)?");
+                    optional = true;
+                }
+                other => {
+                    re.push_str(match other {
+                        Piece::Year => r"\d{4}",
+                        Piece::Month | Piece::Day => r"\d{2}",
+                        Piece::Slug => r"(?P<slug>[^/]+)",
+                        Piece::Title => r"[^/]+",
+                        _ => r"\.html",
+                    });
+                    optional = false;
+                }
+            }
+            at_start = false;
+        }
+        re.push('$');
+        let re = regex::Regex::new(&re).ok()?;
+        let c = re.captures(url)?;
+        Some(c.name("slug")?.as_str().to_string())
+    }
+}
+
+/// Where a post goes: its own path (`own`, when it reads and leaves a path), else `site`'s
+/// pattern, else the default one.
+pub fn locate(site: &Pattern, own: Option<&str>, keys: &Keys) -> Location {
+    own.and_then(|text| Pattern::parse(text).ok()?.expand(keys))
+        .or_else(|| site.expand(keys))
+        .or_else(|| default_pattern("posts").expand(keys))
+        .expect("the default pattern always gives a path")
+}
+
+/// Literal text of a pattern: no `.`/`..` segments, nothing a URL path or a file name cannot
+/// hold.
+fn check_text(t: &str) -> Result<(), PatternError> {
+    let bad = t.contains(['?', '#', '\\', '"', '<', '>', ' ', '\t', '\n', '%'])
+        || t.split('/').any(|s| s == "." || s == "..");
+    if bad {
+        Err(PatternError::Unsafe(t.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `:categories` value of a post: of its category paths (names from the root), the one
+/// whose slugified form sorts first, its names slugified and joined by `/`.
+pub fn categories_value<'a, I, P>(paths: I) -> String
+where
+    I: IntoIterator<Item = P>,
+    P: IntoIterator<Item = &'a str>,
+{
+    paths
+        .into_iter()
+        .map(|p| {
+            p.into_iter()
+                .map(slugify)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .filter(|s| !s.is_empty())
+        .min()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys<'a>(slug: &'a str, title: &'a str, categories: &'a str) -> Keys<'a> {
+        Keys {
+            date: NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+            slug,
+            title,
+            categories,
+            section: "",
+        }
+    }
+
+    fn at(pattern: &str, k: &Keys) -> Location {
+        Pattern::parse(pattern).unwrap().expand(k).unwrap()
+    }
+
+    #[test]
+    fn the_default_pattern_is_the_posts_folder() {
+        let l = default_pattern("posts")
+            .expand(&keys("hello", "Hi", ""))
+            .unwrap();
+        assert_eq!(
+            (l.dir.as_str(), l.file.as_str(), l.url.as_str()),
+            ("posts/hello", "posts/hello/index.html", "posts/hello/")
+        );
+    }
+
+    #[test]
+    fn dated_patterns_give_folders_and_html_patterns_files() {
+        let k = keys("hello", "Hello, World!", "");
+        let l = at("/:year/:month/:day/:slug/", &k);
+        assert_eq!(l.url, "2024/05/01/hello/");
+        assert_eq!(l.file, "2024/05/01/hello/index.html");
+        let l = at("/:year/:month/:day/:title.html", &k);
+        assert_eq!(
+            (l.dir.as_str(), l.file.as_str(), l.url.as_str()),
+            (
+                "2024/05/01",
+                "2024/05/01/hello-world.html",
+                "2024/05/01/hello-world.html"
+            )
+        );
+        let l = at("/:slug:output_ext", &k);
+        assert_eq!((l.dir.as_str(), l.url.as_str()), ("", "hello.html"));
+    }
+
+    #[test]
+    fn empty_values_leave_no_empty_segment() {
+        let l = at(
+            "/:categories/:year/:month/:day/:slug:output_ext",
+            &keys("a", "A", ""),
+        );
+        assert_eq!(l.url, "2024/05/01/a.html");
+        let l = at(
+            "/:categories/:section/:slug/",
+            &keys("a", "A", "programming/rust"),
+        );
+        assert_eq!(l.url, "programming/rust/a/");
+        let l = at("2021/06/17/some-post", &keys("x", "X", ""));
+        assert_eq!(l.url, "2021/06/17/some-post/");
+    }
+
+    #[test]
+    fn bad_patterns_name_what_is_wrong() {
+        let e = Pattern::parse("/:yaer/:slug/").unwrap_err();
+        assert_eq!(e, PatternError::Unknown("yaer".into()));
+        assert!(e.to_string().contains(":year, :month"), "{e}");
+        assert!(matches!(
+            Pattern::parse("/../:slug/"),
+            Err(PatternError::Unsafe(_))
+        ));
+        assert!(matches!(
+            Pattern::parse("/a b/:slug"),
+            Err(PatternError::Unsafe(_))
+        ));
+        assert_eq!(Pattern::parse("/"), Err(PatternError::Empty));
+        assert!(!Pattern::parse("/:year/").unwrap().is_per_post());
+        assert!(Pattern::parse("/:title/").unwrap().is_per_post());
+    }
+
+    #[test]
+    fn a_colon_not_followed_by_a_name_is_text() {
+        let l = at("/a:/:slug/", &keys("s", "S", ""));
+        assert_eq!(l.url, "a:/s/");
+    }
+
+    #[test]
+    fn slugs_are_found_in_urls_of_the_pattern() {
+        let p = default_pattern("posts");
+        assert_eq!(p.slug_of("/posts/hello/").as_deref(), Some("hello"));
+        assert_eq!(
+            p.slug_of("/posts/hello/index.html").as_deref(),
+            Some("hello")
+        );
+        assert_eq!(p.slug_of("/posts/hello"), None);
+        assert_eq!(p.slug_of("/posts/"), None);
+        assert_eq!(p.slug_of("/tags/hello/"), None);
+        assert_eq!(p.slug_of("/posts/a/b/"), None);
+        let p = Pattern::parse("/:year/:month/:day/:slug.html").unwrap();
+        assert_eq!(p.slug_of("/2024/05/01/x.html").as_deref(), Some("x"));
+        assert_eq!(p.slug_of("/2024/05/x.html"), None);
+        assert_eq!(Pattern::parse("/:title/").unwrap().slug_of("/a/"), None);
+        let p = Pattern::parse("/:categories/:slug/").unwrap();
+        assert_eq!(p.slug_of("/a/").as_deref(), Some("a"));
+        assert_eq!(p.slug_of("/x/y/a/").as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn the_first_category_path_is_the_first_in_name_order() {
+        let v = categories_value([vec!["Tech", "Rust"], vec!["Art"]]);
+        assert_eq!(v, "art");
+        let v = categories_value([vec!["Programming", "Rust Lang"]]);
+        assert_eq!(v, "programming/rust-lang");
+        assert_eq!(categories_value(Vec::<Vec<&str>>::new()), "");
+    }
+}
