@@ -1047,6 +1047,9 @@ impl Resolve for PostLinks<'_> {
             LinkTarget::Post(i) => Some(self.snap.posts[i].path.clone()),
             LinkTarget::Site(s) => Some(s),
             LinkTarget::Missing | LinkTarget::Ambiguous(_) => None,
+        }
+    }
+}
 
 impl Snapshot {
     /// Turns the pages posts were published at by earlier builds (post id, output file) into
@@ -1220,6 +1223,7 @@ mod tests {
             updated: None,
             read_time: 1,
             extra: serde_json::Value::Null,
+            source_path: None,
         };
         Post::new(row, site, Utc::now())
     }
@@ -1352,12 +1356,14 @@ mod tests {
         }
     }
 
-    fn post(id: i64, slug: &str) -> Post {
+    fn alias_post(id: i64, slug: &str) -> Post {
         let row = PostRow {
             id,
             title: slug.into(),
             subtitle: None,
             slug: slug.into(),
+            path: None,
+            source_path: None,
             content: None,
             content_hash: String::new(),
             excerpt: None,
@@ -1374,7 +1380,7 @@ mod tests {
 
     #[test]
     fn aliases_that_clash_are_kept_once_and_named() {
-        let posts = vec![post(1, "a"), post(2, "b")];
+        let posts = vec![alias_post(1, "a"), alias_post(2, "b")];
         let index: HashMap<i64, usize> = [(1, 0), (2, 1)].into();
         let rows: Vec<(i64, String)> = [
             (1, "/old"),
@@ -1414,6 +1420,7 @@ mod tests {
                 title: format!("Post {i}"),
                 subtitle: None,
                 slug: format!("p{i}"),
+                path: None,
                 content: None,
                 content_hash: String::new(),
                 excerpt: None,

@@ -297,6 +297,7 @@ mod tests {
             read_time: 1,
             extra: serde_json::Value::Null,
             source_path: None,
+            path: None,
         };
         snap.posts
             .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));
