@@ -34,6 +34,12 @@ pub enum Outcome {
         yours: String,
         theirs: String,
     },
+    /// Left out because `bloggo.toml` would not load with it (another setting says otherwise).
+    Refused {
+        name: String,
+        value: String,
+        why: String,
+    },
 }
 
 impl std::fmt::Display for Outcome {
@@ -48,6 +54,9 @@ impl std::fmt::Display for Outcome {
                 f,
                 "kept your {name} = {yours:?} (the imported site has {theirs:?})"
             ),
+            Outcome::Refused { name, value, why } => {
+                write!(f, "left out {name} = {value:?}: {why}")
+            }
         }
     }
 }
@@ -75,20 +84,28 @@ pub fn take_over(site: &Path, settings: &[Setting], dry_run: bool) -> Result<Vec
                 theirs: s.value.clone(),
             }),
             _ => {
-                text = set(&text, s.table, s.key, &s.value);
-                outcomes.push(Outcome::Set {
-                    name,
-                    value: s.value.clone(),
-                });
+                let edited = set(&text, s.table, s.key, &s.value);
+                match loads(site, &edited) {
+                    Ok(()) => {
+                        text = edited;
+                        outcomes.push(Outcome::Set {
+                            name,
+                            value: s.value.clone(),
+                        });
+                    }
+                    Err(why) => outcomes.push(Outcome::Refused {
+                        name,
+                        value: s.value.clone(),
+                        why,
+                    }),
+                }
             }
         }
     }
     if text != before && !dry_run {
-        let config = toml::from_str(&text)
-            .with_context(|| format!("{}: the settings taken over do not parse", file.display()))?;
-        if let Err(e) = Settings::from_config(site, config) {
+        if let Err(why) = loads(site, &text) {
             bail!(
-                "{}: the settings taken over from the imported site are not valid ({e:#}); the file was left as it was",
+                "{}: the settings taken over from the imported site are not valid ({why}); the file was left as it was",
                 file.display()
             );
         }
@@ -96,6 +113,14 @@ pub fn take_over(site: &Path, settings: &[Setting], dry_run: bool) -> Result<Vec
             .with_context(|| format!("{}: cannot write", file.display()))?;
     }
     Ok(outcomes)
+}
+
+/// Whether `text` loads as the settings of `site`, or why not.
+fn loads(site: &Path, text: &str) -> Result<(), String> {
+    let config = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    Settings::from_config(site, config)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"))
 }
 
 /// The lines of `table` (`None`: the top level, before the first table header) as a range of
@@ -241,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_that_would_not_load_leaves_the_file_alone() {
+    fn a_setting_that_would_not_load_is_left_out_and_named() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(CONFIG_FILE), FILE).unwrap();
         let bad = [Setting {
@@ -250,8 +275,11 @@ mod tests {
             value: "not a url".into(),
             replaceable: &["https://mine.example"],
         }];
-        let e = take_over(dir.path(), &bad, false).unwrap_err();
-        assert!(format!("{e:#}").contains("not valid"), "{e:#}");
+        let done = take_over(dir.path(), &bad, false).unwrap();
+        assert!(
+            matches!(&done[..], [Outcome::Refused { name, .. }] if name == "base_url"),
+            "{done:?}"
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap(),
             FILE

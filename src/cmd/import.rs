@@ -57,9 +57,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             if let Some(d) = &p.drafts {
                 println!("  and its drafts from {}", d.display());
             }
-            if let Some(pattern) = &p.permalink {
-                println!("  its posts' URL pattern: {pattern}");
-            }
             for o in &done.taken_over {
                 println!("  bloggo.toml: {o}");
             }

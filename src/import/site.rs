@@ -76,6 +76,14 @@ impl SiteProfile {
                 replaceable: &[crate::config::STARTER_BASE_URL],
             });
         }
+        if let Some(p) = &self.permalink {
+            out.push(Setting {
+                table: Some("permalinks"),
+                key: "posts",
+                value: p.clone(),
+                replaceable: &[],
+            });
+        }
         out
     }
 }

@@ -813,7 +813,7 @@ fn write_site(root: &Path, files: &[(&str, &str)]) {
 }
 
 #[test]
-fn a_whole_hugo_site_imports_its_default_language_and_takes_over_title_and_base_url() {
+fn a_whole_hugo_site_imports_its_default_language_and_keeps_its_urls_title_and_base_url() {
     let site = Site::new();
     let src = site.tmp.path().join("hugo-site");
     write_site(
@@ -846,8 +846,14 @@ fn a_whole_hugo_site_imports_its_default_language_and_takes_over_title_and_base_
         config.contains("title = \"Hugo Example\"\nbase_url = \"https://hugo.example/\""),
         "{config}"
     );
-    // The site still builds with the settings taken over.
+    assert!(
+        config.contains("[permalinks]\nposts = \"/:year/:month/:day/:slug/\""),
+        "{config}"
+    );
+    // The posts keep their Hugo URLs.
     site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/2024/05/01/one/index.html").is_file());
+    assert!(site.path("public/2024/05/02/two/index.html").is_file());
 }
 
 #[test]
