@@ -1208,6 +1208,7 @@ mod tests {
 
     fn post(id: i64, slug: &str, site: &SiteInfo) -> Post {
         let row = PostRow {
+            kind: crate::model::PostKind::Post,
             id,
             title: slug.to_uppercase(),
             subtitle: None,
@@ -1358,6 +1359,7 @@ mod tests {
 
     fn alias_post(id: i64, slug: &str) -> Post {
         let row = PostRow {
+            kind: crate::model::PostKind::Post,
             id,
             title: slug.into(),
             subtitle: None,
@@ -1416,6 +1418,7 @@ mod tests {
         snap.site.origin = "https://x.org".into();
         for (i, source) in sources.iter().enumerate() {
             let row = PostRow {
+                kind: crate::model::PostKind::Post,
                 id: i as i64,
                 title: format!("Post {i}"),
                 subtitle: None,

@@ -723,6 +723,7 @@ mod tests {
         snap.site.paginate = 10;
         snap.posts.push(Post {
             row: PostRow {
+                kind: crate::model::PostKind::Post,
                 id: 1,
                 title: "Hello".into(),
                 subtitle: None,

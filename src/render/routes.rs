@@ -298,6 +298,7 @@ mod tests {
             extra: serde_json::Value::Null,
             source_path: None,
             path: None,
+            kind: crate::model::PostKind::Post,
         };
         snap.posts
             .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));
