@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::markdown::{RefKind, Resolve};
-use crate::model::PostStatus;
+use crate::model::{PostKind, PostStatus};
 use crate::permalinks::{Keys, Location, Pattern};
 use crate::store::site::{FileRow, PostRow, SiteRows};
 
@@ -42,6 +42,8 @@ pub struct SiteInfo {
     pub post_pattern: Pattern,
     pub extra: serde_json::Value,
     pub timezone: Timezone,
+    /// `[[menu]]`, resolved against `root`.
+    pub menu: Vec<crate::menu::MenuLink>,
 }
 
 impl SiteInfo {
@@ -56,13 +58,14 @@ impl SiteInfo {
             language: c.language.clone(),
             base_url: base_url.trim_end_matches('/').to_string(),
             origin,
-            root,
+            root: root.clone(),
             paginate: c.paginate.max(1),
             feed_limit: c.feed.limit,
             urls: c.urls.clone(),
             post_pattern: settings.post_pattern.clone(),
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
+            menu: crate::menu::links(&settings.menu, &root),
         }
     }
 
@@ -160,10 +163,13 @@ impl Post {
                 }
             }
         });
-        let at = own
-            .or_else(|| site.post_pattern.expand(&keys))
-            .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
-            .expect("the default pattern always gives a path");
+        let at = if self.is_page() {
+            own.or_else(|| page_pattern().expand(&keys))
+        } else {
+            own.or_else(|| site.post_pattern.expand(&keys))
+        }
+        .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
+        .expect("the default pattern always gives a path");
         self.locate(site, at);
         warning
     }
@@ -172,6 +178,12 @@ impl Post {
         self.path = site.path(&at.url);
         self.dir = at.dir;
         self.file = at.file;
+    }
+
+    /// A standalone page: at its own URL, in the sitemap and the search index, out of the
+    /// listings, feeds, archive, related posts and neighbours.
+    pub fn is_page(&self) -> bool {
+        self.row.kind == PostKind::Page
     }
 
     /// The URL path of the page's folder (`/posts/slug/`, `/2024/05/01/`): what relative
@@ -413,6 +425,11 @@ fn unique_files(site: &SiteInfo, posts: &mut [Post], warnings: &mut Vec<String>)
     }
 }
 
+/// Where a standalone page without a path of its own goes: `/<slug>/`.
+fn page_pattern() -> Pattern {
+    Pattern::parse("/:slug/").expect(":slug makes a pattern")
+}
+
 /// A slug usable as one URL path segment, or a slug made from `fallback`.
 fn segment(slug: &str, fallback: &str, id: i64) -> String {
     let ok = !slug.is_empty()
@@ -564,6 +581,12 @@ fn resolve_aliases(
 }
 
 impl Snapshot {
+    /// How many of `posts` are dated posts: they come first, the standalone pages after them.
+    /// What listings, feeds and the archive show.
+    pub fn listed(&self) -> usize {
+        self.posts.partition_point(|p| !p.is_page())
+    }
+
     /// Resolves the rows of one store read. A post without a stored read time gets one from
     /// its markdown's word count.
     /// `known` are related posts an earlier build computed: used when they were computed from
@@ -593,7 +616,12 @@ impl Snapshot {
                 .filter(|p| p.row.read_time == 0)
                 .for_each(|p| p.derive_read_time(wpm));
         }
-        posts.sort_by(|a, b| b.row.date.cmp(&a.row.date).then(b.row.id.cmp(&a.row.id)));
+        // Posts newest first, then the standalone pages (see [`Snapshot::listed`]).
+        posts.sort_by(|a, b| {
+            (a.is_page().cmp(&b.is_page()))
+                .then(b.row.date.cmp(&a.row.date))
+                .then(b.row.id.cmp(&a.row.id))
+        });
         // Dates feeds cannot write (put into the store by hand: import refuses them): the
         // render leaves such posts out of the feeds and their dates out of the sitemap.
         for p in posts.iter().map(|p| &p.row) {
@@ -622,9 +650,10 @@ impl Snapshot {
             }
         }
         let n = posts.len();
-        for (i, p) in posts.iter_mut().enumerate() {
+        let listed = posts.partition_point(|p| !p.is_page());
+        for (i, p) in posts.iter_mut().enumerate().take(listed) {
             p.newer = i.checked_sub(1);
-            p.older = (i + 1 < n).then_some(i + 1);
+            p.older = (i + 1 < listed).then_some(i + 1);
         }
         let post_index: HashMap<i64, usize> = posts
             .iter()
@@ -660,7 +689,7 @@ impl Snapshot {
                 .row
                 .author_id
                 .and_then(|id| author_index.get(&id).copied());
-            if let Some(a) = p.author {
+            if let Some(a) = p.author.filter(|_| !p.is_page()) {
                 authors[a].posts.push(i);
             }
         }
@@ -698,7 +727,8 @@ impl Snapshot {
                 direct[p].push(c);
             }
         }
-        for (p, cats) in direct.iter().enumerate() {
+        // A page keeps its categories and tags but is in no listing of theirs.
+        for (p, cats) in direct.iter().enumerate().take(listed) {
             for &c in cats {
                 let mut at = Some(c);
                 while let Some(k) = at {
@@ -778,7 +808,9 @@ impl Snapshot {
         let mut post_tags: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (pid, tid) in &rows.post_tags {
             if let (Some(&p), Some(&t)) = (post_index.get(pid), tag_by_id.get(tid)) {
-                tag_posts[t].push(p);
+                if p < listed {
+                    tag_posts[t].push(p);
+                }
                 post_tags[p].push(t);
             }
         }
@@ -835,7 +867,13 @@ impl Snapshot {
                         .into_par_iter()
                         .map_init(
                             || Scores::new(n),
-                            |sc, i| related_of(i, &posts, &tags, &categories, sc),
+                            |sc, i| {
+                                if posts[i].is_page() {
+                                    Vec::new()
+                                } else {
+                                    related_of(i, &posts, &tags, &categories, sc)
+                                }
+                            },
                         )
                         .collect()
                 },
@@ -1103,6 +1141,7 @@ fn related_key(posts: &[Post], tags: &[Tag], cats: &[Category]) -> [u8; 32] {
     ints(&mut h, 0, &[RELATED, RELATED_WINDOW, posts.len()]);
     for p in posts {
         h.update(&p.row.id.to_le_bytes());
+        h.update(p.row.kind.as_str().as_bytes());
         ints(&mut h, 1, &p.tags);
         ints(&mut h, 2, &p.categories);
     }
