@@ -54,9 +54,7 @@ pub fn items(entries: &[MenuEntry]) -> Result<Vec<MenuItem>> {
         }
         let url = e.url.trim();
         let target = if url.starts_with("//") {
-            bail!(
-                "[[menu]] {name:?}: url {url:?} has no scheme; write https://… for another site"
-            );
+            bail!("[[menu]] {name:?}: url {url:?} has no scheme; write https://… for another site");
         } else if url.starts_with('/') {
             if url.contains(['\\', ' ']) || url.split('/').any(|s| s == "..") {
                 bail!("[[menu]] {name:?}: url {url:?} is not a usable site path");
@@ -138,10 +136,7 @@ mod tests {
         ])
         .unwrap();
         let l = links(&m, "/blog/");
-        assert_eq!(
-            (l[0].url.as_str(), l[0].external),
-            ("/blog/about/", false)
-        );
+        assert_eq!((l[0].url.as_str(), l[0].external), ("/blog/about/", false));
         assert_eq!(
             (l[1].url.as_str(), l[1].external),
             ("https://git.example/me", true)
@@ -156,7 +151,10 @@ mod tests {
             (entry("A", "about", None), "must be a site path"),
             (entry("A", "//x.example/", None), "has no scheme"),
             (entry("A", "/../x/", None), "not a usable site path"),
-            (entry("A", "javascript:alert(1)", None), "must be a site path"),
+            (
+                entry("A", "javascript:alert(1)", None),
+                "must be a site path",
+            ),
         ] {
             let err = items(&[e]).unwrap_err().to_string();
             assert!(err.contains(want), "{err}");

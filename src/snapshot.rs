@@ -425,8 +425,9 @@ fn unique_files(site: &SiteInfo, posts: &mut [Post], warnings: &mut Vec<String>)
     }
 }
 
-/// Where a standalone page without a path of its own goes: `/<slug>/`.
-fn page_pattern() -> Pattern {
+/// Where a standalone page without a path of its own goes: `/<slug>/` (import checks URLs
+/// with it too).
+pub fn page_pattern() -> Pattern {
     Pattern::parse("/:slug/").expect(":slug makes a pattern")
 }
 

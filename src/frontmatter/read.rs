@@ -377,7 +377,8 @@ impl<'a> Names<'a> {
 
 /// Whether the file is a standalone page: bloggo's own `kind` (also in Zola's `[extra]`, as
 /// export writes it there), then Jekyll's `layout: page` or Hugo's `type: page`, then a
-/// `pages/` folder. `layout` and `type` naming something else stay in `extra`.
+/// `pages/` folder or Zola's `template` key (a page with a template of its own). `layout`
+/// and `type` naming something else, and `template`, stay in `extra`.
 fn take_kind(
     fm: &mut Map<String, Value>,
     in_pages: bool,
@@ -401,11 +402,13 @@ fn take_kind(
             return Ok(PostKind::Page);
         }
     }
-    Ok(if in_pages {
-        PostKind::Page
-    } else {
-        PostKind::Post
-    })
+    Ok(
+        if in_pages || fm.get("template").and_then(scalar).is_some() {
+            PostKind::Page
+        } else {
+            PostKind::Post
+        },
+    )
 }
 
 /// The text of the first `# heading` line.
@@ -720,17 +723,40 @@ mod tests {
     fn pages_are_told_by_kind_layout_type_or_folder() {
         let kind = |rel: &str, text: &str| parse(rel, text).kind;
         assert_eq!(kind("a.md", "---\ntitle: A\n---\nx"), PostKind::Post);
-        assert_eq!(kind("about.md", "---\nlayout: page\n---\nx"), PostKind::Page);
+        assert_eq!(
+            kind("about.md", "---\nlayout: page\n---\nx"),
+            PostKind::Page
+        );
         assert_eq!(kind("about.md", "---\ntype: page\n---\nx"), PostKind::Page);
         assert_eq!(kind("about.md", "---\nkind: page\n---\nx"), PostKind::Page);
-        assert_eq!(kind("pages/about.md", "---\ntitle: A\n---\nx"), PostKind::Page);
-        assert_eq!(kind("_pages/about.md", "---\ntitle: A\n---\nx"), PostKind::Page);
+        assert_eq!(
+            kind("pages/about.md", "---\ntitle: A\n---\nx"),
+            PostKind::Page
+        );
+        assert_eq!(
+            kind("_pages/about.md", "---\ntitle: A\n---\nx"),
+            PostKind::Page
+        );
         // bloggo's own key wins over the folder.
-        assert_eq!(kind("pages/a.md", "---\nkind: post\n---\nx"), PostKind::Post);
+        assert_eq!(
+            kind("pages/a.md", "---\nkind: post\n---\nx"),
+            PostKind::Post
+        );
         // Another layout stays in extra.
         let p = parse("a.md", "---\nlayout: post\n---\nx");
-        assert_eq!((p.kind, p.extra["layout"].as_str()), (PostKind::Post, Some("post")));
-        assert!(parse("about.md", "---\nlayout: page\n---\nx").extra.is_empty());
+        assert_eq!(
+            (p.kind, p.extra["layout"].as_str()),
+            (PostKind::Post, Some("post"))
+        );
+        assert!(parse("about.md", "---\nlayout: page\n---\nx")
+            .extra
+            .is_empty());
+        let zola = parse(
+            "about.md",
+            "+++\ntitle = \"About\"\ntemplate = \"about.html\"\n+++\nx",
+        );
+        assert_eq!(zola.kind, PostKind::Page);
+        assert_eq!(zola.extra["template"].as_str(), Some("about.html"));
         let bad = read("a.md", b"---\nkind: note\n---\nx", &ctx()).unwrap_err();
         assert!(bad[0].to_string().contains("not a kind"), "{:?}", bad);
     }

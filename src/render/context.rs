@@ -574,7 +574,14 @@ impl<'a> Renderer<'a> {
                 };
                 ctx.insert("post", &post);
                 // A standalone page has no neighbours or related posts (see `snapshot`).
-                (if p.is_page() { "page.html" } else { "post.html" }, ctx)
+                (
+                    if p.is_page() {
+                        "page.html"
+                    } else {
+                        "post.html"
+                    },
+                    ctx,
+                )
             }
             Job::Listing(scope, n) => {
                 let list = scope_posts(snap, scope);

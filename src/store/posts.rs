@@ -15,7 +15,7 @@ use rusqlite::{
 
 use super::content::{audit, versions};
 use super::Store;
-use crate::model::{CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
+use crate::model::{CategoryPath, PostFields, PostKind, PostStatus, Timestamp, VersionStatus};
 
 /// What import needs to know about every post before it writes (loaded once): enough to
 /// tell its file and its URL.
@@ -33,6 +33,7 @@ pub struct IndexedPost {
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
     pub status: PostStatus,
+    pub kind: PostKind,
     pub deleted: bool,
 }
 
@@ -94,7 +95,7 @@ pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
 fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL, title, path,
-                COALESCE(published_at, created_at)
+                COALESCE(published_at, created_at), kind
          FROM posts ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -108,6 +109,7 @@ fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
             title: r.get(6)?,
             path: r.get(7)?,
             date: r.get(8)?,
+            kind: r.get(9)?,
             categories: Vec::new(),
         })
     })?;
