@@ -1279,6 +1279,98 @@ mod tests {
     }
 
     #[test]
+    fn pages_come_after_the_posts_out_of_every_list_at_their_slug_or_path() {
+        let settings = Settings::from_config(
+            Path::new("/tmp/x"),
+            toml::from_str("title='t'\nbase_url='/blog/'").unwrap(),
+        )
+        .unwrap();
+        let row = |id: i64, slug: &str, kind: PostKind, date: &str| {
+            let mut r = post(id, slug, &SiteInfo::default()).row;
+            r.kind = kind;
+            r.author_id = Some(1);
+            r.date = date.parse().unwrap();
+            r
+        };
+        let mut about = row(3, "about", PostKind::Page, "2024-06-01 00:00:00");
+        let mut colophon = row(4, "colophon", PostKind::Page, "2024-01-01 00:00:00");
+        colophon.path = Some("/site/colophon/".into());
+        about.subtitle = Some("me".into());
+        let rows = SiteRows {
+            posts: vec![
+                about,
+                row(1, "old", PostKind::Post, "2024-02-01 00:00:00"),
+                colophon,
+                row(2, "new", PostKind::Post, "2024-03-01 00:00:00"),
+            ],
+            users: vec![crate::store::site::UserRow {
+                id: 1,
+                name: "Ann".into(),
+                slug: None,
+                avatar: None,
+                bio: None,
+            }],
+            categories: vec![crate::store::site::CategoryRow {
+                id: 1,
+                name: "Notes".into(),
+                slug: "notes".into(),
+                description: String::new(),
+                parent_id: None,
+            }],
+            tags: vec![
+                crate::store::site::TagRow {
+                    id: 1,
+                    name: "rust".into(),
+                    slug: "rust".into(),
+                },
+                crate::store::site::TagRow {
+                    id: 2,
+                    name: "only-pages".into(),
+                    slug: "only-pages".into(),
+                },
+            ],
+            post_categories: vec![(1, 1), (2, 1), (3, 1)],
+            post_tags: vec![(1, 1), (2, 1), (3, 1), (3, 2)],
+            ..SiteRows::default()
+        };
+        let snap = Snapshot::build(&settings, rows, "/blog/", false, Utc::now(), None);
+        let order: Vec<(&str, bool)> = snap
+            .posts
+            .iter()
+            .map(|p| (p.row.slug.as_str(), p.is_page()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("new", false),
+                ("old", false),
+                ("about", true),
+                ("colophon", true)
+            ]
+        );
+        assert_eq!(snap.listed(), 2);
+        assert_eq!(snap.posts[2].path, "/blog/about/");
+        assert_eq!(snap.posts[3].path, "/blog/site/colophon/");
+        // Neighbours only among posts; pages have none, and no related posts.
+        assert_eq!((snap.posts[1].newer, snap.posts[1].older), (Some(0), None));
+        for p in &snap.posts[2..] {
+            assert_eq!((p.newer, p.older), (None, None));
+            assert!(p.related.is_empty());
+        }
+        assert!(snap.posts.iter().all(|p| !p.related.contains(&2)));
+        // Listings hold posts only; a tag only pages have is no listing at all.
+        assert_eq!(snap.categories.len(), 1);
+        assert_eq!(snap.categories[0].posts, [0, 1]);
+        let tags: Vec<(&str, &[usize])> = snap
+            .tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.posts.as_slice()))
+            .collect();
+        assert_eq!(tags, [("rust", &[0usize, 1][..])]);
+        assert_eq!(snap.authors[0].posts, [0, 1]);
+    }
+
+    #[test]
     fn posts_are_placed_by_the_pattern_in_the_sites_zone_or_their_own_path() {
         let site = dated_site("/:year/:month/:day/:slug.html");
         let mut p = post(1, "a", &site);
