@@ -187,3 +187,34 @@ fn a_bad_menu_entry_is_refused_naming_it() {
     let r = site.run(&["build"]).fails();
     assert!(r.stderr.contains("[[menu]] \"About\""), "{}", r.stderr);
 }
+
+#[test]
+fn an_edit_that_only_adds_kind_page_makes_the_post_a_page_and_syncs_it() {
+    let site = Site::new();
+    site.run(&["post", "new", "About"]).ok();
+    let editor = site.tmp.path().join("ed.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nset -e\nsed -i 's/^title: About$/title: About\\nkind: page/' \"$1\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let tmp = site.tmp.path().to_str().unwrap();
+    site.run_env(
+        &["post", "edit", "about"],
+        &[
+            ("EDITOR", editor.to_str().unwrap()),
+            ("VISUAL", ""),
+            ("TMPDIR", tmp),
+        ],
+    )
+    .ok();
+    assert_eq!(site.rows("SELECT kind FROM posts"), [["page"]]);
+    assert!(site.read("content/about.md").contains("kind: page"));
+    let shown = site.run(&["post", "show", "about"]).ok().stdout;
+    assert!(shown.contains("kind: page"), "{shown}");
+}
