@@ -54,6 +54,9 @@ pub struct Config {
     pub backup: BackupConfig,
     #[serde(default)]
     pub serve: ServeConfig,
+    /// `[[menu]]` entries: the links of the site's header nav.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub menu: Vec<crate::menu::MenuEntry>,
     /// Anything else, passed to templates as `config.extra`.
     #[serde(default)]
     pub extra: toml::Table,
@@ -273,6 +276,8 @@ pub struct Settings {
     pub flush_interval: Duration,
     /// Where posts go: `[permalinks] posts`, or `/<[urls] posts>/:slug/`.
     pub post_pattern: Pattern,
+    /// `[[menu]]`, checked and in order.
+    pub menu: Vec<crate::menu::MenuItem>,
 }
 
 /// The site's time zone.
@@ -438,6 +443,7 @@ impl Settings {
             }
         }
         let post_pattern = post_pattern(&config)?;
+        let menu = crate::menu::items(&config.menu)?;
         let timezone = match &config.timezone {
             Some(t) => Timezone::parse(t).context("timezone")?,
             None => Timezone::utc(),
@@ -462,6 +468,7 @@ impl Settings {
             serve_bind,
             flush_interval,
             post_pattern,
+            menu,
             root,
             config,
         })

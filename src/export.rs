@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::config::Settings;
+use crate::model::PostKind;
 use crate::store::content::posts::Post;
 
 use crate::frontmatter::write::{document, Format};
@@ -24,14 +25,20 @@ fn unique_path(post: &Post, format: Format) -> PathBuf {
 
 fn named_path(post: &Post, format: Format, name: &str) -> PathBuf {
     let bundle = !post.files.is_empty();
+    let page = post.kind == PostKind::Page;
     let name = match format {
-        Format::Jekyll => {
+        Format::Jekyll if !page => {
             let ts = post.published_at.unwrap_or(post.created_at);
             format!("{}-{name}", ts.utc().format("%Y-%m-%d"))
         }
         _ => name.to_string(),
     };
+    // A standalone page goes where each generator keeps its pages: beside the posts' folder
+    // (its front matter says it is a page), or in `pages/` for the plain layout.
     let dir = match format {
+        Format::Plain if page => PathBuf::from("pages"),
+        Format::Hugo | Format::Zola if page => PathBuf::from("content"),
+        Format::Jekyll if page => PathBuf::new(),
         Format::Plain => PathBuf::new(),
         Format::Zola => PathBuf::from("content"),
         Format::Hugo => PathBuf::from("content").join("posts"),
@@ -190,5 +197,19 @@ mod tests {
             document_path(&post(None, 0), Format::Hugo),
             PathBuf::from("content/posts/hello.md")
         );
+    }
+
+    #[test]
+    fn pages_go_where_each_generator_keeps_pages() {
+        let mut page = post(Some("2023-02-03 10:00:00".parse().unwrap()), 0);
+        page.fields.kind = PostKind::Page;
+        for (format, want) in [
+            (Format::Jekyll, "hello.md"),
+            (Format::Hugo, "content/hello.md"),
+            (Format::Zola, "content/hello.md"),
+            (Format::Plain, "pages/hello.md"),
+        ] {
+            assert_eq!(document_path(&page, format), PathBuf::from(want));
+        }
     }
 }

@@ -17,6 +17,8 @@ pub mod content;
 pub mod disk;
 // Atomic file replacement, folder sync and digests, shared below the stages.
 pub mod fsx;
+// The site's menu (`[[menu]]` in bloggo.toml): checked, ordered, resolved for templates.
+pub mod menu;
 // Byte sizes as messages and listings write them.
 pub mod model;
 // Post URL patterns (`[permalinks]`, a post's `path`) and where they put a post's page.

@@ -38,6 +38,8 @@ pub struct PostFields {
     /// placeholders): front matter's `path`, `permalink` or `url`. `None`: the site's pattern
     /// places it.
     pub path: Option<String>,
+    /// A dated post or a standalone page (`posts.kind`).
+    pub kind: PostKind,
     /// Front matter keys bloggo does not know, and Zola's `[extra]`.
     pub extra: Map<String, Value>,
 }
@@ -222,6 +224,42 @@ impl FromStr for PostStatus {
     }
 }
 
+/// What a row of `posts` is (`posts.kind`): a dated post, shown in listings, feeds and the
+/// archive, or a standalone page (an "About" page), shown only at its own URL, in the sitemap
+/// and in the search index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PostKind {
+    #[default]
+    Post,
+    Page,
+}
+
+impl PostKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostKind::Post => "post",
+            PostKind::Page => "page",
+        }
+    }
+}
+
+impl fmt::Display for PostKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PostKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [PostKind::Post, PostKind::Page]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("{s:?} is not a kind: use post or page"))
+    }
+}
+
 /// The review state of a version (`post_versions.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -269,6 +307,15 @@ mod tests {
             assert_eq!(s.as_str().parse::<PostStatus>().unwrap(), s);
         }
         assert!("live".parse::<PostStatus>().is_err());
+    }
+
+    #[test]
+    fn kind_round_trips() {
+        for k in [PostKind::Post, PostKind::Page] {
+            assert_eq!(k.as_str().parse::<PostKind>().unwrap(), k);
+        }
+        assert_eq!(" Page ".parse::<PostKind>().unwrap(), PostKind::Page);
+        assert!("note".parse::<PostKind>().is_err());
     }
 
     #[test]

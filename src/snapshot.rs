@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, Timezone, UrlsConfig};
 use crate::markdown::{RefKind, Resolve};
-use crate::model::PostStatus;
+use crate::model::{PostKind, PostStatus};
 use crate::permalinks::{Keys, Location, Pattern};
 use crate::store::site::{FileRow, PostRow, SiteRows};
 
@@ -42,6 +42,8 @@ pub struct SiteInfo {
     pub post_pattern: Pattern,
     pub extra: serde_json::Value,
     pub timezone: Timezone,
+    /// `[[menu]]`, resolved against `root`.
+    pub menu: Vec<crate::menu::MenuLink>,
 }
 
 impl SiteInfo {
@@ -56,13 +58,14 @@ impl SiteInfo {
             language: c.language.clone(),
             base_url: base_url.trim_end_matches('/').to_string(),
             origin,
-            root,
+            root: root.clone(),
             paginate: c.paginate.max(1),
             feed_limit: c.feed.limit,
             urls: c.urls.clone(),
             post_pattern: settings.post_pattern.clone(),
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
+            menu: crate::menu::links(&settings.menu, &root),
         }
     }
 
@@ -160,10 +163,13 @@ impl Post {
                 }
             }
         });
-        let at = own
-            .or_else(|| site.post_pattern.expand(&keys))
-            .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
-            .expect("the default pattern always gives a path");
+        let at = if self.is_page() {
+            own.or_else(|| page_pattern().expand(&keys))
+        } else {
+            own.or_else(|| site.post_pattern.expand(&keys))
+        }
+        .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
+        .expect("the default pattern always gives a path");
         self.locate(site, at);
         warning
     }
@@ -172,6 +178,12 @@ impl Post {
         self.path = site.path(&at.url);
         self.dir = at.dir;
         self.file = at.file;
+    }
+
+    /// A standalone page: at its own URL, in the sitemap and the search index, out of the
+    /// listings, feeds, archive, related posts and neighbours.
+    pub fn is_page(&self) -> bool {
+        self.row.kind == PostKind::Page
     }
 
     /// The URL path of the page's folder (`/posts/slug/`, `/2024/05/01/`): what relative
@@ -413,6 +425,12 @@ fn unique_files(site: &SiteInfo, posts: &mut [Post], warnings: &mut Vec<String>)
     }
 }
 
+/// Where a standalone page without a path of its own goes: `/<slug>/` (import checks URLs
+/// with it too).
+pub fn page_pattern() -> Pattern {
+    Pattern::parse("/:slug/").expect(":slug makes a pattern")
+}
+
 /// A slug usable as one URL path segment, or a slug made from `fallback`.
 fn segment(slug: &str, fallback: &str, id: i64) -> String {
     let ok = !slug.is_empty()
@@ -564,6 +582,12 @@ fn resolve_aliases(
 }
 
 impl Snapshot {
+    /// How many of `posts` are dated posts: they come first, the standalone pages after them.
+    /// What listings, feeds and the archive show.
+    pub fn listed(&self) -> usize {
+        self.posts.partition_point(|p| !p.is_page())
+    }
+
     /// Resolves the rows of one store read. A post without a stored read time gets one from
     /// its markdown's word count.
     /// `known` are related posts an earlier build computed: used when they were computed from
@@ -593,7 +617,12 @@ impl Snapshot {
                 .filter(|p| p.row.read_time == 0)
                 .for_each(|p| p.derive_read_time(wpm));
         }
-        posts.sort_by(|a, b| b.row.date.cmp(&a.row.date).then(b.row.id.cmp(&a.row.id)));
+        // Posts newest first, then the standalone pages (see [`Snapshot::listed`]).
+        posts.sort_by(|a, b| {
+            (a.is_page().cmp(&b.is_page()))
+                .then(b.row.date.cmp(&a.row.date))
+                .then(b.row.id.cmp(&a.row.id))
+        });
         // Dates feeds cannot write (put into the store by hand: import refuses them): the
         // render leaves such posts out of the feeds and their dates out of the sitemap.
         for p in posts.iter().map(|p| &p.row) {
@@ -622,9 +651,10 @@ impl Snapshot {
             }
         }
         let n = posts.len();
-        for (i, p) in posts.iter_mut().enumerate() {
+        let listed = posts.partition_point(|p| !p.is_page());
+        for (i, p) in posts.iter_mut().enumerate().take(listed) {
             p.newer = i.checked_sub(1);
-            p.older = (i + 1 < n).then_some(i + 1);
+            p.older = (i + 1 < listed).then_some(i + 1);
         }
         let post_index: HashMap<i64, usize> = posts
             .iter()
@@ -660,7 +690,7 @@ impl Snapshot {
                 .row
                 .author_id
                 .and_then(|id| author_index.get(&id).copied());
-            if let Some(a) = p.author {
+            if let Some(a) = p.author.filter(|_| !p.is_page()) {
                 authors[a].posts.push(i);
             }
         }
@@ -698,7 +728,8 @@ impl Snapshot {
                 direct[p].push(c);
             }
         }
-        for (p, cats) in direct.iter().enumerate() {
+        // A page keeps its categories and tags but is in no listing of theirs.
+        for (p, cats) in direct.iter().enumerate().take(listed) {
             for &c in cats {
                 let mut at = Some(c);
                 while let Some(k) = at {
@@ -778,7 +809,9 @@ impl Snapshot {
         let mut post_tags: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (pid, tid) in &rows.post_tags {
             if let (Some(&p), Some(&t)) = (post_index.get(pid), tag_by_id.get(tid)) {
-                tag_posts[t].push(p);
+                if p < listed {
+                    tag_posts[t].push(p);
+                }
                 post_tags[p].push(t);
             }
         }
@@ -835,7 +868,13 @@ impl Snapshot {
                         .into_par_iter()
                         .map_init(
                             || Scores::new(n),
-                            |sc, i| related_of(i, &posts, &tags, &categories, sc),
+                            |sc, i| {
+                                if posts[i].is_page() {
+                                    Vec::new()
+                                } else {
+                                    related_of(i, &posts, &tags, &categories, sc)
+                                }
+                            },
                         )
                         .collect()
                 },
@@ -1103,6 +1142,7 @@ fn related_key(posts: &[Post], tags: &[Tag], cats: &[Category]) -> [u8; 32] {
     ints(&mut h, 0, &[RELATED, RELATED_WINDOW, posts.len()]);
     for p in posts {
         h.update(&p.row.id.to_le_bytes());
+        h.update(p.row.kind.as_str().as_bytes());
         ints(&mut h, 1, &p.tags);
         ints(&mut h, 2, &p.categories);
     }
@@ -1208,6 +1248,7 @@ mod tests {
 
     fn post(id: i64, slug: &str, site: &SiteInfo) -> Post {
         let row = PostRow {
+            kind: crate::model::PostKind::Post,
             id,
             title: slug.to_uppercase(),
             subtitle: None,
@@ -1235,6 +1276,98 @@ mod tests {
             timezone: Timezone::parse("+02:00").unwrap(),
             ..SiteInfo::default()
         }
+    }
+
+    #[test]
+    fn pages_come_after_the_posts_out_of_every_list_at_their_slug_or_path() {
+        let settings = Settings::from_config(
+            Path::new("/tmp/x"),
+            toml::from_str("title='t'\nbase_url='/blog/'").unwrap(),
+        )
+        .unwrap();
+        let row = |id: i64, slug: &str, kind: PostKind, date: &str| {
+            let mut r = post(id, slug, &SiteInfo::default()).row;
+            r.kind = kind;
+            r.author_id = Some(1);
+            r.date = date.parse().unwrap();
+            r
+        };
+        let mut about = row(3, "about", PostKind::Page, "2024-06-01 00:00:00");
+        let mut colophon = row(4, "colophon", PostKind::Page, "2024-01-01 00:00:00");
+        colophon.path = Some("/site/colophon/".into());
+        about.subtitle = Some("me".into());
+        let rows = SiteRows {
+            posts: vec![
+                about,
+                row(1, "old", PostKind::Post, "2024-02-01 00:00:00"),
+                colophon,
+                row(2, "new", PostKind::Post, "2024-03-01 00:00:00"),
+            ],
+            users: vec![crate::store::site::UserRow {
+                id: 1,
+                name: "Ann".into(),
+                slug: None,
+                avatar: None,
+                bio: None,
+            }],
+            categories: vec![crate::store::site::CategoryRow {
+                id: 1,
+                name: "Notes".into(),
+                slug: "notes".into(),
+                description: String::new(),
+                parent_id: None,
+            }],
+            tags: vec![
+                crate::store::site::TagRow {
+                    id: 1,
+                    name: "rust".into(),
+                    slug: "rust".into(),
+                },
+                crate::store::site::TagRow {
+                    id: 2,
+                    name: "only-pages".into(),
+                    slug: "only-pages".into(),
+                },
+            ],
+            post_categories: vec![(1, 1), (2, 1), (3, 1)],
+            post_tags: vec![(1, 1), (2, 1), (3, 1), (3, 2)],
+            ..SiteRows::default()
+        };
+        let snap = Snapshot::build(&settings, rows, "/blog/", false, Utc::now(), None);
+        let order: Vec<(&str, bool)> = snap
+            .posts
+            .iter()
+            .map(|p| (p.row.slug.as_str(), p.is_page()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("new", false),
+                ("old", false),
+                ("about", true),
+                ("colophon", true)
+            ]
+        );
+        assert_eq!(snap.listed(), 2);
+        assert_eq!(snap.posts[2].path, "/blog/about/");
+        assert_eq!(snap.posts[3].path, "/blog/site/colophon/");
+        // Neighbours only among posts; pages have none, and no related posts.
+        assert_eq!((snap.posts[1].newer, snap.posts[1].older), (Some(0), None));
+        for p in &snap.posts[2..] {
+            assert_eq!((p.newer, p.older), (None, None));
+            assert!(p.related.is_empty());
+        }
+        assert!(snap.posts.iter().all(|p| !p.related.contains(&2)));
+        // Listings hold posts only; a tag only pages have is no listing at all.
+        assert_eq!(snap.categories.len(), 1);
+        assert_eq!(snap.categories[0].posts, [0, 1]);
+        let tags: Vec<(&str, &[usize])> = snap
+            .tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.posts.as_slice()))
+            .collect();
+        assert_eq!(tags, [("rust", &[0usize, 1][..])]);
+        assert_eq!(snap.authors[0].posts, [0, 1]);
     }
 
     #[test]
@@ -1358,6 +1491,7 @@ mod tests {
 
     fn alias_post(id: i64, slug: &str) -> Post {
         let row = PostRow {
+            kind: crate::model::PostKind::Post,
             id,
             title: slug.into(),
             subtitle: None,
@@ -1416,6 +1550,7 @@ mod tests {
         snap.site.origin = "https://x.org".into();
         for (i, source) in sources.iter().enumerate() {
             let row = PostRow {
+                kind: crate::model::PostKind::Post,
                 id: i as i64,
                 title: format!("Post {i}"),
                 subtitle: None,

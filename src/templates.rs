@@ -27,6 +27,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = embed!(
     "macros.html",
     "index.html",
     "post.html",
+    "page.html",
     "categories.html",
     "category.html",
     "tags.html",

@@ -8,7 +8,7 @@ use super::dates::{midnight, parse_date, DateError};
 use super::slug::{slugify, split_dated_name};
 use super::syntax as frontmatter;
 use super::{ParseContext, Problem};
-use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp};
+use crate::model::{AuthorRef, CategoryPath, PostFields, PostKind, PostStatus, Timestamp};
 
 /// Keys bloggo reads. Everything else is kept in `posts.extra`.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -41,6 +41,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "url",
     "taxonomies",
     "extra",
+    "kind",
 ];
 
 /// A file read: its fields and the things read with a fallback (printed, never silent).
@@ -126,6 +127,14 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
             }
         }
         None => None,
+    };
+
+    let kind = match take_kind(&mut fm, names.in_pages) {
+        Ok(k) => k,
+        Err((key, msg)) => {
+            problems.push(problem(line_of(key), msg));
+            PostKind::Post
+        }
     };
 
     // Dates: the front matter, then the file name, then a date in the post's path; the
@@ -217,7 +226,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
     if let Some(forced) = ctx.forced_status {
         status = forced;
     }
-    if dated_by_file && status != PostStatus::Draft {
+    if dated_by_file && status != PostStatus::Draft && kind == PostKind::Post {
         if let Some(d) = published_at {
             warnings.push(Problem::at(
                 rel_path,
@@ -331,6 +340,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         authors,
         aliases,
         path,
+        kind,
         extra,
     };
     Ok((fields, warnings))
@@ -341,6 +351,8 @@ struct Names<'a> {
     rest: &'a str,
     date: Option<chrono::NaiveDate>,
     in_drafts: bool,
+    /// Under a `pages/` (or Jekyll's `_pages/`) folder: a standalone page.
+    in_pages: bool,
 }
 
 impl<'a> Names<'a> {
@@ -358,8 +370,45 @@ impl<'a> Names<'a> {
             rest,
             date,
             in_drafts: parts.contains(&"_drafts"),
+            in_pages: parts.iter().any(|p| *p == "pages" || *p == "_pages"),
         }
     }
+}
+
+/// Whether the file is a standalone page: bloggo's own `kind` (also in Zola's `[extra]`, as
+/// export writes it there), then Jekyll's `layout: page` or Hugo's `type: page`, then a
+/// `pages/` folder or Zola's `template` key (a page with a template of its own). `layout`
+/// and `type` naming something else, and `template`, stay in `extra`.
+fn take_kind(
+    fm: &mut Map<String, Value>,
+    in_pages: bool,
+) -> Result<PostKind, (&'static str, String)> {
+    let own = match fm.remove("kind") {
+        Some(v) => Some(v),
+        None => match fm.get_mut("extra") {
+            Some(Value::Object(e)) => e.remove("kind"),
+            _ => None,
+        },
+    };
+    if let Some(v) = own {
+        return scalar(&v)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|msg| ("kind", msg));
+    }
+    for key in ["layout", "type"] {
+        if fm.get(key).and_then(scalar).as_deref() == Some("page") {
+            fm.remove(key);
+            return Ok(PostKind::Page);
+        }
+    }
+    Ok(
+        if in_pages || fm.get("template").and_then(scalar).is_some() {
+            PostKind::Page
+        } else {
+            PostKind::Post
+        },
+    )
 }
 
 /// The text of the first `# heading` line.
@@ -668,6 +717,48 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         let (_, w) = read("2024-01-02-dated.md", b"Text", &c).unwrap();
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn pages_are_told_by_kind_layout_type_or_folder() {
+        let kind = |rel: &str, text: &str| parse(rel, text).kind;
+        assert_eq!(kind("a.md", "---\ntitle: A\n---\nx"), PostKind::Post);
+        assert_eq!(
+            kind("about.md", "---\nlayout: page\n---\nx"),
+            PostKind::Page
+        );
+        assert_eq!(kind("about.md", "---\ntype: page\n---\nx"), PostKind::Page);
+        assert_eq!(kind("about.md", "---\nkind: page\n---\nx"), PostKind::Page);
+        assert_eq!(
+            kind("pages/about.md", "---\ntitle: A\n---\nx"),
+            PostKind::Page
+        );
+        assert_eq!(
+            kind("_pages/about.md", "---\ntitle: A\n---\nx"),
+            PostKind::Page
+        );
+        // bloggo's own key wins over the folder.
+        assert_eq!(
+            kind("pages/a.md", "---\nkind: post\n---\nx"),
+            PostKind::Post
+        );
+        // Another layout stays in extra.
+        let p = parse("a.md", "---\nlayout: post\n---\nx");
+        assert_eq!(
+            (p.kind, p.extra["layout"].as_str()),
+            (PostKind::Post, Some("post"))
+        );
+        assert!(parse("about.md", "---\nlayout: page\n---\nx")
+            .extra
+            .is_empty());
+        let zola = parse(
+            "about.md",
+            "+++\ntitle = \"About\"\ntemplate = \"about.html\"\n+++\nx",
+        );
+        assert_eq!(zola.kind, PostKind::Page);
+        assert_eq!(zola.extra["template"].as_str(), Some("about.html"));
+        let bad = read("a.md", b"---\nkind: note\n---\nx", &ctx()).unwrap_err();
+        assert!(bad[0].to_string().contains("not a kind"), "{:?}", bad);
     }
 
     #[test]

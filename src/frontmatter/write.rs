@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::dates::show_time;
 use crate::config::Timezone;
-use crate::model::{PostFields, PostStatus};
+use crate::model::{PostFields, PostKind, PostStatus};
 
 /// The folder layout (and front matter dialect) of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +91,15 @@ pub fn front_matter(post: &PostFields, tz: &Timezone, format: Format) -> Vec<(St
             Format::Hugo => put("url", p.clone().into()),
             Format::Jekyll => put("permalink", p.clone().into()),
             Format::Plain => put("path", p.clone().into()),
+        }
+    }
+    if post.kind == PostKind::Page {
+        // Jekyll's and Hugo's own spellings; bloggo's `kind` for the others (in Zola's
+        // `[extra]`, as Zola refuses keys it does not know at the top).
+        match format {
+            Format::Jekyll => put("layout", "page".into()),
+            Format::Hugo => put("type", "page".into()),
+            Format::Zola | Format::Plain => put("kind", "page".into()),
         }
     }
     if !post.aliases.is_empty() {
@@ -188,6 +197,7 @@ mod tests {
             }],
             aliases: vec!["/old/".into()],
             path: Some("/2024/05/01/hello/".into()),
+            kind: PostKind::Post,
             extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
         }
     }
@@ -239,5 +249,35 @@ mod tests {
         assert_eq!(fm["extra"]["mood"].as_str(), Some("happy"));
         assert_eq!(fm["description"].as_str(), Some("Short"));
         assert_eq!(fm["path"].as_str(), Some("2024/05/01/hello/"));
+    }
+
+    #[test]
+    fn a_page_reads_back_as_a_page_in_every_format() {
+        let ctx = super::super::ParseContext::for_site(
+            &crate::config::Settings::from_config(
+                std::path::Path::new("/tmp/x"),
+                toml::from_str("title='t'\nbase_url='/'").unwrap(),
+            )
+            .unwrap(),
+        );
+        let page = PostFields {
+            kind: PostKind::Page,
+            extra: Map::new(),
+            ..post()
+        };
+        for (format, key) in [
+            (Format::Plain, "kind: page"),
+            (Format::Jekyll, "layout: page"),
+            (Format::Hugo, "type: page"),
+            (Format::Zola, "kind = \"page\""),
+        ] {
+            let doc = document(&page, &Timezone::utc(), format).unwrap();
+            assert!(doc.contains(key), "{format:?}: {doc}");
+            let (back, _) = super::super::read("x.md", doc.as_bytes(), &ctx).unwrap();
+            assert_eq!(back.kind, PostKind::Page, "{format:?}");
+            assert!(back.extra.is_empty(), "{format:?}: {:?}", back.extra);
+        }
+        let doc = document(&post(), &Timezone::utc(), Format::Jekyll).unwrap();
+        assert!(!doc.contains("layout"), "{doc}");
     }
 }

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::frontmatter::{ParseContext, Problem};
-use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
+use crate::model::{AuthorRef, PostFields, PostKind, PostStatus, Timestamp};
 use crate::store::posts::{
     FileRecord, History, ImportTx, IndexedPost, Outcome, Save, WriteError, Writer,
 };
@@ -252,6 +252,25 @@ enum Staged {
         content_hash: String,
     },
     Failed(Vec<Problem>),
+    /// Not a post (a Zola file holding only `template = "…"`): counted as skipped, with a
+    /// warning naming the file.
+    Skipped(Problem),
+}
+
+/// Why a parsed file is not imported: a Zola placeholder whose front matter names a template
+/// and whose body is empty would be an empty published post.
+fn not_a_post(post: &ParsedPost) -> Option<Problem> {
+    let f = &post.fields;
+    let template = f.extra.get("template")?.as_str()?;
+    f.content.trim().is_empty().then(|| {
+        Problem::at(
+            &post.source_path,
+            None,
+            format!(
+                "skipped: it holds only `template = {template:?}` and no text (a page of the old site's theme, not a post); add a body to import it as a page"
+            ),
+        )
+    })
 }
 
 /// Reads, hashes and (when changed) parses one file.
@@ -323,10 +342,13 @@ fn stage(
         .map(chrono::DateTime::<chrono::Utc>::from)
         .and_then(|d| chrono::DateTime::from_timestamp(d.timestamp(), 0));
     match parse_file(&file.rel, &bytes, &ctx) {
-        Ok(post) => Staged::Parsed {
-            content_hash: crate::store::content_hash(&post.fields.content),
-            post: Box::new(post),
-            hash,
+        Ok(post) => match not_a_post(&post) {
+            Some(why) => Staged::Skipped(why),
+            None => Staged::Parsed {
+                content_hash: crate::store::content_hash(&post.fields.content),
+                post: Box::new(post),
+                hash,
+            },
         },
         Err(problems) => Staged::Failed(problems),
     }
@@ -341,7 +363,15 @@ fn fields_file(settings: &Settings, f: &PostFields) -> String {
             .iter()
             .map(|c| c.names().iter().map(String::as_str)),
     );
-    page_file(settings, &f.slug, &f.title, date, &cats, f.path.as_deref())
+    page_file(
+        settings,
+        &f.slug,
+        &f.title,
+        date,
+        &cats,
+        f.path.as_deref(),
+        f.kind,
+    )
 }
 
 /// The output file of the page of a post in the store.
@@ -356,6 +386,7 @@ fn indexed_file(settings: &Settings, p: &IndexedPost) -> String {
         p.date,
         &cats,
         p.path.as_deref(),
+        p.kind,
     )
 }
 
@@ -366,6 +397,7 @@ fn page_file(
     date: Timestamp,
     categories: &str,
     own: Option<&str>,
+    kind: PostKind,
 ) -> String {
     let d = date.utc();
     let keys = crate::permalinks::Keys {
@@ -377,7 +409,12 @@ fn page_file(
         categories,
         section: "",
     };
-    crate::permalinks::locate(&settings.post_pattern, own, &keys).file
+    match kind {
+        PostKind::Post => crate::permalinks::locate(&settings.post_pattern, own, &keys).file,
+        PostKind::Page => {
+            crate::permalinks::locate(&crate::snapshot::page_pattern(), own, &keys).file
+        }
+    }
 }
 
 /// The URL path (below the site root) of a page's output file, for messages.
@@ -416,6 +453,14 @@ impl<'a, 'c> Apply<'a, 'c> {
                     path: shown(&p.path),
                     ..p.clone()
                 }));
+                return Ok(());
+            }
+            Staged::Skipped(why) => {
+                self.summary.skipped += 1;
+                self.summary.warnings.push(Problem {
+                    path: shown(&why.path),
+                    ..why.clone()
+                });
                 return Ok(());
             }
             Staged::Unchanged { url } => url.clone(),

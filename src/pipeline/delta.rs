@@ -7,7 +7,7 @@
 //!
 //! It stops ([`Stop::Whole`]), and the whole plan runs, whenever it cannot vouch for the
 //! result: other settings, templates, static files or media; a live site another build made;
-//! a post that appeared, went away, moved (date, slug, status) or changed author, tags,
+//! a post that appeared, went away, moved (date, slug, status, post or page) or changed author, tags,
 //! categories, aliases or media; a user, category or tag row that changed; a scheduled post
 //! that came due. Its pages are the ones a whole build would make: the same snapshot, the same
 //! digests, the same fingerprints.
@@ -366,12 +366,13 @@ fn patch_posts(
             || p.file != old.file
             || p.path != old.path
             || p.row.status != old.row.status
+            || p.row.kind != old.row.kind
             || p.scheduled != old.scheduled
             || p.row.date != old.row.date
             || p.row.source_path != old.row.source_path;
         if moved {
             return Err(format!(
-                "post {id} moved (date, slug, status or source file)"
+                "post {id} moved (date, slug, status, kind or source file)"
             ));
         }
         let old_author = old.author.map(|a| snap.authors[a].id);

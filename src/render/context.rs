@@ -25,6 +25,8 @@ struct SiteView<'a> {
     generated_at: String,
     urls: SiteUrls,
     counts: SiteCounts,
+    /// `[[menu]]` links, in order (empty when none is configured).
+    menu: &'a [crate::menu::MenuLink],
 }
 
 #[derive(Serialize)]
@@ -76,8 +78,9 @@ pub(super) fn site_view(snap: &Snapshot) -> Value {
             style: s.path("style.css"),
             syntax: s.path("syntax.css"),
         },
+        menu: &s.menu,
         counts: SiteCounts {
-            posts: snap.posts.len(),
+            posts: snap.listed(),
             categories: snap.categories.len(),
             tags: snap.tags.len(),
             authors: snap.authors.len(),
@@ -558,7 +561,8 @@ impl<'a> Renderer<'a> {
             Job::Post(i) => {
                 let p = self.post(i);
                 let card = self.card(i);
-                let mut ctx = self.page_ctx("post", &p.row.title, &card.description, path);
+                let kind = if p.is_page() { "page" } else { "post" };
+                let mut ctx = self.page_ctx(kind, &p.row.title, &card.description, path);
                 let body = self.body(i);
                 let post = PostView {
                     card,
@@ -569,7 +573,15 @@ impl<'a> Renderer<'a> {
                     related: p.related.iter().map(|&k| self.card(k)).collect(),
                 };
                 ctx.insert("post", &post);
-                ("post.html", ctx)
+                // A standalone page has no neighbours or related posts (see `snapshot`).
+                (
+                    if p.is_page() {
+                        "page.html"
+                    } else {
+                        "post.html"
+                    },
+                    ctx,
+                )
             }
             Job::Listing(scope, n) => {
                 let list = scope_posts(snap, scope);
@@ -656,7 +668,7 @@ impl<'a> Renderer<'a> {
         let snap: &'a Snapshot = self.plan.snap;
         let s = &snap.site;
         let mut years: Vec<ArchiveYear> = Vec::new();
-        for p in &snap.posts {
+        for p in &snap.posts[..snap.listed()] {
             let d = s.local(p.row.date.utc());
             let y = d.format("%Y").to_string();
             let m = d.format("%m").to_string();
@@ -723,6 +735,7 @@ mod tests {
         snap.site.paginate = 10;
         snap.posts.push(Post {
             row: PostRow {
+                kind: crate::model::PostKind::Post,
                 id: 1,
                 title: "Hello".into(),
                 subtitle: None,

@@ -125,7 +125,7 @@ impl<'a> Renderer<'a> {
     pub(super) fn sitemap(&self) -> Vec<SitemapEntry> {
         let snap = self.plan.snap;
         let s = &snap.site;
-        let newest = snap.posts.first().map(|p| p.last_change());
+        let newest = snap.posts[..snap.listed()].first().map(|p| p.last_change());
         let mut out = Vec::new();
         for job in jobs(snap) {
             let lastmod = match job {

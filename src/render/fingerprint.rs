@@ -280,7 +280,7 @@ impl<'a> Planner<'a> {
             put(&mut h, row.content_hash.as_bytes());
         }
         put(&mut h, &row.id.to_le_bytes());
-        for s in [&row.title, &row.slug, &p.path, p.state()] {
+        for s in [&row.title, &row.slug, &p.path, p.state(), row.kind.as_str()] {
             text(&mut h, s);
         }
         for s in [&row.subtitle, &row.cover_image, &row.excerpt] {

@@ -42,7 +42,7 @@ pub fn jobs(snap: &Snapshot) -> Vec<Job> {
     let per = snap.site.paginate;
     let pages = |n: usize| n.div_ceil(per).max(1);
     let mut v: Vec<Job> = (0..snap.posts.len()).map(Job::Post).collect();
-    for p in 1..=pages(snap.posts.len()) {
+    for p in 1..=pages(snap.listed()) {
         v.push(Job::Listing(Scope::Home, p));
     }
     for (i, c) in snap.categories.iter().enumerate() {
@@ -142,10 +142,10 @@ pub(super) fn page_dir(snap: &Snapshot, scope: Scope, page: usize) -> String {
     }
 }
 
-/// The posts a listing or feed shows, in the posts' order.
+/// The posts a listing or feed shows, in the posts' order (never a standalone page).
 pub(super) fn scope_posts(snap: &Snapshot, scope: Scope) -> ListRef<'_> {
     match scope {
-        Scope::Home => ListRef::All(snap.posts.len()),
+        Scope::Home => ListRef::All(snap.listed()),
         Scope::Category(c) => ListRef::Some(&snap.categories[c].posts),
         Scope::Tag(t) => ListRef::Some(&snap.tags[t].posts),
         Scope::Author(a) => ListRef::Some(&snap.authors[a].posts),
@@ -298,6 +298,7 @@ mod tests {
             extra: serde_json::Value::Null,
             source_path: None,
             path: None,
+            kind: crate::model::PostKind::Post,
         };
         snap.posts
             .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));

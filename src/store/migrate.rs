@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_post_layout"),
     migration!(4, "0004_site_changes"),
     migration!(5, "0005_post_paths"),
+    migration!(6, "0006_post_kinds"),
 ];
 
 /// The newest schema version this build knows.

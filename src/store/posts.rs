@@ -15,7 +15,7 @@ use rusqlite::{
 
 use super::content::{audit, versions};
 use super::Store;
-use crate::model::{CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
+use crate::model::{CategoryPath, PostFields, PostKind, PostStatus, Timestamp, VersionStatus};
 
 /// What import needs to know about every post before it writes (loaded once): enough to
 /// tell its file and its URL.
@@ -33,6 +33,7 @@ pub struct IndexedPost {
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
     pub status: PostStatus,
+    pub kind: PostKind,
     pub deleted: bool,
 }
 
@@ -94,7 +95,7 @@ pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
 fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL, title, path,
-                COALESCE(published_at, created_at)
+                COALESCE(published_at, created_at), kind
          FROM posts ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -108,6 +109,7 @@ fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
             title: r.get(6)?,
             path: r.get(7)?,
             date: r.get(8)?,
+            kind: r.get(9)?,
             categories: Vec::new(),
         })
     })?;
@@ -257,7 +259,7 @@ pub struct Writer<'c> {
 
 /// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
 /// the ones `Writer::save` writes beside them.
-const FIELD_COLUMNS: [&str; 12] = [
+const FIELD_COLUMNS: [&str; 13] = [
     "title",
     "subtitle",
     "slug",
@@ -270,6 +272,7 @@ const FIELD_COLUMNS: [&str; 12] = [
     "read_time",
     "extra",
     "path",
+    "kind",
 ];
 const SAVED_COLUMNS: [&str; 3] = ["author_id", "source_path", "source_hash"];
 
@@ -296,12 +299,13 @@ pub(crate) fn read_fields(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Post
         read_time: r.get(at + 9)?,
         extra: serde_json::from_str(&extra).unwrap_or_default(),
         path: r.get(at + 11)?,
+        kind: r.get(at + 12)?,
         ..PostFields::default()
     })
 }
 
 /// The values of `FIELD_COLUMNS` and `SAVED_COLUMNS`, in that order.
-fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 15] {
+fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 16] {
     let f = save.fields;
     [
         &f.title,
@@ -316,6 +320,7 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 15]
         &f.read_time,
         extra,
         &f.path,
+        &f.kind,
         &save.author_id,
         &save.source_path,
         &save.source_hash,
@@ -324,9 +329,9 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 15]
 
 /// The SQL of a `Writer`, made once.
 struct Statements {
-    /// The saved columns are `?1` to `?15`, then `?16` the time, `?17` the content hash.
+    /// The saved columns are `?1` to `?16`, then `?17` the time, `?18` the content hash.
     insert: String,
-    /// As `insert`, and `?18` the id.
+    /// As `insert`, and `?19` the id.
     update: String,
     /// The saved columns of post `?1`, and whether it is deleted.
     select: String,
@@ -340,7 +345,7 @@ fn post_statements() -> Statements {
         .collect();
     let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let insert = format!(
-        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?16, ?16, ?17)",
+        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?17, ?17, ?18)",
         columns.join(", "),
         marks.join(", ")
     );
@@ -350,7 +355,7 @@ fn post_statements() -> Statements {
         .map(|(c, m)| format!("{c} = {m}"))
         .collect();
     let update = format!(
-        "UPDATE posts SET {}, updated_at = ?16, content_hash = ?17, deleted_at = NULL WHERE id = ?18",
+        "UPDATE posts SET {}, updated_at = ?17, content_hash = ?18, deleted_at = NULL WHERE id = ?19",
         sets.join(", ")
     );
     let select = format!(
@@ -701,10 +706,10 @@ impl<'c> Writer<'c> {
             .query_row([id], |r| {
                 Ok(Row {
                     fields: read_fields(r, 0)?,
-                    author_id: r.get(12)?,
-                    source_path: r.get(13)?,
-                    source_hash: r.get(14)?,
-                    deleted: r.get(15)?,
+                    author_id: r.get(13)?,
+                    source_path: r.get(14)?,
+                    source_hash: r.get(15)?,
+                    deleted: r.get(16)?,
                 })
             })
     }

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::changes::{self, ChangeMark, Changes};
-use crate::model::{PostStatus, Timestamp};
+use crate::model::{PostKind, PostStatus, Timestamp};
 
 /// Which posts a build shows.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct PostRow {
     pub slug: String,
     /// The post's own URL path or pattern (`posts.path`), when it has one.
     pub path: Option<String>,
+    /// A dated post or a standalone page.
+    pub kind: PostKind,
     /// The markdown, when it was read with the row (see [`SiteReader::rows`]); the build reads
     /// the others' when it renders them (see [`SiteReader::contents`]).
     pub content: Option<String>,
@@ -255,7 +257,7 @@ impl super::Store {
 const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
             COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
-            source_path, path,
+            source_path, path, kind,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
                       OR read_time = 0 THEN content END
      FROM posts";
@@ -263,7 +265,7 @@ const POST_COLUMNS: &str =
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
     let id: i64 = r.get(0)?;
     let slug: String = r.get(3)?;
-    let content: Option<String> = r.get(15)?;
+    let content: Option<String> = r.get(16)?;
     let content_hash = match r.get::<_, Option<String>>(12)? {
         Some(h) => h,
         None => super::content_hash(content.as_deref().unwrap_or_default()),
@@ -285,6 +287,7 @@ fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
         extra: serde_json::from_str(r.get_ref(11)?.as_str()?).unwrap_or_default(),
         source_path: r.get(13)?,
         path: nonblank(14)?,
+        kind: typed(r, 15, id, &slug)?,
         id,
         slug,
         content,

@@ -1,10 +1,10 @@
-//! How the model's typed values cross into SQLite and back: `PostStatus` and
+//! How the model's typed values cross into SQLite and back: `PostStatus`, `PostKind` and
 //! `VersionStatus` as their lowercase names, `Timestamp` as `YYYY-MM-DD HH:MM:SS` text. A
 //! value the column holds but the type does not accept is a conversion error naming it.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::model::{PostStatus, Timestamp, VersionStatus};
+use crate::model::{PostKind, PostStatus, Timestamp, VersionStatus};
 
 fn text_of<T>(v: ValueRef<'_>, parse: impl FnOnce(&str) -> Result<T, String>) -> FromSqlResult<T> {
     parse(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
@@ -29,6 +29,7 @@ macro_rules! as_text {
 }
 
 as_text!(PostStatus, s => s.as_str());
+as_text!(PostKind, k => k.as_str());
 as_text!(VersionStatus, s => s.as_str());
 as_text!(Timestamp, t => t.to_string());
 

@@ -149,6 +149,7 @@ fn changed_fields(a: &PostFields, b: &PostFields) -> Vec<&'static str> {
     check("tags", a.tags == b.tags);
     check("aliases", a.aliases == b.aliases);
     check("path", a.path == b.path);
+    check("kind", a.kind == b.kind);
     c
 }
 
