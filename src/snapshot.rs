@@ -1248,23 +1248,9 @@ mod tests {
 
     fn post(id: i64, slug: &str, site: &SiteInfo) -> Post {
         let row = PostRow {
-            kind: crate::model::PostKind::Post,
-            id,
             title: slug.to_uppercase(),
-            subtitle: None,
-            slug: slug.into(),
-            path: None,
-            content: None,
-            content_hash: String::new(),
-            excerpt: None,
-            cover_image: None,
-            author_id: None,
-            status: PostStatus::Published,
             date: "2024-05-01 23:30:00".parse().unwrap(),
-            updated: None,
-            read_time: 1,
-            extra: serde_json::Value::Null,
-            source_path: None,
+            ..PostRow::for_test(id, slug)
         };
         Post::new(row, site, Utc::now())
     }
@@ -1490,25 +1476,7 @@ mod tests {
     }
 
     fn alias_post(id: i64, slug: &str) -> Post {
-        let row = PostRow {
-            kind: crate::model::PostKind::Post,
-            id,
-            title: slug.into(),
-            subtitle: None,
-            slug: slug.into(),
-            path: None,
-            source_path: None,
-            content: None,
-            content_hash: String::new(),
-            excerpt: None,
-            cover_image: None,
-            author_id: None,
-            status: PostStatus::Published,
-            date: crate::model::Timestamp::from_utc(DateTime::UNIX_EPOCH),
-            updated: None,
-            read_time: 1,
-            extra: serde_json::Value::Null,
-        };
+        let row = PostRow::for_test(id, slug);
         Post::new(row, &SiteInfo::default(), DateTime::UNIX_EPOCH)
     }
 
@@ -1550,23 +1518,10 @@ mod tests {
         snap.site.origin = "https://x.org".into();
         for (i, source) in sources.iter().enumerate() {
             let row = PostRow {
-                kind: crate::model::PostKind::Post,
-                id: i as i64,
                 title: format!("Post {i}"),
-                subtitle: None,
-                slug: format!("p{i}"),
-                path: None,
-                content: None,
-                content_hash: String::new(),
-                excerpt: None,
-                cover_image: None,
-                author_id: None,
-                status: PostStatus::Published,
                 date: "2020-01-01 00:00:00".parse().unwrap(),
-                updated: None,
-                read_time: 1,
-                extra: serde_json::Value::Null,
                 source_path: source.map(String::from),
+                ..PostRow::for_test(i as i64, &format!("p{i}"))
             };
             let mut p = Post::new(row, &snap.site, Utc::now());
             p.path = format!("/blog/p{i}/");

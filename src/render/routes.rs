@@ -282,23 +282,8 @@ mod tests {
     fn aliases_over_other_pages_are_dropped_with_a_warning() {
         let mut snap = site("/", 10);
         let row = crate::store::site::PostRow {
-            id: 1,
             title: "A".into(),
-            subtitle: None,
-            slug: "a".into(),
-            content: None,
-            content_hash: String::new(),
-            excerpt: None,
-            cover_image: None,
-            author_id: None,
-            status: crate::model::PostStatus::Published,
-            date: crate::model::Timestamp::from_utc(chrono::DateTime::UNIX_EPOCH),
-            updated: None,
-            read_time: 1,
-            extra: serde_json::Value::Null,
-            source_path: None,
-            path: None,
-            kind: crate::model::PostKind::Post,
+            ..crate::store::site::PostRow::for_test(1, "a")
         };
         snap.posts
             .push(Post::new(row, &snap.site, chrono::DateTime::UNIX_EPOCH));

@@ -63,6 +63,33 @@ pub struct PostRow {
     pub source_path: Option<String>,
 }
 
+#[cfg(test)]
+impl PostRow {
+    /// A published post dated at the epoch, with nothing else set: tests change what they need
+    /// with `PostRow { title: …, ..PostRow::for_test(1, "a") }`.
+    pub fn for_test(id: i64, slug: &str) -> PostRow {
+        PostRow {
+            kind: crate::model::PostKind::Post,
+            id,
+            title: slug.into(),
+            subtitle: None,
+            slug: slug.into(),
+            path: None,
+            source_path: None,
+            content: None,
+            content_hash: String::new(),
+            excerpt: None,
+            cover_image: None,
+            author_id: None,
+            status: crate::model::PostStatus::Published,
+            date: crate::model::Timestamp::from_utc(chrono::DateTime::UNIX_EPOCH),
+            updated: None,
+            read_time: 1,
+            extra: serde_json::Value::Null,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: i64,
