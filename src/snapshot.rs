@@ -138,7 +138,7 @@ impl Post {
     pub fn place(&mut self, site: &SiteInfo, categories: &str) -> Option<String> {
         let r = &self.row;
         let keys = Keys {
-            date: site.local(r.date.utc()).date_naive(),
+            date: crate::permalinks::local_date(r.date.utc(), &site.timezone),
             slug: &r.slug,
             title: &r.title,
             categories,

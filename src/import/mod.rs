@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
+use crate::config::{Settings, Timezone};
 use crate::frontmatter::{ParseContext, Problem};
 use crate::model::{AuthorRef, PostFields, PostStatus, Timestamp};
 use crate::store::posts::{
@@ -187,6 +187,22 @@ pub fn import_path(
             folder.display()
         );
     }
+    // A site's time zone, when bloggo.toml has none (it is taken over below): its dates
+    // without an offset, and its permalinks' dates, are read in it.
+    let zoned;
+    let settings = match profile.as_ref().and_then(|p| p.timezone.as_deref()) {
+        Some(zone) if settings.config.timezone.is_none() => match Timezone::parse(zone) {
+            Ok(timezone) => {
+                zoned = Settings {
+                    timezone,
+                    ..settings.clone()
+                };
+                &zoned
+            }
+            Err(_) => settings,
+        },
+        _ => settings,
+    };
     let mut summaries = vec![import_dir(settings, store, folder, opts)?];
     if let Some(drafts) = profile.as_ref().and_then(|p| p.drafts.as_deref()) {
         let as_drafts = ImportOptions {
@@ -367,11 +383,8 @@ fn page_file(
     categories: &str,
     own: Option<&str>,
 ) -> String {
-    let d = date.utc();
     let keys = crate::permalinks::Keys {
-        date: d
-            .with_timezone(&settings.timezone.offset_at(d))
-            .date_naive(),
+        date: crate::permalinks::local_date(date.utc(), &settings.timezone),
         slug,
         title,
         categories,
