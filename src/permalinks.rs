@@ -180,6 +180,11 @@ impl Pattern {
             .any(|p| matches!(p, Piece::Slug | Piece::Title))
     }
 
+    /// Whether it names the post's categories (`:categories`).
+    pub fn uses_categories(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Categories))
+    }
+
     /// Whether it gives a URL ending in `.html`.
     pub fn is_file(&self) -> bool {
         match self.pieces.last() {

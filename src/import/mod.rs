@@ -617,7 +617,17 @@ fn run(
     // commits nothing, so it has no fsync to shorten and its pages need not reach the disk.
     let _writeback =
         (!opts.dry_run).then(|| crate::store::writeback::Writeback::start(&store_path));
-    let index = tx.index().context("cannot read the posts")?;
+    // A post's categories only matter to its URL when its pattern shows them: 10,000 posts'
+    // category paths are megabytes an import would hold for nothing.
+    let site_shows = settings.post_pattern.uses_categories();
+    let index = tx
+        .index(|p| {
+            site_shows
+                || p.path.as_deref().is_some_and(|own| {
+                    crate::permalinks::Pattern::parse(own).is_ok_and(|o| o.uses_categories())
+                })
+        })
+        .context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
@@ -655,7 +665,7 @@ fn run(
             ..Default::default()
         },
         problems: found.problems.clone(),
-        urls: HashMap::new(),
+        urls: HashMap::with_capacity(found.files.len()),
         copies: Vec::new(),
     };
 
