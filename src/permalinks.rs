@@ -12,8 +12,9 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+use crate::config::Timezone;
 use crate::frontmatter::slug::slugify;
 
 /// The placeholders a pattern may use.
@@ -99,6 +100,13 @@ pub struct Keys<'a> {
     pub section: &'a str,
 }
 
+/// The day of an instant in the site's time zone: a post's [`Keys::date`]. As Hugo and Jekyll
+/// do, a post written at 22:02 -04:00 on the 1st in a `-04:00` site is on the 1st, though it
+/// is the 2nd in UTC.
+pub fn local_date(at: DateTime<Utc>, zone: &Timezone) -> NaiveDate {
+    at.with_timezone(&zone.offset_at(at)).date_naive()
+}
+
 /// Where a post's page goes, relative to the site root (no leading `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -170,6 +178,11 @@ impl Pattern {
         self.pieces
             .iter()
             .any(|p| matches!(p, Piece::Slug | Piece::Title))
+    }
+
+    /// Whether it names the post's categories (`:categories`).
+    pub fn uses_categories(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Categories))
     }
 
     /// Whether it gives a URL ending in `.html`.
@@ -338,6 +351,26 @@ mod tests {
 
     fn at(pattern: &str, k: &Keys) -> Location {
         Pattern::parse(pattern).unwrap().expand(k).unwrap()
+    }
+
+    #[test]
+    fn dates_are_the_days_of_the_sites_time_zone() {
+        let instant = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let evening = instant("2024-05-01T22:02:00-04:00");
+        let minus4 = Timezone::parse("-04:00").unwrap();
+        assert_eq!(local_date(evening, &minus4), day(2024, 5, 1));
+        assert_eq!(local_date(evening, &Timezone::utc()), day(2024, 5, 2));
+        // A named zone takes the offset of the instant: EDT in May, EST in January.
+        let new_york = Timezone::parse("America/New_York").unwrap();
+        assert_eq!(local_date(evening, &new_york), day(2024, 5, 1));
+        let winter = instant("2024-01-01T23:30:00-05:00");
+        assert_eq!(local_date(winter, &new_york), day(2024, 1, 1));
+        let k = Keys {
+            date: local_date(evening, &minus4),
+            ..keys("a", "A", "")
+        };
+        assert_eq!(at("/:year/:month/:day/:slug/", &k).url, "2024/05/01/a/");
     }
 
     #[test]

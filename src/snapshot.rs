@@ -141,7 +141,7 @@ impl Post {
     pub fn place(&mut self, site: &SiteInfo, categories: &str) -> Option<String> {
         let r = &self.row;
         let keys = Keys {
-            date: site.local(r.date.utc()).date_naive(),
+            date: crate::permalinks::local_date(r.date.utc(), &site.timezone),
             slug: &r.slug,
             title: &r.title,
             categories,
@@ -289,6 +289,7 @@ pub struct Media {
 pub struct Snapshot {
     #[serde(skip)]
     pub site: SiteInfo,
+    #[serde(deserialize_with = "posts_exactly")]
     pub posts: Vec<Post>,
     /// Categories with at least one post, in tree order (parents before children).
     pub categories: Vec<Category>,
@@ -316,6 +317,32 @@ pub struct Snapshot {
     /// made the first time a post's markdown has such a link.
     #[serde(skip)]
     pub link_targets: OnceLock<LinkTargets>,
+}
+
+/// The posts of a kept snapshot read into a list of their exact length. Serde's own `Vec`
+/// starts from at most a megabyte and doubles: with posts of ~500 bytes, 10,000 of them grew
+/// through copies into room for 16,000. The length is the one bloggo wrote (the state's
+/// records are checked by their BLAKE3); above `MOST` the list grows as it is read.
+fn posts_exactly<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Post>, D::Error> {
+    struct Posts;
+    impl<'de> serde::de::Visitor<'de> for Posts {
+        type Value = Vec<Post>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of posts")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Post>, A::Error> {
+            const MOST: usize = 1 << 20;
+            let mut posts = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MOST));
+            while let Some(p) = seq.next_element()? {
+                posts.push(p);
+            }
+            Ok(posts)
+        }
+    }
+    d.deserialize_seq(Posts)
 }
 
 /// Related posts of every post (indexes into `Snapshot::posts`), and a digest of what decides
@@ -1354,6 +1381,19 @@ mod tests {
             .collect();
         assert_eq!(tags, [("rust", &[0usize, 1][..])]);
         assert_eq!(snap.authors[0].posts, [0, 1]);
+    }
+
+    #[test]
+    fn a_kept_snapshots_posts_are_read_into_a_list_of_their_length() {
+        let site = dated_site("/:slug/");
+        let snap = Snapshot {
+            posts: (1..=5).map(|i| post(i, &format!("p{i}"), &site)).collect(),
+            ..Snapshot::default()
+        };
+        let back: Snapshot = postcard::from_bytes(&postcard::to_stdvec(&snap).unwrap()).unwrap();
+        let slugs: Vec<&str> = back.posts.iter().map(|p| p.row.slug.as_str()).collect();
+        assert_eq!(slugs, ["p1", "p2", "p3", "p4", "p5"]);
+        assert_eq!(back.posts.capacity(), 5);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
+use crate::config::{Settings, Timezone};
 use crate::frontmatter::{ParseContext, Problem};
 use crate::model::{AuthorRef, PostFields, PostKind, PostStatus, Timestamp};
 use crate::store::posts::{
@@ -187,6 +187,22 @@ pub fn import_path(
             folder.display()
         );
     }
+    // A site's time zone, when bloggo.toml has none (it is taken over below): its dates
+    // without an offset, and its permalinks' dates, are read in it.
+    let zoned;
+    let settings = match profile.as_ref().and_then(|p| p.timezone.as_deref()) {
+        Some(zone) if settings.config.timezone.is_none() => match Timezone::parse(zone) {
+            Ok(timezone) => {
+                zoned = Settings {
+                    timezone,
+                    ..settings.clone()
+                };
+                &zoned
+            }
+            Err(_) => settings,
+        },
+        _ => settings,
+    };
     let mut summaries = vec![import_dir(settings, store, folder, opts)?];
     if let Some(drafts) = profile.as_ref().and_then(|p| p.drafts.as_deref()) {
         let as_drafts = ImportOptions {
@@ -399,11 +415,8 @@ fn page_file(
     own: Option<&str>,
     kind: PostKind,
 ) -> String {
-    let d = date.utc();
     let keys = crate::permalinks::Keys {
-        date: d
-            .with_timezone(&settings.timezone.offset_at(d))
-            .date_naive(),
+        date: crate::permalinks::local_date(date.utc(), &settings.timezone),
         slug,
         title,
         categories,
@@ -649,7 +662,17 @@ fn run(
     // commits nothing, so it has no fsync to shorten and its pages need not reach the disk.
     let _writeback =
         (!opts.dry_run).then(|| crate::store::writeback::Writeback::start(&store_path));
-    let index = tx.index().context("cannot read the posts")?;
+    // A post's categories only matter to its URL when its pattern shows them: 10,000 posts'
+    // category paths are megabytes an import would hold for nothing.
+    let site_shows = settings.post_pattern.uses_categories();
+    let index = tx
+        .index(|p| {
+            site_shows
+                || p.path.as_deref().is_some_and(|own| {
+                    crate::permalinks::Pattern::parse(own).is_ok_and(|o| o.uses_categories())
+                })
+        })
+        .context("cannot read the posts")?;
     let by_path: HashMap<&str, &IndexedPost> = index
         .iter()
         .filter_map(|p| p.source_path.as_deref().map(|s| (s, p)))
@@ -687,7 +710,7 @@ fn run(
             ..Default::default()
         },
         problems: found.problems.clone(),
-        urls: HashMap::new(),
+        urls: HashMap::with_capacity(found.files.len()),
         copies: Vec::new(),
     };
 

@@ -1,6 +1,6 @@
 //! A whole site's root, recognised: which generator made it (from its config file), which
-//! folder holds its posts, and the settings bloggo can take over (title, base URL, the posts'
-//! permalink pattern, taxonomies), with everything it cannot map listed.
+//! folder holds its posts, and the settings bloggo can take over (title, base URL, time zone,
+//! the posts' permalink pattern, taxonomies), with everything it cannot map listed.
 //!
 //! Pure reading: nothing here touches the store or `bloggo.toml`; `bloggo import` decides
 //! what to do with a [`SiteProfile`].
@@ -42,6 +42,9 @@ pub struct SiteProfile {
     /// The site's absolute URL (Jekyll's `url` + `baseurl`, Hugo's `baseURL`, Zola's
     /// `base_url`).
     pub base_url: Option<String>,
+    /// The site's time zone (Jekyll's `timezone`, an IANA name; Hugo's `timeZone`): its dates
+    /// without an offset are read in it, and its permalinks' dates are in it.
+    pub timezone: Option<String>,
     /// The folder of posts to import.
     pub posts: PathBuf,
     /// A folder of drafts to import as drafts (Jekyll's `_drafts`).
@@ -74,6 +77,15 @@ impl SiteProfile {
                 key: "base_url",
                 value: u.clone(),
                 replaceable: &[crate::config::STARTER_BASE_URL],
+            });
+        }
+        if let Some(z) = &self.timezone {
+            // `bloggo init` leaves it unset (commented out): only then is it taken over.
+            out.push(Setting {
+                table: None,
+                key: "timezone",
+                value: z.clone(),
+                replaceable: &[],
             });
         }
         if let Some(p) = &self.permalink {
@@ -246,6 +258,7 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         config: path.to_path_buf(),
         title: text(config.get("title")),
         base_url,
+        timezone: text(config.get("timezone")),
         posts: root.join("_posts"),
         drafts: Some(root.join("_drafts")).filter(|d| d.is_dir()),
         permalink,
@@ -370,6 +383,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         config: path.to_path_buf(),
         title: text(c.get("title")),
         base_url: text(c.get("baseurl")),
+        timezone: text(c.get("timezone")),
         posts,
         drafts: None,
         permalink,
@@ -439,6 +453,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         config: path.to_path_buf(),
         title: text(config.get("title")),
         base_url: text(config.get("base_url")),
+        timezone: None,
         posts,
         drafts: None,
         permalink,
@@ -472,7 +487,7 @@ mod tests {
         let d = site(&[
             (
                 "_config.yml",
-                "title: Jekyll News\nurl: https://jekyllrb.com\nbaseurl: /blog\n",
+                "title: Jekyll News\nurl: https://jekyllrb.com\nbaseurl: /blog\ntimezone: America/New_York\n",
             ),
             ("_posts/2024-05-01-hello.md", "---\ntitle: Hello\n---\nHi"),
         ]);
@@ -480,6 +495,12 @@ mod tests {
         assert_eq!(p.generator, Generator::Jekyll);
         assert_eq!(p.title.as_deref(), Some("Jekyll News"));
         assert_eq!(p.base_url.as_deref(), Some("https://jekyllrb.com/blog"));
+        assert_eq!(p.timezone.as_deref(), Some("America/New_York"));
+        let zone = p.settings().into_iter().find(|s| s.key == "timezone");
+        assert_eq!(
+            zone.map(|s| (s.value, s.replaceable.is_empty())),
+            Some(("America/New_York".to_string(), true))
+        );
         assert_eq!(p.posts, d.path().join("_posts"));
         assert_eq!(
             p.permalink.as_deref(),
@@ -511,6 +532,7 @@ mod tests {
                 "hugo.toml",
                 r#"baseURL = "https://example.org/"
 title = "Example"
+timeZone = "Europe/Berlin"
 defaultContentLanguage = "en"
 [permalinks]
 post = "/:year/:month/:day/:slug/"
@@ -528,6 +550,7 @@ weight = 2
         let p = detect(d.path()).unwrap().unwrap();
         assert_eq!(p.generator, Generator::Hugo);
         assert_eq!(p.base_url.as_deref(), Some("https://example.org/"));
+        assert_eq!(p.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(p.posts, d.path().join("content/en"));
         assert_eq!(p.permalink.as_deref(), Some("/:year/:month/:day/:slug/"));
         assert!(p.left_out.iter().any(|l| l.starts_with("languages de")));
@@ -560,6 +583,7 @@ weight = 2
         let p = detect(d.path()).unwrap().unwrap();
         assert_eq!(p.generator, Generator::Zola);
         assert_eq!(p.base_url.as_deref(), Some("https://zola.example"));
+        assert_eq!(p.timezone, None);
         assert_eq!(p.taxonomies, ["tags", "authors"]);
         assert_eq!(p.permalink.as_deref(), Some("/blog/:slug/"));
     }

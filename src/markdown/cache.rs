@@ -322,8 +322,13 @@ struct Index {
 }
 
 fn parse_index(b: &[u8], data_len: u64) -> Option<Index> {
-    let mut r = Reader(b.strip_prefix(INDEX_MAGIC)?);
-    let mut index = Index::default();
+    let body = b.strip_prefix(INDEX_MAGIC)?;
+    // Every entry takes at least `INDEX_ENTRY` bytes: room for them all, made once.
+    let mut index = Index {
+        slots: HashMap::with_capacity(body.len() / INDEX_ENTRY),
+        ..Index::default()
+    };
+    let mut r = Reader(body);
     while !r.0.is_empty() {
         let key = r.key()?;
         let offset = r.u64()?;

@@ -28,7 +28,8 @@ pub struct IndexedPost {
     pub path: Option<String>,
     /// `published_at`, or `created_at` when it has none.
     pub date: Timestamp,
-    /// Its categories as paths of names from the root.
+    /// Its categories as paths of names from the root (when [`ImportTx::index`] was asked
+    /// for them).
     pub categories: Vec<Vec<String>>,
     pub source_path: Option<String>,
     pub source_hash: Option<String>,
@@ -51,9 +52,13 @@ impl<'s> ImportTx<'s> {
         Ok(ImportTx { tx })
     }
 
-    /// Every post, deleted ones included.
-    pub fn index(&self) -> rusqlite::Result<Vec<IndexedPost>> {
-        index(&self.tx)
+    /// Every post, deleted ones included; the category paths only of the posts `categories`
+    /// accepts (the others' are left empty).
+    pub fn index(
+        &self,
+        categories: impl Fn(&IndexedPost) -> bool,
+    ) -> rusqlite::Result<Vec<IndexedPost>> {
+        index(&self.tx, categories)
     }
 
     /// A writer that holds off the change log's insert triggers (see `Writer::bulk`).
@@ -92,7 +97,10 @@ pub fn any_live_from(store: &Store, scope: &str) -> rusqlite::Result<bool> {
     )
 }
 
-fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
+fn index(
+    conn: &Connection,
+    wanted: impl Fn(&IndexedPost) -> bool,
+) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL, title, path,
                 COALESCE(published_at, created_at), kind
@@ -137,7 +145,9 @@ fn index(conn: &Connection) -> rusqlite::Result<Vec<IndexedPost>> {
     for link in links {
         let (post, cat) = link?;
         if let Ok(i) = posts.binary_search_by_key(&post, |p| p.id) {
-            posts[i].categories.push(trail(Some(cat)));
+            if wanted(&posts[i]) {
+                posts[i].categories.push(trail(Some(cat)));
+            }
         }
     }
     Ok(posts)

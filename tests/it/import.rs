@@ -900,3 +900,64 @@ fn a_base_url_the_writer_chose_is_kept_and_a_folder_that_is_no_site_imports_as_b
     let out = site.import(&plain, &[]).ok();
     assert!(!out.stdout.contains(" site ("), "{}", out.stdout);
 }
+
+#[test]
+fn a_jekyll_sites_time_zone_is_taken_over_and_its_posts_keep_their_days() {
+    let site = Site::new();
+    let src = site.tmp.path().join("jekyll-site");
+    write_site(
+        &src,
+        &[
+            (
+                "_config.yml",
+                "title: Late\ntimezone: America/New_York\npermalink: /:year/:month/:day/:title/\n",
+            ),
+            // 22:02 in New York is 02:02 the next day in UTC.
+            (
+                "_posts/2024-05-01-late.md",
+                "---\ntitle: Late\ndate: 2024-05-01 22:02:00\n---\nEvening\n",
+            ),
+            (
+                "_posts/2024-05-02-offset.md",
+                "---\ntitle: Offset\ndate: 2024-05-02 22:02:00 -0400\n---\nEvening\n",
+            ),
+        ],
+    );
+    let out = site.import(&src, &[]).ok();
+    assert!(
+        out.stdout.contains("set timezone = \"America/New_York\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        site.read("bloggo.toml")
+            .contains("timezone = \"America/New_York\""),
+        "{}",
+        site.read("bloggo.toml")
+    );
+    assert_eq!(
+        site.rows("SELECT slug, published_at FROM posts ORDER BY slug"),
+        [
+            ["late", "2024-05-02 02:02:00"],
+            ["offset", "2024-05-03 02:02:00"]
+        ]
+    );
+    site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/2024/05/01/late/index.html").is_file());
+    assert!(site.path("public/2024/05/02/offset/index.html").is_file());
+
+    // A zone the writer chose is kept.
+    let other = Site::new();
+    let config = other
+        .read("bloggo.toml")
+        .replace("# timezone = \"Europe/Paris\"", "timezone = \"+02:00\"");
+    other.write("bloggo.toml", &config);
+    let out = other.import(&src, &["--dry-run"]).ok();
+    assert!(
+        out.stdout.contains(
+            "kept your timezone = \"+02:00\" (the imported site has \"America/New_York\")"
+        ),
+        "{}",
+        out.stdout
+    );
+}
