@@ -14,7 +14,7 @@ use crate::content::posts::write::{self, NewPost, Published, Review};
 use crate::content::{open_store, ActAs};
 use crate::frontmatter::dates;
 use crate::frontmatter::write::{document, Format};
-use crate::model::{Timestamp, VersionStatus};
+use crate::model::{PostKind, Timestamp, VersionStatus};
 use crate::store::content::versions::{self, State};
 use crate::store::Store;
 
@@ -44,6 +44,9 @@ pub enum Args {
         /// The slug (default: from the title).
         #[arg(long)]
         slug: Option<String>,
+        /// A standalone page (at /SLUG/, out of listings and feeds) instead of a post.
+        #[arg(long)]
+        page: bool,
         /// Do not open $EDITOR even on a terminal.
         #[arg(long)]
         no_edit: bool,
@@ -199,6 +202,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             categories,
             tags,
             slug,
+            page,
             no_edit,
             act,
         } => {
@@ -207,6 +211,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 slug,
                 categories,
                 tags,
+                kind: if page { PostKind::Page } else { PostKind::Post },
             };
             let post = write::create(store, settings, &act, &new)?;
             let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

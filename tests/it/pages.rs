@@ -218,3 +218,25 @@ fn an_edit_that_only_adds_kind_page_makes_the_post_a_page_and_syncs_it() {
     let shown = site.run(&["post", "show", "about"]).ok().stdout;
     assert!(shown.contains("kind: page"), "{shown}");
 }
+
+#[test]
+fn post_new_page_makes_a_page_that_is_published_at_its_slug() {
+    let site = Site::new();
+    site.run(&["post", "new", "Colophon", "--page", "--no-edit"])
+        .ok();
+    assert_eq!(
+        site.rows("SELECT kind, status FROM posts"),
+        [["page", "draft"]]
+    );
+    assert!(site.read("content/colophon.md").contains("kind: page"));
+    site.run(&["post", "publish", "colophon"]).ok();
+    site.run(&["post", "new", "A post", "--no-edit"]).ok();
+    site.run(&["post", "publish", "a-post"]).ok();
+    site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/colophon/index.html").is_file());
+    let index = site.read("public/index.html");
+    assert!(
+        index.contains("A post") && !index.contains("Colophon"),
+        "{index}"
+    );
+}

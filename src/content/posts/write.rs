@@ -11,7 +11,9 @@ use crate::content::access::{self, PostAction};
 use crate::content::sync::{sync_source_file, write_source_file};
 use crate::content::ActAs;
 use crate::frontmatter::dates;
-use crate::model::{AuthorRef, CategoryPath, PostFields, PostStatus, Timestamp, VersionStatus};
+use crate::model::{
+    AuthorRef, CategoryPath, PostFields, PostKind, PostStatus, Timestamp, VersionStatus,
+};
 use crate::store::content::posts::{self, Post};
 use crate::store::content::users::{self, User};
 use crate::store::content::{versions, Permission};
@@ -27,6 +29,8 @@ pub struct NewPost {
     pub categories: Vec<String>,
     /// Tag names, created when missing.
     pub tags: Vec<String>,
+    /// A standalone page (no date in listings, out of feeds) rather than a post.
+    pub kind: PostKind,
 }
 
 /// Creates a draft by the acting user (and its file in `content/` when the site syncs one).
@@ -57,6 +61,7 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
                 .map(|c| CategoryPath::from(c.as_str()))
                 .collect(),
             tags: new.tags.clone(),
+            kind: new.kind,
             ..PostFields::default()
         };
         let id = posts::create(tx, &fields, actor.id)?;
@@ -66,6 +71,7 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
             "slug": slug,
             "categories": new.categories,
             "tags": new.tags,
+            "kind": new.kind.as_str(),
         });
         audit_post(tx, &actor, "post.create", id, None, Some(created))?;
         if settings.config.content.sync {
