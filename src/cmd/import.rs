@@ -42,6 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         prune: args.prune,
         status,
         progress: !ctx.quiet,
+        only: Vec::new(),
     };
     let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
@@ -52,11 +53,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 args.path.display(),
                 p.generator,
                 p.config.display(),
-                p.posts.display()
+                if p.only.is_empty() {
+                    p.posts.display().to_string()
+                } else {
+                    p.only.join(" and ")
+                }
             );
-            if let Some(d) = &p.drafts {
-                println!("  and its drafts from {}", d.display());
-            }
             for o in &done.taken_over {
                 println!("  bloggo.toml: {o}");
             }
@@ -65,18 +67,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
         }
     }
-    for summary in &done.summaries {
-        if args.dry_run && !ctx.quiet {
-            for c in &summary.changes {
-                let what = match c.kind {
-                    ChangeKind::New => "would add",
-                    ChangeKind::Updated => "would update",
-                    ChangeKind::Deleted => "would delete",
-                };
-                println!("{what}: {}", c.path);
-            }
+    let summary = done.summary;
+    if args.dry_run && !ctx.quiet {
+        for c in &summary.changes {
+            let what = match c.kind {
+                ChangeKind::New => "would add",
+                ChangeKind::Updated => "would update",
+                ChangeKind::Deleted => "would delete",
+            };
+            println!("{what}: {}", c.path);
         }
-        println!("{summary}");
     }
+    println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,14 @@ fn is_markdown(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
 }
 
+/// Whether a top-level entry of the walked folder is one of `only` (every entry when empty).
+fn included(e: &walkdir::DirEntry, only: &[String]) -> bool {
+    only.is_empty()
+        || only
+            .iter()
+            .any(|o| e.file_name().to_string_lossy() == o.as_str())
+}
+
 fn hidden(e: &walkdir::DirEntry) -> bool {
     e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.')
 }
@@ -51,13 +59,13 @@ fn slash_path(p: &Path) -> String {
 }
 
 /// Walks `root` for `.md`/`.markdown` files (hidden files and folders left out), in name order.
-pub fn discover(root: &Path) -> Discovery {
+pub fn discover(root: &Path, only: &[String]) -> Discovery {
     let mut out = Discovery::default();
     let walk = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| !hidden(e));
+        .filter_entry(|e| !hidden(e) && (e.depth() != 1 || included(e, only)));
     for entry in walk {
         let entry = match entry {
             Ok(e) => e,

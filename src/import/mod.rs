@@ -64,6 +64,9 @@ pub struct ImportOptions {
     pub status: Option<PostStatus>,
     /// Show a progress bar (drawn only when stderr is a terminal).
     pub progress: bool,
+    /// Only these top-level folders of the imported folder (a Jekyll site's `_posts` and
+    /// `_drafts`); all of it when empty. Pruning looks at them alone too.
+    pub only: Vec<String>,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -203,21 +206,27 @@ pub fn import_path(
         },
         _ => settings,
     };
-    let mut summaries = vec![import_dir(settings, store, folder, opts)?];
-    if let Some(drafts) = profile.as_ref().and_then(|p| p.drafts.as_deref()) {
-        let as_drafts = ImportOptions {
-            status: opts.status.or(Some(PostStatus::Draft)),
-            ..opts.clone()
-        };
-        summaries.push(import_dir(settings, store, drafts, &as_drafts)?);
-    }
+    // One import, all or nothing: a Jekyll site's `_posts` and `_drafts` together (a draft's
+    // folder makes it a draft).
+    let site_opts;
+    let opts = match &profile {
+        Some(p) if !p.only.is_empty() => {
+            site_opts = ImportOptions {
+                only: p.only.clone(),
+                ..opts.clone()
+            };
+            &site_opts
+        }
+        _ => opts,
+    };
+    let summary = import_dir(settings, store, folder, opts)?;
     let taken_over = match &profile {
         Some(p) => crate::config_edit::take_over(&settings.root, &p.settings(), opts.dry_run)?,
         None => Vec::new(),
     };
     Ok(SiteImport {
         profile,
-        summaries,
+        summary,
         taken_over,
     })
 }
@@ -227,8 +236,7 @@ pub fn import_path(
 pub struct SiteImport {
     /// The site's profile, when `path` was a site's root.
     pub profile: Option<site::SiteProfile>,
-    /// One for each folder imported: the posts, then a site's drafts.
-    pub summaries: Vec<ImportSummary>,
+    pub summary: ImportSummary,
     /// The settings taken over into `bloggo.toml` (or kept).
     pub taken_over: Vec<crate::config_edit::Outcome>,
 }
@@ -646,7 +654,7 @@ fn run(
         }
     };
     let scope = source_scope(settings, root)?;
-    let found = media::discover(root);
+    let found = media::discover(root, &opts.only);
     phase("folder walked");
     let shown = |rel: &str| root.join(rel).display().to_string();
 
@@ -773,11 +781,14 @@ fn run(
             let Some(sp) = p.source_path.as_deref() else {
                 continue;
             };
-            if sp.starts_with(&scope)
-                && !present.contains(sp)
-                && !p.deleted
-                && w.soft_delete(p.id)?
-            {
+            let under = sp.strip_prefix(scope.as_str()).is_some_and(|rel| {
+                opts.only.is_empty()
+                    || opts.only.iter().any(|d| {
+                        rel.strip_prefix(d.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                    })
+            });
+            if under && !present.contains(sp) && !p.deleted && w.soft_delete(p.id)? {
                 summary.deleted += 1;
                 summary.changes.push(Change {
                     kind: ChangeKind::Deleted,

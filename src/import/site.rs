@@ -47,8 +47,9 @@ pub struct SiteProfile {
     pub timezone: Option<String>,
     /// The folder of posts to import.
     pub posts: PathBuf,
-    /// A folder of drafts to import as drafts (Jekyll's `_drafts`).
-    pub drafts: Option<PathBuf>,
+    /// Only these folders of `posts` hold posts (Jekyll's `_posts` and `_drafts` beside the
+    /// site's other files); all of it when empty.
+    pub only: Vec<String>,
     /// The posts' URL pattern in bloggo's placeholders (`/:year/:month/:day/:slug/`), when the
     /// site sets one bloggo can express.
     pub permalink: Option<String>,
@@ -259,8 +260,10 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         title: text(config.get("title")),
         base_url,
         timezone: text(config.get("timezone")),
-        posts: root.join("_posts"),
-        drafts: Some(root.join("_drafts")).filter(|d| d.is_dir()),
+        posts: root.to_path_buf(),
+        // Both, even when one is missing: a `_drafts` folder removed since the last import is
+        // still what `--prune` looks at.
+        only: vec!["_posts".into(), "_drafts".into()],
         permalink,
         taxonomies: vec!["categories".into(), "tags".into()],
         left_out,
@@ -385,7 +388,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         base_url: text(c.get("baseurl")),
         timezone: text(c.get("timezone")),
         posts,
-        drafts: None,
+        only: Vec::new(),
         permalink,
         taxonomies,
         left_out,
@@ -455,7 +458,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         base_url: text(config.get("base_url")),
         timezone: None,
         posts,
-        drafts: None,
+        only: Vec::new(),
         permalink,
         taxonomies,
         left_out,
@@ -501,7 +504,8 @@ mod tests {
             zone.map(|s| (s.value, s.replaceable.is_empty())),
             Some(("America/New_York".to_string(), true))
         );
-        assert_eq!(p.posts, d.path().join("_posts"));
+        assert_eq!(p.posts, d.path());
+        assert_eq!(p.only, ["_posts", "_drafts"]);
         assert_eq!(
             p.permalink.as_deref(),
             Some("/:categories/:year/:month/:day/:slug.html")

@@ -961,3 +961,38 @@ fn a_jekyll_sites_time_zone_is_taken_over_and_its_posts_keep_their_days() {
         out.stdout
     );
 }
+
+#[test]
+fn a_jekyll_sites_posts_and_drafts_import_all_or_nothing() {
+    let site = Site::new();
+    let src = site.tmp.path().join("jekyll-site");
+    write_site(
+        &src,
+        &[
+            ("_config.yml", "title: J\n"),
+            ("_posts/2024-05-01-hello.md", "---\ntitle: Hello\n---\nHi\n"),
+            ("_drafts/broken.md", "---\ntitle: [unclosed\n---\nSoon\n"),
+        ],
+    );
+    let r = site.import(&src, &[]).fails();
+    assert!(r.stderr.contains("_drafts/broken.md"), "{}", r.stderr);
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
+    // Fixed, one import brings both in; pruning looks at _posts and _drafts only.
+    write_site(
+        &src,
+        &[("_drafts/broken.md", "---\ntitle: Fixed\n---\nSoon\n")],
+    );
+    let r = site.import(&src, &["--prune"]).ok();
+    assert!(r.stdout.contains("2 new"), "{}", r.stdout);
+    std::fs::remove_file(src.join("_drafts/broken.md")).unwrap();
+    let r = site.import(&src, &["--prune"]).ok();
+    assert!(
+        r.stdout.contains("1 unchanged, 0 skipped, 1 deleted"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT slug FROM posts WHERE deleted_at IS NULL"),
+        [["hello"]]
+    );
+}
