@@ -235,17 +235,16 @@ impl Pattern {
     }
 
     /// The slug in a URL path below the site root (`posts/hello/`, or with `index.html`) when
-    /// the pattern has `:slug` and the path has the pattern's shape.
+    /// the pattern has `:slug` and the path has the pattern's shape. To match many paths,
+    /// make the [`SlugMatcher`] once.
     pub fn slug_of(&self, url: &str) -> Option<String> {
+        self.slug_matcher()?.slug_of(url)
+    }
+
+    /// What tells a post page's slug from its URL path (see [`Pattern::slug_of`]), made once;
+    /// `None` when the pattern has no `:slug`.
+    pub fn slug_matcher(&self) -> Option<SlugMatcher> {
         if !self.pieces.contains(&Piece::Slug) {
-            return None;
-        }
-        let url = url.trim_start_matches('/');
-        let url = match url.strip_suffix("index.html") {
-            Some(u) if !self.is_file() && (u.is_empty() || u.ends_with('/')) => u,
-            _ => url,
-        };
-        if !self.is_file() && !url.ends_with('/') {
             return None;
         }
         // Literal text as `expand` leaves it: no leading `/`, no doubled `/`; a placeholder
@@ -287,8 +286,33 @@ impl Pattern {
             at_start = false;
         }
         re.push('$');
-        let re = regex::Regex::new(&re).ok()?;
-        let c = re.captures(url)?;
+        Some(SlugMatcher {
+            re: regex::Regex::new(&re).ok()?,
+            is_file: self.is_file(),
+        })
+    }
+}
+
+/// A pattern's slug matcher: its regular expression, compiled once (see
+/// [`Pattern::slug_matcher`]).
+#[derive(Debug, Clone)]
+pub struct SlugMatcher {
+    re: regex::Regex,
+    is_file: bool,
+}
+
+impl SlugMatcher {
+    /// The slug in `url` when it is a post page of the pattern.
+    pub fn slug_of(&self, url: &str) -> Option<String> {
+        let url = url.trim_start_matches('/');
+        let url = match url.strip_suffix("index.html") {
+            Some(u) if !self.is_file && (u.is_empty() || u.ends_with('/')) => u,
+            _ => url,
+        };
+        if !self.is_file && !url.ends_with('/') {
+            return None;
+        }
+        let c = self.re.captures(url)?;
         Some(c.name("slug")?.as_str().to_string())
     }
 }

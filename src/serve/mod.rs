@@ -40,7 +40,7 @@ use hyper::header::{
 use hyper::Method;
 
 use crate::model::Timestamp;
-use crate::permalinks::Pattern;
+use crate::permalinks::{Pattern, SlugMatcher};
 use crate::store::views::NewView;
 use crate::store::Store;
 use device::Device;
@@ -82,7 +82,8 @@ pub struct ServeOptions {
 /// State every request reads.
 struct Shared {
     root: PathBuf,
-    post_pattern: Pattern,
+    /// Tells a post page's slug from its path (`None`: the post pattern has no `:slug`).
+    post_slugs: Option<SlugMatcher>,
     slugs: RwLock<HashMap<String, i64>>,
     /// When the slugs were last re-read on a miss (milliseconds after `started`, plus 1,000).
     slugs_read_at: std::sync::atomic::AtomicU64,
@@ -221,7 +222,7 @@ impl Server {
         }
         let shared = Arc::new(Shared {
             root,
-            post_pattern: opts.post_pattern.clone(),
+            post_slugs: opts.post_pattern.slug_matcher(),
             slugs: RwLock::new(slugs),
             slugs_read_at: std::sync::atomic::AtomicU64::new(0),
             started: std::time::Instant::now(),
@@ -310,7 +311,8 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
         Resolved::File(file) => match file_response(shared, rq, &file, 200) {
             Ok(resp) => {
                 if resp.status == 200 && rq.method == Method::GET {
-                    if let Some(slug) = post_slug(&shared.post_pattern, path) {
+                    if let Some(slug) = shared.post_slugs.as_ref().and_then(|m| post_slug(m, path))
+                    {
                         if let Some(id) = post_id(shared, &slug) {
                             *view = record(shared, rq, id);
                         }
@@ -332,7 +334,7 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
 
 /// The slug when `path` is a post page: the site's post pattern with the slug in it
 /// (`/posts/<slug>/` or `/posts/<slug>/index.html` by default).
-pub fn post_slug(pattern: &Pattern, path: &str) -> Option<String> {
+pub fn post_slug(matcher: &SlugMatcher, path: &str) -> Option<String> {
     let segs = files::decode_segments(path).ok()?;
     let decoded = format!(
         "/{}{}",
@@ -343,7 +345,7 @@ pub fn post_slug(pattern: &Pattern, path: &str) -> Option<String> {
             ""
         }
     );
-    pattern.slug_of(&decoded)
+    matcher.slug_of(&decoded)
 }
 
 fn beacon(
@@ -516,7 +518,7 @@ mod tests {
 
     #[test]
     fn post_pages_are_recognised() {
-        let posts = Pattern::default();
+        let posts = Pattern::default().slug_matcher().unwrap();
         assert_eq!(post_slug(&posts, "/posts/hello/"), Some("hello".into()));
         assert_eq!(
             post_slug(&posts, "/posts/hello/index.html"),
@@ -527,7 +529,10 @@ mod tests {
         assert_eq!(post_slug(&posts, "/tags/hello/"), None);
         assert_eq!(post_slug(&posts, "/posts/a/b/"), None);
         assert_eq!(post_slug(&posts, "/posts/h%C3%A9/"), Some("hé".into()));
-        let dated = Pattern::parse("/:year/:month/:day/:slug.html").unwrap();
+        let dated = Pattern::parse("/:year/:month/:day/:slug.html")
+            .unwrap()
+            .slug_matcher()
+            .unwrap();
         assert_eq!(
             post_slug(&dated, "/2024/05/01/hello.html"),
             Some("hello".into())
