@@ -149,10 +149,14 @@ impl Default for UrlsConfig {
 
 /// `[permalinks]`: URL patterns (see `permalinks`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct PermalinksConfig {
     /// The pattern of post URLs, e.g. `/:year/:month/:day/:slug/`.
     pub posts: Option<String>,
+    /// The pattern of the posts of a section, by the section's path (`blog`, `notes/rust`);
+    /// a section without one puts its posts at `/<section>/:slug/`.
+    #[serde(flatten)]
+    pub sections: std::collections::BTreeMap<String, String>,
 }
 
 /// Markdown rendering.
@@ -276,6 +280,8 @@ pub struct Settings {
     pub flush_interval: Duration,
     /// Where posts go: `[permalinks] posts`, or `/<[urls] posts>/:slug/`.
     pub post_pattern: Pattern,
+    /// Where the posts of a section go, by section path: the other keys of `[permalinks]`.
+    pub section_patterns: std::collections::BTreeMap<String, Pattern>,
     /// `[[menu]]`, checked and in order.
     pub menu: Vec<crate::menu::MenuItem>,
 }
@@ -443,6 +449,13 @@ impl Settings {
             }
         }
         let post_pattern = post_pattern(&config)?;
+        let mut section_patterns = section_patterns(&config)?;
+        // `[permalinks] posts` is also the pattern of a section named `posts` (a Hugo site's).
+        if config.permalinks.posts.is_some() {
+            section_patterns
+                .entry("posts".to_string())
+                .or_insert_with(|| post_pattern.clone());
+        }
         let menu = crate::menu::items(&config.menu)?;
         let timezone = match &config.timezone {
             Some(t) => Timezone::parse(t).context("timezone")?,
@@ -468,6 +481,7 @@ impl Settings {
             serve_bind,
             flush_interval,
             post_pattern,
+            section_patterns,
             menu,
             root,
             config,
@@ -510,6 +524,24 @@ fn post_pattern(config: &Config) -> Result<Pattern> {
         bail!("[permalinks] posts = {text:?} has neither :slug nor :title, so every post would get the same URL");
     }
     Ok(p)
+}
+
+/// The section keys of `[permalinks]`, checked: each a section's folder path and a pattern
+/// that gives each post its own URL.
+fn section_patterns(config: &Config) -> Result<std::collections::BTreeMap<String, Pattern>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (section, text) in &config.permalinks.sections {
+        if !permalinks::is_section_path(section) {
+            bail!("[permalinks] {section:?}: not a section; a key of [permalinks] is `posts` or a section's folder (`blog`, `notes/rust`), without leading or trailing `/`");
+        }
+        let p = Pattern::parse(text)
+            .map_err(|e| anyhow::anyhow!("[permalinks] {section} = {text:?}: {e}"))?;
+        if !p.is_per_post() {
+            bail!("[permalinks] {section} = {text:?} has neither :slug nor :title, so every post of the section would get the same URL");
+        }
+        out.insert(section.clone(), p);
+    }
+    Ok(out)
 }
 
 /// Whether a base URL is absolute (`http://`, `https://`) or a path (`/`).

@@ -15,7 +15,8 @@ use crate::config::{Settings, CONFIG_FILE};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     pub table: Option<&'static str>,
-    pub key: &'static str,
+    /// A bare TOML key (letters, digits, `-`, `_`).
+    pub key: String,
     pub value: String,
     /// The values a site has before anyone chose one (what `bloggo init` writes): only these
     /// (or no value at all) are replaced; a value the writer chose is kept.
@@ -75,7 +76,7 @@ pub fn take_over(site: &Path, settings: &[Setting], dry_run: bool) -> Result<Vec
             Some(t) => format!("[{t}] {}", s.key),
             None => s.key.to_string(),
         };
-        let current = get(&text, s.table, s.key);
+        let current = get(&text, s.table, &s.key);
         match current {
             Some(v) if v == s.value => {}
             Some(v) if !s.replaceable.contains(&v.as_str()) => outcomes.push(Outcome::Kept {
@@ -84,7 +85,7 @@ pub fn take_over(site: &Path, settings: &[Setting], dry_run: bool) -> Result<Vec
                 theirs: s.value.clone(),
             }),
             _ => {
-                let edited = set(&text, s.table, s.key, &s.value);
+                let edited = set(&text, s.table, &s.key, &s.value);
                 match loads(site, &edited) {
                     Ok(()) => {
                         text = edited;
@@ -234,13 +235,13 @@ mod tests {
         let wanted = [
             Setting {
                 table: None,
-                key: "title",
+                key: "title".into(),
                 value: "Their blog".into(),
                 replaceable: &["My bloggo blog"],
             },
             Setting {
                 table: None,
-                key: "base_url",
+                key: "base_url".into(),
                 value: "https://theirs.example".into(),
                 replaceable: &["http://127.0.0.1:4000"],
             },
@@ -271,7 +272,7 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), FILE).unwrap();
         let bad = [Setting {
             table: None,
-            key: "base_url",
+            key: "base_url".into(),
             value: "not a url".into(),
             replaceable: &["https://mine.example"],
         }];

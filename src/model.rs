@@ -40,6 +40,9 @@ pub struct PostFields {
     pub path: Option<String>,
     /// A dated post or a standalone page (`posts.kind`).
     pub kind: PostKind,
+    /// The section the post is in (`posts.section`: the section's folder, `blog`), given by
+    /// the folder its file is in, not by its front matter.
+    pub section: Option<String>,
     /// Front matter keys bloggo does not know, and Zola's `[extra]`.
     pub extra: Map<String, Value>,
 }

@@ -6,7 +6,7 @@
 //!
 //! Placeholders: `:year`, `:month`, `:day` (the post's date in the site's time zone), `:slug`,
 //! `:title` (the title, slugified), `:categories` (the post's first category path, slugified:
-//! `programming/rust`), `:section` (empty for now) and `:output_ext` (`.html`). Empty values
+//! `programming/rust`), `:section` (the post's section: `blog`, empty outside one) and `:output_ext` (`.html`). Empty values
 //! leave no empty segment behind. A pattern whose last segment ends in `.html` gives a file
 //! URL (`/2024/05/01/hello.html`); any other a folder with an `index.html`.
 
@@ -324,6 +324,35 @@ pub fn locate(site: &Pattern, own: Option<&str>, keys: &Keys) -> Location {
         .or_else(|| site.expand(keys))
         .or_else(|| default_pattern("posts").expand(keys))
         .expect("the default pattern always gives a path")
+}
+
+/// The pattern that places a post in `section` (none: `posts`, the site's pattern): the
+/// section's `[permalinks]` key, else `/<section>/:slug/` (as Zola and Hugo place a
+/// section's pages).
+pub fn pattern_of<'a>(
+    posts: &'a Pattern,
+    sections: &'a std::collections::BTreeMap<String, Pattern>,
+    section: Option<&str>,
+) -> std::borrow::Cow<'a, Pattern> {
+    match section {
+        None => std::borrow::Cow::Borrowed(posts),
+        Some(s) => match sections.get(s) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(
+                Pattern::parse(&format!("/{s}/:slug/")).unwrap_or_else(|_| posts.clone()),
+            ),
+        },
+    }
+}
+
+/// Whether `path` can name a section: folder names joined by `/`, no leading or trailing
+/// `/`, nothing a URL path cannot hold.
+pub fn is_section_path(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+        && !path.contains(['?', '#', '\\', '"', '<', '>', ' ', '\t', '\n', '%', ':'])
 }
 
 /// Literal text of a pattern: no `.`/`..` segments, nothing a URL path or a file name cannot

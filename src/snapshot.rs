@@ -40,6 +40,8 @@ pub struct SiteInfo {
     pub urls: UrlsConfig,
     /// Where posts go (see `permalinks`).
     pub post_pattern: Pattern,
+    /// Where the posts of a section go, by the section's path (`[permalinks] <section>`).
+    pub section_patterns: std::collections::BTreeMap<String, Pattern>,
     pub extra: serde_json::Value,
     pub timezone: Timezone,
     /// `[[menu]]`, resolved against `root`.
@@ -63,6 +65,7 @@ impl SiteInfo {
             feed_limit: c.feed.limit,
             urls: c.urls.clone(),
             post_pattern: settings.post_pattern.clone(),
+            section_patterns: settings.section_patterns.clone(),
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
             menu: crate::menu::links(&settings.menu, &root),
@@ -97,6 +100,8 @@ pub struct Post {
     /// Direct categories (indexes into `Snapshot::categories`).
     pub categories: Vec<usize>,
     pub tags: Vec<usize>,
+    /// Its section (index into `Snapshot::sections`).
+    pub section: Option<usize>,
     /// The page's folder relative to the site root (`posts/slug`, `2024/05/01` for a page
     /// `2024/05/01/slug.html`); its media go there.
     pub dir: String,
@@ -124,6 +129,7 @@ impl Post {
             author: None,
             categories: Vec::new(),
             tags: Vec::new(),
+            section: None,
             dir: String::new(),
             file: String::new(),
             path: String::new(),
@@ -145,7 +151,7 @@ impl Post {
             slug: &r.slug,
             title: &r.title,
             categories,
-            section: "",
+            section: r.section.as_deref().unwrap_or(""),
         };
         let mut warning = None;
         let own = r.path.as_deref().and_then(|text| {
@@ -166,7 +172,14 @@ impl Post {
         let at = if self.is_page() {
             own.or_else(|| page_pattern().expand(&keys))
         } else {
-            own.or_else(|| site.post_pattern.expand(&keys))
+            own.or_else(|| {
+                crate::permalinks::pattern_of(
+                    &site.post_pattern,
+                    &site.section_patterns,
+                    r.section.as_deref(),
+                )
+                .expand(&keys)
+            })
         }
         .or_else(|| crate::permalinks::default_pattern("posts").expand(&keys))
         .expect("the default pattern always gives a path");
@@ -218,6 +231,26 @@ impl Post {
             self.row.status.as_str()
         }
     }
+}
+
+/// A section: a folder of posts with a listing and a feed of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// Its folder below the content root (`blog`, `notes/rust`): its key.
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    /// Markdown shown above its listing (from its `_index.md`).
+    pub content: String,
+    /// Its listing's folder relative to the site root (the key).
+    pub dir: String,
+    /// URL path (`/blog/`).
+    pub path: String,
+    /// The section it is in (`notes` for `notes/rust`), when that is a section too.
+    pub parent: Option<usize>,
+    pub children: Vec<usize>,
+    /// Its dated posts, in the posts' order (its pages are in no listing).
+    pub posts: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -294,6 +327,8 @@ pub struct Snapshot {
     /// Categories with at least one post, in tree order (parents before children).
     pub categories: Vec<Category>,
     pub roots: Vec<usize>,
+    /// Every section, by key (a section with no post still has its page).
+    pub sections: Vec<Section>,
     /// Tags with at least one post, by name.
     pub tags: Vec<Tag>,
     /// Authors with at least one post, by name.
@@ -930,11 +965,13 @@ impl Snapshot {
             }
         }
 
+        let sections = sections_of(&site, rows.sections, &mut posts, listed);
         let mut snap = Snapshot {
             site,
             posts,
             categories,
             roots,
+            sections,
             tags,
             authors,
             aliases,
@@ -950,6 +987,56 @@ impl Snapshot {
         snap.keep_earlier_pages(earlier_pages);
         snap
     }
+}
+
+/// The snapshot's sections from their rows, with each post's section set and each section's
+/// dated posts listed (`listed`: how many of `posts` are dated posts).
+fn sections_of(
+    site: &SiteInfo,
+    rows: Vec<crate::store::sections::Section>,
+    posts: &mut [Post],
+    listed: usize,
+) -> Vec<Section> {
+    let mut sections: Vec<Section> = rows
+        .into_iter()
+        .map(|r| Section {
+            path: site.path(&format!("{}/", r.path)),
+            dir: r.path.clone(),
+            key: r.path,
+            title: r.title,
+            description: r.description.unwrap_or_default(),
+            content: r.content,
+            parent: None,
+            children: Vec::new(),
+            posts: Vec::new(),
+        })
+        .collect();
+    let by_key: HashMap<String, usize> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.key.clone(), i))
+        .collect();
+    for i in 0..sections.len() {
+        let key = sections[i].key.clone();
+        let parent = key
+            .rmatch_indices('/')
+            .find_map(|(at, _)| by_key.get(&key[..at]).copied());
+        if let Some(p) = parent {
+            sections[i].parent = Some(p);
+            sections[p].children.push(i);
+        }
+    }
+    for (i, p) in posts.iter_mut().enumerate() {
+        p.section = p
+            .row
+            .section
+            .as_deref()
+            .and_then(|k| by_key.get(k).copied());
+        if let Some(s) = p.section.filter(|_| i < listed) {
+            sections[s].posts.push(i);
+        }
+    }
+    sections
 }
 
 /// Where a link to another post (or to the site) leads (see [`Snapshot::link_target`]).

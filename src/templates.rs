@@ -34,6 +34,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = embed!(
     "tag.html",
     "archive.html",
     "author.html",
+    "section.html",
     "404.html",
     "alias.html",
     "atom.xml",

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         prune: args.prune,
         status,
         progress: !ctx.quiet,
-        only: Vec::new(),
+        ..ImportOptions::default()
     };
     let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
@@ -76,6 +76,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 ChangeKind::Deleted => "would delete",
             };
             println!("{what}: {}", c.path);
+        }
+    }
+    if !ctx.quiet {
+        if !summary.sections.is_empty() {
+            println!("sections: {}", summary.sections.join(", "));
+        }
+        if !summary.sections_deleted.is_empty() {
+            println!(
+                "sections deleted (their _index.md is gone): {}",
+                summary.sections_deleted.join(", ")
+            );
         }
     }
     println!("{summary}");

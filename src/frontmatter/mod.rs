@@ -65,6 +65,9 @@ pub struct ParseContext {
     /// The file's modification time: the date of a post that has none in its front matter or
     /// file name.
     pub file_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// A file at the top of the imported folder is a standalone page unless its front matter
+    /// says `kind: post` (a Hugo site's content root: `about.md`).
+    pub root_pages: bool,
 }
 
 impl ParseContext {
@@ -75,6 +78,7 @@ impl ParseContext {
             max_file_size: settings.config.content.max_file_size,
             forced_status: None,
             file_time: None,
+            root_pages: false,
         }
     }
 }

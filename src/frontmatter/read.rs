@@ -129,7 +129,8 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         None => None,
     };
 
-    let kind = match take_kind(&mut fm, names.in_pages) {
+    let at_root = !rel_path.trim_start_matches('/').contains('/');
+    let kind = match take_kind(&mut fm, names.in_pages || (ctx.root_pages && at_root)) {
         Ok(k) => k,
         Err((key, msg)) => {
             problems.push(problem(line_of(key), msg));
@@ -341,6 +342,8 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         aliases,
         path,
         kind,
+        // The folder decides it: import sets it (see `import::sections`).
+        section: None,
         extra,
     };
     Ok((fields, warnings))
@@ -599,6 +602,7 @@ mod tests {
             max_file_size: 1 << 20,
             forced_status: None,
             file_time: None,
+            root_pages: false,
         }
     }
 

@@ -198,6 +198,7 @@ mod tests {
             aliases: vec!["/old/".into()],
             path: Some("/2024/05/01/hello/".into()),
             kind: PostKind::Post,
+            section: None,
             extra: serde_json::from_str(r#"{"mood":"happy","n":3}"#).unwrap(),
         }
     }

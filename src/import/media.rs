@@ -28,7 +28,9 @@ pub struct BundleFile {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<SourceFile>,
-    /// Section pages (`_index.md`) that are not posts.
+    /// Section pages (`_index.md`): not posts (see `import::sections`).
+    pub sections: Vec<SourceFile>,
+    /// Files that are not imported.
     pub skipped: usize,
     pub problems: Vec<Problem>,
 }
@@ -90,7 +92,11 @@ pub fn discover(root: &Path, only: &[String]) -> Discovery {
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
         if stem == "_index" {
-            out.skipped += 1;
+            out.sections.push(SourceFile {
+                rel,
+                abs: entry.path().to_path_buf(),
+                media: Vec::new(),
+            });
             continue;
         }
         let media = if stem == "index" && rel.contains('/') {

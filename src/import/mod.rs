@@ -10,6 +10,7 @@
 
 mod constructs;
 pub mod media;
+pub mod sections;
 pub mod site;
 mod sync;
 
@@ -67,6 +68,10 @@ pub struct ImportOptions {
     /// Only these top-level folders of the imported folder (a Jekyll site's `_posts` and
     /// `_drafts`); all of it when empty. Pruning looks at them alone too.
     pub only: Vec<String>,
+    /// How the folder's sections are found (see [`sections::Rules`]).
+    pub sections: sections::Rules,
+    /// The files at the top of the folder are standalone pages (a Hugo site's content root).
+    pub root_pages: bool,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -123,6 +128,10 @@ pub struct ImportSummary {
     pub dry_run: bool,
     pub changes: Vec<Change>,
     pub warnings: Vec<Problem>,
+    /// The sections the import wrote (new or changed), by key.
+    pub sections: Vec<String>,
+    /// Sections deleted by `--prune` (their `_index.md` is gone).
+    pub sections_deleted: Vec<String>,
 }
 
 impl ImportSummary {
@@ -190,35 +199,34 @@ pub fn import_path(
             folder.display()
         );
     }
-    // A site's time zone, when bloggo.toml has none (it is taken over below): its dates
-    // without an offset, and its permalinks' dates, are read in it.
-    let zoned;
-    let settings = match profile.as_ref().and_then(|p| p.timezone.as_deref()) {
-        Some(zone) if settings.config.timezone.is_none() => match Timezone::parse(zone) {
-            Ok(timezone) => {
-                zoned = Settings {
-                    timezone,
-                    ..settings.clone()
-                };
-                &zoned
-            }
-            Err(_) => settings,
-        },
-        _ => settings,
+    // What the import takes over below, where bloggo.toml has none: the site's time zone (its
+    // dates without an offset, and its permalinks' dates, are read in it) and its URL
+    // patterns (what URLs must be unique is checked with them).
+    let adopted;
+    let settings = match &profile {
+        Some(p) => {
+            adopted = adopt(settings, p);
+            &adopted
+        }
+        None => settings,
     };
     // One import, all or nothing: a Jekyll site's `_posts` and `_drafts` together (a draft's
-    // folder makes it a draft).
-    let site_opts;
-    let opts = match &profile {
-        Some(p) if !p.only.is_empty() => {
-            site_opts = ImportOptions {
-                only: p.only.clone(),
-                ..opts.clone()
-            };
-            &site_opts
+    // folder makes it a draft). A Hugo site's top-level folders are sections; a folder that is
+    // no site's root may be one section's folder (see `sections::Rules`).
+    let mut run_opts = opts.clone();
+    match &profile {
+        Some(p) => {
+            if !p.only.is_empty() {
+                run_opts.only = p.only.clone();
+            }
+            // Zola and Hugo both place a top-level folder's posts under its name; Hugo's
+            // files beside those folders are its standalone pages (`about.md`).
+            run_opts.sections.top_level = p.generator != site::Generator::Jekyll;
+            run_opts.root_pages = p.generator == site::Generator::Hugo;
         }
-        _ => opts,
-    };
+        None => run_opts.sections.root_section = section_key_of(folder),
+    }
+    let opts = &run_opts;
     let summary = import_dir(settings, store, folder, opts)?;
     let taken_over = match &profile {
         Some(p) => crate::config_edit::take_over(&settings.root, &p.settings(), opts.dry_run)?,
@@ -229,6 +237,54 @@ pub fn import_path(
         summary,
         taken_over,
     })
+}
+
+/// `settings` with what a site's profile brings where `bloggo.toml` sets nothing: its time
+/// zone and URL patterns (as `config_edit::take_over` will write them).
+fn adopt(settings: &Settings, profile: &site::SiteProfile) -> Settings {
+    let mut out = settings.clone();
+    if let Some(zone) = profile.timezone.as_deref() {
+        if settings.config.timezone.is_none() {
+            if let Ok(t) = Timezone::parse(zone) {
+                out.timezone = t;
+            }
+        }
+    }
+    for (key, text) in &profile.permalinks {
+        let Ok(pattern) = crate::permalinks::Pattern::parse(text) else {
+            continue;
+        };
+        let c = &settings.config;
+        if key == "posts" {
+            if c.permalinks.posts.is_some() || c.urls.posts.is_some() {
+                continue;
+            }
+            out.post_pattern = pattern.clone();
+        }
+        out.section_patterns.entry(key.clone()).or_insert(pattern);
+    }
+    out
+}
+
+/// The section key a folder would have as a lone section (see `sections::Rules`): its path
+/// below the content folder of the site it is in (`content/sub-blog/rust` of a Zola site →
+/// `sub-blog/rust`), else its name; `None` for a site's content folder itself.
+fn section_key_of(folder: &Path) -> Option<String> {
+    let folder = std::fs::canonicalize(folder).ok()?;
+    for content in folder.ancestors() {
+        let Some(root) = content.parent() else { break };
+        let is_content = matches!(site::detect(root), Ok(Some(p))
+            if std::fs::canonicalize(&p.posts).is_ok_and(|c| c == content));
+        if is_content {
+            let rel = folder.strip_prefix(content).ok()?;
+            let key: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            return (!key.is_empty()).then(|| key.join("/"));
+        }
+    }
+    folder.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
 /// What [`import_path`] did.
@@ -301,6 +357,7 @@ fn not_a_post(post: &ParsedPost) -> Option<Problem> {
 fn stage(
     settings: &Settings,
     file: &media::SourceFile,
+    section: Option<&str>,
     known: Option<&&IndexedPost>,
     ctx: &ParseContext,
 ) -> Staged {
@@ -353,7 +410,9 @@ fn stage(
         let same_status = ctx.forced_status.is_none_or(|s| s == p.status);
         // A post deleted in the store stays deleted while its file is unchanged (prune clears
         // the hash, so a file that comes back restores its post).
-        if p.source_hash.as_deref() == Some(hash.as_str()) && same_status {
+        // A post whose folder became (or stopped being) a section moves: it is written again.
+        let same_section = p.section.as_deref() == section;
+        if p.source_hash.as_deref() == Some(hash.as_str()) && same_status && same_section {
             return Staged::Unchanged {
                 url: indexed_file(settings, p),
             };
@@ -366,10 +425,13 @@ fn stage(
         .map(chrono::DateTime::<chrono::Utc>::from)
         .and_then(|d| chrono::DateTime::from_timestamp(d.timestamp(), 0));
     match parse_file(&file.rel, &bytes, &ctx) {
-        Ok(post) => match not_a_post(&post) {
+        Ok(mut post) => match not_a_post(&post) {
             Some(why) => Staged::Skipped(why),
             None => Staged::Parsed {
-                content_hash: crate::store::content_hash(&post.fields.content),
+                content_hash: {
+                    post.fields.section = section.map(str::to_string);
+                    crate::store::content_hash(&post.fields.content)
+                },
                 post: Box::new(post),
                 hash,
             },
@@ -387,15 +449,15 @@ fn fields_file(settings: &Settings, f: &PostFields) -> String {
             .iter()
             .map(|c| c.names().iter().map(String::as_str)),
     );
-    page_file(
+    let keys = keys(
         settings,
         &f.slug,
         &f.title,
         date,
         &cats,
-        f.path.as_deref(),
-        f.kind,
-    )
+        f.section.as_deref(),
+    );
+    page_file(settings, &keys, f.path.as_deref(), f.kind)
 }
 
 /// The output file of the page of a post in the store.
@@ -403,37 +465,53 @@ fn indexed_file(settings: &Settings, p: &IndexedPost) -> String {
     let cats = crate::permalinks::categories_value(
         p.categories.iter().map(|c| c.iter().map(String::as_str)),
     );
-    page_file(
+    let keys = keys(
         settings,
         &p.slug,
         &p.title,
         p.date,
         &cats,
-        p.path.as_deref(),
-        p.kind,
-    )
+        p.section.as_deref(),
+    );
+    page_file(settings, &keys, p.path.as_deref(), p.kind)
 }
 
-fn page_file(
+/// What a post gives the URL patterns.
+fn keys<'a>(
     settings: &Settings,
-    slug: &str,
-    title: &str,
+    slug: &'a str,
+    title: &'a str,
     date: Timestamp,
-    categories: &str,
-    own: Option<&str>,
-    kind: PostKind,
-) -> String {
-    let keys = crate::permalinks::Keys {
+    categories: &'a str,
+    section: Option<&'a str>,
+) -> crate::permalinks::Keys<'a> {
+    crate::permalinks::Keys {
         date: crate::permalinks::local_date(date.utc(), &settings.timezone),
         slug,
         title,
         categories,
-        section: "",
-    };
+        section: section.unwrap_or(""),
+    }
+}
+
+fn page_file(
+    settings: &Settings,
+    keys: &crate::permalinks::Keys,
+    own: Option<&str>,
+    kind: PostKind,
+) -> String {
     match kind {
-        PostKind::Post => crate::permalinks::locate(&settings.post_pattern, own, &keys).file,
+        PostKind::Post => {
+            let section = Some(keys.section).filter(|s| !s.is_empty());
+            let pattern = crate::permalinks::pattern_of(
+                &settings.post_pattern,
+                &settings.section_patterns,
+                section,
+            );
+            crate::permalinks::locate(&pattern, own, keys).file
+        }
         PostKind::Page => {
-            crate::permalinks::locate(&crate::snapshot::page_pattern(), own, &keys).file
+            crate::permalinks::locate(&crate::snapshot::page_pattern(), own, keys).file
         }
     }
 }
@@ -562,7 +640,10 @@ impl<'a, 'c> Apply<'a, 'c> {
         let mut files = Vec::with_capacity(f.media.len());
         // Media wait under `media/<slug>/`; when slugs need not be unique (a pattern of its
         // own, a post's own path), under the folder of the post's URL, which is.
-        let folder = if self.settings.config.permalinks.posts.is_none() && fields.path.is_none() {
+        let folder = if self.settings.config.permalinks.posts.is_none()
+            && fields.path.is_none()
+            && fields.section.is_none()
+        {
             fields.slug.clone()
         } else {
             let stem = url.strip_suffix("/index.html");
@@ -657,6 +738,22 @@ fn run(
     let found = media::discover(root, &opts.only);
     phase("folder walked");
     let shown = |rel: &str| root.join(rel).display().to_string();
+    let sections =
+        match sections::plan(&found.sections, &found.files, &opts.sections, &scope, |f| {
+            std::fs::read(&f.abs)
+        }) {
+            Ok(plan) => plan,
+            Err(problems) => {
+                let problems = problems
+                    .into_iter()
+                    .map(|p| Problem {
+                        path: shown(&p.path),
+                        ..p
+                    })
+                    .collect();
+                return Err(ImportError { problems }.into());
+            }
+        };
 
     let store_path = store.path().to_path_buf();
     let tx = ImportTx::begin(store).with_context(|| {
@@ -693,6 +790,7 @@ fn run(
 
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
+    ctx.root_pages = opts.root_pages;
     let bar = if opts.progress {
         indicatif::ProgressBar::new(found.files.len() as u64)
     } else {
@@ -713,7 +811,7 @@ fn run(
             .writer(Timestamp::now())
             .context("cannot read the store")?,
         summary: ImportSummary {
-            skipped: found.skipped,
+            skipped: found.skipped + sections.skipped,
             dry_run: opts.dry_run,
             ..Default::default()
         },
@@ -722,12 +820,25 @@ fn run(
         copies: Vec::new(),
     };
 
+    // Sections first: a post's section must be there when the post is written.
+    for (section, _) in &sections.sections {
+        use crate::store::sections::Written;
+        match apply
+            .w
+            .section(section)
+            .with_context(|| format!("{}: cannot write the section", section.path))?
+        {
+            Written::New | Written::Updated => apply.summary.sections.push(section.path.clone()),
+            Written::Unchanged => {}
+        }
+    }
     let parse = |range: std::ops::Range<usize>| -> Vec<Staged> {
         found.files[range.clone()]
             .par_iter()
             .zip(keys[range].par_iter())
             .map(|(f, key)| {
-                let s = stage(settings, f, by_path.get(key.as_str()), &ctx);
+                let section = sections.section_of(&f.rel);
+                let s = stage(settings, f, section, by_path.get(key.as_str()), &ctx);
                 bar.inc(1);
                 s
             })
@@ -795,6 +906,18 @@ fn run(
                     path: sp.to_string(),
                 });
             }
+        }
+        if opts.only.is_empty() {
+            let indexes: Vec<String> = sections
+                .sections
+                .iter()
+                .filter_map(|(s, _)| s.source_path.clone())
+                .chain(found.sections.iter().map(|f| format!("{scope}{}", f.rel)))
+                .collect();
+            let present: HashSet<&str> = indexes.iter().map(String::as_str).collect();
+            summary.sections_deleted = w
+                .delete_sections_gone(&scope, &present)
+                .context("cannot delete the sections whose _index.md is gone")?;
         }
     }
     if !problems.is_empty() {

@@ -50,9 +50,9 @@ pub struct SiteProfile {
     /// Only these folders of `posts` hold posts (Jekyll's `_posts` and `_drafts` beside the
     /// site's other files); all of it when empty.
     pub only: Vec<String>,
-    /// The posts' URL pattern in bloggo's placeholders (`/:year/:month/:day/:slug/`), when the
-    /// site sets one bloggo can express.
-    pub permalink: Option<String>,
+    /// URL patterns in bloggo's placeholders, by `[permalinks]` key: `posts` (posts in no
+    /// section, and the section `posts`) or a section's folder (`/:year/:month/:day/:slug/`).
+    pub permalinks: Vec<(String, String)>,
     /// The taxonomies the site declares (plural names: `tags`, `categories`, `series`).
     pub taxonomies: Vec<String>,
     /// What the config sets that bloggo does not take over, one line each.
@@ -67,7 +67,7 @@ impl SiteProfile {
         if let Some(t) = &self.title {
             out.push(Setting {
                 table: None,
-                key: "title",
+                key: "title".into(),
                 value: t.clone(),
                 replaceable: &[crate::config::STARTER_TITLE],
             });
@@ -75,7 +75,7 @@ impl SiteProfile {
         if let Some(u) = &self.base_url {
             out.push(Setting {
                 table: None,
-                key: "base_url",
+                key: "base_url".into(),
                 value: u.clone(),
                 replaceable: &[crate::config::STARTER_BASE_URL],
             });
@@ -84,16 +84,16 @@ impl SiteProfile {
             // `bloggo init` leaves it unset (commented out): only then is it taken over.
             out.push(Setting {
                 table: None,
-                key: "timezone",
+                key: "timezone".into(),
                 value: z.clone(),
                 replaceable: &[],
             });
         }
-        if let Some(p) = &self.permalink {
+        for (key, pattern) in &self.permalinks {
             out.push(Setting {
                 table: Some("permalinks"),
-                key: "posts",
-                value: p.clone(),
+                key: key.clone(),
+                value: pattern.clone(),
                 replaceable: &[],
             });
         }
@@ -236,13 +236,13 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         "none" => "/:categories/:title:output_ext",
         other => other,
     };
-    let permalink = match translate(pattern, JEKYLL_PLACEHOLDERS) {
-        Ok(p) => Some(p),
+    let permalinks = match translate(pattern, JEKYLL_PLACEHOLDERS) {
+        Ok(p) => vec![("posts".to_string(), p)],
         Err(what) => {
             left_out.push(format!(
                 "permalink {style:?}: bloggo has no {what}; posts keep bloggo's default URLs (set [permalinks] posts by hand)"
             ));
-            None
+            Vec::new()
         }
     };
     if let Some(c) = config.get("collections").and_then(Value::as_object) {
@@ -264,7 +264,7 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         // Both, even when one is missing: a `_drafts` folder removed since the last import is
         // still what `--prune` looks at.
         only: vec!["_posts".into(), "_drafts".into()],
-        permalink,
+        permalinks,
         taxonomies: vec!["categories".into(), "tags".into()],
         left_out,
     })
@@ -332,47 +332,42 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
     }
 
     let ugly = c.get("uglyurls").and_then(Value::as_bool).unwrap_or(false);
-    let section = busiest_section(&posts);
-    let permalink = match c.get("permalinks").and_then(Value::as_object) {
-        Some(table) => {
-            // `[permalinks] posts = …` or the newer `[permalinks.page] posts = …`.
-            let table = table
-                .get("page")
-                .and_then(Value::as_object)
-                .unwrap_or(table);
-            let chosen = section
-                .as_deref()
-                .and_then(|s| table.get(s))
-                .or_else(|| table.get("posts"))
-                .or_else(|| table.get("post"))
-                .or_else(|| table.get("blog"))
-                .and_then(Value::as_str);
-            for (name, v) in table {
-                if Some(v.as_str().unwrap_or_default()) != chosen && v.is_string() {
-                    left_out.push(format!(
-                        "permalinks.{name}: bloggo has one pattern for posts; the {} one is used",
-                        section.as_deref().unwrap_or("posts")
-                    ));
-                }
+    // Each section's pattern (`[permalinks] post = …`, or the newer `[permalinks.page] post =
+    // …`); a section without one is at `/<section>/:slug/`, as in bloggo.
+    let mut patterns: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(table) = c.get("permalinks").and_then(Value::as_object) {
+        let table = table
+            .get("page")
+            .and_then(Value::as_object)
+            .unwrap_or(table);
+        for (name, v) in table {
+            let Some(p) = v.as_str() else { continue };
+            if !is_bare_key(name) {
+                left_out.push(format!(
+                    "permalinks.{name}: not a section name bloggo can key a pattern by"
+                ));
+                continue;
             }
-            match chosen.map(|p| translate(p, HUGO_PLACEHOLDERS)) {
-                Some(Ok(p)) => Some(with_ugly(p, ugly)),
-                Some(Err(what)) => {
-                    left_out.push(format!(
-                        "permalinks: bloggo has no {what}; posts keep bloggo's default URLs"
-                    ));
-                    None
+            match translate(p, HUGO_PLACEHOLDERS) {
+                Ok(p) => {
+                    patterns.insert(name.clone(), with_ugly(p, ugly));
                 }
-                None => section
-                    .as_deref()
-                    .map(|s| with_ugly(format!("/{s}/:slug/"), ugly)),
+                Err(what) => left_out.push(format!(
+                    "permalinks.{name}: bloggo has no {what}; the section keeps bloggo's default URLs"
+                )),
             }
         }
-        // Hugo's default: the section folder, then the file's slug.
-        None => section
-            .as_deref()
-            .map(|s| with_ugly(format!("/{s}/:slug/"), ugly)),
-    };
+    }
+    if ugly {
+        for s in top_folders(&posts) {
+            if is_bare_key(&s) {
+                patterns
+                    .entry(s.clone())
+                    .or_insert_with(|| with_ugly(format!("/{s}/:slug/"), true));
+            }
+        }
+    }
+    let permalinks = patterns.into_iter().collect();
     let taxonomies = match c.get("taxonomies").and_then(Value::as_object) {
         Some(t) => t
             .values()
@@ -389,10 +384,18 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: text(c.get("timezone")),
         posts,
         only: Vec::new(),
-        permalink,
+        permalinks,
         taxonomies,
         left_out,
     })
+}
+
+/// Whether a `[permalinks]` key can be written bare in `bloggo.toml`.
+fn is_bare_key(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A folder pattern as Hugo writes it with `uglyURLs = true`: `/x/:slug.html`.
@@ -404,10 +407,12 @@ fn with_ugly(pattern: String, ugly: bool) -> String {
     }
 }
 
-/// The sub-folder of a content folder that holds the most markdown files (`posts`, `blog`…).
-fn busiest_section(content: &Path) -> Option<String> {
-    let entries = std::fs::read_dir(content).ok()?;
-    let mut best: Option<(usize, String)> = None;
+/// The sub-folders of a content folder that hold markdown files (its sections), by name.
+fn top_folders(content: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(content) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
     for e in entries.flatten() {
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
@@ -416,16 +421,16 @@ fn busiest_section(content: &Path) -> Option<String> {
         if name.starts_with(['.', '_']) {
             continue;
         }
-        let n = walkdir::WalkDir::new(e.path())
+        let has_posts = walkdir::WalkDir::new(e.path())
             .into_iter()
             .flatten()
-            .filter(|f| f.path().extension().is_some_and(|x| x == "md"))
-            .count();
-        if n > 0 && best.as_ref().is_none_or(|(m, _)| n > *m) {
-            best = Some((n, name));
+            .any(|f| f.path().extension().is_some_and(|x| x == "md"));
+        if has_posts {
+            out.push(name);
         }
     }
-    best.map(|(_, name)| name)
+    out.sort();
+    out
 }
 
 fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
@@ -449,8 +454,10 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         None => Vec::new(),
     };
     let posts = root.join("content");
-    // Zola puts a page at its section's path, then its slug; a `path` key overrides it.
-    let permalink = busiest_section(&posts).map(|s| format!("/{s}/:slug/"));
+    // Zola puts a page at its folder's path, then its slug (a `path` key overrides it): a
+    // section's posts are at `/<section>/:slug/` (bloggo's default for a section), the content
+    // root's at `/:slug/`.
+    let permalinks = vec![("posts".to_string(), "/:slug/".to_string())];
     Ok(SiteProfile {
         generator: Generator::Zola,
         config: path.to_path_buf(),
@@ -459,7 +466,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: None,
         posts,
         only: Vec::new(),
-        permalink,
+        permalinks,
         taxonomies,
         left_out,
     })
@@ -468,6 +475,13 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pattern<'a>(p: &'a SiteProfile, key: &str) -> Option<&'a str> {
+        p.permalinks
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 
     fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -507,7 +521,7 @@ mod tests {
         assert_eq!(p.posts, d.path());
         assert_eq!(p.only, ["_posts", "_drafts"]);
         assert_eq!(
-            p.permalink.as_deref(),
+            pattern(&p, "posts"),
             Some("/:categories/:year/:month/:day/:slug.html")
         );
     }
@@ -517,15 +531,15 @@ mod tests {
         let d = site(&[("_config.yml", "permalink: pretty\n")]);
         let p = detect(d.path()).unwrap().unwrap();
         assert_eq!(
-            p.permalink.as_deref(),
+            pattern(&p, "posts"),
             Some("/:categories/:year/:month/:day/:slug/")
         );
         let d = site(&[("_config.yml", "permalink: /blog/:year/:title/\n")]);
         let p = detect(d.path()).unwrap().unwrap();
-        assert_eq!(p.permalink.as_deref(), Some("/blog/:year/:slug/"));
+        assert_eq!(pattern(&p, "posts"), Some("/blog/:year/:slug/"));
         let d = site(&[("_config.yml", "permalink: /:year/:i_month/:title/\n")]);
         let p = detect(d.path()).unwrap().unwrap();
-        assert_eq!(p.permalink, None);
+        assert_eq!(p.permalinks, []);
         assert!(p.left_out[0].contains(":i_month"), "{:?}", p.left_out);
     }
 
@@ -556,7 +570,10 @@ weight = 2
         assert_eq!(p.base_url.as_deref(), Some("https://example.org/"));
         assert_eq!(p.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(p.posts, d.path().join("content/en"));
-        assert_eq!(p.permalink.as_deref(), Some("/:year/:month/:day/:slug/"));
+        assert_eq!(
+            p.permalinks,
+            [("post".to_string(), "/:year/:month/:day/:slug/".to_string())]
+        );
         assert!(p.left_out.iter().any(|l| l.starts_with("languages de")));
     }
 
@@ -571,7 +588,7 @@ weight = 2
         ]);
         let p = detect(d.path()).unwrap().unwrap();
         assert_eq!(p.generator, Generator::Hugo);
-        assert_eq!(p.permalink.as_deref(), Some("/blog/:slug.html"));
+        assert_eq!(pattern(&p, "blog"), Some("/blog/:slug.html"));
     }
 
     #[test]
@@ -589,7 +606,7 @@ weight = 2
         assert_eq!(p.base_url.as_deref(), Some("https://zola.example"));
         assert_eq!(p.timezone, None);
         assert_eq!(p.taxonomies, ["tags", "authors"]);
-        assert_eq!(p.permalink.as_deref(), Some("/blog/:slug/"));
+        assert_eq!(pattern(&p, "posts"), Some("/:slug/"));
     }
 
     #[test]

@@ -367,12 +367,13 @@ fn patch_posts(
             || p.path != old.path
             || p.row.status != old.row.status
             || p.row.kind != old.row.kind
+            || p.row.section != old.row.section
             || p.scheduled != old.scheduled
             || p.row.date != old.row.date
             || p.row.source_path != old.row.source_path;
         if moved {
             return Err(format!(
-                "post {id} moved (date, slug, status, kind or source file)"
+                "post {id} moved (date, slug, status, kind, section or source file)"
             ));
         }
         let old_author = old.author.map(|a| snap.authors[a].id);
@@ -434,6 +435,7 @@ fn patch_posts(
         p.author = old.author;
         p.tags = old.tags.clone();
         p.categories = old.categories.clone();
+        p.section = old.section;
         p.newer = old.newer;
         p.older = old.older;
         p.related = old.related.clone();

@@ -28,7 +28,7 @@ use crate::render::{Digests, DigestsPatch};
 use crate::snapshot::{Post, Snapshot};
 use crate::templates::{StaticSource, Templates};
 
-const MAGIC: &[u8] = b"bloggo-build-state-5\n";
+const MAGIC: &[u8] = b"bloggo-build-state-6\n";
 /// After this many appended records the next patching build writes the whole state again.
 pub const MOST_PATCHES: usize = 32;
 

@@ -138,6 +138,9 @@ pub(super) struct Card<'a> {
     author: Option<Link<'a>>,
     tags: Vec<Link<'a>>,
     categories: Vec<CategoryLink<'a>>,
+    /// Its section (name, folder, path), when it is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    section: Option<Link<'a>>,
     status: &'static str,
     is_draft: bool,
     read_time: u32,
@@ -241,6 +244,19 @@ pub(super) enum ListingObject<'a> {
         count: usize,
         bio: Option<&'a str>,
         avatar: Option<&'a str>,
+    },
+    Section {
+        title: &'a str,
+        /// Its folder (`blog`, `notes/rust`).
+        key: &'a str,
+        description: &'a str,
+        /// Its `_index.md` text, as HTML.
+        content: String,
+        path: &'a str,
+        count: usize,
+        parents: Vec<PathLink<'a>>,
+        children: Vec<ChildLink<'a>>,
+        feed_path: String,
     },
 }
 
@@ -367,6 +383,54 @@ pub(super) fn listing_info(snap: &Snapshot, scope: Scope) -> ListingInfo<'_> {
                 }),
             }
         }
+        Scope::Section(i) => {
+            let sec = &snap.sections[i];
+            let mut parents = Vec::new();
+            let mut at = sec.parent;
+            while let Some(k) = at {
+                let p = &snap.sections[k];
+                parents.push(PathLink {
+                    name: &p.title,
+                    path: &p.path,
+                });
+                at = p.parent;
+            }
+            parents.reverse();
+            let children = sec
+                .children
+                .iter()
+                .map(|&k| {
+                    let k = &snap.sections[k];
+                    ChildLink {
+                        name: &k.title,
+                        path: &k.path,
+                        count: k.posts.len(),
+                    }
+                })
+                .collect();
+            let opts = crate::markdown::MarkdownOptions {
+                link_base: Some(sec.path.clone()),
+                ..Default::default()
+            };
+            ListingInfo {
+                kind: "section",
+                template: "section.html",
+                title: sec.title.clone(),
+                description: sec.description.clone(),
+                key: "section",
+                object: Some(ListingObject::Section {
+                    title: &sec.title,
+                    key: &sec.key,
+                    description: &sec.description,
+                    content: crate::markdown::render(&sec.content, &opts).html,
+                    path: &sec.path,
+                    count: sec.posts.len(),
+                    parents,
+                    children,
+                    feed_path: s.path(&format!("{}/atom.xml", sec.dir)),
+                }),
+            }
+        }
     }
 }
 
@@ -460,6 +524,10 @@ impl<'a> Renderer<'a> {
                 }
             })
             .collect();
+        let section = p.section.map(|k| {
+            let sec = &snap.sections[k];
+            link(&sec.title, &sec.key, &sec.path)
+        });
         let updated = row
             .updated
             .filter(|u| *u > row.date)
@@ -482,6 +550,7 @@ impl<'a> Renderer<'a> {
             author,
             tags,
             categories,
+            section,
             status: p.state(),
             is_draft: p.state() != "published",
             read_time: row.read_time,
@@ -741,6 +810,7 @@ mod tests {
                 subtitle: None,
                 slug: "hello".into(),
                 path: None,
+                section: None,
                 content: None,
                 content_hash: String::new(),
                 excerpt: Some("An excerpt.".into()),
@@ -757,6 +827,7 @@ mod tests {
             author: None,
             categories: Vec::new(),
             tags: Vec::new(),
+            section: None,
             dir: "posts/hello".into(),
             file: "posts/hello/index.html".into(),
             path: "/posts/hello/".into(),

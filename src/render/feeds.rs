@@ -73,6 +73,10 @@ impl<'a> Renderer<'a> {
                 let a = &snap.authors[a];
                 (format!("{} · {}", a.name, s.title), a.path.clone())
             }
+            Scope::Section(i) => {
+                let sec = &snap.sections[i];
+                (format!("{} · {}", sec.title, s.title), sec.path.clone())
+            }
         };
         // A post dated outside the years feeds can write (put into the store by hand; import
         // refuses such dates) is left out: the snapshot warns about it.

@@ -85,7 +85,8 @@ impl Digests {
     /// Whether these can be a snapshot's digests: one of each per post and per listing scope.
     pub fn fit(&self, snap: &Snapshot) -> bool {
         let n = snap.posts.len();
-        let scopes = 1 + snap.categories.len() + snap.tags.len() + snap.authors.len();
+        let scopes =
+            1 + snap.categories.len() + snap.tags.len() + snap.authors.len() + snap.sections.len();
         [
             self.derived_excerpts.len(),
             self.meta.len(),
@@ -183,7 +184,8 @@ impl<'a> Planner<'a> {
         let scopes = std::iter::once(Scope::Home)
             .chain((0..snap.categories.len()).map(Scope::Category))
             .chain((0..snap.tags.len()).map(Scope::Tag))
-            .chain((0..snap.authors.len()).map(Scope::Author));
+            .chain((0..snap.authors.len()).map(Scope::Author))
+            .chain((0..snap.sections.len()).map(Scope::Section));
         r.d.scopes = scopes.map(|scope| r.scope_digest(scope)).collect();
         r.d.everything = r.everything_digest();
         r
@@ -255,11 +257,13 @@ impl<'a> Planner<'a> {
     /// Where a listing scope's digest is in [`Digests::scopes`].
     fn scope_slot(&self, scope: Scope) -> usize {
         let (c, t) = (self.snap.categories.len(), self.snap.tags.len());
+        let a = self.snap.authors.len();
         match scope {
             Scope::Home => 0,
             Scope::Category(i) => 1 + i,
             Scope::Tag(i) => 1 + c + i,
             Scope::Author(i) => 1 + c + t + i,
+            Scope::Section(i) => 1 + c + t + a + i,
         }
     }
 
@@ -305,6 +309,13 @@ impl<'a> Planner<'a> {
         for &t in &p.tags {
             let t = &snap.tags[t];
             for s in [&t.name, &t.slug, &t.path] {
+                text(&mut h, s);
+            }
+        }
+        if let Some(k) = p.section {
+            let sec = &snap.sections[k];
+            put(&mut h, b"section");
+            for s in [&sec.title, &sec.key, &sec.path] {
                 text(&mut h, s);
             }
         }
@@ -458,6 +469,7 @@ impl<'a> Planner<'a> {
         );
         scopes.extend(p.tags.iter().map(|&t| Scope::Tag(t)));
         scopes.extend(p.author.map(Scope::Author));
+        scopes.extend(p.section.map(Scope::Section));
         for scope in scopes {
             if let Some(at) = scope_posts(self.snap, scope).position(i) {
                 v.push(Job::Listing(scope, at / per + 1));

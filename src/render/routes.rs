@@ -16,6 +16,7 @@ pub enum Scope {
     Category(usize),
     Tag(usize),
     Author(usize),
+    Section(usize),
 }
 
 /// One page of the site.
@@ -27,7 +28,7 @@ pub enum Job {
     Categories,
     Tags,
     Archive,
-    /// Atom feed of the site, a category or a tag.
+    /// Atom feed of the site, a category, a tag or a section.
     Atom(Scope),
     Rss,
     Sitemap,
@@ -61,6 +62,12 @@ pub fn jobs(snap: &Snapshot) -> Vec<Job> {
         for p in 1..=pages(a.posts.len()) {
             v.push(Job::Listing(Scope::Author(i), p));
         }
+    }
+    for (i, sec) in snap.sections.iter().enumerate() {
+        for p in 1..=pages(sec.posts.len()) {
+            v.push(Job::Listing(Scope::Section(i), p));
+        }
+        v.push(Job::Atom(Scope::Section(i)));
     }
     v.extend([
         Job::Categories,
@@ -129,6 +136,7 @@ fn listing_dir(snap: &Snapshot, scope: Scope) -> String {
         Scope::Category(c) => snap.categories[c].dir.clone(),
         Scope::Tag(t) => snap.tags[t].dir.clone(),
         Scope::Author(a) => snap.authors[a].dir.clone(),
+        Scope::Section(i) => snap.sections[i].dir.clone(),
     }
 }
 
@@ -149,6 +157,7 @@ pub(super) fn scope_posts(snap: &Snapshot, scope: Scope) -> ListRef<'_> {
         Scope::Category(c) => ListRef::Some(&snap.categories[c].posts),
         Scope::Tag(t) => ListRef::Some(&snap.tags[t].posts),
         Scope::Author(a) => ListRef::Some(&snap.authors[a].posts),
+        Scope::Section(i) => ListRef::Some(&snap.sections[i].posts),
     }
 }
 

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_site_changes"),
     migration!(5, "0005_post_paths"),
     migration!(6, "0006_post_kinds"),
+    migration!(7, "0007_sections"),
 ];
 
 /// The newest schema version this build knows.

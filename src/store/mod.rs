@@ -19,6 +19,7 @@ pub mod backup;
 pub mod changes;
 pub mod content;
 pub mod posts;
+pub mod sections;
 pub mod site;
 mod types;
 pub mod views;

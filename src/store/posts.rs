@@ -35,6 +35,8 @@ pub struct IndexedPost {
     pub source_hash: Option<String>,
     pub status: PostStatus,
     pub kind: PostKind,
+    /// Its section's path (`posts.section`).
+    pub section: Option<String>,
     pub deleted: bool,
 }
 
@@ -103,7 +105,7 @@ fn index(
 ) -> rusqlite::Result<Vec<IndexedPost>> {
     let mut stmt = conn.prepare(
         "SELECT id, slug, source_path, source_hash, status, deleted_at IS NOT NULL, title, path,
-                COALESCE(published_at, created_at), kind
+                COALESCE(published_at, created_at), kind, section
          FROM posts ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -118,6 +120,7 @@ fn index(
             path: r.get(7)?,
             date: r.get(8)?,
             kind: r.get(9)?,
+            section: r.get(10)?,
             categories: Vec::new(),
         })
     })?;
@@ -259,6 +262,8 @@ pub struct Writer<'c> {
     /// Names as written → ids, so a name met again is not slugified again.
     category_paths: HashMap<CategoryPath, Option<i64>>,
     tag_names: HashMap<String, Option<i64>>,
+    /// Sections known to exist (written or ensured by this writer).
+    sections: HashSet<String>,
     /// Whether to hold off the change log's insert triggers (`bulk`).
     hold: bool,
     /// The change log's per-row insert triggers, held off from the first new post on (see
@@ -269,7 +274,7 @@ pub struct Writer<'c> {
 
 /// The columns of `posts` a `PostFields` fills, in the order `read_fields` reads them, then
 /// the ones `Writer::save` writes beside them.
-const FIELD_COLUMNS: [&str; 13] = [
+const FIELD_COLUMNS: [&str; 14] = [
     "title",
     "subtitle",
     "slug",
@@ -283,6 +288,7 @@ const FIELD_COLUMNS: [&str; 13] = [
     "extra",
     "path",
     "kind",
+    "section",
 ];
 const SAVED_COLUMNS: [&str; 3] = ["author_id", "source_path", "source_hash"];
 
@@ -310,12 +316,13 @@ pub(crate) fn read_fields(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Post
         extra: serde_json::from_str(&extra).unwrap_or_default(),
         path: r.get(at + 11)?,
         kind: r.get(at + 12)?,
+        section: r.get(at + 13)?,
         ..PostFields::default()
     })
 }
 
 /// The values of `FIELD_COLUMNS` and `SAVED_COLUMNS`, in that order.
-fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 16] {
+fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 17] {
     let f = save.fields;
     [
         &f.title,
@@ -331,6 +338,7 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 16]
         extra,
         &f.path,
         &f.kind,
+        &f.section,
         &save.author_id,
         &save.source_path,
         &save.source_hash,
@@ -339,9 +347,9 @@ fn saved_values<'v>(save: &'v Save, extra: &'v dyn ToSql) -> [&'v dyn ToSql; 16]
 
 /// The SQL of a `Writer`, made once.
 struct Statements {
-    /// The saved columns are `?1` to `?16`, then `?17` the time, `?18` the content hash.
+    /// The saved columns are `?1` to `?17`, then `?18` the time, `?19` the content hash.
     insert: String,
-    /// As `insert`, and `?19` the id.
+    /// As `insert`, and `?20` the id.
     update: String,
     /// The saved columns of post `?1`, and whether it is deleted.
     select: String,
@@ -355,7 +363,7 @@ fn post_statements() -> Statements {
         .collect();
     let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let insert = format!(
-        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?17, ?17, ?18)",
+        "INSERT INTO posts ({}, created_at, updated_at, content_hash) VALUES ({}, ?18, ?18, ?19)",
         columns.join(", "),
         marks.join(", ")
     );
@@ -365,7 +373,7 @@ fn post_statements() -> Statements {
         .map(|(c, m)| format!("{c} = {m}"))
         .collect();
     let update = format!(
-        "UPDATE posts SET {}, updated_at = ?17, content_hash = ?18, deleted_at = NULL WHERE id = ?19",
+        "UPDATE posts SET {}, updated_at = ?18, content_hash = ?19, deleted_at = NULL WHERE id = ?20",
         sets.join(", ")
     );
     let select = format!(
@@ -441,10 +449,31 @@ impl<'c> Writer<'c> {
             tags,
             category_paths: HashMap::new(),
             tag_names: HashMap::new(),
+            sections: HashSet::new(),
             hold: false,
             held: None,
             sql: post_statements(),
         })
+    }
+
+    /// Writes a section (from its `_index.md`).
+    pub fn section(
+        &mut self,
+        s: &super::sections::Section,
+    ) -> rusqlite::Result<super::sections::Written> {
+        let w = super::sections::upsert(self.conn, s, self.now)?;
+        self.sections.insert(s.path.clone());
+        Ok(w)
+    }
+
+    /// Deletes the sections imported from under `scope` whose `_index.md` is not in `present`
+    /// (see `sections::delete_gone`).
+    pub fn delete_sections_gone(
+        &self,
+        scope: &str,
+        present: &HashSet<&str>,
+    ) -> rusqlite::Result<Vec<String>> {
+        super::sections::delete_gone(self.conn, scope, present)
     }
 
     /// Ends the writer. It returns the change log's insert triggers when it held them off (see
@@ -638,6 +667,12 @@ impl<'c> Writer<'c> {
         let f = save.fields;
         debug_assert_eq!(save.content_hash, super::content_hash(&f.content));
         let mut links = self.links(save)?;
+        if let Some(section) = &f.section {
+            if !self.sections.contains(section) {
+                super::sections::ensure(self.conn, section, self.now)?;
+                self.sections.insert(section.clone());
+            }
+        }
         let extra = serde_json::to_string(&f.extra)
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         let Some(id) = save.target else {
@@ -716,10 +751,10 @@ impl<'c> Writer<'c> {
             .query_row([id], |r| {
                 Ok(Row {
                     fields: read_fields(r, 0)?,
-                    author_id: r.get(13)?,
-                    source_path: r.get(14)?,
-                    source_hash: r.get(15)?,
-                    deleted: r.get(16)?,
+                    author_id: r.get(14)?,
+                    source_path: r.get(15)?,
+                    source_hash: r.get(16)?,
+                    deleted: r.get(17)?,
                 })
             })
     }

@@ -38,6 +38,8 @@ pub struct PostRow {
     pub path: Option<String>,
     /// A dated post or a standalone page.
     pub kind: PostKind,
+    /// Its section's path (`posts.section`), when it is in one.
+    pub section: Option<String>,
     /// The markdown, when it was read with the row (see [`SiteReader::rows`]); the build reads
     /// the others' when it renders them (see [`SiteReader::contents`]).
     pub content: Option<String>,
@@ -75,6 +77,7 @@ impl PostRow {
             subtitle: None,
             slug: slug.into(),
             path: None,
+            section: None,
             source_path: None,
             content: None,
             content_hash: String::new(),
@@ -138,6 +141,8 @@ pub struct SiteRows {
     /// (post_id, output file) of every page earlier builds published the selected posts at.
     pub pages: Vec<(i64, String)>,
     pub files: Vec<FileRow>,
+    /// Every section, by path.
+    pub sections: Vec<super::sections::Section>,
 }
 
 /// The posts a build shows: never soft-deleted or archived; published ones only once their
@@ -284,7 +289,7 @@ impl super::Store {
 const POST_COLUMNS: &str =
     "SELECT id, title, subtitle, slug, excerpt, cover_image, author_id, status,
             COALESCE(published_at, created_at), modified_at, read_time, extra, content_hash,
-            source_path, path, kind,
+            source_path, path, kind, section,
             CASE WHEN content_hash IS NULL OR excerpt IS NULL OR trim(excerpt) = ''
                       OR read_time = 0 THEN content END
      FROM posts";
@@ -292,7 +297,7 @@ const POST_COLUMNS: &str =
 fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
     let id: i64 = r.get(0)?;
     let slug: String = r.get(3)?;
-    let content: Option<String> = r.get(16)?;
+    let content: Option<String> = r.get(17)?;
     let content_hash = match r.get::<_, Option<String>>(12)? {
         Some(h) => h,
         None => super::content_hash(content.as_deref().unwrap_or_default()),
@@ -315,6 +320,7 @@ fn post_row(r: &rusqlite::Row) -> rusqlite::Result<PostRow> {
         source_path: r.get(13)?,
         path: nonblank(14)?,
         kind: typed(r, 15, id, &slug)?,
+        section: r.get(16)?,
         id,
         slug,
         content,
@@ -453,6 +459,7 @@ fn read_all(tx: &Connection, q: &SiteQuery) -> rusqlite::Result<SiteRows> {
         .filter(|r| r.as_ref().map_or(true, |f| shown(f.post_id)))
         .collect::<rusqlite::Result<_>>()?;
 
+    rows.sections = super::sections::all(tx)?;
     Ok(rows)
 }
 

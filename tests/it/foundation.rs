@@ -21,6 +21,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "role_permissions",
     "roles",
     "schema_migrations",
+    "sections",
     "site_changes",
     "site_changes_state",
     "tags",
@@ -31,6 +32,7 @@ const EXPECTED_TABLES: &[&str] = &[
 
 const EXPECTED_INDEXES: &[&str] = &[
     "idx_posts_slug",
+    "idx_posts_section",
     "idx_posts_status_published",
     "idx_posts_author_status_updated",
     "idx_post_views_post_viewed",

@@ -17,5 +17,6 @@ mod links;
 mod pages;
 mod processes;
 mod props;
+mod sections;
 mod serve;
 mod urls;

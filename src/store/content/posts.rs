@@ -180,11 +180,11 @@ pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
             ),
             [id],
             |r| {
-                let author = match r.get::<_, Option<i64>>(14)? {
+                let author = match r.get::<_, Option<i64>>(15)? {
                     Some(id) => Some(Author {
                         id,
-                        name: r.get(15)?,
-                        email: r.get(16)?,
+                        name: r.get(16)?,
+                        email: r.get(17)?,
                     }),
                     None => None,
                 };
@@ -192,12 +192,12 @@ pub fn load(conn: &Tx, id: i64) -> Result<StoredPost> {
                     id: r.get(0)?,
                     fields: read_fields(r, 1)?,
                     author,
-                    view_count: r.get(17)?,
-                    created_at: r.get(18)?,
-                    updated_at: r.get(19)?,
-                    deleted_at: r.get(20)?,
-                    source_path: r.get(21)?,
-                    source_hash: r.get(22)?,
+                    view_count: r.get(18)?,
+                    created_at: r.get(19)?,
+                    updated_at: r.get(20)?,
+                    deleted_at: r.get(21)?,
+                    source_path: r.get(22)?,
+                    source_hash: r.get(23)?,
                     files: Vec::new(),
                 })
             },

@@ -1,0 +1,268 @@
+//! Sections: Zola's and Hugo's `_index.md` folders (and Hugo's top-level folders) become
+//! sections with a listing, a feed and a URL prefix; slugs need be unique only within one.
+
+use std::path::Path;
+
+use crate::harness::*;
+
+fn import(site: &Site, path: &Path) -> Run {
+    site.run(&["import", path.to_str().unwrap()])
+}
+
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+fn zola_site(root: &Path) {
+    write_tree(
+        root,
+        &[
+            (
+                "config.toml",
+                "base_url = \"https://zola.example\"\ntitle = \"Zola Blog\"\n",
+            ),
+            ("content/_index.md", "+++\ntitle = \"Home\"\n+++\n"),
+            (
+                "content/meetup.md",
+                "+++\ntitle = \"Meetup\"\ndate = 2021-06-17\n+++\nThe main blog's meetup. See [the other](@/sub-blog/meetup.md).\n",
+            ),
+            (
+                "content/sub-blog/_index.md",
+                "+++\ntitle = \"Sub Blog\"\ndescription = \"Another blog inside\"\nsort_by = \"date\"\n[extra]\nbanner = \"x.png\"\n+++\nWelcome to the **sub blog**.\n",
+            ),
+            (
+                "content/sub-blog/meetup.md",
+                "+++\ntitle = \"Sub meetup\"\ndate = 2020-08-24\naliases = [\"/old/sub-meetup.html\"]\n+++\nThe sub blog's meetup. Back to [the main one](@/meetup.md).\n",
+            ),
+            (
+                "content/sub-blog/dated.md",
+                "+++\ntitle = \"Dated\"\npath = \"sub-blog/2020/08/25/dated\"\n+++\nA post with its own path.\n",
+            ),
+            (
+                "content/sub-blog/rust/_index.md",
+                "+++\ntitle = \"Rust\"\n+++\n",
+            ),
+            (
+                "content/sub-blog/rust/ownership.md",
+                "+++\ntitle = \"Ownership\"\ndate = 2022-01-01\n+++\nBorrowing.\n",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_zola_blog_keeps_its_sections_with_their_pages_feeds_and_urls() {
+    let site = Site::new();
+    let src = site.tmp.path().join("zola");
+    zola_site(&src);
+    let out = import(&site, &src).ok();
+    assert!(out.stdout.contains("is a Zola site"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("sections: sub-blog, sub-blog/rust"),
+        "{}",
+        out.stdout
+    );
+    // Two posts share the slug `meetup`: their URLs differ, so both are kept.
+    assert_eq!(
+        site.rows("SELECT slug, COALESCE(section, '-') FROM posts ORDER BY section, slug"),
+        [
+            ["meetup", "-"],
+            ["dated", "sub-blog"],
+            ["meetup", "sub-blog"],
+            ["ownership", "sub-blog/rust"]
+        ]
+    );
+    assert_eq!(
+        site.rows("SELECT path, title, description, content FROM sections ORDER BY path"),
+        [
+            [
+                "sub-blog",
+                "Sub Blog",
+                "Another blog inside",
+                "Welcome to the **sub blog**."
+            ],
+            ["sub-blog/rust", "Rust", "NULL", ""]
+        ]
+    );
+    site.run(&["build", "--quiet"]).ok();
+    for page in [
+        "public/meetup/index.html",
+        "public/sub-blog/meetup/index.html",
+        "public/sub-blog/2020/08/25/dated/index.html",
+        "public/sub-blog/rust/ownership/index.html",
+        "public/old/sub-meetup.html",
+    ] {
+        assert!(site.path(page).is_file(), "{page}");
+    }
+    // The section's page: its title, description, text, subsection and posts (its own, not
+    // the subsection's), and its feed.
+    let listing = site.read("public/sub-blog/index.html");
+    for part in [
+        "<h1>Sub Blog</h1>",
+        "Another blog inside",
+        "<strong>sub blog</strong>",
+        r#"<a href="/sub-blog/rust/">Rust</a> (1)"#,
+        r#"href="/sub-blog/meetup/""#,
+        r#"href="/sub-blog/2020/08/25/dated/""#,
+        r#"href="/sub-blog/atom.xml""#,
+    ] {
+        assert!(listing.contains(part), "{part} in {listing}");
+    }
+    assert!(!listing.contains(r#"href="/sub-blog/rust/ownership/""#));
+    let feed = site.read("public/sub-blog/atom.xml");
+    assert!(feed.contains("<title>Sub meetup</title>"), "{feed}");
+    assert!(!feed.contains("<title>Meetup</title>"), "{feed}");
+    assert!(site.path("public/sub-blog/rust/atom.xml").is_file());
+    // A post says which section it is in; links between the two meetups resolve.
+    let sub = site.read("public/sub-blog/meetup/index.html");
+    assert!(
+        sub.contains(r#"in <a href="/sub-blog/">Sub Blog</a>"#),
+        "{sub}"
+    );
+    assert!(sub.contains(r#"href="/meetup/""#), "{sub}");
+    let main = site.read("public/meetup/index.html");
+    assert!(main.contains(r#"href="/sub-blog/meetup/""#), "{main}");
+    let broken = crate::linkcheck::broken_links(&site.path("public"), "https://zola.example");
+    assert!(broken.is_empty(), "{broken:#?}");
+
+    // Importing again changes nothing; a section whose `_index.md` is renamed keeps its posts
+    // apart from the main blog's.
+    let again = import(&site, &src).ok();
+    assert!(
+        again.stdout.contains("0 new, 0 updated"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn one_section_imported_alone_is_the_same_section_and_overwrites_nothing() {
+    let site = Site::new();
+    let src = site.tmp.path().join("zola");
+    zola_site(&src);
+    // The sub-blog's folder alone, then the whole content folder: one post per file.
+    import(&site, &src.join("content/sub-blog")).ok();
+    assert_eq!(
+        site.rows("SELECT slug, section FROM posts ORDER BY slug"),
+        [
+            ["dated", "sub-blog"],
+            ["meetup", "sub-blog"],
+            ["ownership", "sub-blog/rust"]
+        ]
+    );
+    import(&site, &src.join("content")).ok();
+    assert_eq!(
+        site.rows("SELECT title, COALESCE(section, '-') FROM posts ORDER BY title"),
+        [
+            ["Dated", "sub-blog"],
+            ["Meetup", "-"],
+            ["Ownership", "sub-blog/rust"],
+            ["Sub meetup", "sub-blog"]
+        ]
+    );
+}
+
+#[test]
+fn a_hugo_site_keeps_section_patterns_and_its_root_files_are_pages() {
+    let site = Site::new();
+    let src = site.tmp.path().join("hugo");
+    write_tree(
+        &src,
+        &[
+            (
+                "hugo.toml",
+                "baseURL = \"https://hugo.example/\"\ntitle = \"Hugo\"\n[permalinks]\npost = \"/:year/:month/:day/:slug/\"\n",
+            ),
+            ("content/about.md", "---\ntitle: About\n---\nMe.\n"),
+            (
+                "content/post/2023/legal-transparency-report.md",
+                "---\ntitle: Report 2023\ndate: 2023-02-01\n---\nA.\n",
+            ),
+            (
+                "content/post/2024/legal-transparency-report.md",
+                "---\ntitle: Report 2024\ndate: 2024-02-01\n---\nB.\n",
+            ),
+            (
+                "content/notes/_index.md",
+                "---\ntitle: Field notes\n---\n",
+            ),
+            (
+                "content/notes/first.md",
+                "---\ntitle: First\ndate: 2024-03-01\n---\nC.\n",
+            ),
+        ],
+    );
+    let out = import(&site, &src).ok();
+    assert!(
+        out.stdout
+            .contains("set [permalinks] post = \"/:year/:month/:day/:slug/\""),
+        "{}",
+        out.stdout
+    );
+    site.run(&["build", "--quiet"]).ok();
+    for page in [
+        "public/about/index.html",
+        "public/2023/02/01/legal-transparency-report/index.html",
+        "public/2024/02/01/legal-transparency-report/index.html",
+        "public/notes/first/index.html",
+        "public/post/index.html",
+        "public/notes/index.html",
+        "public/post/atom.xml",
+    ] {
+        assert!(site.path(page).is_file(), "{page}");
+    }
+    // The page is in no listing or feed.
+    assert_eq!(
+        site.rows("SELECT kind FROM posts WHERE slug = 'about'"),
+        [["page"]]
+    );
+    assert!(!site.read("public/atom.xml").contains("About"));
+    assert!(site
+        .read("public/notes/index.html")
+        .contains("<h1>Field notes</h1>"));
+    assert!(site
+        .read("public/post/index.html")
+        .contains("<h1>Post</h1>"));
+}
+
+#[test]
+fn a_section_pattern_set_by_hand_places_its_posts_and_the_old_urls_redirect() {
+    let site = Site::new();
+    write_tree(
+        &site.path("content"),
+        &[
+            ("notes/_index.md", "---\ntitle: Notes\n---\nShort ones.\n"),
+            (
+                "notes/tip.md",
+                "---\ntitle: Tip\ndate: 2024-05-01\n---\nUse it.\n",
+            ),
+        ],
+    );
+    site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/notes/tip/index.html").is_file());
+    let config = site.read("bloggo.toml");
+    site.write(
+        "bloggo.toml",
+        &format!("{config}\n[permalinks]\nnotes = \"/notes/:year/:slug/\"\n"),
+    );
+    site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/notes/2024/tip/index.html").is_file());
+    let old = site.read("public/notes/tip/index.html");
+    assert!(old.contains("/notes/2024/tip/"), "{old}");
+    // A bad key names itself.
+    site.write(
+        "bloggo.toml",
+        &format!("{config}\n[permalinks]\n\"/notes\" = \"/n/:slug/\"\n"),
+    );
+    let bad = site.run(&["build", "--quiet"]).fails();
+    assert!(
+        bad.stderr
+            .contains("[permalinks] \"/notes\": not a section"),
+        "{}",
+        bad.stderr
+    );
+}
