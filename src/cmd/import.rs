@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         prune: args.prune,
         status,
         progress: !ctx.quiet,
-        only: Vec::new(),
+        ..ImportOptions::default()
     };
     let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;

@@ -65,6 +65,9 @@ pub struct ParseContext {
     /// The file's modification time: the date of a post that has none in its front matter or
     /// file name.
     pub file_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// A multilingual Hugo site's default language: a file named `x.<code>.md` (a bundle's
+    /// `index.<code>.md`) is the post `x`, its slug and date read without the code.
+    pub default_language: Option<String>,
 }
 
 impl ParseContext {
@@ -75,6 +78,7 @@ impl ParseContext {
             max_file_size: settings.config.content.max_file_size,
             forced_status: None,
             file_time: None,
+            default_language: None,
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod media;
 pub mod site;
 mod sync;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::time::Instant;
@@ -67,6 +67,10 @@ pub struct ImportOptions {
     /// Only these top-level folders of the imported folder (a Jekyll site's `_posts` and
     /// `_drafts`); all of it when empty. Pruning looks at them alone too.
     pub only: Vec<String>,
+    /// A multilingual Hugo site's languages: other languages' translation files
+    /// (`post.de.md`) are left out, the default language's (`post.en.md`) are the post
+    /// `post`. `None` for any other folder, whose names are taken as they are.
+    pub languages: Option<media::Languages>,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -118,6 +122,8 @@ pub struct ImportSummary {
     pub updated: usize,
     pub unchanged: usize,
     pub skipped: usize,
+    /// Of the skipped files, the translations left out, per language code.
+    pub translations: BTreeMap<String, usize>,
     pub deleted: usize,
     pub seconds: f64,
     pub dry_run: bool,
@@ -139,6 +145,14 @@ impl fmt::Display for ImportSummary {
             "{} new, {} updated, {} unchanged, {} skipped",
             self.new, self.updated, self.unchanged, self.skipped
         )?;
+        if !self.translations.is_empty() {
+            let per: Vec<String> = self
+                .translations
+                .iter()
+                .map(|(lang, n)| format!("{n} {lang}"))
+                .collect();
+            write!(f, " (translations left out: {})", per.join(", "))?;
+        }
         if self.deleted > 0 {
             write!(f, ", {} deleted", self.deleted)?;
         }
@@ -207,12 +221,17 @@ pub fn import_path(
         _ => settings,
     };
     // One import, all or nothing: a Jekyll site's `_posts` and `_drafts` together (a draft's
-    // folder makes it a draft).
+    // folder makes it a draft). A multilingual Hugo site's other languages are left out.
     let site_opts;
     let opts = match &profile {
-        Some(p) if !p.only.is_empty() => {
+        Some(p) if !p.only.is_empty() || p.languages.is_some() => {
             site_opts = ImportOptions {
-                only: p.only.clone(),
+                only: if p.only.is_empty() {
+                    opts.only.clone()
+                } else {
+                    p.only.clone()
+                },
+                languages: p.languages.clone(),
                 ..opts.clone()
             };
             &site_opts
@@ -654,7 +673,7 @@ fn run(
         }
     };
     let scope = source_scope(settings, root)?;
-    let found = media::discover(root, &opts.only);
+    let found = media::discover(root, &opts.only, opts.languages.as_ref());
     phase("folder walked");
     let shown = |rel: &str| root.join(rel).display().to_string();
 
@@ -693,6 +712,7 @@ fn run(
 
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
+    ctx.default_language = opts.languages.as_ref().map(|l| l.default.clone());
     let bar = if opts.progress {
         indicatif::ProgressBar::new(found.files.len() as u64)
     } else {
@@ -714,6 +734,7 @@ fn run(
             .context("cannot read the store")?,
         summary: ImportSummary {
             skipped: found.skipped,
+            translations: found.translations.clone(),
             dry_run: opts.dry_run,
             ..Default::default()
         },

@@ -25,6 +25,7 @@ fn context() -> ParseContext {
         max_file_size: 1 << 20,
         forced_status: None,
         file_time: None,
+        default_language: None,
     }
 }
 
