@@ -234,7 +234,11 @@ mod tests {
             ["a.md", "b.en.md", "node.js.md", "posts/trip/index.en.md"]
         );
         // `index.en.md` is the bundle's page: its media come along.
-        let media: Vec<&str> = found.files[3].media.iter().map(|m| m.rel.as_str()).collect();
+        let media: Vec<&str> = found.files[3]
+            .media
+            .iter()
+            .map(|m| m.rel.as_str())
+            .collect();
         assert_eq!(media, ["map.png"]);
         assert_eq!(found.skipped, 5);
         let counts: Vec<(&str, usize)> = found

@@ -874,7 +874,8 @@ fn a_hugo_sites_translations_by_file_name_are_left_out_and_the_default_languages
     );
     let out = site.import(&src, &[]).ok();
     assert!(
-        out.stdout.contains("languages de: only the default language (en)"),
+        out.stdout
+            .contains("languages de: only the default language (en)"),
         "{}",
         out.stdout
     );
@@ -896,7 +897,10 @@ fn a_hugo_sites_translations_by_file_name_are_left_out_and_the_default_languages
     write_site(
         &plain,
         &[
-            ("node.js.md", "---\ntitle: Node\ndate: 2024-05-03\n---\nJS\n"),
+            (
+                "node.js.md",
+                "---\ntitle: Node\ndate: 2024-05-03\n---\nJS\n",
+            ),
             ("c.de.md", "---\ntitle: C\ndate: 2024-05-04\n---\nC\n"),
         ],
     );
