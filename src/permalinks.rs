@@ -5,8 +5,11 @@
 //! two posts share a URL, serve recognises post pages with it.
 //!
 //! Placeholders: `:year`, `:month`, `:day` (the post's date in the site's time zone), `:slug`,
-//! `:title` (the title, slugified), `:categories` (the post's first category path, slugified:
-//! `programming/rust`), `:section` (the post's section: `blog`, empty outside one) and `:output_ext` (`.html`). Empty values
+//! `:title` (the post's slug too, as Jekyll's `:title` is the slug of the file name, so a
+//! Jekyll `permalink:` copied into `bloggo.toml` gives Jekyll's URLs), `:slugified_title` (the
+//! title, slugified, as Hugo's `:title`), `:categories` (the post's first category path,
+//! slugified: `programming/rust`), `:section` (the post's section: `blog`, empty outside one)
+//! and `:output_ext` (`.html`). Empty values
 //! leave no empty segment behind. A pattern whose last segment ends in `.html` gives a file
 //! URL (`/2024/05/01/hello.html`); any other a folder with an `index.html`.
 
@@ -24,6 +27,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "day",
     "slug",
     "title",
+    "slugified_title",
     "categories",
     "section",
     "output_ext",
@@ -61,7 +65,9 @@ enum Piece {
     Month,
     Day,
     Slug,
+    /// Jekyll's `:title`: the post's slug.
     Title,
+    SlugifiedTitle,
     Categories,
     Section,
     OutputExt,
@@ -93,7 +99,7 @@ pub struct Keys<'a> {
     pub date: NaiveDate,
     /// A usable URL segment.
     pub slug: &'a str,
-    /// The title as written (slugified here).
+    /// The title as written (slugified here for `:slugified_title`).
     pub title: &'a str,
     /// The first category's path, its names slugified and joined by `/` (empty without one).
     pub categories: &'a str,
@@ -141,6 +147,7 @@ impl Pattern {
                 "day" => Piece::Day,
                 "slug" => Piece::Slug,
                 "title" => Piece::Title,
+                "slugified_title" => Piece::SlugifiedTitle,
                 "categories" => Piece::Categories,
                 "section" => Piece::Section,
                 "output_ext" => Piece::OutputExt,
@@ -177,7 +184,7 @@ impl Pattern {
     pub fn is_per_post(&self) -> bool {
         self.pieces
             .iter()
-            .any(|p| matches!(p, Piece::Slug | Piece::Title))
+            .any(|p| matches!(p, Piece::Slug | Piece::Title | Piece::SlugifiedTitle))
     }
 
     /// Whether it names the post's categories (`:categories`).
@@ -205,7 +212,8 @@ impl Pattern {
                 Piece::Month => s.push_str(&format!("{:02}", k.date.month())),
                 Piece::Day => s.push_str(&format!("{:02}", k.date.day())),
                 Piece::Slug => s.push_str(k.slug),
-                Piece::Title => s.push_str(&slugify(k.title)),
+                Piece::Title => s.push_str(k.slug),
+                Piece::SlugifiedTitle => s.push_str(&slugify(k.title)),
                 Piece::Categories => s.push_str(k.categories),
                 Piece::Section => s.push_str(k.section),
                 Piece::OutputExt => s.push_str(".html"),
@@ -235,18 +243,25 @@ impl Pattern {
     }
 
     /// The slug in a URL path below the site root (`posts/hello/`, or with `index.html`) when
-    /// the pattern has `:slug` and the path has the pattern's shape. To match many paths,
+    /// the pattern has `:slug` (or `:title`, the same value) and the path has the pattern's
+    /// shape. To match many paths,
     /// make the [`SlugMatcher`] once.
     pub fn slug_of(&self, url: &str) -> Option<String> {
         self.slug_matcher()?.slug_of(url)
     }
 
     /// What tells a post page's slug from its URL path (see [`Pattern::slug_of`]), made once;
-    /// `None` when the pattern has no `:slug`.
+    /// `None` when the pattern has neither `:slug` nor `:title`.
     pub fn slug_matcher(&self) -> Option<SlugMatcher> {
-        if !self.pieces.contains(&Piece::Slug) {
+        if !self
+            .pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Slug | Piece::Title))
+        {
             return None;
         }
+        // The first of them captures the slug; a second one is the same text.
+        let mut captured = false;
         // Literal text as `expand` leaves it: no leading `/`, no doubled `/`; a placeholder
         // that may be empty (`:categories`, `:section`) takes its `/` along.
         let mut re = String::from("^");
@@ -276,8 +291,11 @@ impl Pattern {
                     re.push_str(match other {
                         Piece::Year => r"\d{4}",
                         Piece::Month | Piece::Day => r"\d{2}",
-                        Piece::Slug => r"(?P<slug>[^/]+)",
-                        Piece::Title => r"[^/]+",
+                        Piece::Slug | Piece::Title if !captured => {
+                            captured = true;
+                            r"(?P<slug>[^/]+)"
+                        }
+                        Piece::Slug | Piece::Title | Piece::SlugifiedTitle => r"[^/]+",
                         _ => r"\.html",
                     });
                     optional = false;
@@ -443,7 +461,7 @@ mod tests {
         let l = at("/:year/:month/:day/:slug/", &k);
         assert_eq!(l.url, "2024/05/01/hello/");
         assert_eq!(l.file, "2024/05/01/hello/index.html");
-        let l = at("/:year/:month/:day/:title.html", &k);
+        let l = at("/:year/:month/:day/:slugified_title.html", &k);
         assert_eq!(
             (l.dir.as_str(), l.file.as_str(), l.url.as_str()),
             (
@@ -454,6 +472,19 @@ mod tests {
         );
         let l = at("/:slug:output_ext", &k);
         assert_eq!((l.dir.as_str(), l.url.as_str()), ("", "hello.html"));
+    }
+
+    #[test]
+    fn title_is_the_slug_as_in_jekyll_and_slugified_title_is_hugos() {
+        let k = keys("hello-world", "Hello, World: again", "news");
+        let jekyll = "/:categories/:year/:month/:day/:title:output_ext";
+        assert_eq!(at(jekyll, &k).file, "news/2024/05/01/hello-world.html");
+        assert_eq!(
+            at("/:year/:slugified_title/", &k).url,
+            "2024/hello-world-again/"
+        );
+        assert!(Pattern::parse("/:slugified_title/").unwrap().is_per_post());
+        assert!(known_list().contains(":slugified_title"));
     }
 
     #[test]
@@ -511,7 +542,15 @@ mod tests {
         let p = Pattern::parse("/:year/:month/:day/:slug.html").unwrap();
         assert_eq!(p.slug_of("/2024/05/01/x.html").as_deref(), Some("x"));
         assert_eq!(p.slug_of("/2024/05/x.html"), None);
-        assert_eq!(Pattern::parse("/:title/").unwrap().slug_of("/a/"), None);
+        let p = Pattern::parse("/:slugified_title/").unwrap();
+        assert_eq!(p.slug_of("/a/"), None);
+        let p = Pattern::parse("/:categories/:year/:month/:day/:title:output_ext").unwrap();
+        assert_eq!(
+            p.slug_of("/news/2024/05/01/hello-world.html").as_deref(),
+            Some("hello-world")
+        );
+        let p = Pattern::parse("/:title/:slug/").unwrap();
+        assert_eq!(p.slug_of("/a/a/").as_deref(), Some("a"));
         let p = Pattern::parse("/:categories/:slug/").unwrap();
         assert_eq!(p.slug_of("/a/").as_deref(), Some("a"));
         assert_eq!(p.slug_of("/x/y/a/").as_deref(), Some("a"));

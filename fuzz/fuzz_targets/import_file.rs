@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         max_file_size: 1 << 20,
         forced_status: None,
         file_time: None,
+        default_language: None,
     };
     let lines = data.split(|&b| b == b'\n').count().max(1);
     match parse_file("posts/2024-05-01-fuzz.md", data, &ctx) {

@@ -68,6 +68,9 @@ pub struct ParseContext {
     /// A file at the top of the imported folder is a standalone page unless its front matter
     /// says `kind: post` (a Hugo site's content root: `about.md`).
     pub root_pages: bool,
+    /// A multilingual Hugo site's default language: a file named `x.<code>.md` (a bundle's
+    /// `index.<code>.md`) is the post `x`, its slug and date read without the code.
+    pub default_language: Option<String>,
 }
 
 impl ParseContext {
@@ -79,6 +82,7 @@ impl ParseContext {
             forced_status: None,
             file_time: None,
             root_pages: false,
+            default_language: None,
         }
     }
 }

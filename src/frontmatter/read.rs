@@ -80,7 +80,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
 
-    let names = Names::of(rel_path);
+    let names = Names::of(rel_path, ctx.default_language.as_deref());
     let body = split.body;
 
     let title = take_text(&mut fm, &["title"])
@@ -359,11 +359,16 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn of(rel_path: &'a str) -> Names<'a> {
+    /// `language`: the default language of a multilingual site, whose code a file name may
+    /// carry (`post.en.md` is `post`).
+    fn of(rel_path: &'a str, language: Option<&str>) -> Names<'a> {
         let mut parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
         let file = parts.pop().unwrap_or(rel_path);
         // Strip only the last extension: `2016-jekyll-3.0-released.md` keeps its dots.
         let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
+        let stem = language
+            .and_then(|code| super::slug::without_language(stem, code))
+            .unwrap_or(stem);
         let name = match (stem, parts.last()) {
             ("index", Some(dir)) => dir,
             _ => stem,
@@ -603,6 +608,7 @@ mod tests {
             forced_status: None,
             file_time: None,
             root_pages: false,
+            default_language: None,
         }
     }
 
@@ -670,6 +676,24 @@ mod tests {
             "jekyll-3-0-released"
         );
         assert_eq!(parse("index.md", "x").slug, "index");
+    }
+
+    #[test]
+    fn the_default_languages_code_is_not_part_of_the_name() {
+        let mut c = ctx();
+        c.default_language = Some("en".into());
+        let slug = |rel: &str| read(rel, b"x", &c).unwrap().0.slug;
+        assert_eq!(slug("b.en.md"), "b");
+        assert_eq!(slug("trip/index.en.md"), "trip");
+        assert_eq!(slug("node.js.md"), "node-js");
+        let (p, _) = read("2024-05-01-dated.en.md", b"x", &c).unwrap();
+        assert_eq!(p.slug, "dated");
+        assert_eq!(
+            p.published_at.map(|t| t.to_string()).as_deref(),
+            Some("2024-05-01 00:00:00")
+        );
+        // Without a default language the code stays, as in any folder.
+        assert_eq!(parse("b.en.md", "x").slug, "b-en");
     }
 
     #[test]

@@ -25,9 +25,27 @@ pub fn split_dated_name(name: &str) -> (Option<chrono::NaiveDate>, &str) {
     }
 }
 
+/// A translation file's name without its language code (`post.de` → `post` for `de`), as a
+/// multilingual Hugo site names them; the code compares without case. `None` when the name
+/// does not end in `.<code>` or nothing is left before it.
+pub fn without_language<'a>(stem: &'a str, code: &str) -> Option<&'a str> {
+    let (base, lang) = stem.rsplit_once('.')?;
+    (!base.is_empty() && !code.is_empty() && lang.eq_ignore_ascii_case(code)).then_some(base)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_language_code_is_taken_off_the_end_of_a_name() {
+        assert_eq!(without_language("post.de", "de"), Some("post"));
+        assert_eq!(without_language("index.PT-BR", "pt-br"), Some("index"));
+        assert_eq!(without_language("node.js", "de"), None);
+        assert_eq!(without_language("post", "de"), None);
+        assert_eq!(without_language(".de", "de"), None);
+        assert_eq!(without_language("a.b.de", "de"), Some("a.b"));
+    }
 
     #[test]
     fn slugs_are_lowercase_ascii_with_hyphens() {

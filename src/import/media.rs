@@ -1,6 +1,9 @@
 //! Finding the markdown files of a folder and the media of page bundles, and installing media
-//! into the site's media folder (temp file + rename, only when the bytes changed).
+//! into the site's media folder (temp file + rename, only when the bytes changed). In a
+//! multilingual Hugo site, the translation files of other languages (`post.de.md`) are left
+//! out there too.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -30,9 +33,38 @@ pub struct Discovery {
     pub files: Vec<SourceFile>,
     /// Section pages (`_index.md`): not posts (see `import::sections`).
     pub sections: Vec<SourceFile>,
-    /// Files that are not imported.
+    /// Other languages' translation files, left out.
     pub skipped: usize,
+    /// The translation files left out, counted per language code (of the site's config).
+    pub translations: BTreeMap<String, usize>,
     pub problems: Vec<Problem>,
+}
+
+/// The languages of a multilingual Hugo site (`[languages]`), for its translations by file
+/// name: `post.de.md` beside `post.md`, a bundle's `index.de.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Languages {
+    /// The default language's code: `post.<it>.md` is the post `post`.
+    pub default: String,
+    /// The other languages' codes: their translation files are left out.
+    pub others: Vec<String>,
+}
+
+impl Languages {
+    /// The code of another language that a file name without its extension carries
+    /// (`post.de`, `index.de`, `_index.de` → `de`), as the config spells it.
+    pub fn other_of<'a>(&'a self, stem: &str) -> Option<&'a str> {
+        self.others
+            .iter()
+            .find(|code| crate::frontmatter::slug::without_language(stem, code).is_some())
+            .map(String::as_str)
+    }
+
+    /// A file name without its extension, the default language's code taken off
+    /// (`post.en` → `post`).
+    pub fn base_of<'a>(&self, stem: &'a str) -> &'a str {
+        crate::frontmatter::slug::without_language(stem, &self.default).unwrap_or(stem)
+    }
 }
 
 fn is_markdown(p: &Path) -> bool {
@@ -61,7 +93,10 @@ fn slash_path(p: &Path) -> String {
 }
 
 /// Walks `root` for `.md`/`.markdown` files (hidden files and folders left out), in name order.
-pub fn discover(root: &Path, only: &[String]) -> Discovery {
+/// With `languages` (a multilingual Hugo site), other languages' translation files are left
+/// out and counted, and the default language's code is no part of a name (`index.en.md` is a
+/// bundle's page); without, every name is taken as it is (`node.js.md` is a post).
+pub fn discover(root: &Path, only: &[String], languages: Option<&Languages>) -> Discovery {
     let mut out = Discovery::default();
     let walk = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -91,6 +126,12 @@ pub fn discover(root: &Path, only: &[String]) -> Discovery {
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
+        if let Some(code) = languages.and_then(|l| l.other_of(&stem)) {
+            out.skipped += 1;
+            *out.translations.entry(code.to_string()).or_default() += 1;
+            continue;
+        }
+        let stem = languages.map_or(stem.as_str(), |l| l.base_of(&stem));
         if stem == "_index" {
             out.sections.push(SourceFile {
                 rel,
@@ -160,6 +201,71 @@ pub fn install(src: &Path, dest: &Path) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn folder(files: &[&str]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        d
+    }
+
+    fn rels(found: &Discovery) -> Vec<&str> {
+        found.files.iter().map(|f| f.rel.as_str()).collect()
+    }
+
+    #[test]
+    fn other_languages_translation_files_are_left_out_and_counted() {
+        let d = folder(&[
+            "a.md",
+            "a.de.md",
+            "b.en.md",
+            "b.fr.md",
+            "node.js.md",
+            "posts/_index.md",
+            "posts/_index.de.md",
+            "posts/trip/index.en.md",
+            "posts/trip/index.de.md",
+            "posts/trip/map.png",
+        ]);
+        let langs = Languages {
+            default: "en".into(),
+            others: vec!["de".into(), "fr".into()],
+        };
+        let found = discover(d.path(), &[], Some(&langs));
+        assert_eq!(
+            rels(&found),
+            ["a.md", "b.en.md", "node.js.md", "posts/trip/index.en.md"]
+        );
+        // `index.en.md` is the bundle's page: its media come along.
+        let media: Vec<&str> = found.files[3]
+            .media
+            .iter()
+            .map(|m| m.rel.as_str())
+            .collect();
+        assert_eq!(media, ["map.png"]);
+        // The translations; `_index.md` is a section's page.
+        assert_eq!(found.skipped, 4);
+        assert_eq!(found.sections.len(), 1);
+        let counts: Vec<(&str, usize)> = found
+            .translations
+            .iter()
+            .map(|(l, n)| (l.as_str(), *n))
+            .collect();
+        assert_eq!(counts, [("de", 3), ("fr", 1)]);
+    }
+
+    #[test]
+    fn a_folder_that_is_no_multilingual_site_keeps_every_name() {
+        let d = folder(&["a.de.md", "node.js.md", "_index.md"]);
+        let found = discover(d.path(), &[], None);
+        assert_eq!(rels(&found), ["a.de.md", "node.js.md"]);
+        assert_eq!(found.skipped, 0);
+        assert_eq!(found.sections[0].rel, "_index.md");
+        assert!(found.translations.is_empty());
+    }
 
     #[test]
     fn install_writes_only_changes() {

@@ -14,7 +14,7 @@ pub mod sections;
 pub mod site;
 mod sync;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::time::Instant;
@@ -72,6 +72,10 @@ pub struct ImportOptions {
     pub sections: sections::Rules,
     /// The files at the top of the folder are standalone pages (a Hugo site's content root).
     pub root_pages: bool,
+    /// A multilingual Hugo site's languages: other languages' translation files
+    /// (`post.de.md`) are left out, the default language's (`post.en.md`) are the post
+    /// `post`. `None` for any other folder, whose names are taken as they are.
+    pub languages: Option<media::Languages>,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -123,6 +127,8 @@ pub struct ImportSummary {
     pub updated: usize,
     pub unchanged: usize,
     pub skipped: usize,
+    /// Of the skipped files, the translations left out, per language code.
+    pub translations: BTreeMap<String, usize>,
     pub deleted: usize,
     pub seconds: f64,
     pub dry_run: bool,
@@ -148,6 +154,14 @@ impl fmt::Display for ImportSummary {
             "{} new, {} updated, {} unchanged, {} skipped",
             self.new, self.updated, self.unchanged, self.skipped
         )?;
+        if !self.translations.is_empty() {
+            let per: Vec<String> = self
+                .translations
+                .iter()
+                .map(|(lang, n)| format!("{n} {lang}"))
+                .collect();
+            write!(f, " (translations left out: {})", per.join(", "))?;
+        }
         if self.deleted > 0 {
             write!(f, ", {} deleted", self.deleted)?;
         }
@@ -211,14 +225,16 @@ pub fn import_path(
         None => settings,
     };
     // One import, all or nothing: a Jekyll site's `_posts` and `_drafts` together (a draft's
-    // folder makes it a draft). A Hugo site's top-level folders are sections; a folder that is
-    // no site's root may be one section's folder (see `sections::Rules`).
+    // folder makes it a draft). A Hugo site's top-level folders are sections, and its other
+    // languages are left out; a folder that is no site's root may be one section's folder
+    // (see `sections::Rules`).
     let mut run_opts = opts.clone();
     match &profile {
         Some(p) => {
             if !p.only.is_empty() {
                 run_opts.only = p.only.clone();
             }
+            run_opts.languages = p.languages.clone();
             // Zola and Hugo both place a top-level folder's posts under its name; Hugo's
             // files beside those folders are its standalone pages (`about.md`).
             run_opts.sections.top_level = p.generator != site::Generator::Jekyll;
@@ -735,7 +751,7 @@ fn run(
         }
     };
     let scope = source_scope(settings, root)?;
-    let found = media::discover(root, &opts.only);
+    let found = media::discover(root, &opts.only, opts.languages.as_ref());
     phase("folder walked");
     let shown = |rel: &str| root.join(rel).display().to_string();
     let sections =
@@ -791,6 +807,7 @@ fn run(
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
     ctx.root_pages = opts.root_pages;
+    ctx.default_language = opts.languages.as_ref().map(|l| l.default.clone());
     let bar = if opts.progress {
         indicatif::ProgressBar::new(found.files.len() as u64)
     } else {
@@ -812,6 +829,7 @@ fn run(
             .context("cannot read the store")?,
         summary: ImportSummary {
             skipped: found.skipped + sections.skipped,
+            translations: found.translations.clone(),
             dry_run: opts.dry_run,
             ..Default::default()
         },

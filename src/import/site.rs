@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use super::media::Languages;
 use crate::config_edit::Setting;
 
 /// The generator a site was made with.
@@ -50,6 +51,10 @@ pub struct SiteProfile {
     /// Only these folders of `posts` hold posts (Jekyll's `_posts` and `_drafts` beside the
     /// site's other files); all of it when empty.
     pub only: Vec<String>,
+    /// A multilingual Hugo site's languages (`[languages]`): its translation files of other
+    /// languages (`post.de.md`) are left out, the default language's (`post.en.md`) are
+    /// `post`.
+    pub languages: Option<Languages>,
     /// URL patterns in bloggo's placeholders, by `[permalinks]` key: `posts` (posts in no
     /// section, and the section `posts`) or a section's folder (`/:year/:month/:day/:slug/`).
     pub permalinks: Vec<(String, String)>,
@@ -215,7 +220,8 @@ const JEKYLL_PLACEHOLDERS: &[(&str, &str)] = &[
     ("year", ":year"),
     ("month", ":month"),
     ("day", ":day"),
-    // Jekyll's `:title` is the slug of the file name (or the `slug` key), not the title.
+    // Jekyll's `:title` is the slug of the file name (or the `slug` key), not the title: the
+    // post's slug, which bloggo's `:title` is too (written as `:slug`, the plainer name).
     ("title", ":slug"),
     ("slug", ":slug"),
     ("categories", ":categories"),
@@ -264,6 +270,7 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         // Both, even when one is missing: a `_drafts` folder removed since the last import is
         // still what `--prune` looks at.
         only: vec!["_posts".into(), "_drafts".into()],
+        languages: None,
         permalinks,
         taxonomies: vec!["categories".into(), "tags".into()],
         left_out,
@@ -275,8 +282,9 @@ const HUGO_PLACEHOLDERS: &[(&str, &str)] = &[
     ("month", ":month"),
     ("day", ":day"),
     ("slug", ":slug"),
-    // Hugo's `:title` is the slugified title, as bloggo's.
-    ("title", ":title"),
+    // Hugo's `:title` is the title slugified: bloggo's `:slugified_title` (its `:title` is
+    // Jekyll's, the slug).
+    ("title", ":slugified_title"),
     ("filename", ":slug"),
     ("slugorfilename", ":slug"),
     ("contentbasename", ":slug"),
@@ -303,6 +311,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
 
     // A multilingual site: the default language's content folder.
     let default_lang = text(c.get("defaultcontentlanguage")).unwrap_or_else(|| "en".into());
+    let mut languages = None;
     if let Some(langs) = c.get("languages").and_then(Value::as_object) {
         let others: Vec<&str> = langs
             .keys()
@@ -329,6 +338,10 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
                 others.join(", ")
             ));
         }
+        languages = Some(Languages {
+            default: default_lang.clone(),
+            others: others.iter().map(|l| l.to_string()).collect(),
+        });
     }
 
     let ugly = c.get("uglyurls").and_then(Value::as_bool).unwrap_or(false);
@@ -384,6 +397,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: text(c.get("timezone")),
         posts,
         only: Vec::new(),
+        languages,
         permalinks,
         taxonomies,
         left_out,
@@ -466,6 +480,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: None,
         posts,
         only: Vec::new(),
+        languages: None,
         permalinks,
         taxonomies,
         left_out,
@@ -575,6 +590,36 @@ weight = 2
             [("post".to_string(), "/:year/:month/:day/:slug/".to_string())]
         );
         assert!(p.left_out.iter().any(|l| l.starts_with("languages de")));
+        assert_eq!(
+            p.languages,
+            Some(Languages {
+                default: "en".into(),
+                others: vec!["de".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn hugo_translations_by_file_name_and_its_title_placeholder() {
+        let d = site(&[
+            (
+                "hugo.toml",
+                "defaultContentLanguage = \"de\"\n[permalinks]\nposts = \"/:year/:title/\"\n[languages.de]\n[languages.en]\n[languages.fr]\n",
+            ),
+            ("content/posts/a.md", "---\ntitle: A\n---\n"),
+            ("content/posts/a.en.md", "---\ntitle: A\n---\n"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        // No `content/de/`: the translations sit beside the originals.
+        assert_eq!(p.posts, d.path().join("content"));
+        // Hugo's `:title` is the title slugified; bloggo's is the slug, as Jekyll's.
+        assert_eq!(pattern(&p, "posts"), Some("/:year/:slugified_title/"));
+        let langs = p.languages.unwrap();
+        assert_eq!(langs.default, "de");
+        assert_eq!(langs.others, ["en", "fr"]);
+        // A site without `[languages]` takes every file name as it is.
+        let d = site(&[("hugo.toml", "title = \"One\"\n"), ("content/a.md", "x")]);
+        assert_eq!(detect(d.path()).unwrap().unwrap().languages, None);
     }
 
     #[test]

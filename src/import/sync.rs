@@ -20,7 +20,7 @@ pub fn sync_content(settings: &Settings, store: &mut Store) -> Result<ImportSumm
     }
     // Nothing to take in and nothing taken in before: no write transaction, no read of every
     // post (an empty content/ is the common case for a site filled by `bloggo import`).
-    let found = super::media::discover(&settings.content, &[]);
+    let found = super::media::discover(&settings.content, &[], None);
     if found.files.is_empty() && found.problems.is_empty() {
         let scope = super::source_scope(settings, &settings.content)?;
         if !crate::store::posts::any_live_from(store, &scope)? {

@@ -859,6 +859,63 @@ fn a_whole_hugo_site_imports_its_default_language_and_keeps_its_urls_title_and_b
 }
 
 #[test]
+fn a_hugo_sites_translations_by_file_name_are_left_out_and_the_default_languages_code_dropped() {
+    let site = Site::new();
+    let src = site.tmp.path().join("hugo-langs");
+    write_site(
+        &src,
+        &[
+            (
+                "hugo.toml",
+                "title = \"Langs\"\ndefaultContentLanguage = \"en\"\n[languages.en]\nweight = 1\n[languages.de]\nweight = 2\n",
+            ),
+            ("content/posts/a.md", "---\ntitle: A\ndate: 2024-05-01\n---\nHello\n"),
+            ("content/posts/a.de.md", "---\ntitle: A auf Deutsch\ndate: 2024-05-01\n---\nHallo\n"),
+            ("content/posts/b.en.md", "---\ntitle: B\ndate: 2024-05-02\n---\nWorld\n"),
+        ],
+    );
+    let out = site.import(&src, &[]).ok();
+    assert!(
+        out.stdout
+            .contains("languages de: only the default language (en)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("2 new, 0 updated, 0 unchanged, 1 skipped (translations left out: 1 de)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT slug, title FROM posts ORDER BY slug"),
+        [["a", "A"], ["b", "B"]]
+    );
+    let sources = site.rows("SELECT source_path FROM posts ORDER BY slug");
+    assert!(sources[1][0].ends_with("posts/b.en.md"), "{sources:?}");
+
+    // A plain folder (no site config) keeps every name: `node.js.md` is a post.
+    let plain = site.tmp.path().join("notes");
+    write_site(
+        &plain,
+        &[
+            (
+                "node.js.md",
+                "---\ntitle: Node\ndate: 2024-05-03\n---\nJS\n",
+            ),
+            ("c.de.md", "---\ntitle: C\ndate: 2024-05-04\n---\nC\n"),
+        ],
+    );
+    let out = site.import(&plain, &[]).ok();
+    assert!(out.stdout.contains("2 new"), "{}", out.stdout);
+    assert!(!out.stdout.contains("translations"), "{}", out.stdout);
+    assert_eq!(
+        site.rows("SELECT slug FROM posts ORDER BY slug"),
+        [["a"], ["b"], ["c-de"], ["node-js"]]
+    );
+}
+
+#[test]
 fn a_base_url_the_writer_chose_is_kept_and_a_folder_that_is_no_site_imports_as_before() {
     let site = Site::new();
     let config = site.read("bloggo.toml").replace(

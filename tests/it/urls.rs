@@ -154,13 +154,41 @@ fn a_pattern_ending_in_html_publishes_files() {
     site.run(&["import", site.path("import/_posts").to_str().unwrap()])
         .ok();
     site.run(&["build"]).ok();
-    assert!(site.published("release/2024/05/01/hello-world.html"));
+    // `:title` is the slug (Jekyll's meaning): the file's name, not the title "Hello World".
+    assert!(site.published("release/2024/05/01/hello.html"));
     assert!(site.published("2024/05/02/plain.html"));
     let index = site.read("public/index.html");
     assert!(
-        index.contains("href=\"/release/2024/05/01/hello-world.html\""),
+        index.contains("href=\"/release/2024/05/01/hello.html\""),
         "{index}"
     );
+}
+
+#[test]
+fn a_jekyll_permalink_copied_into_bloggo_toml_gives_jekylls_urls() {
+    let site = Site::new();
+    site.configure("[permalinks]\nposts = \"/:categories/:year/:month/:day/:title:output_ext\"");
+    site.write(
+        "import/_posts/2024-05-01-hello-world.md",
+        "---\ntitle: \"Hello, World: again\"\ncategories: [news]\n---\n\nText.\n",
+    );
+    site.run(&["import", site.path("import/_posts").to_str().unwrap()])
+        .ok();
+    site.run(&["build"]).ok();
+    assert!(site.published("news/2024/05/01/hello-world.html"));
+    assert!(!site.published("news/2024/05/01/hello-world-again.html"));
+
+    // The title slugified, as Hugo's `:title`, is `:slugified_title`.
+    let hugo = Site::new();
+    hugo.configure("[permalinks]\nposts = \"/:year/:slugified_title/\"");
+    hugo.write(
+        "import/_posts/2024-05-01-hello-world.md",
+        "---\ntitle: \"Hello, World: again\"\ncategories: [news]\n---\n\nText.\n",
+    );
+    hugo.run(&["import", hugo.path("import/_posts").to_str().unwrap()])
+        .ok();
+    hugo.run(&["build"]).ok();
+    assert!(hugo.published("2024/hello-world-again/index.html"));
 }
 
 #[test]
