@@ -12,9 +12,9 @@ use super::Ctx;
 use crate::config::{parse_bind, Settings};
 use crate::lock::ServeLock;
 use crate::pipeline::{build_site_then, live_snapshot, BuildOptions};
+use crate::serve::pages::PostPages;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
-use crate::serve::pages::PostPages;
 use crate::serve::{backups, http::Limits, ServeOptions, Server, ServerHandle};
 use crate::store::Store;
 

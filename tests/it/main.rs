@@ -19,3 +19,4 @@ mod processes;
 mod props;
 mod serve;
 mod urls;
+mod views;
