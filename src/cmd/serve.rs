@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use super::Ctx;
 use crate::config::{parse_bind, Settings};
 use crate::lock::ServeLock;
-use crate::pipeline::{build_site_then, live_snapshot, BuildOptions};
+use crate::pipeline::{build_site_then, kept_snapshot, live_snapshot, BuildOptions};
 use crate::serve::pages::PostPages;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
@@ -74,9 +74,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let output = drafts_dir
         .as_ref()
         .map_or_else(|| settings.output.clone(), |d| d.path().join("site"));
-    // Which served file is which post's page: each build hands over its own; a folder served
-    // as it is has those of the build that made it.
-    let post_pages = if args.no_build {
+    // Which served file is which post's page: each build hands over its own as its site goes
+    // live. Until then the folder is the one an earlier build made: its pages are those that
+    // build kept (the start-up build's own snapshot comes soon after, so the store is not read
+    // for them); a folder served as it is falls back to where the store places its posts.
+    let post_pages = if args.drafts {
+        PostPages::default()
+    } else if args.no_build {
         match live_snapshot(&settings, &output) {
             Ok(snap) => PostPages::of(&snap),
             Err(e) => {
@@ -85,7 +89,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
         }
     } else {
-        PostPages::default()
+        kept_snapshot(&settings, &output)
+            .map(|snap| PostPages::of(&snap))
+            .unwrap_or_default()
     };
     let opts = ServeOptions {
         bind,

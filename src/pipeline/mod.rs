@@ -14,8 +14,8 @@
 //! ```
 //!
 //! `stages.rs` holds what both plans share; `state.rs` what a build keeps for the next;
-//! `live.rs` the snapshot of a live site no build of this process made (`bloggo serve
-//! --no-build`).
+//! `live.rs` the snapshot of a live site no build of this process made (what `bloggo serve`
+//! serves before its first build is live, or with `--no-build`).
 
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ mod whole;
 
 use crate::config::Settings;
 use crate::snapshot::Snapshot;
-pub use live::live_snapshot;
+pub use live::{kept_snapshot, live_snapshot};
 use stages::Run;
 
 /// What the caller asks of a build.

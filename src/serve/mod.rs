@@ -66,8 +66,8 @@ pub struct ServeOptions {
     pub output: PathBuf,
     /// The store views are recorded in.
     pub store: PathBuf,
-    /// The post pages of the site in `output` as served at start (empty when a start-up
-    /// build makes them: each build hands its own to [`ServerHandle::set_post_pages`]).
+    /// Which file of `output` is which post's page as the folder is at start (those of the
+    /// build that made it); each later build hands its own to [`ServerHandle::set_post_pages`].
     pub post_pages: PostPages,
     pub record_views: bool,
     /// Longest time a recorded view waits before it is committed.
