@@ -2,7 +2,7 @@
 //! `path`/`permalink`/`url` front-matter key, parsed once ([`Pattern::parse`], which names an
 //! unknown placeholder) and expanded for one post ([`Pattern::expand`]) into where its page
 //! goes ([`Location`]). Pure: the snapshot places posts with it, import checks with it that no
-//! two posts share a URL, serve recognises post pages with it.
+//! two posts share a URL.
 //!
 //! Placeholders: `:year`, `:month`, `:day` (the post's date in the site's time zone), `:slug`,
 //! `:title` (the post's slug too, as Jekyll's `:title` is the slug of the file name, so a
@@ -241,98 +241,6 @@ impl Pattern {
             }
         })
     }
-
-    /// The slug in a URL path below the site root (`posts/hello/`, or with `index.html`) when
-    /// the pattern has `:slug` (or `:title`, the same value) and the path has the pattern's
-    /// shape. To match many paths,
-    /// make the [`SlugMatcher`] once.
-    pub fn slug_of(&self, url: &str) -> Option<String> {
-        self.slug_matcher()?.slug_of(url)
-    }
-
-    /// What tells a post page's slug from its URL path (see [`Pattern::slug_of`]), made once;
-    /// `None` when the pattern has neither `:slug` nor `:title`.
-    pub fn slug_matcher(&self) -> Option<SlugMatcher> {
-        if !self
-            .pieces
-            .iter()
-            .any(|p| matches!(p, Piece::Slug | Piece::Title))
-        {
-            return None;
-        }
-        // The first of them captures the slug; a second one is the same text.
-        let mut captured = false;
-        // Literal text as `expand` leaves it: no leading `/`, no doubled `/`; a placeholder
-        // that may be empty (`:categories`, `:section`) takes its `/` along.
-        let mut re = String::from("^");
-        let mut at_start = true;
-        let mut optional = false;
-        for p in &self.pieces {
-            match p {
-                Piece::Text(t) => {
-                    let mut t = t.as_str();
-                    if at_start || optional {
-                        t = t.strip_prefix('/').unwrap_or(t);
-                    }
-                    let mut collapsed = String::new();
-                    for ch in t.chars() {
-                        if !(ch == '/' && collapsed.ends_with('/')) {
-                            collapsed.push(ch);
-                        }
-                    }
-                    re.push_str(&regex::escape(&collapsed));
-                    optional = false;
-                }
-                Piece::Categories | Piece::Section => {
-                    re.push_str(r"(?:[^/]+(?:/[^/]+)*/)?");
-                    optional = true;
-                }
-                other => {
-                    re.push_str(match other {
-                        Piece::Year => r"\d{4}",
-                        Piece::Month | Piece::Day => r"\d{2}",
-                        Piece::Slug | Piece::Title if !captured => {
-                            captured = true;
-                            r"(?P<slug>[^/]+)"
-                        }
-                        Piece::Slug | Piece::Title | Piece::SlugifiedTitle => r"[^/]+",
-                        _ => r"\.html",
-                    });
-                    optional = false;
-                }
-            }
-            at_start = false;
-        }
-        re.push('$');
-        Some(SlugMatcher {
-            re: regex::Regex::new(&re).ok()?,
-            is_file: self.is_file(),
-        })
-    }
-}
-
-/// A pattern's slug matcher: its regular expression, compiled once (see
-/// [`Pattern::slug_matcher`]).
-#[derive(Debug, Clone)]
-pub struct SlugMatcher {
-    re: regex::Regex,
-    is_file: bool,
-}
-
-impl SlugMatcher {
-    /// The slug in `url` when it is a post page of the pattern.
-    pub fn slug_of(&self, url: &str) -> Option<String> {
-        let url = url.trim_start_matches('/');
-        let url = match url.strip_suffix("index.html") {
-            Some(u) if !self.is_file && (u.is_empty() || u.ends_with('/')) => u,
-            _ => url,
-        };
-        if !self.is_file && !url.ends_with('/') {
-            return None;
-        }
-        let c = self.re.captures(url)?;
-        Some(c.name("slug")?.as_str().to_string())
-    }
 }
 
 /// Where a post goes: its own path (`own`, when it reads and leaves a path), else `site`'s
@@ -525,35 +433,6 @@ mod tests {
     fn a_colon_not_followed_by_a_name_is_text() {
         let l = at("/a:/:slug/", &keys("s", "S", ""));
         assert_eq!(l.url, "a:/s/");
-    }
-
-    #[test]
-    fn slugs_are_found_in_urls_of_the_pattern() {
-        let p = default_pattern("posts");
-        assert_eq!(p.slug_of("/posts/hello/").as_deref(), Some("hello"));
-        assert_eq!(
-            p.slug_of("/posts/hello/index.html").as_deref(),
-            Some("hello")
-        );
-        assert_eq!(p.slug_of("/posts/hello"), None);
-        assert_eq!(p.slug_of("/posts/"), None);
-        assert_eq!(p.slug_of("/tags/hello/"), None);
-        assert_eq!(p.slug_of("/posts/a/b/"), None);
-        let p = Pattern::parse("/:year/:month/:day/:slug.html").unwrap();
-        assert_eq!(p.slug_of("/2024/05/01/x.html").as_deref(), Some("x"));
-        assert_eq!(p.slug_of("/2024/05/x.html"), None);
-        let p = Pattern::parse("/:slugified_title/").unwrap();
-        assert_eq!(p.slug_of("/a/"), None);
-        let p = Pattern::parse("/:categories/:year/:month/:day/:title:output_ext").unwrap();
-        assert_eq!(
-            p.slug_of("/news/2024/05/01/hello-world.html").as_deref(),
-            Some("hello-world")
-        );
-        let p = Pattern::parse("/:title/:slug/").unwrap();
-        assert_eq!(p.slug_of("/a/a/").as_deref(), Some("a"));
-        let p = Pattern::parse("/:categories/:slug/").unwrap();
-        assert_eq!(p.slug_of("/a/").as_deref(), Some("a"));
-        assert_eq!(p.slug_of("/x/y/a/").as_deref(), Some("a"));
     }
 
     #[test]

@@ -11,10 +11,11 @@ use anyhow::{Context, Result};
 use super::Ctx;
 use crate::config::{parse_bind, Settings};
 use crate::lock::ServeLock;
-use crate::pipeline::{build_site, BuildOptions};
+use crate::pipeline::{build_site_then, kept_snapshot, live_snapshot, BuildOptions};
+use crate::serve::pages::PostPages;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
-use crate::serve::{backups, http::Limits, ServeOptions, Server};
+use crate::serve::{backups, http::Limits, ServeOptions, Server, ServerHandle};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -73,13 +74,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let output = drafts_dir
         .as_ref()
         .map_or_else(|| settings.output.clone(), |d| d.path().join("site"));
+    // Which served file is which post's page: each build hands over its own as its site goes
+    // live. Until then the folder is the one an earlier build made: its pages are those that
+    // build kept (the start-up build's own snapshot comes soon after, so the store is not read
+    // for them); a folder served as it is falls back to where the store places its posts.
+    let post_pages = if args.drafts {
+        PostPages::default()
+    } else if args.no_build {
+        match live_snapshot(&settings, &output) {
+            Ok(snap) => PostPages::of(&snap),
+            Err(e) => {
+                eprintln!("warning: views of post pages are not recorded: {e:#}");
+                PostPages::default()
+            }
+        }
+    } else {
+        kept_snapshot(&settings, &output)
+            .map(|snap| PostPages::of(&snap))
+            .unwrap_or_default()
+    };
     let opts = ServeOptions {
         bind,
         port: args.port.unwrap_or(cfg.port),
         workers: cfg.workers,
         output: output.clone(),
         store: settings.store.clone(),
-        post_pattern: settings.post_pattern.clone(),
+        post_pages,
         record_views: cfg.record_views,
         flush_interval: settings.flush_interval,
         drafts: args.drafts,
@@ -108,6 +128,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     if !args.no_build {
         // Pages link to the address actually served (the port may have been picked).
         let mut build = site_builder(
+            server.handle(),
             &settings,
             args.drafts,
             drafts_dir.as_ref().map(|_| output.clone()),
@@ -177,7 +198,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
 /// The rebuild action: `build_site` into the served folder. It syncs content/ into the store
 /// through the import code first (a file that cannot be imported fails the rebuild, so the
 /// last good site stays served), and bloggo.toml is read again each time so its edits apply.
+/// The server learns the new site's post pages as soon as it is live.
 fn site_builder(
+    server: ServerHandle,
     settings: &Settings,
     drafts: bool,
     out: Option<std::path::PathBuf>,
@@ -193,7 +216,9 @@ fn site_builder(
             clean: false,
             quiet: true,
         };
-        let summary = build_site(&settings, &opts)?;
+        let summary = build_site_then(&settings, &opts, &|snap| {
+            server.set_post_pages(PostPages::of(snap));
+        })?;
         for w in &summary.warnings {
             eprintln!("warning: {w}");
         }

@@ -279,6 +279,12 @@ pub(super) fn read_live_manifest(dir: &Path) -> (Option<Manifest>, Digest) {
     }
 }
 
+/// The BLAKE3 of an output folder's manifest as it is on disk (`Committed::manifest` of the
+/// build that made the folder); `None` when it has none.
+pub fn live_digest(dir: &Path) -> Option<Digest> {
+    Some(digest_of(&std::fs::read(dir.join(MANIFEST)).ok()?))
+}
+
 pub(super) fn digest_of(bytes: &[u8]) -> Digest {
     *blake3::hash(bytes).as_bytes()
 }

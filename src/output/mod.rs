@@ -26,7 +26,7 @@ mod swap;
 mod writer;
 
 use manifest::OLD_MANIFEST;
-pub use manifest::{manifest_files, MANIFEST};
+pub use manifest::{live_digest, manifest_files, MANIFEST};
 pub use patch::Patch;
 pub use writer::Writer;
 

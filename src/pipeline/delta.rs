@@ -186,6 +186,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
         }
         Some(patch.commit()?)
     };
+    (run.live)(&snap);
     run.clock.phase("committed");
 
     // Keep: what the next build starts from.

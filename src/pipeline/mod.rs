@@ -13,7 +13,9 @@
 //!         (state, markdown cache, change log trimmed)
 //! ```
 //!
-//! `stages.rs` holds what both plans share; `state.rs` what a build keeps for the next.
+//! `stages.rs` holds what both plans share; `state.rs` what a build keeps for the next;
+//! `live.rs` the snapshot of a live site no build of this process made (what `bloggo serve`
+//! serves before its first build is live, or with `--no-build`).
 
 use std::path::PathBuf;
 
@@ -21,11 +23,14 @@ use anyhow::Result;
 
 mod delta;
 mod links;
+mod live;
 mod stages;
 mod state;
 mod whole;
 
 use crate::config::Settings;
+use crate::snapshot::Snapshot;
+pub use live::{kept_snapshot, live_snapshot};
 use stages::Run;
 
 /// What the caller asks of a build.
@@ -101,7 +106,19 @@ impl From<anyhow::Error> for Stop {
 /// Builds the site: the patching plan when the last build of this output kept its state,
 /// else (or when it stops) the whole plan; see the module's diagram.
 pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSummary> {
-    let mut run = Run::start(settings, opts)?;
+    build_site_then(settings, opts, &|_| {})
+}
+
+/// [`build_site`], calling `live` with the build's snapshot as soon as its site is the live
+/// one (committed, or left as it was because nothing changed), before the build keeps what it
+/// keeps for the next: `bloggo serve` learns which served file is which post's page then. It
+/// is not called when the build fails.
+pub fn build_site_then(
+    settings: &Settings,
+    opts: &BuildOptions,
+    live: &(dyn Fn(&Snapshot) + Sync),
+) -> Result<BuildSummary> {
+    let mut run = Run::start(settings, opts, live)?;
     let mut summary = match run.kept.take() {
         Some(kept) => {
             run.clock.phase("kept state read");

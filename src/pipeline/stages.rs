@@ -39,6 +39,8 @@ pub(super) struct Run<'a> {
     pub state_file: PathBuf,
     pub kept: Option<state::BuildState>,
     pub clock: Clock,
+    /// Told the build's snapshot once its site is live (see `pipeline::build_site_then`).
+    pub live: &'a (dyn Fn(&Snapshot) + Sync),
 }
 
 /// The build's timings (printed with `BLOGGO_TIMINGS`).
@@ -50,7 +52,11 @@ pub(super) struct Clock {
 impl<'a> Run<'a> {
     /// Resolves the options, loads the templates (a broken template fails before anything is
     /// read or written) and opens the store, while the kept state is read.
-    pub fn start(settings: &'a Settings, opts: &'a BuildOptions) -> Result<Run<'a>> {
+    pub fn start(
+        settings: &'a Settings,
+        opts: &'a BuildOptions,
+        live: &'a (dyn Fn(&Snapshot) + Sync),
+    ) -> Result<Run<'a>> {
         let started = Instant::now();
         let timings = std::env::var_os("BLOGGO_TIMINGS").is_some();
         let base_url = settings.build_base_url(opts.base_url.as_deref())?;
@@ -82,6 +88,7 @@ impl<'a> Run<'a> {
             state_file,
             kept: None,
             clock: Clock { started, timings },
+            live,
         };
         run.clock
             .phase("templates loaded, store opened, content synced");

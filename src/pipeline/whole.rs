@@ -162,6 +162,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
     let assets = stages::assets(settings, &snap)?;
     let pages = tasks.len();
     let (committed, rendered) = render_and_commit(&renderer, tasks, &assets, writer, run)?;
+    (run.live)(&snap);
 
     // Keep: what the next build starts from.
     if known_key != Some(snap.related.key) {

@@ -3,6 +3,7 @@
 //! - [`http`]: the transport (hyper's HTTP/1 server on a small tokio runtime; why, in its
 //!   module doc), request limits, the plain request and response types;
 //! - [`files`]: request paths → files of the output folder (no way out of it, no hidden files);
+//! - [`pages`]: which served file is which post's page (the map of the build being served);
 //! - [`views`]: the single writer thread that batches views into short transactions;
 //! - [`device`], [`privacy`]: user agent classes and IP anonymisation;
 //! - [`watcher`], [`livereload`]: rebuild triggers and the browser side of rebuilds;
@@ -20,6 +21,7 @@ pub mod device;
 pub mod files;
 pub mod http;
 pub mod livereload;
+pub mod pages;
 pub mod privacy;
 pub mod rebuild;
 pub mod views;
@@ -40,13 +42,13 @@ use hyper::header::{
 use hyper::Method;
 
 use crate::model::Timestamp;
-use crate::permalinks::{Pattern, SlugMatcher};
 use crate::store::views::NewView;
 use crate::store::Store;
 use device::Device;
 use files::Resolved;
 use http::{Body, Limits, Request, Response};
 use livereload::LiveReload;
+use pages::PostPages;
 use privacy::IpAnonymiser;
 use views::{ViewSender, WriterReport};
 
@@ -64,8 +66,9 @@ pub struct ServeOptions {
     pub output: PathBuf,
     /// The store views are recorded in.
     pub store: PathBuf,
-    /// Where posts are published (`[permalinks] posts`): what tells a post page's slug.
-    pub post_pattern: Pattern,
+    /// Which file of `output` is which post's page as the folder is at start (those of the
+    /// build that made it); each later build hands its own to [`ServerHandle::set_post_pages`].
+    pub post_pages: PostPages,
     pub record_views: bool,
     /// Longest time a recorded view waits before it is committed.
     pub flush_interval: Duration,
@@ -82,12 +85,11 @@ pub struct ServeOptions {
 /// State every request reads.
 struct Shared {
     root: PathBuf,
-    /// Tells a post page's slug from its path (`None`: the post pattern has no `:slug`).
-    post_slugs: Option<SlugMatcher>,
+    /// Which served file is which post's page: the map of the build being served, replaced
+    /// whole by the next build as it swaps its site in.
+    post_pages: RwLock<Arc<PostPages>>,
+    /// The posts by slug, for the beacon (`?slug=`).
     slugs: RwLock<HashMap<String, i64>>,
-    /// When the slugs were last re-read on a miss (milliseconds after `started`, plus 1,000).
-    slugs_read_at: std::sync::atomic::AtomicU64,
-    started: std::time::Instant,
     store: PathBuf,
     drafts: bool,
     record_views: bool,
@@ -123,9 +125,17 @@ impl ServerHandle {
         self.shared.live.as_ref()
     }
 
-    /// Re-reads which slugs are posts (after a rebuild synced the store).
+    /// Re-reads which slugs are posts, for the beacon (after a rebuild synced the store).
     pub fn refresh_posts(&self) -> Result<()> {
-        self.shared.read_slugs().map(|_| ())
+        let slugs = Store::attach(&self.shared.store)?.post_ids_by_slug(self.shared.drafts)?;
+        *self.shared.slugs.write().unwrap() = slugs;
+        Ok(())
+    }
+
+    /// Replaces which served file is which post's page: a build calls it as soon as it has
+    /// swapped its site in (see `pipeline::build_site_then`).
+    pub fn set_post_pages(&self, pages: PostPages) {
+        *self.shared.post_pages.write().unwrap() = Arc::new(pages);
     }
 
     /// The store the server records views in.
@@ -222,10 +232,8 @@ impl Server {
         }
         let shared = Arc::new(Shared {
             root,
-            post_slugs: opts.post_pattern.slug_matcher(),
+            post_pages: RwLock::new(Arc::new(opts.post_pages.clone())),
             slugs: RwLock::new(slugs),
-            slugs_read_at: std::sync::atomic::AtomicU64::new(0),
-            started: std::time::Instant::now(),
             store: opts.store.clone(),
             drafts: opts.drafts,
             record_views: opts.record_views,
@@ -311,11 +319,9 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
         Resolved::File(file) => match file_response(shared, rq, &file, 200) {
             Ok(resp) => {
                 if resp.status == 200 && rq.method == Method::GET {
-                    if let Some(slug) = shared.post_slugs.as_ref().and_then(|m| post_slug(m, path))
-                    {
-                        if let Some(id) = post_id(shared, &slug) {
-                            *view = record(shared, rq, id);
-                        }
+                    let pages = shared.post_pages.read().unwrap().clone();
+                    if let Some(id) = pages.post_at(path) {
+                        *view = record(shared, rq, id);
                     }
                 }
                 resp
@@ -330,22 +336,6 @@ fn respond(shared: &Shared, rq: &Request, view: &mut Option<NewView>) -> Respons
         Resolved::Forbidden => Response::text(403, "forbidden: the path leads outside the site"),
         Resolved::BadPath(why) => Response::text(400, why),
     }
-}
-
-/// The slug when `path` is a post page: the site's post pattern with the slug in it
-/// (`/posts/<slug>/` or `/posts/<slug>/index.html` by default).
-pub fn post_slug(matcher: &SlugMatcher, path: &str) -> Option<String> {
-    let segs = files::decode_segments(path).ok()?;
-    let decoded = format!(
-        "/{}{}",
-        segs.join("/"),
-        if path.ends_with('/') && !segs.is_empty() {
-            "/"
-        } else {
-            ""
-        }
-    );
-    matcher.slug_of(&decoded)
 }
 
 fn beacon(
@@ -377,44 +367,6 @@ fn beacon(
     Response::new(204)
         .header(CACHE_CONTROL, "no-store")
         .header(ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-}
-
-/// The post a served page belongs to. A page the map does not know may be a post the rebuild
-/// just swapped in, before it re-read the slugs: the map is re-read then, at most once a second
-/// (so requests for other pages under the posts folder cannot make the server read the store
-/// on every request).
-fn post_id(shared: &Shared, slug: &str) -> Option<i64> {
-    if let Some(id) = shared.slugs.read().unwrap().get(slug) {
-        return Some(*id);
-    }
-    let now = shared.started.elapsed().as_millis() as u64 + 1_000;
-    let last = shared
-        .slugs_read_at
-        .load(std::sync::atomic::Ordering::Relaxed);
-    if now < last + 1_000
-        || shared
-            .slugs_read_at
-            .compare_exchange(
-                last,
-                now,
-                std::sync::atomic::Ordering::Relaxed,
-                std::sync::atomic::Ordering::Relaxed,
-            )
-            .is_err()
-    {
-        return None;
-    }
-    // A read of the store: off the worker thread's event loop while it runs.
-    tokio::task::block_in_place(|| shared.read_slugs().ok()?.get(slug).copied())
-}
-
-impl Shared {
-    /// Re-reads which slugs are posts from the store, and returns them.
-    fn read_slugs(&self) -> Result<std::sync::RwLockReadGuard<'_, HashMap<String, i64>>> {
-        let slugs = Store::attach(&self.store)?.post_ids_by_slug(self.drafts)?;
-        *self.slugs.write().unwrap() = slugs;
-        Ok(self.slugs.read().unwrap())
-    }
 }
 
 /// The view of a request from a person (none for bots, or when views are not recorded).
@@ -517,29 +469,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn post_pages_are_recognised() {
-        let posts = Pattern::default().slug_matcher().unwrap();
-        assert_eq!(post_slug(&posts, "/posts/hello/"), Some("hello".into()));
-        assert_eq!(
-            post_slug(&posts, "/posts/hello/index.html"),
-            Some("hello".into())
-        );
-        assert_eq!(post_slug(&posts, "/posts/hello"), None);
-        assert_eq!(post_slug(&posts, "/posts/"), None);
-        assert_eq!(post_slug(&posts, "/tags/hello/"), None);
-        assert_eq!(post_slug(&posts, "/posts/a/b/"), None);
-        assert_eq!(post_slug(&posts, "/posts/h%C3%A9/"), Some("hé".into()));
-        let dated = Pattern::parse("/:year/:month/:day/:slug.html")
-            .unwrap()
-            .slug_matcher()
-            .unwrap();
-        assert_eq!(
-            post_slug(&dated, "/2024/05/01/hello.html"),
-            Some("hello".into())
-        );
-    }
-
-    #[test]
     fn referrers_lose_their_query() {
         assert_eq!(
             clean_referrer("https://news.example/item?id=1#c").as_deref(),
@@ -590,7 +519,7 @@ mod live_tests {
             workers: 2,
             output: output.to_path_buf(),
             store: store.to_path_buf(),
-            post_pattern: Pattern::default(),
+            post_pages: PostPages::default(),
             record_views: true,
             flush_interval: Duration::from_millis(50),
             drafts: false,
@@ -650,10 +579,11 @@ mod live_tests {
         server.shutdown();
     }
 
-    /// A rebuild swaps a new post's page in a moment before the server re-reads which slugs
-    /// are posts; a view in that moment still counts.
+    /// A build hands the server its post pages as it swaps its site in, before the rest of
+    /// the rebuild (state, caches, the beacon's slugs) is done: a view of a new post's page in
+    /// that moment counts.
     #[test]
-    fn a_view_of_a_post_the_server_has_not_heard_of_yet_counts() {
+    fn a_view_of_a_post_the_rebuild_has_not_finished_with_counts() {
         let tmp = tempfile::tempdir().unwrap();
         let site = tmp.path().canonicalize().unwrap();
         let (output, store) = (site.join("public"), site.join("s.sqlite"));
@@ -664,21 +594,47 @@ mod live_tests {
             ..test_options(&output, &store)
         })
         .unwrap();
-        Store::attach(&store)
-            .unwrap()
-            .test_conn()
-            .execute(
-                "INSERT INTO posts (title, slug, status) VALUES ('New', 'new', 'published')",
-                [],
-            )
-            .unwrap();
-        std::fs::create_dir_all(output.join("posts/new")).unwrap();
-        std::fs::write(output.join("posts/new/index.html"), "<p>new</p>").unwrap();
+        let (swapped_tx, swapped) = mpsc::channel::<()>();
+        let (viewed, viewed_rx) = mpsc::channel::<()>();
+        let viewed_rx = Mutex::new(viewed_rx);
+        let (handle, out, at) = (server.handle(), output.clone(), store.clone());
+        let mut build: rebuild::RebuildFn = Box::new(move || {
+            let id = {
+                let s = Store::attach(&at)?;
+                s.test_conn().execute(
+                    "INSERT INTO posts (title, slug, status) VALUES ('New', 'new', 'published')",
+                    [],
+                )?;
+                s.test_conn().last_insert_rowid()
+            };
+            std::fs::create_dir_all(out.join("2026/new-post"))?;
+            std::fs::write(out.join("2026/new-post/index.html"), "<p>new</p>")?;
+            handle.set_post_pages(
+                [("2026/new-post/index.html".to_string(), id)]
+                    .into_iter()
+                    .collect(),
+            );
+            // The rest of the build: it waits here until the page was viewed.
+            swapped_tx.send(()).unwrap();
+            viewed_rx.lock().unwrap().recv().unwrap();
+            Ok(rebuild::Rebuilt {
+                summary: "1 page".into(),
+                changed: true,
+            })
+        });
+        let fingerprint: Fingerprint = Arc::new(Mutex::new(None));
+        let rebuilding = {
+            let handle = server.handle();
+            std::thread::spawn(move || {
+                rebuild::rebuild_once(&handle, &mut build, None, &fingerprint)
+            })
+        };
+        swapped.recv_timeout(Duration::from_secs(5)).unwrap();
         let mut s = TcpStream::connect(server.addr()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         write!(
             s,
-            "GET /posts/new/ HTTP/1.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) \
+            "GET /2026/new-post/?utm=x HTTP/1.1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) \
              AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n\
              Connection: close\r\n\r\n"
         )
@@ -686,6 +642,8 @@ mod live_tests {
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        viewed.send(()).unwrap();
+        assert!(rebuilding.join().unwrap());
         server.shutdown();
         let views: i64 = Store::attach(&store)
             .unwrap()

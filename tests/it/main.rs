@@ -20,3 +20,4 @@ mod props;
 mod sections;
 mod serve;
 mod urls;
+mod views;
