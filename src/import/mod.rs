@@ -238,6 +238,7 @@ pub fn import_path(
             // Zola and Hugo both place a top-level folder's posts under its name; Hugo's
             // files beside those folders are its standalone pages (`about.md`).
             run_opts.sections.top_level = p.generator != site::Generator::Jekyll;
+            run_opts.sections.folders_in_urls = p.generator != site::Generator::Jekyll;
             run_opts.root_pages = p.generator == site::Generator::Hugo;
         }
         None => run_opts.sections.root_section = section_key_of(folder),
@@ -373,7 +374,7 @@ fn not_a_post(post: &ParsedPost) -> Option<Problem> {
 fn stage(
     settings: &Settings,
     file: &media::SourceFile,
-    section: Option<&str>,
+    (section, folder): (Option<&str>, Option<String>),
     known: Option<&&IndexedPost>,
     ctx: &ParseContext,
 ) -> Staged {
@@ -445,7 +446,7 @@ fn stage(
             Some(why) => Staged::Skipped(why),
             None => Staged::Parsed {
                 content_hash: {
-                    post.fields.section = section.map(str::to_string);
+                    place(settings, &mut post.fields, section, folder);
                     crate::store::content_hash(&post.fields.content)
                 },
                 post: Box::new(post),
@@ -453,6 +454,22 @@ fn stage(
             },
         },
         Err(problems) => Staged::Failed(problems),
+    }
+}
+
+/// Puts a post read from a file in its section; a post whose URL keeps folders its section's
+/// pattern does not give (Zola's and Hugo's `blog/2020/x.md` in the section `blog`) gets them
+/// as its own path, `/blog/2020/:slug/`, unless a `[permalinks]` pattern of its section (or
+/// its own `path`) places it.
+fn place(settings: &Settings, f: &mut PostFields, section: Option<&str>, folder: Option<String>) {
+    f.section = section.map(str::to_string);
+    let patterned = settings
+        .section_patterns
+        .contains_key(section.unwrap_or("posts"));
+    if let Some(folder) = folder {
+        if f.path.is_none() && f.kind == PostKind::Post && !patterned {
+            f.path = Some(format!("/{folder}/:slug/"));
+        }
     }
 }
 
@@ -855,8 +872,8 @@ fn run(
             .par_iter()
             .zip(keys[range].par_iter())
             .map(|(f, key)| {
-                let section = sections.section_of(&f.rel);
-                let s = stage(settings, f, section, by_path.get(key.as_str()), &ctx);
+                let placed = (sections.section_of(&f.rel), sections.folder_of_post(&f.rel));
+                let s = stage(settings, f, placed, by_path.get(key.as_str()), &ctx);
                 bar.inc(1);
                 s
             })

@@ -25,6 +25,9 @@ pub struct Rules {
     pub root_section: Option<String>,
     /// Every top-level folder holding posts is a section, `_index.md` or not (Hugo).
     pub top_level: bool,
+    /// A post's URL keeps the folders between its section's and its file (Zola and Hugo
+    /// publish `content/blog/2020/x.md` at `/blog/2020/x/`): see [`Plan::folder_of_post`].
+    pub folders_in_urls: bool,
 }
 
 /// The sections found, and where each post file goes.
@@ -36,6 +39,9 @@ pub struct Plan {
     pub sections: Vec<(Section, String)>,
     /// `_index.md` files that make no section (the content root's), counted as skipped.
     pub skipped: usize,
+    /// The key the imported folder has as a lone section (see [`Rules::root_section`]).
+    root: Option<String>,
+    folders_in_urls: bool,
 }
 
 impl Plan {
@@ -55,6 +61,26 @@ impl Plan {
                 return None;
             }
         }
+    }
+
+    /// The folder path the URL of the post in file `rel` keeps, when the folders are kept in
+    /// URLs and the file's folder (a bundle's parent folder for `x/index.md`) is not its
+    /// section's: `blog/2020` for `blog/2020/x.md` in the section `blog`.
+    pub fn folder_of_post(&self, rel: &str) -> Option<String> {
+        if !self.folders_in_urls {
+            return None;
+        }
+        let mut folder = folder_of(rel);
+        let stem = rel.rsplit('/').next().unwrap_or(rel);
+        if stem.starts_with("index.") && !folder.is_empty() {
+            folder = folder_of(folder);
+        }
+        let key = match (&self.root, key_of(folder)) {
+            (Some(root), k) if k.is_empty() => key_of(root),
+            (Some(root), k) => format!("{}/{k}", key_of(root)),
+            (None, k) => k,
+        };
+        (key != self.section_of(rel).unwrap_or("")).then_some(key)
     }
 }
 
@@ -130,6 +156,8 @@ pub fn plan(
             Err(p) => problems.push(p),
         }
     }
+    plan.root = root.cloned();
+    plan.folders_in_urls = rules.folders_in_urls;
     if rules.top_level {
         for p in posts {
             let Some((top, _)) = p.rel.split_once('/') else {
@@ -256,6 +284,38 @@ mod tests {
         assert_eq!(p.section_of("post/2024/a.md"), Some("post"));
         assert_eq!(p.section_of("My Notes/b.md"), Some("my-notes"));
         assert!(p.sections.is_empty());
+    }
+
+    #[test]
+    fn urls_keep_the_folders_below_a_section_when_the_generator_does() {
+        let p = plan_of(
+            &[("blog/_index.md", "+++\n+++\n")],
+            &[
+                "a.md",
+                "blog/x.md",
+                "blog/2020/y.md",
+                "blog/2020/z/index.md",
+                "notes/n.md",
+            ],
+            Rules {
+                folders_in_urls: true,
+                ..Rules::default()
+            },
+        );
+        assert_eq!(p.folder_of_post("a.md"), None);
+        assert_eq!(p.folder_of_post("blog/x.md"), None);
+        assert_eq!(
+            p.folder_of_post("blog/2020/y.md").as_deref(),
+            Some("blog/2020")
+        );
+        assert_eq!(
+            p.folder_of_post("blog/2020/z/index.md").as_deref(),
+            Some("blog/2020")
+        );
+        // Not in a section: the folder is still in the URL.
+        assert_eq!(p.folder_of_post("notes/n.md").as_deref(), Some("notes"));
+        let plain = plan_of(&[], &["blog/2020/y.md"], Rules::default());
+        assert_eq!(plain.folder_of_post("blog/2020/y.md"), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod foundation;
 mod import;
 mod linkcheck;
 mod links;
+mod moving;
 mod pages;
 mod processes;
 mod props;
