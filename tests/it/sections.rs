@@ -266,3 +266,36 @@ fn a_section_pattern_set_by_hand_places_its_posts_and_the_old_urls_redirect() {
         bad.stderr
     );
 }
+
+#[test]
+fn an_edit_to_a_post_of_a_section_patches_its_listing_and_feed_as_a_clean_build_would() {
+    let site = Site::new();
+    write_tree(
+        &site.path("content"),
+        &[
+            ("notes/_index.md", "---\ntitle: Notes\n---\n"),
+            (
+                "notes/tip.md",
+                "---\ntitle: Tip\ndate: 2024-05-01\n---\nUse it.\n",
+            ),
+        ],
+    );
+    site.run(&["build", "--quiet"]).ok();
+    site.write(
+        "content/notes/tip.md",
+        "---\ntitle: Better tip\ndate: 2024-05-01\n---\nUse it well.\n",
+    );
+    let run = site.run_env(&["build"], &[("BLOGGO_TIMINGS", "1")]).ok();
+    assert!(!run.stderr.contains("whole build:"), "{}", run.stderr);
+    assert!(site.read("public/notes/index.html").contains("Better tip"));
+    assert!(site.read("public/notes/atom.xml").contains("Better tip"));
+    crate::build::assert_same_as_a_clean_build(&site);
+    // A new section title is a change to the site: the next build is whole and shows it.
+    site.write("content/notes/_index.md", "---\ntitle: Field notes\n---\n");
+    let run = site.run_env(&["build"], &[("BLOGGO_TIMINGS", "1")]).ok();
+    assert!(run.stderr.contains("whole build:"), "{}", run.stderr);
+    assert!(site
+        .read("public/notes/tip/index.html")
+        .contains(r#"in <a href="/notes/">Field notes</a>"#));
+    crate::build::assert_same_as_a_clean_build(&site);
+}
