@@ -239,6 +239,7 @@ pub fn import_path(
             // files beside those folders are its standalone pages (`about.md`).
             run_opts.sections.top_level = p.generator != site::Generator::Jekyll;
             run_opts.sections.folders_in_urls = p.generator != site::Generator::Jekyll;
+            run_opts.sections.named = p.collections.clone();
             run_opts.root_pages = p.generator == site::Generator::Hugo;
         }
         None => run_opts.sections.root_section = section_key_of(folder),

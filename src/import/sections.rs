@@ -28,6 +28,9 @@ pub struct Rules {
     /// A post's URL keeps the folders between its section's and its file (Zola and Hugo
     /// publish `content/blog/2020/x.md` at `/blog/2020/x/`): see [`Plan::folder_of_post`].
     pub folders_in_urls: bool,
+    /// Folders of the imported folder that are sections of these keys, `_index.md` or not
+    /// (Jekyll's collections: `_recipes` → `recipes`).
+    pub named: Vec<(String, String)>,
 }
 
 /// The sections found, and where each post file goes.
@@ -155,6 +158,11 @@ pub fn plan(
             }
             Err(p) => problems.push(p),
         }
+    }
+    for (folder, key) in &rules.named {
+        plan.by_folder
+            .entry(folder.clone())
+            .or_insert_with(|| key.clone());
     }
     plan.root = root.cloned();
     plan.folders_in_urls = rules.folders_in_urls;

@@ -55,6 +55,9 @@ pub struct SiteProfile {
     /// languages (`post.de.md`) are left out, the default language's (`post.en.md`) are
     /// `post`.
     pub languages: Option<Languages>,
+    /// Folders of the site that are sections, with their keys (Jekyll's collections:
+    /// `_recipes` → `recipes`).
+    pub collections: Vec<(String, String)>,
     /// URL patterns in bloggo's placeholders, by `[permalinks]` key: `posts` (posts in no
     /// section, and the section `posts`) or a section's folder (`/:year/:month/:day/:slug/`).
     pub permalinks: Vec<(String, String)>,
@@ -242,7 +245,7 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         "none" => "/:categories/:title:output_ext",
         other => other,
     };
-    let permalinks = match translate(pattern, JEKYLL_PLACEHOLDERS) {
+    let mut permalinks = match translate(pattern, JEKYLL_PLACEHOLDERS) {
         Ok(p) => vec![("posts".to_string(), p)],
         Err(what) => {
             left_out.push(format!(
@@ -251,14 +254,61 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
             Vec::new()
         }
     };
-    if let Some(c) = config.get("collections").and_then(Value::as_object) {
-        let names: Vec<&str> = c.keys().map(String::as_str).collect();
-        if !names.is_empty() {
-            left_out.push(format!(
-                "collections ({}): only _posts is imported",
-                names.join(", ")
-            ));
+    // Collections that Jekyll publishes (`output: true`) are sections, each from its
+    // `_<label>` folder, at its `permalink` (Jekyll's default `/:collection/:path:output_ext`).
+    let mut collections = Vec::new();
+    let mut only = vec!["_posts".to_string(), "_drafts".to_string()];
+    let declared: Vec<(String, Value)> = match config.get("collections") {
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(|k| (k.to_string(), Value::Null))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let dir = text(config.get("collections_dir"));
+    for (label, c) in declared {
+        let own = text(c.get("permalink"));
+        if label == "posts" {
+            // `collections: posts: permalink:` is the posts' pattern.
+            if let Some(p) = own {
+                match translate(&p, JEKYLL_PLACEHOLDERS) {
+                    Ok(p) => permalinks = vec![("posts".to_string(), p)],
+                    Err(what) => left_out.push(format!(
+                        "collections.posts.permalink {p:?}: bloggo has no {what}"
+                    )),
+                }
+            }
+            continue;
         }
+        if let Some(d) = &dir {
+            left_out.push(format!(
+                "collection {label}: in collections_dir {d:?}, which bloggo does not read; import _{label} by hand"
+            ));
+            continue;
+        }
+        if c.get("output").and_then(Value::as_bool) != Some(true) {
+            left_out.push(format!(
+                "collection {label}: not published by Jekyll (no `output: true`), not imported"
+            ));
+            continue;
+        }
+        if !is_bare_key(&label) {
+            left_out.push(format!(
+                "collection {label:?}: not a name bloggo can make a section of"
+            ));
+            continue;
+        }
+        let pattern = own.unwrap_or_else(|| "/:collection/:path:output_ext".into());
+        match translate(&pattern, JEKYLL_COLLECTION_PLACEHOLDERS) {
+            Ok(p) => permalinks.push((label.clone(), p)),
+            Err(what) => left_out.push(format!(
+                "collection {label}: its permalink {pattern:?} uses {what}, which bloggo has not; its posts are at /{label}/:slug/"
+            )),
+        }
+        only.push(format!("_{label}"));
+        collections.push((format!("_{label}"), label));
     }
     Ok(SiteProfile {
         generator: Generator::Jekyll,
@@ -267,15 +317,31 @@ fn jekyll(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         base_url,
         timezone: text(config.get("timezone")),
         posts: root.to_path_buf(),
-        // Both, even when one is missing: a `_drafts` folder removed since the last import is
-        // still what `--prune` looks at.
-        only: vec!["_posts".into(), "_drafts".into()],
+        // `_posts` and `_drafts` even when one is missing: a `_drafts` folder removed since
+        // the last import is still what `--prune` looks at.
+        only,
+        collections,
         languages: None,
         permalinks,
         taxonomies: vec!["categories".into(), "tags".into()],
         left_out,
     })
 }
+
+/// A collection's placeholders: the posts' and `:collection` (the section), `:path` and
+/// `:name` (the document's name: its slug).
+const JEKYLL_COLLECTION_PLACEHOLDERS: &[(&str, &str)] = &[
+    ("year", ":year"),
+    ("month", ":month"),
+    ("day", ":day"),
+    ("title", ":slug"),
+    ("slug", ":slug"),
+    ("name", ":slug"),
+    ("path", ":slug"),
+    ("collection", ":section"),
+    ("categories", ":categories"),
+    ("output_ext", ".html"),
+];
 
 const HUGO_PLACEHOLDERS: &[(&str, &str)] = &[
     ("year", ":year"),
@@ -397,6 +463,7 @@ fn hugo(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: text(c.get("timezone")),
         posts,
         only: Vec::new(),
+        collections: Vec::new(),
         languages,
         permalinks,
         taxonomies,
@@ -480,6 +547,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         timezone: None,
         posts,
         only: Vec::new(),
+        collections: Vec::new(),
         languages: None,
         permalinks,
         taxonomies,
@@ -538,6 +606,33 @@ mod tests {
         assert_eq!(
             pattern(&p, "posts"),
             Some("/:categories/:year/:month/:day/:slug.html")
+        );
+    }
+
+    #[test]
+    fn jekyll_collections_that_jekyll_publishes_are_sections() {
+        let d = site(&[(
+            "_config.yml",
+            "collections:\n  recipes:\n    output: true\n  drafts_box:\n    output: false\n  talks:\n    output: true\n    permalink: /speaking/:name/\n  posts:\n    permalink: /blog/:year/:title/\n",
+        )]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(
+            p.collections,
+            [
+                ("_recipes".to_string(), "recipes".to_string()),
+                ("_talks".into(), "talks".into())
+            ]
+        );
+        assert_eq!(p.only, ["_posts", "_drafts", "_recipes", "_talks"]);
+        assert_eq!(pattern(&p, "posts"), Some("/blog/:year/:slug/"));
+        assert_eq!(pattern(&p, "recipes"), Some("/:section/:slug.html"));
+        assert_eq!(pattern(&p, "talks"), Some("/speaking/:slug/"));
+        assert!(
+            p.left_out
+                .iter()
+                .any(|l| l.starts_with("collection drafts_box")),
+            "{:?}",
+            p.left_out
         );
     }
 

@@ -299,3 +299,45 @@ fn an_edit_to_a_post_of_a_section_patches_its_listing_and_feed_as_a_clean_build_
         .contains(r#"in <a href="/notes/">Field notes</a>"#));
     crate::build::assert_same_as_a_clean_build(&site);
 }
+
+#[test]
+fn a_jekyll_collection_that_jekyll_publishes_is_a_section_at_its_permalink() {
+    let site = Site::new();
+    let src = site.tmp.path().join("jekyll");
+    write_tree(
+        &src,
+        &[
+            (
+                "_config.yml",
+                "title: Kitchen\ncollections:\n  recipes:\n    output: true\n  notes:\n    output: false\n",
+            ),
+            ("_posts/2024-05-01-hello.md", "---\ntitle: Hello\n---\nHi\n"),
+            (
+                "_recipes/pancakes.md",
+                "---\ntitle: Pancakes\ndate: 2023-03-01\n---\nFlour, eggs, milk.\n",
+            ),
+            ("_notes/private.md", "---\ntitle: Private\n---\nNot published by Jekyll.\n"),
+        ],
+    );
+    let out = import(&site, &src);
+    assert!(
+        out.stdout.contains("set [permalinks] recipes = \"/:section/:slug.html\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("collection notes: not published by Jekyll"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT slug, COALESCE(section, '-') FROM posts ORDER BY slug"),
+        [["hello", "-"], ["pancakes", "recipes"]]
+    );
+    site.run(&["build", "--quiet"]).ok();
+    assert!(site.path("public/recipes/pancakes.html").is_file());
+    assert!(site.path("public/2024/05/01/hello.html").is_file());
+    let listing = site.read("public/recipes/index.html");
+    assert!(listing.contains("<h1>Recipes</h1>"), "{listing}");
+    assert!(listing.contains(r#"href="/recipes/pancakes.html""#), "{listing}");
+}
