@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::content::{open_store, posts};
-use crate::export::export;
+use crate::export::{export, PERMALINKS_FILE};
 use crate::frontmatter::write::Format;
 
 #[derive(Debug, clap::Args)]
@@ -28,15 +28,38 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (settings, mut store) = open_store(&ctx.site)?;
     // One read transaction: the export is one consistent snapshot of the store.
-    let all = posts::read::all_live(&mut store)?;
-    let report = export(&all, &settings, &args.dir, args.format, args.force)?;
+    let (all, sections) = posts::read::all_live(&mut store)?;
+    let report = export(
+        &all,
+        &sections,
+        &settings,
+        &args.dir,
+        args.format,
+        args.force,
+    )?;
     if !ctx.quiet {
+        let sections = match report.sections {
+            0 => String::new(),
+            n => format!(", {n} section(s)"),
+        };
         println!(
-            "exported {} post(s) and {} media file(s) to {}",
+            "exported {} post(s){sections} and {} media file(s) to {}",
             report.posts,
             report.files,
             args.dir.display()
         );
+        if report.permalinks {
+            println!(
+                "the site's [permalinks] are in {}: copy them into the bloggo.toml of the site you import it into",
+                args.dir.join(PERMALINKS_FILE).display()
+            );
+        }
+        if report.sections > 0 && matches!(args.format, Format::Zola | Format::Hugo) {
+            println!(
+                "to import it again with its sections: bloggo import {}",
+                args.dir.join("content").display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,8 @@
 //! `post new` and `post edit` write, in the spelling of each dialect. It is what `read` reads
 //! back: YAML between `---` lines (TOML between `+++` for Zola) with title, slug, date,
 //! draft/status, categories as `Parent/Child` paths, tags, author, summary, cover, aliases and
-//! the post's extra keys.
+//! the post's extra keys. A section's `_index.md` ([`section_document`]) is written in the same
+//! dialect.
 
 use std::str::FromStr;
 
@@ -135,11 +136,59 @@ pub fn document(post: &PostFields, tz: &Timezone, format: Format) -> Result<Stri
     // A YAML mapping keeps the order the keys were written in (title first).
     let mut mapping = serde_norway::Mapping::new();
     for (k, v) in fm {
-        let v = serde_norway::to_value(v).context("writing YAML front matter")?;
-        mapping.insert(serde_norway::Value::String(k), v);
+        mapping.insert(serde_norway::Value::String(k), yaml_value(v)?);
     }
     let yaml = serde_norway::to_string(&mapping).context("writing YAML front matter")?;
     Ok(format!("---\n{yaml}---\n{body}"))
+}
+
+/// A section's `_index.md`: title, description and its other front matter keys (`extra`, a
+/// JSON object, written back at the top level where the import found them), then its text.
+/// TOML for Zola, YAML for the others, as [`document`] writes posts.
+pub fn section_document(
+    title: &str,
+    description: Option<&str>,
+    extra: &Map<String, Value>,
+    content: &str,
+    format: Format,
+) -> Result<String> {
+    let mut fm = Map::new();
+    fm.insert("title".into(), title.into());
+    if let Some(d) = description {
+        fm.insert("description".into(), d.into());
+    }
+    for (k, v) in extra {
+        if !fm.contains_key(k) {
+            fm.insert(k.clone(), v.clone());
+        }
+    }
+    let body = if content.is_empty() {
+        String::new()
+    } else {
+        format!("{content}\n")
+    };
+    if format == Format::Zola {
+        // TOML has no null.
+        fm.retain(|_, v| !v.is_null());
+        let toml = toml::to_string(&Value::Object(fm)).context("writing TOML front matter")?;
+        return Ok(format!("+++\n{toml}+++\n{body}"));
+    }
+    // Title first, as in a post's document.
+    let mut mapping = serde_norway::Mapping::new();
+    for k in ["title", "description"] {
+        if let Some(v) = fm.remove(k) {
+            mapping.insert(k.into(), yaml_value(v)?);
+        }
+    }
+    for (k, v) in fm {
+        mapping.insert(k.into(), yaml_value(v)?);
+    }
+    let yaml = serde_norway::to_string(&mapping).context("writing YAML front matter")?;
+    Ok(format!("---\n{yaml}---\n{body}"))
+}
+
+fn yaml_value(v: Value) -> Result<serde_norway::Value> {
+    serde_norway::to_value(v).context("writing YAML front matter")
 }
 
 /// Zola's front matter: its own keys at the top, taxonomies and everything else in tables.
@@ -250,6 +299,31 @@ mod tests {
         assert_eq!(fm["extra"]["mood"].as_str(), Some("happy"));
         assert_eq!(fm["description"].as_str(), Some("Short"));
         assert_eq!(fm["path"].as_str(), Some("2024/05/01/hello/"));
+    }
+
+    #[test]
+    fn a_section_document_reads_back_with_its_keys() {
+        let extra: Map<String, Value> =
+            serde_json::from_str(r#"{"sort_by":"date","extra":{"banner":"x.png"},"gone":null}"#)
+                .unwrap();
+        for format in [Format::Plain, Format::Zola, Format::Hugo, Format::Jekyll] {
+            let doc = section_document("Sub: blog", Some("Another"), &extra, "Hi **you**.", format)
+                .unwrap();
+            assert_eq!(doc.starts_with("+++\n"), format == Format::Zola, "{doc}");
+            let split = super::super::syntax::split(&doc).unwrap();
+            let mut fm = super::super::syntax::parse(&split).unwrap();
+            assert_eq!(split.body.trim(), "Hi **you**.");
+            assert_eq!(fm.remove("title"), Some("Sub: blog".into()), "{format:?}");
+            assert_eq!(fm.remove("description"), Some("Another".into()));
+            let mut want = extra.clone();
+            if format == Format::Zola {
+                // TOML has no null.
+                want.remove("gone");
+            }
+            assert_eq!(fm, want, "{format:?}: {doc}");
+        }
+        let bare = section_document("Rust", None, &Map::new(), "", Format::Plain).unwrap();
+        assert_eq!(bare, "---\ntitle: Rust\n---\n");
     }
 
     #[test]

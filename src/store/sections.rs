@@ -1,6 +1,7 @@
 //! Sections (`sections`, migration 7): a folder of posts with a page and a feed of its own.
 //! Import writes them from `_index.md` files ([`upsert`]); the post writer makes a bare one for
-//! a post whose folder has none yet ([`ensure`]); builds and export read them ([`all`]).
+//! a post whose folder has none yet ([`ensure`]); builds and export read them ([`all`],
+//! [`all_in`]).
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -143,6 +144,11 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Section>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sections ORDER BY path"))?;
     let rows = stmt.query_map([], row)?;
     rows.collect()
+}
+
+/// Every section, by path, in a read transaction's snapshot (export reads them with its posts).
+pub fn all_in(tx: &super::Tx) -> rusqlite::Result<Vec<Section>> {
+    all(tx.conn())
 }
 
 /// Deletes the sections imported from a file under `scope` (a `source_path` prefix) that is

@@ -1063,6 +1063,151 @@ fn import_export_import_keeps_every_row_of_the_example_site() {
     assert_round_trip(&repo().join("example-site/content"), "plain");
 }
 
+/// Writes `files` (path, text) under `root`.
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Every file of a built site, relative to `public/`.
+fn public_files(site: &Site) -> Vec<String> {
+    let public = site.path("public");
+    let mut files: Vec<String> = walkdir::WalkDir::new(&public)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(&public)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_export_of_a_site_with_sections_imports_back_as_the_same_site() {
+    let first = Site::new();
+    let src = first.tmp.path().join("notes");
+    write_tree(
+        &src,
+        &[
+            (
+                "blog/_index.md",
+                "---\ntitle: The Blog\ndescription: Everything else\nsort_by: date\nbanner:\n  image: x.png\n---\nWelcome to **the blog**.\n",
+            ),
+            (
+                "blog/meetup.md",
+                "---\ntitle: Blog meetup\ndate: 2024-01-02\n---\nThe blog's.\n",
+            ),
+            ("blog/rust/_index.md", "---\ntitle: Rust\n---\n"),
+            (
+                "blog/rust/meetup.md",
+                "---\ntitle: Rust meetup\ndate: 2024-02-03\n---\nThe Rust one.\n",
+            ),
+            (
+                "blog/rust/ownership/index.md",
+                "---\ntitle: Ownership\ndate: 2024-03-04\n---\n![map](img/map.svg)\n",
+            ),
+            ("blog/rust/ownership/img/map.svg", "<svg/>"),
+            (
+                "meetup.md",
+                "---\ntitle: Loose meetup\ndate: 2024-04-05\n---\nIn no section.\n",
+            ),
+            (
+                "about.md",
+                "---\ntitle: About\nkind: page\n---\nA standalone page.\n",
+            ),
+        ],
+    );
+    // The Rust section's posts have a pattern of their own: the export writes it out.
+    let config = first.path("bloggo.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("\n[permalinks]\n\"blog/rust\" = \"/rust/:year/:slug/\"\n");
+    std::fs::write(&config, &toml).unwrap();
+    first.run(&["import", src.to_str().unwrap()]).ok();
+    let sections = "SELECT path, title, COALESCE(description, '-'), content, extra FROM sections ORDER BY path";
+    let posts = "SELECT p.slug, COALESCE(p.section, '-'), p.kind, p.title, p.content, pp.file
+                 FROM posts p LEFT JOIN post_pages pp ON pp.post_id = p.id ORDER BY 6";
+    first.run(&["build", "--quiet"]).ok();
+    let want_sections = first.rows(sections);
+    assert_eq!(
+        want_sections[0],
+        [
+            "blog",
+            "The Blog",
+            "Everything else",
+            "Welcome to **the blog**.",
+            r#"{"banner":{"image":"x.png"},"sort_by":"date"}"#
+        ]
+    );
+    let want_posts = first.rows(posts);
+    let urls: Vec<(&str, &str)> = want_posts
+        .iter()
+        .map(|r| (r[0].as_str(), r[5].as_str()))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            ("about", "about/index.html"),
+            ("meetup", "blog/meetup/index.html"),
+            ("meetup", "posts/meetup/index.html"),
+            ("meetup", "rust/2024/meetup/index.html"),
+            ("ownership", "rust/2024/ownership/index.html"),
+        ]
+    );
+    let want_public = public_files(&first);
+    assert!(
+        want_public.contains(&"blog/rust/atom.xml".to_string()),
+        "{want_public:?}"
+    );
+
+    for (format, content) in [
+        ("plain", ""),
+        ("zola", "content"),
+        ("hugo", "content"),
+        ("jekyll", ""),
+    ] {
+        let out = first.tmp.path().join(format!("export-{format}"));
+        let r = first
+            .run(&["export", out.to_str().unwrap(), "--format", format])
+            .ok();
+        assert!(
+            r.stdout
+                .contains("exported 5 post(s), 2 section(s) and 1 media file(s)"),
+            "{format}: {}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("permalinks.toml"), "{}", r.stdout);
+        let second = Site::new();
+        // The exported [permalinks] go into the new site's bloggo.toml before the import.
+        let fragment = std::fs::read_to_string(out.join("permalinks.toml")).unwrap();
+        let config = second.path("bloggo.toml");
+        let toml = std::fs::read_to_string(&config).unwrap() + "\n" + &fragment;
+        std::fs::write(&config, toml).unwrap();
+        second
+            .run(&["import", out.join(content).to_str().unwrap()])
+            .ok();
+        second.run(&["build", "--quiet"]).ok();
+        assert_eq!(second.rows(sections), want_sections, "{format}");
+        assert_eq!(second.rows(posts), want_posts, "{format}");
+        assert_eq!(public_files(&second), want_public, "{format}");
+        assert_eq!(
+            second.rows(
+                "SELECT f.original_name FROM files f JOIN post_files pf ON pf.file_id = f.id"
+            ),
+            [["img/map.svg"]],
+            "{format}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs the real posts in ../shared/corpora/jekyll-posts (not in the repository); .ci/run runs it with --ignored when they are there"]
 fn corpus_import_export_import_keeps_the_real_jekyll_posts() {

@@ -120,23 +120,18 @@ fn zola_paths_are_kept_date_their_posts_and_keep_sections_apart() {
         1
     );
 
-    // Export writes the path back (Zola's own key, relative) and gives both meetups a file.
+    // Export writes the path back (Zola's own key, relative) and gives both meetups a file:
+    // each in its section's folder.
     let out = site.tmp.path().join("export");
     site.run(&["export", out.to_str().unwrap(), "--format", "zola"])
         .ok();
     let some = std::fs::read_to_string(out.join("content/some-post.md")).unwrap();
     assert!(some.contains("path = \"2021/06/17/some-post/\""), "{some}");
-    let meetups = std::fs::read_dir(out.join("content"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("meetup")
-        })
-        .count();
-    assert_eq!(meetups, 2);
+    let main = std::fs::read_to_string(out.join("content/meetup.md")).unwrap();
+    assert!(main.contains("title = \"Meetup\""), "{main}");
+    let sub = std::fs::read_to_string(out.join("content/sub-blog/meetup.md")).unwrap();
+    assert!(sub.contains("title = \"Sub-blog meetup\""), "{sub}");
+    assert!(out.join("content/sub-blog/_index.md").is_file());
 }
 
 #[test]

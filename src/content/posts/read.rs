@@ -6,6 +6,7 @@ use crate::model::{PostStatus, Timestamp};
 use crate::store::content::posts::{self, Post, Stats, Summary};
 use crate::store::content::versions::{self, State, Version};
 use crate::store::content::{taxonomy, users};
+use crate::store::sections::{self, Section};
 use crate::store::{Store, Tx};
 
 /// What `post list` filters on, as the user typed it.
@@ -114,12 +115,14 @@ pub fn diff(store: &mut Store, slug: &str, v1: i64, v2: Option<i64>) -> Result<(
     })
 }
 
-/// Every post that is not deleted, fully loaded, from one snapshot (for `export`).
-pub fn all_live(store: &mut Store) -> Result<Vec<Post>> {
+/// Every post that is not deleted, fully loaded, and every section, from one snapshot (for
+/// `export`).
+pub fn all_live(store: &mut Store) -> Result<(Vec<Post>, Vec<Section>)> {
     store.read(|tx| {
-        posts::all_ids(tx, false)?
+        let posts = posts::all_ids(tx, false)?
             .into_iter()
             .map(|id| posts::load(tx, id))
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok((posts, sections::all_in(tx)?))
     })
 }
