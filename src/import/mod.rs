@@ -10,6 +10,7 @@
 
 mod constructs;
 pub mod media;
+pub mod report;
 pub mod sections;
 pub mod site;
 mod sync;
@@ -72,10 +73,12 @@ pub struct ImportOptions {
     pub sections: sections::Rules,
     /// The files at the top of the folder are standalone pages (a Hugo site's content root).
     pub root_pages: bool,
-    /// A multilingual Hugo site's languages: other languages' translation files
+    /// A multilingual Hugo or Zola site's languages: other languages' translation files
     /// (`post.de.md`) are left out, the default language's (`post.en.md`) are the post
     /// `post`. `None` for any other folder, whose names are taken as they are.
     pub languages: Option<media::Languages>,
+    /// Gather a [`report::PostReport`] per post added or changed (`import --report`).
+    pub report: bool,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -85,6 +88,12 @@ pub struct ParsedPost {
     pub fields: PostFields,
     /// Things read with a fallback (printed, never silent).
     pub warnings: Vec<Problem>,
+    /// Where the date came from.
+    pub date_source: crate::frontmatter::DateSource,
+    /// The key that gave the post its own URL (`path`, `permalink`, `url`), if one did.
+    pub path_key: Option<&'static str>,
+    /// The constructs bloggo does not run, left as text (named in a warning too).
+    pub left_as_text: Vec<String>,
 }
 
 /// Parses one markdown file: front matter (YAML or TOML), the derived fields, every problem.
@@ -95,12 +104,17 @@ pub fn parse_file(
     bytes: &[u8],
     ctx: &ParseContext,
 ) -> Result<ParsedPost, Vec<Problem>> {
-    let (fields, mut warnings) = crate::frontmatter::read(rel_path, bytes, ctx)?;
-    warnings.extend(constructs::scan(rel_path, bytes, &fields.content));
+    let read = crate::frontmatter::read(rel_path, bytes, ctx)?;
+    let mut warnings = read.warnings;
+    let found = constructs::scan(bytes, &read.fields.content);
+    warnings.extend(constructs::warning(rel_path, &found));
     Ok(ParsedPost {
         source_path: rel_path.to_string(),
-        fields,
+        fields: read.fields,
         warnings,
+        date_source: read.date_source,
+        path_key: read.path_key,
+        left_as_text: found.into_iter().map(|(name, _)| name).collect(),
     })
 }
 
@@ -138,6 +152,8 @@ pub struct ImportSummary {
     pub sections: Vec<String>,
     /// Sections deleted by `--prune` (their `_index.md` is gone).
     pub sections_deleted: Vec<String>,
+    /// With [`ImportOptions::report`]: how each post added or changed was mapped.
+    pub report: Vec<report::PostReport>,
 }
 
 impl ImportSummary {
@@ -243,7 +259,19 @@ pub fn import_path(
         None => run_opts.sections.root_section = section_key_of(folder),
     }
     let opts = &run_opts;
-    let summary = import_dir(settings, store, folder, opts)?;
+    let mut summary = import_dir(settings, store, folder, opts)?;
+    // The report names files relative to `path` (a site's `content/blog/x.md`).
+    if let Ok(below) = folder.strip_prefix(path) {
+        let prefix: Vec<String> = below
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if !prefix.is_empty() {
+            for r in &mut summary.report {
+                r.source = format!("{}/{}", prefix.join("/"), r.source);
+            }
+        }
+    }
     let taken_over = match &profile {
         Some(p) => crate::config_edit::take_over(&settings.root, &p.settings(), opts.dry_run)?,
         None => Vec::new(),
@@ -456,9 +484,12 @@ fn stage(
     }
 }
 
-/// The output file of the page of a post read from a file (URLs are compared by it:
-/// `/a/` and `/a/index.html` are one page).
-fn fields_file(settings: &Settings, f: &PostFields) -> String {
+/// Where the page of a post read from a file goes (URLs are compared by its output file:
+/// `/a/` and `/a/index.html` are one page), and what put it there (`None`: its own path).
+fn fields_place(
+    settings: &Settings,
+    f: &PostFields,
+) -> (crate::permalinks::Location, Option<report::UrlSource>) {
     let date = f.published_at.unwrap_or_else(Timestamp::now);
     let cats = crate::permalinks::categories_value(
         f.categories
@@ -473,7 +504,7 @@ fn fields_file(settings: &Settings, f: &PostFields) -> String {
         &cats,
         f.section.as_deref(),
     );
-    page_file(settings, &keys, f.path.as_deref(), f.kind)
+    place(settings, &keys, f.path.as_deref(), f.kind)
 }
 
 /// The output file of the page of a post in the store.
@@ -516,18 +547,65 @@ fn page_file(
     own: Option<&str>,
     kind: PostKind,
 ) -> String {
-    match kind {
+    place(settings, keys, own, kind).0.file
+}
+
+/// Where a post goes (as `permalinks::locate` places it: its own path, else its pattern,
+/// else the default one) and what put it there: `None` for its own path, else the pattern's
+/// source.
+fn place(
+    settings: &Settings,
+    keys: &crate::permalinks::Keys,
+    own: Option<&str>,
+    kind: PostKind,
+) -> (crate::permalinks::Location, Option<report::UrlSource>) {
+    use crate::permalinks::Pattern;
+    use report::UrlSource;
+    if let Some(at) = own.and_then(|text| Pattern::parse(text).ok()?.expand(keys)) {
+        return (at, None);
+    }
+    let section = Some(keys.section).filter(|s| !s.is_empty());
+    let (pattern, source) = match kind {
         PostKind::Post => {
-            let section = Some(keys.section).filter(|s| !s.is_empty());
             let pattern = crate::permalinks::pattern_of(
                 &settings.post_pattern,
                 &settings.section_patterns,
                 section,
+            )
+            .into_owned();
+            let text = pattern.to_string();
+            let default = crate::permalinks::default_pattern(
+                settings.config.urls.posts.as_deref().unwrap_or("posts"),
             );
-            crate::permalinks::locate(&pattern, own, keys).file
+            let source = match section {
+                Some(s) if settings.section_patterns.contains_key(s) => UrlSource::Permalinks {
+                    key: s.to_string(),
+                    pattern: text,
+                },
+                Some(_) => UrlSource::SectionDefault { pattern: text },
+                None if pattern != default => UrlSource::Permalinks {
+                    key: "posts".into(),
+                    pattern: text,
+                },
+                None => UrlSource::Default { pattern: text },
+            };
+            (pattern, source)
         }
         PostKind::Page => {
-            crate::permalinks::locate(&crate::snapshot::page_pattern(), own, keys).file
+            let pattern = crate::snapshot::page_pattern();
+            let text = pattern.to_string();
+            (pattern, UrlSource::Default { pattern: text })
+        }
+    };
+    match pattern.expand(keys) {
+        Some(at) => (at, Some(source)),
+        None => {
+            let fallback = crate::permalinks::default_pattern("posts");
+            let at = fallback
+                .expand(keys)
+                .expect("the default pattern always gives a path");
+            let pattern = fallback.to_string();
+            (at, Some(UrlSource::Default { pattern }))
         }
     }
 }
@@ -557,11 +635,14 @@ struct Apply<'a, 'c> {
     /// The output file of a page → the file whose post it is (duplicates name both files).
     urls: HashMap<String, &'a str>,
     copies: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Gather a report row per post added or changed.
+    report: bool,
 }
 
 impl<'a, 'c> Apply<'a, 'c> {
     fn file(&mut self, f: &'a media::SourceFile, key: &str, staged: Staged) -> Result<()> {
         let shown = self.shown;
+        let mut row = None;
         let url = match &staged {
             Staged::Failed(ps) => {
                 self.problems.extend(ps.iter().map(|p| Problem {
@@ -586,7 +667,21 @@ impl<'a, 'c> Apply<'a, 'c> {
                         path: shown(&p.path),
                         ..p.clone()
                     }));
-                fields_file(self.settings, &post.fields)
+                let (at, source) = fields_place(self.settings, &post.fields);
+                row = self.report.then(|| report::PostReport {
+                    source: f.rel.clone(),
+                    change: ChangeKind::New,
+                    url: format!("/{}", at.url),
+                    url_source: source.unwrap_or(report::UrlSource::OwnKey {
+                        key: post.path_key.unwrap_or("path"),
+                    }),
+                    section: post.fields.section.clone(),
+                    kind: post.fields.kind,
+                    date_source: post.date_source,
+                    aliases: post.fields.aliases.len(),
+                    left_as_text: post.left_as_text.clone(),
+                });
+                at.file
             }
         };
         if let Some(other) = self.urls.insert(url.clone(), &f.rel) {
@@ -605,7 +700,15 @@ impl<'a, 'c> Apply<'a, 'c> {
                 post,
                 hash,
                 content_hash,
-            } if self.problems.is_empty() => self.write(f, key, *post, hash, &content_hash, &url),
+            } if self.problems.is_empty() => {
+                let change = self.write(f, key, *post, hash, &content_hash, &url)?;
+                if let (Some(change), Some(row)) = (change, row) {
+                    self.summary
+                        .report
+                        .push(report::PostReport { change, ..row });
+                }
+                Ok(())
+            }
             Staged::Unchanged { .. } => {
                 self.summary.unchanged += 1;
                 Ok(())
@@ -615,6 +718,7 @@ impl<'a, 'c> Apply<'a, 'c> {
         }
     }
 
+    /// Writes one parsed post; the change it made, if any.
     fn write(
         &mut self,
         f: &media::SourceFile,
@@ -623,7 +727,7 @@ impl<'a, 'c> Apply<'a, 'c> {
         hash: String,
         content_hash: &str,
         url: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<ChangeKind>> {
         let shown = self.shown;
         let fields = &post.fields;
         // The post of this file, else the post at this URL (the same post imported from
@@ -639,7 +743,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                         b.source_path.as_deref().unwrap_or("made in the store")
                     ),
                 ));
-                return Ok(());
+                return Ok(None);
             }
             (a, b) => a.or(b).map(|p| p.id),
         };
@@ -711,22 +815,29 @@ impl<'a, 'c> Apply<'a, 'c> {
             Ok(Outcome::New(_)) => {
                 self.summary.new += 1;
                 self.summary.changes.push(change(ChangeKind::New));
+                Ok(Some(ChangeKind::New))
             }
             Ok(Outcome::Updated(_)) => {
                 self.summary.updated += 1;
                 self.summary.changes.push(change(ChangeKind::Updated));
+                Ok(Some(ChangeKind::Updated))
             }
-            Ok(Outcome::Unchanged(_)) => self.summary.unchanged += 1,
-            Err(WriteError::AliasTaken { path, other }) => self.problems.push(Problem::new(
-                &shown(&f.rel),
-                1,
-                format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
-            )),
+            Ok(Outcome::Unchanged(_)) => {
+                self.summary.unchanged += 1;
+                Ok(None)
+            }
+            Err(WriteError::AliasTaken { path, other }) => {
+                self.problems.push(Problem::new(
+                    &shown(&f.rel),
+                    1,
+                    format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
+                ));
+                Ok(None)
+            }
             Err(WriteError::Sql(e)) => {
-                return Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
+                Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
             }
         }
-        Ok(())
     }
 }
 
@@ -836,6 +947,7 @@ fn run(
         problems: found.problems.clone(),
         urls: HashMap::with_capacity(found.files.len()),
         copies: Vec::new(),
+        report: opts.report,
     };
 
     // Sections first: a post's section must be there when the post is written.
