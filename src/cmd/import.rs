@@ -60,7 +60,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
     if args.report.as_deref() == Some("json") {
-        println!("{:#}", report::json(&done.summary));
+        let mut out = report::json(&done.summary);
+        if let Some(p) = &done.profile {
+            out["site"] = serde_json::json!({
+                "generator": p.generator.to_string(),
+                "config": p.config.display().to_string(),
+                "taken_over": done.taken_over.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+                "not_taken_over": p.left_out,
+            });
+        }
+        println!("{out:#}");
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(p) = &done.profile {

@@ -7,6 +7,9 @@
 //!
 //! `sync_content` runs the same pipeline on the site's `content/` folder at the start of
 //! `build` and `serve`.
+//!
+//! With `ImportOptions::report`, the writer also keeps a row per post added or changed (its
+//! URL and what set it, where its date came from, …) for `import --report` (see `report`).
 
 mod constructs;
 pub mod media;
@@ -583,10 +586,12 @@ fn place(
                     pattern: text,
                 },
                 Some(_) => UrlSource::SectionDefault { pattern: text },
-                None if pattern != default => UrlSource::Permalinks {
-                    key: "posts".into(),
-                    pattern: text,
-                },
+                None if settings.config.permalinks.posts.is_some() || pattern != default => {
+                    UrlSource::Permalinks {
+                        key: "posts".into(),
+                        pattern: text,
+                    }
+                }
                 None => UrlSource::Default { pattern: text },
             };
             (pattern, source)
@@ -1095,4 +1100,105 @@ fn run(
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report::UrlSource;
+    use super::*;
+
+    fn settings(toml_text: &str) -> Settings {
+        let config = toml::from_str(&format!("title='a'\nbase_url='/'\n{toml_text}")).unwrap();
+        Settings::from_config(Path::new("/site"), config).unwrap()
+    }
+
+    /// Where a post goes and what put it there, as `(url, source)`.
+    fn placed(
+        s: &Settings,
+        own: Option<&str>,
+        section: &str,
+        kind: PostKind,
+    ) -> (String, Option<UrlSource>) {
+        let date = Timestamp::from(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        let k = keys(
+            s,
+            "x",
+            "X",
+            date,
+            "",
+            Some(section).filter(|s| !s.is_empty()),
+        );
+        let (at, source) = place(s, &k, own, kind);
+        assert_eq!(at.file, page_file(s, &k, own, kind));
+        (at.url, source)
+    }
+
+    #[test]
+    fn a_posts_place_says_what_put_it_there() {
+        let s = settings("[permalinks]\nnotes = '/n/:year/:slug/'\n");
+        assert_eq!(
+            placed(&s, Some("/2021/06/17/x/"), "blog", PostKind::Post),
+            ("2021/06/17/x/".into(), None)
+        );
+        assert_eq!(
+            placed(&s, None, "notes", PostKind::Post),
+            (
+                "n/2023/x/".into(),
+                Some(UrlSource::Permalinks {
+                    key: "notes".into(),
+                    pattern: "/n/:year/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "blog", PostKind::Post),
+            (
+                "blog/x/".into(),
+                Some(UrlSource::SectionDefault {
+                    pattern: "/blog/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "", PostKind::Post),
+            (
+                "posts/x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/posts/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "", PostKind::Page),
+            (
+                "x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/:slug/".into()
+                })
+            )
+        );
+        // `[permalinks] posts`, even when it spells bloggo's default.
+        for pattern in ["/:year/:slug/", "/posts/:slug/"] {
+            let s = settings(&format!("[permalinks]\nposts = '{pattern}'\n"));
+            let (_, source) = placed(&s, None, "", PostKind::Post);
+            assert_eq!(
+                source,
+                Some(UrlSource::Permalinks {
+                    key: "posts".into(),
+                    pattern: pattern.into()
+                })
+            );
+        }
+        // `[urls] posts` moves bloggo's default.
+        let s = settings("[urls]\nposts = 'blog'\n");
+        assert_eq!(
+            placed(&s, None, "", PostKind::Post),
+            (
+                "blog/x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/blog/:slug/".into()
+                })
+            )
+        );
+    }
 }

@@ -1223,6 +1223,7 @@ fn import_report_says_what_was_mapped_how() {
     assert_eq!(v["posts"][0]["change"], "updated");
     assert_eq!(v["posts"][0]["date_source"]["key"], "date");
     assert_eq!(v["totals"]["unchanged"], 6);
+    assert_eq!(v["site"]["generator"], "Zola");
 
     // Without --report the summary is as before, with a hint, for a site only.
     let out = site.import(&src, &[]).ok();
