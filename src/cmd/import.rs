@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::Ctx;
-use crate::import::{import_path, ChangeKind, ImportOptions};
+use crate::import::{import_path, report, ChangeKind, ImportOptions};
 use crate::model::PostStatus;
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  bloggo --site my-blog import ~/old-jekyll-site/_posts --dry-run"
+    after_help = "Examples:\n  bloggo --site my-blog import ~/old-jekyll-site/_posts --dry-run\n  bloggo --site my-blog import ~/old-zola-site --report --dry-run"
 )]
 pub struct Args {
     /// A Jekyll, Hugo or Zola site's root (its posts folder is found from its config), or any
@@ -27,6 +27,18 @@ pub struct Args {
     /// Force every imported post to this status.
     #[arg(long, value_parser = ["draft", "pending", "published", "archived"])]
     pub status: Option<String>,
+    /// List what was mapped how: each post added or changed with its URL and what set it,
+    /// its section, kind, where its date came from, its aliases and the constructs left as
+    /// text; then the totals. `--report=json` prints it as JSON (and nothing else on stdout).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text",
+        value_parser = ["text", "json"]
+    )]
+    pub report: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
@@ -42,10 +54,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         prune: args.prune,
         status,
         progress: !ctx.quiet,
+        report: args.report.is_some(),
         ..ImportOptions::default()
     };
     let done = import_path(&settings, &mut store, &args.path, &opts)
         .with_context(|| format!("import of {}", args.path.display()))?;
+    if args.report.as_deref() == Some("json") {
+        let mut out = report::json(&done.summary);
+        if let Some(p) = &done.profile {
+            out["site"] = serde_json::json!({
+                "generator": p.generator.to_string(),
+                "config": p.config.display().to_string(),
+                "taken_over": done.taken_over.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+                "not_taken_over": p.left_out,
+            });
+        }
+        println!("{out:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(p) = &done.profile {
         if !ctx.quiet {
             println!(
@@ -69,7 +95,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
     let summary = done.summary;
     if args.dry_run && !ctx.quiet {
-        for c in &summary.changes {
+        // The report's rows say what would be added or updated.
+        let listed =
+            |c: &&crate::import::Change| args.report.is_none() || c.kind == ChangeKind::Deleted;
+        for c in summary.changes.iter().filter(listed) {
             let what = match c.kind {
                 ChangeKind::New => "would add",
                 ChangeKind::Updated => "would update",
@@ -89,6 +118,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             );
         }
     }
+    if args.report.is_some() {
+        print!("{}", report::text(&summary));
+    }
     println!("{summary}");
+    if done.profile.is_some() && args.report.is_none() && !ctx.quiet {
+        println!(
+            "(`bloggo import {} --report` lists how each post was mapped: URL, section, date, aliases)",
+            args.path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,7 @@ use std::fmt;
 use crate::config::{Settings, Timezone};
 use crate::model::PostStatus;
 
-pub use read::{read, Read, KNOWN_KEYS};
+pub use read::{read, DateSource, Read, KNOWN_KEYS};
 
 /// One thing wrong with one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,8 +44,43 @@ pub const KNOWN_KEYS: &[&str] = &[
     "kind",
 ];
 
-/// A file read: its fields and the things read with a fallback (printed, never silent).
-pub type Read = (PostFields, Vec<Problem>);
+/// A file read: its fields, the things read with a fallback (printed, never silent), and
+/// where some of the fields came from (for `import --report`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub fields: PostFields,
+    pub warnings: Vec<Problem>,
+    pub date_source: DateSource,
+    /// The key that gave the post its own URL (`path`, `permalink` or `url`), if one did.
+    pub path_key: Option<&'static str>,
+}
+
+/// Where a post's publication date was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "key")]
+pub enum DateSource {
+    /// A front-matter key (`date`, or Jekyll's `published` holding a date).
+    FrontMatter(&'static str),
+    /// The file's name (`2024-01-05-x.md`, a bundle folder's `2024-01-05-x/`).
+    FileName,
+    /// The post's own URL key holding a date (`path = "2021/06/17/x"`).
+    Path(&'static str),
+    /// The file's modification time (the last resort, warned about for posts).
+    FileTime,
+    /// No date at all.
+    None,
+}
+
+impl std::fmt::Display for DateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DateSource::FrontMatter(key) | DateSource::Path(key) => write!(f, "`{key}` key"),
+            DateSource::FileName => f.write_str("file name"),
+            DateSource::FileTime => f.write_str("file time"),
+            DateSource::None => f.write_str("none"),
+        }
+    }
+}
 
 /// Reads one markdown file: front matter (YAML or TOML), the derived fields, every problem.
 /// `rel_path` names the file in problems and gives the slug and date when the front matter
@@ -115,18 +150,18 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
     };
 
     // The post's own URL: Zola's `path`, Jekyll's `permalink`, Hugo's `url`.
-    let path = match take_text(&mut fm, &["path", "permalink", "url"]) {
+    let (path, path_key) = match take_text(&mut fm, &["path", "permalink", "url"]) {
         Some((key, text)) => {
             let p = normalise_path(&text);
             match crate::permalinks::Pattern::parse(&p) {
-                Ok(_) => Some(p),
+                Ok(_) => (Some(p), Some(key)),
                 Err(e) => {
                     problems.push(problem(line_of(key), format!("`{key}` {text:?}: {e}")));
-                    None
+                    (None, None)
                 }
             }
         }
-        None => None,
+        None => (None, None),
     };
 
     let at_root = !rel_path.trim_start_matches('/').contains('/');
@@ -148,13 +183,19 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         }
     }
     let date_text_missing = date_text.is_none();
-    let name_date = names
-        .date
-        .or_else(|| path.as_deref().and_then(date_in_path));
+    let (name_date, name_source) = match (names.date, path.as_deref().and_then(date_in_path)) {
+        (Some(d), _) => (Some(d), DateSource::FileName),
+        (None, Some(d)) => (Some(d), DateSource::Path(path_key.unwrap_or("path"))),
+        (None, None) => (None, DateSource::None),
+    };
     let from_name = name_date.and_then(|d| midnight(d, &ctx.timezone));
+    let mut date_source = DateSource::None;
     let published_at = match date_text {
         Some((key, text)) => match parse_date(&text, &ctx.timezone) {
-            Ok(d) => Some(d),
+            Ok(d) => {
+                date_source = DateSource::FrontMatter(key);
+                Some(d)
+            }
             // A date that reads but that feeds cannot carry is a mistake to fix, not to guess.
             Err(DateError::OutOfRange(msg)) => {
                 problems.push(problem(line_of(key), msg));
@@ -169,6 +210,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
                             name_date.map(|d| d.to_string()).unwrap_or_default()
                         ),
                     ));
+                    date_source = name_source;
                     Some(d)
                 }
                 None => {
@@ -177,7 +219,17 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
                 }
             },
         },
-        None => from_name.or(ctx.file_time),
+        None => match (from_name, ctx.file_time) {
+            (Some(d), _) => {
+                date_source = name_source;
+                Some(d)
+            }
+            (None, Some(t)) => {
+                date_source = DateSource::FileTime;
+                Some(t)
+            }
+            (None, None) => None,
+        },
     };
     let dated_by_file = date_text_missing && from_name.is_none() && published_at.is_some();
     let modified_at = match take_text(&mut fm, &["updated", "lastmod", "last_modified_at"]) {
@@ -346,7 +398,12 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
         section: None,
         extra,
     };
-    Ok((fields, warnings))
+    Ok(Read {
+        fields,
+        warnings,
+        date_source,
+        path_key,
+    })
 }
 
 /// What the file's path says: its name without date, its date, whether it is a bundle.
@@ -615,7 +672,7 @@ mod tests {
     fn parse(rel: &str, text: &str) -> PostFields {
         read(rel, text.as_bytes(), &ctx())
             .unwrap_or_else(|p| panic!("{p:?}"))
-            .0
+            .fields
     }
 
     #[test]
@@ -664,7 +721,7 @@ mod tests {
         assert_eq!(p.status, PostStatus::Archived);
         let mut c = ctx();
         c.forced_status = Some(PostStatus::Pending);
-        let (p, _) = read("x.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        let p = read("x.md", b"---\ndraft: true\n---\n", &c).unwrap().fields;
         assert_eq!(p.status, PostStatus::Pending);
     }
 
@@ -682,11 +739,11 @@ mod tests {
     fn the_default_languages_code_is_not_part_of_the_name() {
         let mut c = ctx();
         c.default_language = Some("en".into());
-        let slug = |rel: &str| read(rel, b"x", &c).unwrap().0.slug;
+        let slug = |rel: &str| read(rel, b"x", &c).unwrap().fields.slug;
         assert_eq!(slug("b.en.md"), "b");
         assert_eq!(slug("trip/index.en.md"), "trip");
         assert_eq!(slug("node.js.md"), "node-js");
-        let (p, _) = read("2024-05-01-dated.en.md", b"x", &c).unwrap();
+        let p = read("2024-05-01-dated.en.md", b"x", &c).unwrap().fields;
         assert_eq!(p.slug, "dated");
         assert_eq!(
             p.published_at.map(|t| t.to_string()).as_deref(),
@@ -734,17 +791,65 @@ mod tests {
     fn a_date_from_the_files_time_is_warned_about_unless_a_draft() {
         let mut c = ctx();
         c.file_time = chrono::DateTime::from_timestamp(1_700_000_000, 0);
-        let (p, w) = read("notes/undated.md", b"Text", &c).unwrap();
+        let Read {
+            fields: p,
+            warnings: w,
+            ..
+        } = read("notes/undated.md", b"Text", &c).unwrap();
         assert!(p.published_at.is_some());
         assert_eq!(w.len(), 1);
         assert!(
             w[0].to_string().starts_with("notes/undated.md: no date"),
             "{w:?}"
         );
-        let (_, w) = read("undated.md", b"---\ndraft: true\n---\n", &c).unwrap();
+        let w = read("undated.md", b"---\ndraft: true\n---\n", &c)
+            .unwrap()
+            .warnings;
         assert!(w.is_empty(), "{w:?}");
-        let (_, w) = read("2024-01-02-dated.md", b"Text", &c).unwrap();
+        let w = read("2024-01-02-dated.md", b"Text", &c).unwrap().warnings;
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn the_date_source_says_where_the_date_was_read_from() {
+        let mut c = ctx();
+        c.file_time = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        let source = |rel: &str, text: &str| read(rel, text.as_bytes(), &c).unwrap().date_source;
+        assert_eq!(
+            source("2024-01-05-y.md", "---\ndate: 2020-01-02\n---\n"),
+            DateSource::FrontMatter("date")
+        );
+        assert_eq!(
+            source("x.md", "---\npublished: 2020-01-02\n---\n"),
+            DateSource::FrontMatter("published")
+        );
+        assert_eq!(source("2024-01-05-y.md", "Text"), DateSource::FileName);
+        assert_eq!(
+            source("2024-01-05-trip/index.md", "Text"),
+            DateSource::FileName
+        );
+        assert_eq!(
+            source("x.md", "+++\npath = \"2021/06/17/x\"\n+++\n"),
+            DateSource::Path("path")
+        );
+        assert_eq!(
+            source("x.md", "---\npermalink: /2021/06/17/x/\n---\n"),
+            DateSource::Path("permalink")
+        );
+        // An unreadable date falls back to the file name, and says so.
+        assert_eq!(
+            source("2024-01-05-y.md", "---\ndate: someday\n---\n"),
+            DateSource::FileName
+        );
+        assert_eq!(source("x.md", "Text"), DateSource::FileTime);
+        assert_eq!(
+            read("x.md", b"Text", &ctx()).unwrap().date_source,
+            DateSource::None
+        );
+        // The own URL's key is named; none without one.
+        let r = read("x.md", b"---\nurl: /about/\n---\n", &ctx()).unwrap();
+        assert_eq!(r.path_key, Some("url"));
+        assert_eq!(read("x.md", b"Text", &ctx()).unwrap().path_key, None);
     }
 
     #[test]

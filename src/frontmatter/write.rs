@@ -266,7 +266,9 @@ mod tests {
             .unwrap(),
         );
         ctx.file_time = None;
-        let (back, _) = super::super::read("other-name.md", doc.as_bytes(), &ctx).unwrap();
+        let back = super::super::read("other-name.md", doc.as_bytes(), &ctx)
+            .unwrap()
+            .fields;
         assert_eq!(back.title, p.title);
         assert_eq!(back.slug, p.slug);
         assert_eq!(back.content, p.content);
@@ -348,7 +350,9 @@ mod tests {
         ] {
             let doc = document(&page, &Timezone::utc(), format).unwrap();
             assert!(doc.contains(key), "{format:?}: {doc}");
-            let (back, _) = super::super::read("x.md", doc.as_bytes(), &ctx).unwrap();
+            let back = super::super::read("x.md", doc.as_bytes(), &ctx)
+                .unwrap()
+                .fields;
             assert_eq!(back.kind, PostKind::Page, "{format:?}");
             assert!(back.extra.is_empty(), "{format:?}: {:?}", back.extra);
         }

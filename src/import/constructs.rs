@@ -9,17 +9,16 @@
 use crate::frontmatter::Problem;
 use crate::markdown::refs::{constructs, ConstructKind};
 
-/// The warning for the unsupported constructs in `body`, the markdown of the file `rel_path`
-/// whose bytes are `bytes` (lines are the file's, its front matter counted); `None` when
-/// there are none.
-pub fn scan(rel_path: &str, bytes: &[u8], body: &str) -> Option<Problem> {
+/// The unsupported constructs in `body`, the markdown of a file whose bytes are `bytes`:
+/// each construct's name, in the order first met, with its lines (the file's, its front
+/// matter counted).
+pub fn scan(bytes: &[u8], body: &str) -> Vec<(String, Vec<usize>)> {
     let found = constructs(body);
     let offset = bytes
         .len()
         .checked_sub(body.len())
         .filter(|_| bytes.ends_with(body.as_bytes()))
         .map_or(0, |at| bytes[..at].iter().filter(|b| **b == b'\n').count());
-    // Each construct, in the order first met, with its lines.
     let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
     for c in found {
         let Some(label) = label(&c.kind) else {
@@ -32,6 +31,12 @@ pub fn scan(rel_path: &str, bytes: &[u8], body: &str) -> Option<Problem> {
             None => seen.push((label, vec![line])),
         }
     }
+    seen
+}
+
+/// The one warning of the file `rel_path` for the constructs [`scan`] found; `None` when
+/// there are none.
+pub fn warning(rel_path: &str, seen: &[(String, Vec<usize>)]) -> Option<Problem> {
     let first = seen.iter().filter_map(|(_, l)| l.first()).min().copied()?;
     let list: Vec<String> = seen
         .iter()
@@ -64,11 +69,11 @@ fn label(kind: &ConstructKind) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::scan;
+    use super::{scan, warning};
 
     fn warn(file: &str) -> Option<String> {
         let body_at = file.find("\n---\n").map_or(0, |i| i + 5);
-        scan("p.md", file.as_bytes(), &file[body_at..]).map(|p| p.to_string())
+        warning("p.md", &scan(file.as_bytes(), &file[body_at..])).map(|p| p.to_string())
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Finding the markdown files of a folder and the media of page bundles, and installing media
 //! into the site's media folder (temp file + rename, only when the bytes changed). In a
-//! multilingual Hugo site, the translation files of other languages (`post.de.md`) are left
+//! multilingual Hugo or Zola site, the translation files of other languages (`post.de.md`) are left
 //! out there too.
 
 use std::collections::BTreeMap;
@@ -40,8 +40,9 @@ pub struct Discovery {
     pub problems: Vec<Problem>,
 }
 
-/// The languages of a multilingual Hugo site (`[languages]`), for its translations by file
-/// name: `post.de.md` beside `post.md`, a bundle's `index.de.md`.
+/// The languages of a multilingual Hugo or Zola site (`[languages]`), for its translations by
+/// file name: `post.de.md` beside `post.md`, a bundle's `index.de.md`, a section's
+/// `_index.de.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Languages {
     /// The default language's code: `post.<it>.md` is the post `post`.
@@ -93,7 +94,7 @@ fn slash_path(p: &Path) -> String {
 }
 
 /// Walks `root` for `.md`/`.markdown` files (hidden files and folders left out), in name order.
-/// With `languages` (a multilingual Hugo site), other languages' translation files are left
+/// With `languages` (a multilingual Hugo or Zola site), other languages' translation files are left
 /// out and counted, and the default language's code is no part of a name (`index.en.md` is a
 /// bundle's page); without, every name is taken as it is (`node.js.md` is a post).
 pub fn discover(root: &Path, only: &[String], languages: Option<&Languages>) -> Discovery {

@@ -7,9 +7,13 @@
 //!
 //! `sync_content` runs the same pipeline on the site's `content/` folder at the start of
 //! `build` and `serve`.
+//!
+//! With `ImportOptions::report`, the writer also keeps a row per post added or changed (its
+//! URL and what set it, where its date came from, …) for `import --report` (see `report`).
 
 mod constructs;
 pub mod media;
+pub mod report;
 pub mod sections;
 pub mod site;
 mod sync;
@@ -72,10 +76,12 @@ pub struct ImportOptions {
     pub sections: sections::Rules,
     /// The files at the top of the folder are standalone pages (a Hugo site's content root).
     pub root_pages: bool,
-    /// A multilingual Hugo site's languages: other languages' translation files
+    /// A multilingual Hugo or Zola site's languages: other languages' translation files
     /// (`post.de.md`) are left out, the default language's (`post.en.md`) are the post
     /// `post`. `None` for any other folder, whose names are taken as they are.
     pub languages: Option<media::Languages>,
+    /// Gather a [`report::PostReport`] per post added or changed (`import --report`).
+    pub report: bool,
 }
 
 /// One markdown file, read: everything the store needs, nothing resolved to ids yet.
@@ -85,6 +91,12 @@ pub struct ParsedPost {
     pub fields: PostFields,
     /// Things read with a fallback (printed, never silent).
     pub warnings: Vec<Problem>,
+    /// Where the date came from.
+    pub date_source: crate::frontmatter::DateSource,
+    /// The key that gave the post its own URL (`path`, `permalink`, `url`), if one did.
+    pub path_key: Option<&'static str>,
+    /// The constructs bloggo does not run, left as text (named in a warning too).
+    pub left_as_text: Vec<String>,
 }
 
 /// Parses one markdown file: front matter (YAML or TOML), the derived fields, every problem.
@@ -95,12 +107,17 @@ pub fn parse_file(
     bytes: &[u8],
     ctx: &ParseContext,
 ) -> Result<ParsedPost, Vec<Problem>> {
-    let (fields, mut warnings) = crate::frontmatter::read(rel_path, bytes, ctx)?;
-    warnings.extend(constructs::scan(rel_path, bytes, &fields.content));
+    let read = crate::frontmatter::read(rel_path, bytes, ctx)?;
+    let mut warnings = read.warnings;
+    let found = constructs::scan(bytes, &read.fields.content);
+    warnings.extend(constructs::warning(rel_path, &found));
     Ok(ParsedPost {
         source_path: rel_path.to_string(),
-        fields,
+        fields: read.fields,
         warnings,
+        date_source: read.date_source,
+        path_key: read.path_key,
+        left_as_text: found.into_iter().map(|(name, _)| name).collect(),
     })
 }
 
@@ -138,6 +155,8 @@ pub struct ImportSummary {
     pub sections: Vec<String>,
     /// Sections deleted by `--prune` (their `_index.md` is gone).
     pub sections_deleted: Vec<String>,
+    /// With [`ImportOptions::report`]: how each post added or changed was mapped.
+    pub report: Vec<report::PostReport>,
 }
 
 impl ImportSummary {
@@ -245,7 +264,19 @@ pub fn import_path(
         None => run_opts.sections.root_section = section_key_of(folder),
     }
     let opts = &run_opts;
-    let summary = import_dir(settings, store, folder, opts)?;
+    let mut summary = import_dir(settings, store, folder, opts)?;
+    // The report names files relative to `path` (a site's `content/blog/x.md`).
+    if let Ok(below) = folder.strip_prefix(path) {
+        let prefix: Vec<String> = below
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if !prefix.is_empty() {
+            for r in &mut summary.report {
+                r.source = format!("{}/{}", prefix.join("/"), r.source);
+            }
+        }
+    }
     let taken_over = match &profile {
         Some(p) => crate::config_edit::take_over(&settings.root, &p.settings(), opts.dry_run)?,
         None => Vec::new(),
@@ -447,7 +478,7 @@ fn stage(
             Some(why) => Staged::Skipped(why),
             None => Staged::Parsed {
                 content_hash: {
-                    place(settings, &mut post.fields, section, folder);
+                    put_in_section(settings, &mut post.fields, section, folder);
                     crate::store::content_hash(&post.fields.content)
                 },
                 post: Box::new(post),
@@ -462,7 +493,12 @@ fn stage(
 /// pattern does not give (Zola's and Hugo's `blog/2020/x.md` in the section `blog`) gets them
 /// as its own path, `/blog/2020/:slug/`, unless a `[permalinks]` pattern of its section (or
 /// its own `path`) places it.
-fn place(settings: &Settings, f: &mut PostFields, section: Option<&str>, folder: Option<String>) {
+fn put_in_section(
+    settings: &Settings,
+    f: &mut PostFields,
+    section: Option<&str>,
+    folder: Option<String>,
+) {
     f.section = section.map(str::to_string);
     let patterned = settings
         .section_patterns
@@ -474,9 +510,12 @@ fn place(settings: &Settings, f: &mut PostFields, section: Option<&str>, folder:
     }
 }
 
-/// The output file of the page of a post read from a file (URLs are compared by it:
-/// `/a/` and `/a/index.html` are one page).
-fn fields_file(settings: &Settings, f: &PostFields) -> String {
+/// Where the page of a post read from a file goes (URLs are compared by its output file:
+/// `/a/` and `/a/index.html` are one page), and what put it there (`None`: its own path).
+fn fields_place(
+    settings: &Settings,
+    f: &PostFields,
+) -> (crate::permalinks::Location, Option<report::UrlSource>) {
     let date = f.published_at.unwrap_or_else(Timestamp::now);
     let cats = crate::permalinks::categories_value(
         f.categories
@@ -491,7 +530,7 @@ fn fields_file(settings: &Settings, f: &PostFields) -> String {
         &cats,
         f.section.as_deref(),
     );
-    page_file(settings, &keys, f.path.as_deref(), f.kind)
+    place(settings, &keys, f.path.as_deref(), f.kind)
 }
 
 /// The output file of the page of a post in the store.
@@ -534,18 +573,67 @@ fn page_file(
     own: Option<&str>,
     kind: PostKind,
 ) -> String {
-    match kind {
+    place(settings, keys, own, kind).0.file
+}
+
+/// Where a post goes (as `permalinks::locate` places it: its own path, else its pattern,
+/// else the default one) and what put it there: `None` for its own path, else the pattern's
+/// source.
+fn place(
+    settings: &Settings,
+    keys: &crate::permalinks::Keys,
+    own: Option<&str>,
+    kind: PostKind,
+) -> (crate::permalinks::Location, Option<report::UrlSource>) {
+    use crate::permalinks::Pattern;
+    use report::UrlSource;
+    if let Some(at) = own.and_then(|text| Pattern::parse(text).ok()?.expand(keys)) {
+        return (at, None);
+    }
+    let section = Some(keys.section).filter(|s| !s.is_empty());
+    let (pattern, source) = match kind {
         PostKind::Post => {
-            let section = Some(keys.section).filter(|s| !s.is_empty());
             let pattern = crate::permalinks::pattern_of(
                 &settings.post_pattern,
                 &settings.section_patterns,
                 section,
+            )
+            .into_owned();
+            let text = pattern.to_string();
+            let default = crate::permalinks::default_pattern(
+                settings.config.urls.posts.as_deref().unwrap_or("posts"),
             );
-            crate::permalinks::locate(&pattern, own, keys).file
+            let source = match section {
+                Some(s) if settings.section_patterns.contains_key(s) => UrlSource::Permalinks {
+                    key: s.to_string(),
+                    pattern: text,
+                },
+                Some(_) => UrlSource::SectionDefault { pattern: text },
+                None if settings.config.permalinks.posts.is_some() || pattern != default => {
+                    UrlSource::Permalinks {
+                        key: "posts".into(),
+                        pattern: text,
+                    }
+                }
+                None => UrlSource::Default { pattern: text },
+            };
+            (pattern, source)
         }
         PostKind::Page => {
-            crate::permalinks::locate(&crate::snapshot::page_pattern(), own, keys).file
+            let pattern = crate::snapshot::page_pattern();
+            let text = pattern.to_string();
+            (pattern, UrlSource::Default { pattern: text })
+        }
+    };
+    match pattern.expand(keys) {
+        Some(at) => (at, Some(source)),
+        None => {
+            let fallback = crate::permalinks::default_pattern("posts");
+            let at = fallback
+                .expand(keys)
+                .expect("the default pattern always gives a path");
+            let pattern = fallback.to_string();
+            (at, Some(UrlSource::Default { pattern }))
         }
     }
 }
@@ -575,11 +663,14 @@ struct Apply<'a, 'c> {
     /// The output file of a page → the file whose post it is (duplicates name both files).
     urls: HashMap<String, &'a str>,
     copies: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Gather a report row per post added or changed.
+    report: bool,
 }
 
 impl<'a, 'c> Apply<'a, 'c> {
     fn file(&mut self, f: &'a media::SourceFile, key: &str, staged: Staged) -> Result<()> {
         let shown = self.shown;
+        let mut row = None;
         let url = match &staged {
             Staged::Failed(ps) => {
                 self.problems.extend(ps.iter().map(|p| Problem {
@@ -604,7 +695,21 @@ impl<'a, 'c> Apply<'a, 'c> {
                         path: shown(&p.path),
                         ..p.clone()
                     }));
-                fields_file(self.settings, &post.fields)
+                let (at, source) = fields_place(self.settings, &post.fields);
+                row = self.report.then(|| report::PostReport {
+                    source: f.rel.clone(),
+                    change: ChangeKind::New,
+                    url: format!("/{}", at.url),
+                    url_source: source.unwrap_or(report::UrlSource::OwnKey {
+                        key: post.path_key.unwrap_or("path"),
+                    }),
+                    section: post.fields.section.clone(),
+                    kind: post.fields.kind,
+                    date_source: post.date_source,
+                    aliases: post.fields.aliases.len(),
+                    left_as_text: post.left_as_text.clone(),
+                });
+                at.file
             }
         };
         if let Some(other) = self.urls.insert(url.clone(), &f.rel) {
@@ -623,7 +728,15 @@ impl<'a, 'c> Apply<'a, 'c> {
                 post,
                 hash,
                 content_hash,
-            } if self.problems.is_empty() => self.write(f, key, *post, hash, &content_hash, &url),
+            } if self.problems.is_empty() => {
+                let change = self.write(f, key, *post, hash, &content_hash, &url)?;
+                if let (Some(change), Some(row)) = (change, row) {
+                    self.summary
+                        .report
+                        .push(report::PostReport { change, ..row });
+                }
+                Ok(())
+            }
             Staged::Unchanged { .. } => {
                 self.summary.unchanged += 1;
                 Ok(())
@@ -633,6 +746,7 @@ impl<'a, 'c> Apply<'a, 'c> {
         }
     }
 
+    /// Writes one parsed post; the change it made, if any.
     fn write(
         &mut self,
         f: &media::SourceFile,
@@ -641,7 +755,7 @@ impl<'a, 'c> Apply<'a, 'c> {
         hash: String,
         content_hash: &str,
         url: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<ChangeKind>> {
         let shown = self.shown;
         let fields = &post.fields;
         // The post of this file, else the post at this URL (the same post imported from
@@ -657,7 +771,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                         b.source_path.as_deref().unwrap_or("made in the store")
                     ),
                 ));
-                return Ok(());
+                return Ok(None);
             }
             (a, b) => a.or(b).map(|p| p.id),
         };
@@ -729,22 +843,29 @@ impl<'a, 'c> Apply<'a, 'c> {
             Ok(Outcome::New(_)) => {
                 self.summary.new += 1;
                 self.summary.changes.push(change(ChangeKind::New));
+                Ok(Some(ChangeKind::New))
             }
             Ok(Outcome::Updated(_)) => {
                 self.summary.updated += 1;
                 self.summary.changes.push(change(ChangeKind::Updated));
+                Ok(Some(ChangeKind::Updated))
             }
-            Ok(Outcome::Unchanged(_)) => self.summary.unchanged += 1,
-            Err(WriteError::AliasTaken { path, other }) => self.problems.push(Problem::new(
-                &shown(&f.rel),
-                1,
-                format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
-            )),
+            Ok(Outcome::Unchanged(_)) => {
+                self.summary.unchanged += 1;
+                Ok(None)
+            }
+            Err(WriteError::AliasTaken { path, other }) => {
+                self.problems.push(Problem::new(
+                    &shown(&f.rel),
+                    1,
+                    format!("the alias {path} already belongs to the post {other:?}; remove it from one of them"),
+                ));
+                Ok(None)
+            }
             Err(WriteError::Sql(e)) => {
-                return Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
+                Err(e).with_context(|| format!("{}: cannot write the post", shown(&f.rel)))
             }
         }
-        Ok(())
     }
 }
 
@@ -854,6 +975,7 @@ fn run(
         problems: found.problems.clone(),
         urls: HashMap::with_capacity(found.files.len()),
         copies: Vec::new(),
+        report: opts.report,
     };
 
     // Sections first: a post's section must be there when the post is written.
@@ -1001,4 +1123,105 @@ fn run(
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report::UrlSource;
+    use super::*;
+
+    fn settings(toml_text: &str) -> Settings {
+        let config = toml::from_str(&format!("title='a'\nbase_url='/'\n{toml_text}")).unwrap();
+        Settings::from_config(Path::new("/site"), config).unwrap()
+    }
+
+    /// Where a post goes and what put it there, as `(url, source)`.
+    fn placed(
+        s: &Settings,
+        own: Option<&str>,
+        section: &str,
+        kind: PostKind,
+    ) -> (String, Option<UrlSource>) {
+        let date = Timestamp::from(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        let k = keys(
+            s,
+            "x",
+            "X",
+            date,
+            "",
+            Some(section).filter(|s| !s.is_empty()),
+        );
+        let (at, source) = place(s, &k, own, kind);
+        assert_eq!(at.file, page_file(s, &k, own, kind));
+        (at.url, source)
+    }
+
+    #[test]
+    fn a_posts_place_says_what_put_it_there() {
+        let s = settings("[permalinks]\nnotes = '/n/:year/:slug/'\n");
+        assert_eq!(
+            placed(&s, Some("/2021/06/17/x/"), "blog", PostKind::Post),
+            ("2021/06/17/x/".into(), None)
+        );
+        assert_eq!(
+            placed(&s, None, "notes", PostKind::Post),
+            (
+                "n/2023/x/".into(),
+                Some(UrlSource::Permalinks {
+                    key: "notes".into(),
+                    pattern: "/n/:year/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "blog", PostKind::Post),
+            (
+                "blog/x/".into(),
+                Some(UrlSource::SectionDefault {
+                    pattern: "/blog/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "", PostKind::Post),
+            (
+                "posts/x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/posts/:slug/".into()
+                })
+            )
+        );
+        assert_eq!(
+            placed(&s, None, "", PostKind::Page),
+            (
+                "x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/:slug/".into()
+                })
+            )
+        );
+        // `[permalinks] posts`, even when it spells bloggo's default.
+        for pattern in ["/:year/:slug/", "/posts/:slug/"] {
+            let s = settings(&format!("[permalinks]\nposts = '{pattern}'\n"));
+            let (_, source) = placed(&s, None, "", PostKind::Post);
+            assert_eq!(
+                source,
+                Some(UrlSource::Permalinks {
+                    key: "posts".into(),
+                    pattern: pattern.into()
+                })
+            );
+        }
+        // `[urls] posts` moves bloggo's default.
+        let s = settings("[urls]\nposts = 'blog'\n");
+        assert_eq!(
+            placed(&s, None, "", PostKind::Post),
+            (
+                "blog/x/".into(),
+                Some(UrlSource::Default {
+                    pattern: "/blog/:slug/".into()
+                })
+            )
+        );
+    }
 }

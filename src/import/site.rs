@@ -51,9 +51,9 @@ pub struct SiteProfile {
     /// Only these folders of `posts` hold posts (Jekyll's `_posts` and `_drafts` beside the
     /// site's other files); all of it when empty.
     pub only: Vec<String>,
-    /// A multilingual Hugo site's languages (`[languages]`): its translation files of other
-    /// languages (`post.de.md`) are left out, the default language's (`post.en.md`) are
-    /// `post`.
+    /// A multilingual Hugo or Zola site's languages (`[languages]`): its translation files of
+    /// other languages (`post.de.md`, `_index.de.md`) are left out, the default language's
+    /// (`post.en.md`) are `post`.
     pub languages: Option<Languages>,
     /// Folders of the site that are sections, with their keys (Jekyll's collections:
     /// `_recipes` → `recipes`).
@@ -517,6 +517,7 @@ fn top_folders(content: &Path) -> Vec<String> {
 fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
     let mut left_out = Vec::new();
     let default_lang = text(config.get("default_language")).unwrap_or_else(|| "en".into());
+    let mut languages = None;
     if let Some(langs) = config.get("languages").and_then(Value::as_object) {
         let others: Vec<&str> = langs
             .keys()
@@ -529,6 +530,11 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
                 others.join(", ")
             ));
         }
+        // Zola keeps a translation beside its original (`post.fr.md`, `_index.fr.md`).
+        languages = Some(Languages {
+            default: default_lang.clone(),
+            others: others.iter().map(|l| l.to_string()).collect(),
+        });
     }
     let taxonomies = match config.get("taxonomies").and_then(Value::as_array) {
         Some(t) => t.iter().filter_map(|t| text(t.get("name"))).collect(),
@@ -548,7 +554,7 @@ fn zola(root: &Path, path: &Path, config: &Value) -> Result<SiteProfile> {
         posts,
         only: Vec::new(),
         collections: Vec::new(),
-        languages: None,
+        languages,
         permalinks,
         taxonomies,
         left_out,
@@ -747,6 +753,38 @@ weight = 2
         assert_eq!(p.timezone, None);
         assert_eq!(p.taxonomies, ["tags", "authors"]);
         assert_eq!(pattern(&p, "posts"), Some("/:slug/"));
+    }
+
+    #[test]
+    fn zola_languages_leave_out_the_translation_files_beside_their_originals() {
+        let d = site(&[
+            (
+                "config.toml",
+                "base_url = \"https://zola.example\"\ndefault_language = \"fr\"\n[languages.en]\ntitle = \"E\"\n[languages.de]\n",
+            ),
+            ("content/blog/a.md", "+++\ntitle = \"A\"\n+++\n"),
+            ("content/blog/a.en.md", "+++\ntitle = \"A\"\n+++\n"),
+        ]);
+        let p = detect(d.path()).unwrap().unwrap();
+        assert_eq!(p.generator, Generator::Zola);
+        assert_eq!(p.posts, d.path().join("content"));
+        let langs = p.languages.unwrap();
+        assert_eq!(langs.default, "fr");
+        assert_eq!(langs.others, ["de", "en"]);
+        assert!(p.left_out.iter().any(|l| l.starts_with("languages de, en")));
+        // Without `default_language` Zola's default is `en`, which is not another language.
+        let d = site(&[(
+            "config.toml",
+            "base_url = \"https://zola.example\"\n[languages.en]\n[languages.fr]\n",
+        )]);
+        let langs = detect(d.path()).unwrap().unwrap().languages.unwrap();
+        assert_eq!(
+            (langs.default.as_str(), langs.others),
+            ("en", vec!["fr".to_string()])
+        );
+        // A site without `[languages]` takes every file name as it is.
+        let d = site(&[("config.toml", "base_url = \"https://zola.example\"\n")]);
+        assert_eq!(detect(d.path()).unwrap().unwrap().languages, None);
     }
 
     #[test]

@@ -1055,3 +1055,236 @@ fn a_jekyll_sites_posts_and_drafts_import_all_or_nothing() {
         [["hello"]]
     );
 }
+
+/// A Zola-shaped site for `--report`: a root and a blog section, posts dated every way.
+fn zola_report_site(root: &Path) {
+    write_site(
+        root,
+        &[
+            ("config.toml", "base_url = \"https://z.example\"\ntitle = \"Z\"\n"),
+            ("content/_index.md", "+++\ntitle = \"Home\"\n+++\n"),
+            ("content/blog/_index.md", "+++\ntitle = \"Blog\"\n+++\n"),
+            (
+                "content/blog/x.md",
+                "+++\ntitle = \"X\"\npath = \"2021/06/17/x\"\n+++\nOwn path.\n",
+            ),
+            ("content/blog/2024-01-05-y.md", "+++\ntitle = \"Y\"\n+++\nNamed.\n"),
+            (
+                "content/blog/dated.md",
+                "+++\ntitle = \"Dated\"\ndate = 2023-03-04\n+++\nKeyed.\n",
+            ),
+            ("content/blog/undated.md", "+++\ntitle = \"Undated\"\n+++\nNo date.\n"),
+            (
+                "content/blog/aliased.md",
+                "+++\ntitle = \"Aliased\"\ndate = 2023-03-05\naliases = [\"/old/aliased/\", \"/older.html\"]\n+++\nMoved.\n",
+            ),
+            (
+                "content/blog/video.md",
+                "+++\ntitle = \"Video\"\ndate = 2023-03-06\n+++\nWatch:\n\n{{ youtube(id=\"x\") }}\n",
+            ),
+            (
+                "content/about.md",
+                "+++\ntitle = \"About\"\ndate = 2020-01-01\n+++\nAt the root.\n",
+            ),
+        ],
+    );
+}
+
+/// The report line of one source file, its cells split on runs of two or more spaces.
+fn report_row(stdout: &str, file: &str) -> Vec<String> {
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{file} ")))
+        .unwrap_or_else(|| panic!("no report line for {file}:\n{stdout}"));
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn import_report_says_what_was_mapped_how() {
+    let site = Site::new();
+    let src = site.tmp.path().join("zola-report");
+    zola_report_site(&src);
+
+    // A dry run reports and writes nothing.
+    let out = site.import(&src, &["--report", "--dry-run"]).ok();
+    assert!(
+        out.stdout.contains("(dry run: nothing was written)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("would add"), "{}", out.stdout);
+    assert_eq!(report_row(&out.stdout, "content/blog/x.md")[1], "new");
+    assert_eq!(site.rows("SELECT count(*) FROM posts"), [["0"]]);
+
+    let out = site.import(&src, &["--report"]).ok();
+    let s = &out.stdout;
+    let header = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("file "))
+        .unwrap();
+    assert_eq!(
+        report_row(s, "file"),
+        [
+            "file",
+            "change",
+            "kind",
+            "section",
+            "url",
+            "url from",
+            "date from",
+            "aliases",
+            "left as text"
+        ],
+        "{header}"
+    );
+    // Columns are aligned: each row's URL starts under the header's.
+    let url_at = header.find(" url ").unwrap() + 1;
+    for l in s.lines().filter(|l| l.trim_start().starts_with("content/")) {
+        assert_eq!(l.find(" /").map(|i| i + 1), Some(url_at), "{s}");
+    }
+    let row = |f: &str| report_row(s, f);
+    assert_eq!(
+        row("content/blog/x.md"),
+        [
+            "content/blog/x.md",
+            "new",
+            "post",
+            "blog",
+            "/2021/06/17/x/",
+            "`path` key",
+            "`path` key",
+            "0",
+            "-"
+        ]
+    );
+    assert_eq!(
+        row("content/blog/2024-01-05-y.md"),
+        [
+            "content/blog/2024-01-05-y.md",
+            "new",
+            "post",
+            "blog",
+            "/blog/y/",
+            "section default /blog/:slug/",
+            "file name",
+            "0",
+            "-"
+        ]
+    );
+    assert_eq!(row("content/blog/dated.md")[6], "`date` key");
+    assert_eq!(row("content/blog/undated.md")[6], "file time");
+    assert_eq!(row("content/blog/aliased.md")[7], "2");
+    assert_eq!(
+        row("content/blog/video.md")[8],
+        "Zola shortcode `youtube()`"
+    );
+    assert_eq!(
+        row("content/about.md")[2..6],
+        ["post", "-", "/about/", "[permalinks] posts"]
+    );
+    // The totals.
+    assert!(
+        s.contains("posts:        7 new, 0 updated, 0 unchanged"),
+        "{s}"
+    );
+    assert!(
+        s.contains(
+            "URLs from:    [permalinks] posts 1, `path` key 1, section default /blog/:slug/ 5\n"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains("dates from:   `date` key 4, `path` key 1, file name 1, file time 1\n"),
+        "{s}"
+    );
+    assert!(s.contains("sections:     1 written (blog)\n"), "{s}");
+    assert!(s.contains("aliases:      2 on 1 post\n"), "{s}");
+    assert!(
+        s.contains("left as text: 1 file (content/blog/video.md)\n"),
+        "{s}"
+    );
+    // With --report there is no hint that it exists.
+    assert!(!s.contains("lists how each post was mapped"), "{s}");
+
+    // Unchanged files are counted, not detailed; JSON says the same for machines.
+    std::fs::write(
+        src.join("content/blog/dated.md"),
+        "+++\ntitle = \"Dated again\"\ndate = 2023-03-04\n+++\nKeyed.\n",
+    )
+    .unwrap();
+    let out = site.import(&src, &["--report=json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(v["posts"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["posts"][0]["source"], "content/blog/dated.md");
+    assert_eq!(v["posts"][0]["change"], "updated");
+    assert_eq!(v["posts"][0]["date_source"]["key"], "date");
+    assert_eq!(v["totals"]["unchanged"], 6);
+    assert_eq!(v["site"]["generator"], "Zola");
+
+    // Without --report the summary is as before, with a hint, for a site only.
+    let out = site.import(&src, &[]).ok();
+    assert!(
+        out.stdout.contains("0 new, 0 updated, 7 unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("--report` lists how each post was mapped"),
+        "{}",
+        out.stdout
+    );
+    let plain = site.tmp.path().join("plain");
+    write_site(
+        &plain,
+        &[("a.md", "---\ntitle: A\ndate: 2024-01-01\n---\nA\n")],
+    );
+    let out = site.import(&plain, &[]).ok();
+    assert!(!out.stdout.contains("--report"), "{}", out.stdout);
+}
+
+#[test]
+fn a_zola_sites_translation_files_are_left_out() {
+    let site = Site::new();
+    let src = site.tmp.path().join("zola-langs");
+    write_site(
+        &src,
+        &[
+            (
+                "config.toml",
+                "base_url = \"https://z.example\"\ndefault_language = \"en\"\n[languages.fr]\ntitle = \"Z fr\"\n",
+            ),
+            ("content/blog/_index.md", "+++\ntitle = \"Blog\"\n+++\n"),
+            ("content/blog/_index.fr.md", "+++\ntitle = \"Le blog\"\n+++\n"),
+            ("content/blog/a.md", "+++\ntitle = \"A\"\ndate = 2024-05-01\n+++\nHello\n"),
+            ("content/blog/a.fr.md", "+++\ntitle = \"A en français\"\ndate = 2024-05-01\n+++\nBonjour\n"),
+            ("content/blog/b.md", "+++\ntitle = \"B\"\ndate = 2024-05-02\n+++\nWorld\n"),
+        ],
+    );
+    let out = site.import(&src, &[]).ok();
+    assert!(
+        out.stdout
+            .contains("languages fr: only the default language (en)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("2 new, 0 updated, 0 unchanged, 2 skipped (translations left out: 2 fr)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        site.rows("SELECT slug, title FROM posts ORDER BY slug"),
+        [["a", "A"], ["b", "B"]]
+    );
+    // The section is the default language's too.
+    assert_eq!(
+        site.rows("SELECT path, title FROM sections ORDER BY path"),
+        [["blog", "Blog"]]
+    );
+}

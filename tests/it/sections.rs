@@ -321,12 +321,14 @@ fn a_jekyll_collection_that_jekyll_publishes_is_a_section_at_its_permalink() {
     );
     let out = import(&site, &src);
     assert!(
-        out.stdout.contains("set [permalinks] recipes = \"/:section/:slug.html\""),
+        out.stdout
+            .contains("set [permalinks] recipes = \"/:section/:slug.html\""),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("collection notes: not published by Jekyll"),
+        out.stdout
+            .contains("collection notes: not published by Jekyll"),
         "{}",
         out.stdout
     );
@@ -339,5 +341,8 @@ fn a_jekyll_collection_that_jekyll_publishes_is_a_section_at_its_permalink() {
     assert!(site.path("public/2024/05/01/hello.html").is_file());
     let listing = site.read("public/recipes/index.html");
     assert!(listing.contains("<h1>Recipes</h1>"), "{listing}");
-    assert!(listing.contains(r#"href="/recipes/pancakes.html""#), "{listing}");
+    assert!(
+        listing.contains(r#"href="/recipes/pancakes.html""#),
+        "{listing}"
+    );
 }
