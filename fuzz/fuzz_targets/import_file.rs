@@ -15,6 +15,8 @@ fuzz_target!(|data: &[u8]| {
         forced_status: None,
         file_time: None,
         default_language: None,
+        root_pages: false,
+        dotless_slugs: false,
     };
     let lines = data.split(|&b| b == b'\n').count().max(1);
     match parse_file("posts/2024-05-01-fuzz.md", data, &ctx) {

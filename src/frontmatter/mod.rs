@@ -68,6 +68,9 @@ pub struct ParseContext {
     /// A file at the top of the imported folder is a standalone page unless its front matter
     /// says `kind: post` (a Hugo site's content root: `about.md`).
     pub root_pages: bool,
+    /// A slug made from a file name loses its dots (`release-1.2.md` → `release-1-2`), as
+    /// Zola's are; by default they are kept (`release-1.2`), as Jekyll and Hugo keep them.
+    pub dotless_slugs: bool,
     /// A multilingual Hugo site's default language: a file named `x.<code>.md` (a bundle's
     /// `index.<code>.md`) is the post `x`, its slug and date read without the code.
     pub default_language: Option<String>,
@@ -82,6 +85,7 @@ impl ParseContext {
             forced_status: None,
             file_time: None,
             root_pages: false,
+            dotless_slugs: false,
             default_language: None,
         }
     }

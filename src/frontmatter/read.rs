@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::dates::{midnight, parse_date, DateError};
-use super::slug::{slugify, split_dated_name};
+use super::slug::{slugify, slugify_name, split_dated_name};
 use super::syntax as frontmatter;
 use super::{ParseContext, Problem};
 use crate::model::{AuthorRef, CategoryPath, PostFields, PostKind, PostStatus, Timestamp};
@@ -126,7 +126,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
 
     let slug = match take_text(&mut fm, &["slug"]) {
         Some((key, s)) => {
-            let slug = slugify(&s);
+            let slug = slugify_name(&s, !ctx.dotless_slugs);
             if slug.is_empty() {
                 problems.push(problem(
                     line_of(key),
@@ -138,7 +138,7 @@ pub fn read(rel_path: &str, bytes: &[u8], ctx: &ParseContext) -> Result<Read, Ve
             slug
         }
         None => {
-            let slug = slugify(names.rest);
+            let slug = slugify_name(names.rest, !ctx.dotless_slugs);
             if slug.is_empty() {
                 problems.push(problem(
                     1,
@@ -665,6 +665,7 @@ mod tests {
             forced_status: None,
             file_time: None,
             root_pages: false,
+            dotless_slugs: false,
             default_language: None,
         }
     }
@@ -728,10 +729,16 @@ mod tests {
     #[test]
     fn bundle_folder_names_the_post_and_dots_stay_in_names() {
         assert_eq!(parse("2024-05-01-trip/index.md", "x").slug, "trip");
+        // Only the last extension goes; the dot of a version stays, as Jekyll's `:title` and
+        // Hugo keep it (Zola's slugs lose it).
         assert_eq!(
             parse("2015-10-26-jekyll-3.0-released.markdown", "x").slug,
-            "jekyll-3-0-released"
+            "jekyll-3.0-released"
         );
+        let mut zola = ctx();
+        zola.dotless_slugs = true;
+        let p = read("2015-10-26-jekyll-3.0-released.md", b"x", &zola).unwrap();
+        assert_eq!(p.fields.slug, "jekyll-3-0-released");
         assert_eq!(parse("index.md", "x").slug, "index");
     }
 
@@ -742,7 +749,7 @@ mod tests {
         let slug = |rel: &str| read(rel, b"x", &c).unwrap().fields.slug;
         assert_eq!(slug("b.en.md"), "b");
         assert_eq!(slug("trip/index.en.md"), "trip");
-        assert_eq!(slug("node.js.md"), "node-js");
+        assert_eq!(slug("node.js.md"), "node.js");
         let p = read("2024-05-01-dated.en.md", b"x", &c).unwrap().fields;
         assert_eq!(p.slug, "dated");
         assert_eq!(
@@ -750,7 +757,7 @@ mod tests {
             Some("2024-05-01 00:00:00")
         );
         // Without a default language the code stays, as in any folder.
-        assert_eq!(parse("b.en.md", "x").slug, "b-en");
+        assert_eq!(parse("b.en.md", "x").slug, "b.en");
     }
 
     #[test]

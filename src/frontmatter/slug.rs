@@ -6,6 +6,20 @@ pub fn slugify(s: &str) -> String {
     slug::slugify(s)
 }
 
+/// The slug of a file name: as [`slugify`], but a dot between two words is kept
+/// (`jekyll-3.0-released` stays so, as Jekyll's `:title` and Hugo's file-name URLs keep it)
+/// unless `keep_dots` is false (Zola slugifies it away: `jekyll-3-0-released`).
+pub fn slugify_name(name: &str, keep_dots: bool) -> String {
+    if !keep_dots {
+        return slugify(name);
+    }
+    name.split('.')
+        .map(slugify)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// Splits a Jekyll/Zola style name `YYYY-MM-DD-rest` into its date and the rest.
 pub fn split_dated_name(name: &str) -> (Option<chrono::NaiveDate>, &str) {
     let b = name.as_bytes();
@@ -53,6 +67,21 @@ mod tests {
         assert_eq!(slugify("Jekyll 3.0 Released"), "jekyll-3-0-released");
         assert_eq!(slugify("Привет мир"), "privet-mir");
         assert_eq!(slugify("  --  "), "");
+    }
+
+    #[test]
+    fn file_names_keep_their_dots_unless_told_not_to() {
+        assert_eq!(
+            slugify_name("jekyll-sass-converter-3.0-released", true),
+            "jekyll-sass-converter-3.0-released"
+        );
+        assert_eq!(slugify_name("Release 1.2.3!", true), "release-1.2.3");
+        assert_eq!(slugify_name("a..b.", true), "a.b");
+        assert_eq!(slugify_name("...", true), "");
+        assert_eq!(
+            slugify_name("jekyll-3.0-released", false),
+            "jekyll-3-0-released"
+        );
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub struct ImportOptions {
     pub sections: sections::Rules,
     /// The files at the top of the folder are standalone pages (a Hugo site's content root).
     pub root_pages: bool,
+    /// Slugs made from file names lose their dots, as Zola's do (see `ParseContext`).
+    pub dotless_slugs: bool,
     /// A multilingual Hugo or Zola site's languages: other languages' translation files
     /// (`post.de.md`) are left out, the default language's (`post.en.md`) are the post
     /// `post`. `None` for any other folder, whose names are taken as they are.
@@ -260,6 +262,7 @@ pub fn import_path(
             run_opts.sections.folders_in_urls = p.generator != site::Generator::Jekyll;
             run_opts.sections.named = p.collections.clone();
             run_opts.root_pages = p.generator == site::Generator::Hugo;
+            run_opts.dotless_slugs = p.generator == site::Generator::Zola;
         }
         None => run_opts.sections.root_section = section_key_of(folder),
     }
@@ -946,6 +949,7 @@ fn run(
     let mut ctx = ParseContext::for_site(settings);
     ctx.forced_status = opts.status;
     ctx.root_pages = opts.root_pages;
+    ctx.dotless_slugs = opts.dotless_slugs;
     ctx.default_language = opts.languages.as_ref().map(|l| l.default.clone());
     let bar = if opts.progress {
         indicatif::ProgressBar::new(found.files.len() as u64)

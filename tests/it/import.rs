@@ -911,7 +911,7 @@ fn a_hugo_sites_translations_by_file_name_are_left_out_and_the_default_languages
     assert!(!out.stdout.contains("translations"), "{}", out.stdout);
     assert_eq!(
         site.rows("SELECT slug FROM posts ORDER BY slug"),
-        [["a"], ["b"], ["c-de"], ["node-js"]]
+        [["a"], ["b"], ["c.de"], ["node.js"]]
     );
 }
 

@@ -26,6 +26,7 @@ fn context() -> ParseContext {
         forced_status: None,
         file_time: None,
         root_pages: false,
+        dotless_slugs: false,
         default_language: None,
     }
 }
