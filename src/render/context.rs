@@ -273,6 +273,32 @@ pub(super) struct ChildLink<'a> {
     count: usize,
 }
 
+/// The links of a node of a tree (categories, sections): its parents, outermost first, from
+/// `parent` up, and its `children`; `node` gives a node's name, path, parent and post count.
+fn tree_links<'a, T>(
+    nodes: &'a [T],
+    parent: Option<usize>,
+    children: &[usize],
+    node: impl Fn(&'a T) -> (&'a String, &'a String, Option<usize>, usize),
+) -> (Vec<PathLink<'a>>, Vec<ChildLink<'a>>) {
+    let mut parents = Vec::new();
+    let mut at = parent;
+    while let Some(k) = at {
+        let (name, path, up, _) = node(&nodes[k]);
+        parents.push(PathLink { name, path });
+        at = up;
+    }
+    parents.reverse();
+    let children = children
+        .iter()
+        .map(|&k| {
+            let (name, path, _, count) = node(&nodes[k]);
+            ChildLink { name, path, count }
+        })
+        .collect();
+    (parents, children)
+}
+
 /// What a listing is: its kind, template, title, description, and the object its template
 /// sees under `key` (none for the home listing).
 pub(super) struct ListingInfo<'a> {
@@ -303,29 +329,9 @@ pub(super) fn listing_info(snap: &Snapshot, scope: Scope) -> ListingInfo<'_> {
             } else {
                 c.description.clone()
             };
-            let mut parents = Vec::new();
-            let mut at = c.parent;
-            while let Some(k) = at {
-                let p = &snap.categories[k];
-                parents.push(PathLink {
-                    name: &p.name,
-                    path: &p.path,
-                });
-                at = p.parent;
-            }
-            parents.reverse();
-            let children = c
-                .children
-                .iter()
-                .map(|&k| {
-                    let k = &snap.categories[k];
-                    ChildLink {
-                        name: &k.name,
-                        path: &k.path,
-                        count: k.posts.len(),
-                    }
-                })
-                .collect();
+            let (parents, children) = tree_links(&snap.categories, c.parent, &c.children, |k| {
+                (&k.name, &k.path, k.parent, k.posts.len())
+            });
             ListingInfo {
                 kind: "category",
                 template: "category.html",
@@ -385,29 +391,9 @@ pub(super) fn listing_info(snap: &Snapshot, scope: Scope) -> ListingInfo<'_> {
         }
         Scope::Section(i) => {
             let sec = &snap.sections[i];
-            let mut parents = Vec::new();
-            let mut at = sec.parent;
-            while let Some(k) = at {
-                let p = &snap.sections[k];
-                parents.push(PathLink {
-                    name: &p.title,
-                    path: &p.path,
-                });
-                at = p.parent;
-            }
-            parents.reverse();
-            let children = sec
-                .children
-                .iter()
-                .map(|&k| {
-                    let k = &snap.sections[k];
-                    ChildLink {
-                        name: &k.title,
-                        path: &k.path,
-                        count: k.posts.len(),
-                    }
-                })
-                .collect();
+            let (parents, children) = tree_links(&snap.sections, sec.parent, &sec.children, |k| {
+                (&k.title, &k.path, k.parent, k.posts.len())
+            });
             let opts = crate::markdown::MarkdownOptions {
                 link_base: Some(sec.path.clone()),
                 ..Default::default()

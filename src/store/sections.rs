@@ -88,44 +88,30 @@ pub fn upsert(conn: &Connection, s: &Section, now: Timestamp) -> rusqlite::Resul
         .prepare_cached(&format!("SELECT {COLUMNS} FROM sections WHERE path = ?1"))?
         .query_row([&s.path], row)
         .optional()?;
-    match current {
-        Some(c) if c == *s => Ok(Written::Unchanged),
-        Some(_) => {
-            conn.prepare_cached(
-                "UPDATE sections SET title = ?2, description = ?3, content = ?4, extra = ?5,
-                        source_path = ?6, source_hash = ?7, updated_at = ?8
-                 WHERE path = ?1",
-            )?
-            .execute(params![
-                s.path,
-                s.title,
-                s.description,
-                s.content,
-                s.extra,
-                s.source_path,
-                s.source_hash,
-                now
-            ])?;
-            Ok(Written::Updated)
-        }
-        None => {
-            conn.prepare_cached(&format!(
-                "INSERT INTO sections ({COLUMNS}, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
-            ))?
-            .execute(params![
-                s.path,
-                s.title,
-                s.description,
-                s.content,
-                s.extra,
-                s.source_path,
-                s.source_hash,
-                now
-            ])?;
-            Ok(Written::New)
-        }
-    }
+    let written = match current {
+        Some(c) if c == *s => return Ok(Written::Unchanged),
+        Some(_) => Written::Updated,
+        None => Written::New,
+    };
+    conn.prepare_cached(&format!(
+        "INSERT INTO sections ({COLUMNS}, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+         ON CONFLICT (path) DO UPDATE SET title = excluded.title,
+             description = excluded.description, content = excluded.content,
+             extra = excluded.extra, source_path = excluded.source_path,
+             source_hash = excluded.source_hash, updated_at = excluded.updated_at"
+    ))?
+    .execute(params![
+        s.path,
+        s.title,
+        s.description,
+        s.content,
+        s.extra,
+        s.source_path,
+        s.source_hash,
+        now
+    ])?;
+    Ok(written)
 }
 
 /// Makes a bare section at `path` unless there is one (a post's folder without `_index.md`).
