@@ -1,9 +1,9 @@
-//! `bloggo db check`, `bloggo db recover OUT`
+//! `bloggo db check`, `bloggo db optimize`, `bloggo db recover OUT`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Ctx;
 use crate::store::check::{check, Health};
@@ -21,11 +21,56 @@ pub enum Args {
         /// The new store to write (must not exist).
         out: PathBuf,
     },
+    /// Refresh the query planner's statistics (`PRAGMA optimize`; all of them with
+    /// --analyze) and, with --vacuum, give free pages back to the disk; prints the sizes.
+    #[command(after_help = "Example:\n  bloggo db optimize --vacuum")]
+    Optimize {
+        /// Gather every table's statistics (`ANALYZE`), not only the stale ones.
+        #[arg(long)]
+        analyze: bool,
+        /// Rewrite the store without its free pages (`VACUUM`: needs as much free disk as
+        /// the store, and holds the write lock while it runs).
+        #[arg(long)]
+        vacuum: bool,
+    },
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     match args {
+        Args::Optimize { analyze, vacuum } => {
+            let store = crate::store::Store::open(&settings.store, false)?;
+            let done = store
+                .optimize(analyze, vacuum)
+                .with_context(|| format!("{}: cannot optimize", settings.store.display()))?;
+            store.audit_maintenance(
+                "db.optimize",
+                &serde_json::json!({
+                    "analyze": analyze,
+                    "vacuum": vacuum,
+                    "bytes_before": done.before.bytes,
+                    "bytes_after": done.after.bytes,
+                }),
+            )?;
+            println!(
+                "statistics {}; {} bytes ({} free) → {} bytes ({} free){}",
+                if analyze {
+                    "gathered for every table"
+                } else {
+                    "refreshed where stale"
+                },
+                done.before.bytes,
+                done.before.free,
+                done.after.bytes,
+                done.after.free,
+                if vacuum {
+                    ""
+                } else {
+                    "; --vacuum gives the free pages back"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Args::Recover { out } => {
             let s = crate::backup::recover::recover(&settings.store, &out)?;
             let mut damaged = 0;

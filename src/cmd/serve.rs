@@ -173,6 +173,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     for h in background {
         let _ = h.join();
     }
+    // A long session's queries taught SQLite which statistics are stale: refresh them as
+    // the store is closed, as SQLite advises.
+    if let Err(e) = Store::open(&settings.store, false).and_then(|s| Ok(s.optimize_on_close()?)) {
+        eprintln!(
+            "warning: {}: PRAGMA optimize failed ({e}); run `bloggo db optimize`",
+            settings.store.display()
+        );
+    }
     if !ctx.quiet {
         println!(
             "stopped; {} views recorded in {} transactions",

@@ -420,3 +420,49 @@ fn the_post_layout_migration_keeps_every_row_and_tracks_the_markdown() {
     let b = site.rows("SELECT content_hash IS NULL FROM posts WHERE slug = 'b'");
     assert_eq!(b, vec![vec!["0".to_string()]]);
 }
+
+#[test]
+fn migrate_reset_takes_a_safety_backup_empties_the_store_and_asks_first() {
+    let site = Site::new();
+    site.write(
+        "content/kept.md",
+        "---\ntitle: Kept\ndate: 2024-05-01\n---\nIn the backup.\n",
+    );
+    site.run(&["build", "--quiet"]).ok();
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 1);
+    // Not on a terminal and without --yes: refused, nothing changed.
+    let refused = site.run(&["migrate", "reset"]).fails();
+    assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 1);
+    let out = site.run(&["migrate", "reset", "--yes"]).ok();
+    assert!(out.stdout.contains("safety backup"), "{}", out.stdout);
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 0);
+    assert_eq!(
+        site.rows("SELECT action FROM audit_logs ORDER BY id"),
+        [["migrate.reset"]]
+    );
+    site.run(&["db", "check"]).ok();
+    // The safety backup brings the post back.
+    let id = out
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    site.run(&["backup", "restore", &id, "--yes"]).ok();
+    assert_eq!(site.count("SELECT count(*) FROM posts"), 1);
+}
+
+#[test]
+fn db_optimize_refreshes_statistics_and_vacuum_gives_space_back() {
+    let site = Site::new();
+    let out = site.run(&["db", "optimize", "--analyze", "--vacuum"]).ok();
+    assert!(out.stdout.contains("statistics gathered"), "{}", out.stdout);
+    assert!(out.stdout.contains("bytes"), "{}", out.stdout);
+    assert!(site.count("SELECT count(*) FROM sqlite_stat1") > 0);
+    assert_eq!(
+        site.rows("SELECT action FROM audit_logs ORDER BY id"),
+        [["db.optimize"]]
+    );
+    site.run(&["db", "check"]).ok();
+}
