@@ -47,6 +47,9 @@ pub enum Args {
         /// A standalone page (at /SLUG/, out of listings and feeds) instead of a post.
         #[arg(long)]
         page: bool,
+        /// Put it in a section (a folder of content/ with an `_index.md`, made when missing).
+        #[arg(long, value_name = "FOLDER")]
+        section: Option<String>,
         /// Do not open $EDITOR even on a terminal.
         #[arg(long)]
         no_edit: bool,
@@ -203,6 +206,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             tags,
             slug,
             page,
+            section,
             no_edit,
             act,
         } => {
@@ -212,6 +216,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 categories,
                 tags,
                 kind: if page { PostKind::Page } else { PostKind::Post },
+                section,
             };
             let post = write::create(store, settings, &act, &new)?;
             let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

@@ -443,12 +443,7 @@ fn migrate_reset_takes_a_safety_backup_empties_the_store_and_asks_first() {
     );
     site.run(&["db", "check"]).ok();
     // The safety backup brings the post back.
-    let id = out
-        .stdout
-        .split_whitespace()
-        .nth(2)
-        .unwrap()
-        .to_string();
+    let id = out.stdout.split_whitespace().nth(2).unwrap().to_string();
     site.run(&["backup", "restore", &id, "--yes"]).ok();
     assert_eq!(site.count("SELECT count(*) FROM posts"), 1);
 }

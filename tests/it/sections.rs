@@ -346,3 +346,50 @@ fn a_jekyll_collection_that_jekyll_publishes_is_a_section_at_its_permalink() {
         "{listing}"
     );
 }
+
+#[test]
+fn post_new_in_a_section_writes_the_sections_folder_and_edits_keep_it_there() {
+    let site = Site::new();
+    let out = site
+        .run(&[
+            "post",
+            "new",
+            "Tip of the day",
+            "--section",
+            "notes",
+            "--no-edit",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("content/notes/tip-of-the-day.md"),
+        "{}",
+        out.stdout
+    );
+    assert!(site
+        .read("content/notes/_index.md")
+        .contains("title: \"Notes\""));
+    site.run(&["post", "publish", "tip-of-the-day"]).ok();
+    // An edit through $EDITOR writes the document again; the post stays in its section.
+    site.run_env(
+        &["post", "edit", "tip-of-the-day"],
+        &[("EDITOR", "sed -i s/^title:.*/title:\\ Better\\ tip/")],
+    )
+    .ok();
+    site.run(&["build", "--quiet"]).ok();
+    assert_eq!(
+        site.rows("SELECT title, section FROM posts"),
+        [["Better tip", "notes"]]
+    );
+    assert!(site
+        .path("public/notes/tip-of-the-day/index.html")
+        .is_file());
+    assert!(site.read("public/notes/index.html").contains("Better tip"));
+    let bad = site
+        .run(&["post", "new", "X", "--section", "/notes", "--no-edit"])
+        .fails();
+    assert!(
+        bad.stderr.contains("--section \"/notes\""),
+        "{}",
+        bad.stderr
+    );
+}

@@ -2,7 +2,7 @@
 //! approve, reject). Each change checks who acts, records a version where the text changed,
 //! writes its audit row and keeps a synced file in `content/` in step, in one transaction.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use super::{audit_post, live_post, read_time, status_json};
@@ -31,16 +31,23 @@ pub struct NewPost {
     pub tags: Vec<String>,
     /// A standalone page (no date in listings, out of feeds) rather than a post.
     pub kind: PostKind,
+    /// The section (its folder of `content/`: `notes`, `blog/rust`).
+    pub section: Option<String>,
 }
 
 /// Creates a draft by the acting user (and its file in `content/` when the site syncs one).
 pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost) -> Result<Post> {
     let title = new.title.trim();
-    let mut written = None;
+    let mut written = Vec::new();
     let created = store.write(|tx| {
         let actor = act.require(tx, Permission::PostsCreate, "create posts")?;
         if title.is_empty() {
             bail!("a post needs a title");
+        }
+        if let Some(s) = &new.section {
+            if !crate::permalinks::is_section_path(s) {
+                bail!("--section {s:?}: a section is a folder of content/ such as `notes` or `blog/rust` (no leading or trailing `/`, spaces or `..`)");
+            }
         }
         let slug = match &new.slug {
             Some(s) => {
@@ -62,6 +69,7 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
                 .collect(),
             tags: new.tags.clone(),
             kind: new.kind,
+            section: new.section.clone(),
             ..PostFields::default()
         };
         let id = posts::create(tx, &fields, actor.id)?;
@@ -72,10 +80,32 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
             "categories": new.categories,
             "tags": new.tags,
             "kind": new.kind.as_str(),
+            "section": new.section,
         });
         audit_post(tx, &actor, "post.create", id, None, Some(created))?;
         if settings.config.content.sync {
-            let path = settings.content.join(format!("{slug}.md"));
+            let folder = match &new.section {
+                Some(s) => settings.content.join(s),
+                None => settings.content.clone(),
+            };
+            // A section is a folder with an `_index.md`: without one, the next sync would
+            // take the post out of it.
+            if let Some(s) = &new.section {
+                let index = folder.join("_index.md");
+                if !index.exists() {
+                    let title = crate::store::sections::folder_title(s);
+                    std::fs::create_dir_all(&folder)
+                        .with_context(|| format!("{}: cannot create", folder.display()))?;
+                    crate::fsx::write_atomic(
+                        &index,
+                        format!("---\ntitle: {title:?}\n---\n").as_bytes(),
+                        crate::fsx::Durability::Atomic,
+                    )
+                    .with_context(|| format!("{}: cannot write", index.display()))?;
+                    written.push(index);
+                }
+            }
+            let path = folder.join(format!("{slug}.md"));
             if path.exists() {
                 bail!(
                     "{}: a file with this name already exists in content/; import it, or pick another --slug",
@@ -83,14 +113,14 @@ pub fn create(store: &mut Store, settings: &Settings, act: &ActAs, new: &NewPost
                 );
             }
             write_source_file(tx, settings, id, &path)?;
-            written = Some(path);
+            written.push(path);
         }
         Ok(id)
     });
     let id = match created {
         Ok(id) => id,
         Err(e) => {
-            if let Some(p) = written {
+            for p in written {
                 let _ = std::fs::remove_file(p);
             }
             return Err(e);

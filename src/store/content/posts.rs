@@ -305,7 +305,9 @@ pub fn apply(
     fields: &PostFields,
     author_id: Option<i64>,
 ) -> Result<()> {
-    let fields = check_fields(fields)?;
+    let mut fields = check_fields(fields)?;
+    // The folder of its file decides a post's section, not an edit of its document.
+    fields.section = post.fields.section.clone();
     // A slug it already has may be shared (imported posts whose URLs differ); a new one may not.
     let taken: bool = fields.slug != post.slug
         && conn.query_row(
