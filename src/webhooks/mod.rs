@@ -83,7 +83,7 @@ pub fn add(store: &mut Store, url: &str, events: &[String], secret: &str) -> Res
 
 /// Every webhook (no secrets), with its deliveries counted by state.
 pub fn list(store: &mut Store) -> Result<Vec<Listed>> {
-    Ok(store.read(|tx| queue::list(tx))?)
+    Ok(store.read(queue::list)?)
 }
 
 /// Removes webhook `id` and its deliveries.
