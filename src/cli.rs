@@ -59,4 +59,7 @@ pub enum Command {
     Audit(cmd::audit::Args),
     /// Write every post back out as markdown.
     Export(cmd::export::Args),
+    /// Register, test and deliver webhooks (post.published, post.updated, build.finished).
+    #[command(subcommand)]
+    Webhook(cmd::webhook::Args),
 }

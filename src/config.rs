@@ -54,6 +54,8 @@ pub struct Config {
     pub backup: BackupConfig,
     #[serde(default)]
     pub serve: ServeConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
     /// `[[menu]]` entries: the links of the site's header nav.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub menu: Vec<crate::menu::MenuEntry>,
@@ -250,6 +252,27 @@ impl Default for ServeConfig {
     }
 }
 
+/// `[webhooks]`: how failed deliveries are retried.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Attempts in all before a delivery is given up (1 to 100).
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt, doubled after each next one (0 retries at
+    /// once: for tests).
+    pub backoff_seconds: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let r = crate::webhooks::Retry::default();
+        WebhooksConfig {
+            max_attempts: r.max_attempts,
+            backoff_seconds: r.base.as_secs(),
+        }
+    }
+}
+
 /// An address to listen on (`--bind`, `[serve] bind`).
 pub fn parse_bind(text: &str) -> Result<std::net::IpAddr> {
     text.parse().with_context(|| {
@@ -284,6 +307,8 @@ pub struct Settings {
     pub section_patterns: std::collections::BTreeMap<String, Pattern>,
     /// `[[menu]]`, checked and in order.
     pub menu: Vec<crate::menu::MenuItem>,
+    /// `[webhooks]`, checked.
+    pub webhook_retry: crate::webhooks::Retry,
 }
 
 /// The site's time zone.
@@ -457,6 +482,23 @@ impl Settings {
                 .or_insert_with(|| post_pattern.clone());
         }
         let menu = crate::menu::items(&config.menu)?;
+        let hooks = &config.webhooks;
+        if !(1..=100).contains(&hooks.max_attempts) {
+            bail!(
+                "[webhooks] max_attempts = {} must be between 1 and 100",
+                hooks.max_attempts
+            );
+        }
+        if hooks.backoff_seconds > 3600 {
+            bail!(
+                "[webhooks] backoff_seconds = {} must be at most 3600 (an hour)",
+                hooks.backoff_seconds
+            );
+        }
+        let webhook_retry = crate::webhooks::Retry {
+            max_attempts: hooks.max_attempts,
+            base: Duration::from_secs(hooks.backoff_seconds),
+        };
         let timezone = match &config.timezone {
             Some(t) => Timezone::parse(t).context("timezone")?,
             None => Timezone::utc(),
@@ -483,6 +525,7 @@ impl Settings {
             post_pattern,
             section_patterns,
             menu,
+            webhook_retry,
             root,
             config,
         })

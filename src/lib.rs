@@ -46,6 +46,8 @@ pub mod backup;
 pub mod lock;
 // Owned by the content-management work (issue 8).
 pub mod export;
+// Webhooks (issue 18): events, signing, retries and the deliverer; the queue is in store/.
+pub mod webhooks;
 
 /// A shared corpus (`corpora/NAME` in `../shared` beside the repository, or beside the main
 /// checkout for a worktree), for unit tests. Tests that read one are `#[ignore]`d with the

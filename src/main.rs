@@ -49,5 +49,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::User(a) => cmd::user::run(&ctx, a),
         Command::Audit(a) => cmd::audit::run(&ctx, a),
         Command::Export(a) => cmd::export::run(&ctx, a),
+        Command::Webhook(a) => cmd::webhook::run(&ctx, a),
     }
 }

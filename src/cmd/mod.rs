@@ -15,6 +15,7 @@ pub mod serve;
 pub mod stats;
 pub mod tag;
 pub mod user;
+pub mod webhook;
 
 use anyhow::Result;
 

@@ -15,7 +15,7 @@ use crate::pipeline::{build_site_then, kept_snapshot, live_snapshot, BuildOption
 use crate::serve::pages::PostPages;
 use crate::serve::rebuild::{rebuild_once, spawn_rebuilds, RebuildFn, Rebuilt};
 use crate::serve::watcher::{self, WatchSet};
-use crate::serve::{backups, http::Limits, ServeOptions, Server, ServerHandle};
+use crate::serve::{backups, http::Limits, webhooks, ServeOptions, Server, ServerHandle};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -125,6 +125,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let fingerprint: watcher::Fingerprint = Arc::new(Mutex::new(None));
     let mut background = Vec::new();
     let mut watching = None;
+    let (wake, deliveries) =
+        webhooks::spawn_deliveries(webhooks::EVERY, deliverer(&settings), stop.clone())?;
+    background.push(deliveries);
     if !args.no_build {
         // Pages link to the address actually served (the port may have been picked).
         let mut build = site_builder(
@@ -133,6 +136,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             args.drafts,
             drafts_dir.as_ref().map(|_| output.clone()),
             url.trim_end_matches('/').to_string(),
+            wake,
         );
         // Meanwhile, pages not written yet get a "building…" page (503) that reloads after.
         rebuild_once(&server.handle(), &mut build, None, &fingerprint);
@@ -206,13 +210,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
 /// The rebuild action: `build_site` into the served folder. It syncs content/ into the store
 /// through the import code first (a file that cannot be imported fails the rebuild, so the
 /// last good site stays served), and bloggo.toml is read again each time so its edits apply.
-/// The server learns the new site's post pages as soon as it is live.
+/// The server learns the new site's post pages as soon as it is live; the webhook deliverer
+/// is woken for the events the build and its sync queued.
 fn site_builder(
     server: ServerHandle,
     settings: &Settings,
     drafts: bool,
     out: Option<std::path::PathBuf>,
     base_url: String,
+    wake: webhooks::Wake,
 ) -> RebuildFn {
     let root = settings.root.clone();
     Box::new(move || {
@@ -224,9 +230,11 @@ fn site_builder(
             clean: false,
             quiet: true,
         };
-        let summary = build_site_then(&settings, &opts, &|snap| {
+        let built = build_site_then(&settings, &opts, &|snap| {
             server.set_post_pages(PostPages::of(snap));
-        })?;
+        });
+        wake.wake();
+        let summary = built?;
         for w in &summary.warnings {
             eprintln!("warning: {w}");
         }
@@ -234,6 +242,30 @@ fn site_builder(
             summary: summary.to_string(),
             changed: summary.written + summary.removed > 0,
         })
+    })
+}
+
+/// Serve's webhook deliverer: a pass over the due deliveries (through the webhooks code),
+/// each attempt reported on the terminal.
+fn deliverer(settings: &Settings) -> webhooks::DeliverFn {
+    let settings = settings.clone();
+    let mut store: Option<Store> = None;
+    Box::new(move || {
+        if store.is_none() {
+            match Store::attach(&settings.store) {
+                Ok(s) => store = Some(s),
+                Err(e) => return eprintln!("webhooks: cannot open the store: {e}"),
+            }
+        }
+        let Some(store) = store.as_mut() else { return };
+        match crate::webhooks::deliver_due(store, &settings, settings.webhook_retry) {
+            Ok(report) => {
+                for d in &report.attempts {
+                    println!("webhook {d}");
+                }
+            }
+            Err(e) => eprintln!("webhooks: {e:#}"),
+        }
     })
 }
 

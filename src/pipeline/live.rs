@@ -3,7 +3,7 @@
 //! build that made it kept ([`kept_snapshot`], when that state is sound and names this very
 //! site), else ([`live_snapshot`]) a snapshot of the store as it is now, which places every
 //! post where a build would (a folder made by another version, by hand, or whose state is
-//! gone).
+//! gone). [`store_snapshot`] is that snapshot of the store.
 
 use std::path::Path;
 
@@ -30,6 +30,12 @@ pub fn live_snapshot(settings: &Settings, out: &Path) -> Result<Snapshot> {
     if let Some(snap) = kept_snapshot(settings, out) {
         return Ok(snap);
     }
+    store_snapshot(settings)
+}
+
+/// A snapshot of the store's published posts as a build with the configured base URL would
+/// place them now (the webhooks' deliverer tells each post's URL from it).
+pub fn store_snapshot(settings: &Settings) -> Result<Snapshot> {
     let cannot_read = || format!("{}: cannot read the site", settings.store.display());
     let mut store = Store::open_read_only(&settings.store).with_context(cannot_read)?;
     let reader = store.site_reader().with_context(cannot_read)?;

@@ -30,7 +30,7 @@ mod whole;
 
 use crate::config::Settings;
 use crate::snapshot::Snapshot;
-pub use live::{kept_snapshot, live_snapshot};
+pub use live::{kept_snapshot, live_snapshot, store_snapshot};
 use stages::Run;
 
 /// What the caller asks of a build.
@@ -112,7 +112,8 @@ pub fn build_site(settings: &Settings, opts: &BuildOptions) -> Result<BuildSumma
 /// [`build_site`], calling `live` with the build's snapshot as soon as its site is the live
 /// one (committed, or left as it was because nothing changed), before the build keeps what it
 /// keeps for the next: `bloggo serve` learns which served file is which post's page then. It
-/// is not called when the build fails.
+/// is not called when the build fails. A build that changed the published site queues the
+/// `build.finished` webhooks (see `webhooks::build_finished`).
 pub fn build_site_then(
     settings: &Settings,
     opts: &BuildOptions,
@@ -140,5 +141,9 @@ pub fn build_site_then(
         None => whole::build(&mut run)?,
     };
     summary.seconds = run.clock.seconds();
+    // A deploy hook wants a site that changed, not a preview.
+    if !opts.drafts && summary.written + summary.removed > 0 {
+        run.build_finished(&summary);
+    }
     Ok(summary)
 }

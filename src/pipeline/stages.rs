@@ -128,6 +128,14 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Queues the `build.finished` webhooks of this build, in a transaction of their own once
+    /// the site is live. A failure only warns: the site is built.
+    pub fn build_finished(&mut self, summary: &super::BuildSummary) {
+        if let Err(e) = crate::webhooks::build_finished(&mut self.store, &self.base_url, summary) {
+            eprintln!("warning: cannot queue the build.finished webhooks: {e:#}");
+        }
+    }
+
     /// Lets the store forget the change log up to what this build read (see
     /// `Store::prune_changes`); a log that stays long only costs space.
     pub fn prune_change_log(&self, seq: i64) {

@@ -7,7 +7,8 @@
 //! - [`views`]: the single writer thread that batches views into short transactions;
 //! - [`device`], [`privacy`]: user agent classes and IP anonymisation;
 //! - [`watcher`], [`livereload`]: rebuild triggers and the browser side of rebuilds;
-//! - [`rebuild`]: the loop that runs rebuilds and reports them; [`backups`]: the schedule.
+//! - [`rebuild`]: the loop that runs rebuilds and reports them; [`backups`]: the schedule;
+//!   [`webhooks`]: the thread that sends webhook deliveries.
 //!
 //! A [`Server`] owns a tokio runtime whose few worker threads answer complete requests; a
 //! connection that is slow to send its head, idle between requests, or listening for reload
@@ -26,6 +27,7 @@ pub mod privacy;
 pub mod rebuild;
 pub mod views;
 pub mod watcher;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::io::Read;

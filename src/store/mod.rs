@@ -14,7 +14,7 @@ pub use tx::Tx;
 
 // Query modules, one per area: import (posts), build (site snapshot), serve (views),
 // backup (online copy), content management (content); the change log a delta build reads
-// (changes).
+// (changes); webhooks and their delivery queue (webhooks).
 pub mod backup;
 pub mod changes;
 pub mod content;
@@ -24,6 +24,7 @@ pub mod sections;
 pub mod site;
 mod types;
 pub mod views;
+pub mod webhooks;
 pub mod writeback;
 
 use std::path::{Path, PathBuf};

@@ -269,6 +269,8 @@ pub struct Writer<'c> {
     /// The change log's per-row insert triggers, held off from the first new post on (see
     /// `store::changes`): this writer logs the posts they would have logged.
     held: Option<super::changes::HeldInserts>,
+    /// The webhooks a post's publication or update is queued for (see `store::webhooks`).
+    hooks: super::webhooks::Subscribers,
     sql: Statements,
 }
 
@@ -452,6 +454,7 @@ impl<'c> Writer<'c> {
             sections: HashSet::new(),
             hold: false,
             held: None,
+            hooks: super::webhooks::Subscribers::load(conn)?,
             sql: post_statements(),
         })
     }
@@ -689,6 +692,7 @@ impl<'c> Writer<'c> {
             if let Some(h) = &self.held {
                 h.note(self.conn, id)?;
             }
+            self.queue_event(id, None, f)?;
             return Ok(Outcome::New(id));
         };
         let mut cur = self.current(id)?;
@@ -715,6 +719,12 @@ impl<'c> Writer<'c> {
             }
             return Ok(Outcome::Unchanged(id));
         }
+        let before = (!cur.deleted).then_some((
+            cur_fields.status,
+            cur_fields.title.as_str(),
+            cur_fields.content.as_str(),
+        ));
+        self.queue_event(id, before, f)?;
         if save.history == History::KeepPrevious
             && (cur_fields.title != f.title
                 || cur_fields.content != f.content
@@ -743,6 +753,28 @@ impl<'c> Writer<'c> {
             }
         }
         Ok(Outcome::Updated(id))
+    }
+
+    /// Queues the webhook event the write of `f` over `before` (status, title, markdown of a
+    /// live post) causes, if any, in this transaction.
+    fn queue_event(
+        &self,
+        id: i64,
+        before: Option<(PostStatus, &str, &str)>,
+        f: &PostFields,
+    ) -> rusqlite::Result<()> {
+        let after = (f.status, f.title.as_str(), f.content.as_str());
+        if let Some(event) = super::webhooks::post_event(before, after) {
+            let p = super::webhooks::PostEvent {
+                id,
+                slug: &f.slug,
+                title: &f.title,
+                status: f.status,
+                published_at: f.published_at,
+            };
+            self.hooks.queue_post(self.conn, event, &p, self.now)?;
+        }
+        Ok(())
     }
 
     fn current(&self, id: i64) -> rusqlite::Result<Row> {

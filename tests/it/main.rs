@@ -22,3 +22,4 @@ mod sections;
 mod serve;
 mod urls;
 mod views;
+mod webhooks;

@@ -357,6 +357,7 @@ pub fn set_status(
     status: PostStatus,
     published_at: Option<Timestamp>,
 ) -> Result<()> {
+    crate::store::webhooks::queue_status_change(conn, id, status, published_at, Timestamp::now())?;
     conn.execute(
         "UPDATE posts SET status = ?1, published_at = ?2, updated_at = ?3 WHERE id = ?4",
         params![status, published_at, crate::store::now_text(), id],
