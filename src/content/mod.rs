@@ -11,6 +11,7 @@ pub mod actor;
 pub mod audit;
 pub mod categories;
 pub mod posts;
+pub mod signin;
 pub mod sync;
 pub mod tags;
 pub mod users;

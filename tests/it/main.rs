@@ -20,5 +20,6 @@ mod processes;
 mod props;
 mod sections;
 mod serve;
+mod signin;
 mod urls;
 mod views;
