@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod posts;
+pub mod sessions;
 pub mod taxonomy;
 pub mod users;
 pub mod versions;

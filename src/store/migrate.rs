@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_post_paths"),
     migration!(6, "0006_post_kinds"),
     migration!(7, "0007_sections"),
+    migration!(8, "0008_token_families"),
 ];
 
 /// The newest schema version this build knows.
