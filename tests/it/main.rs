@@ -3,6 +3,7 @@
 mod harness;
 
 mod aliases;
+mod api;
 mod backup;
 mod build;
 mod content;

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 
 use crate::harness::{bin, Site};
 
-/// Adds a user with a passphrase (read from stdin, as `user add --passphrase-stdin` does).
+/// Adds a user with a passphrase (read from stdin, as `user add --passphrase-stdin` does),
+/// acting as the seeded admin (who has none).
 pub fn add_user(site: &Site, email: &str, role: &str, passphrase: &str) {
     let mut child = Command::new(bin())
         .env_remove("BLOGGO_USER")
@@ -20,6 +21,8 @@ pub fn add_user(site: &Site, email: &str, role: &str, passphrase: &str) {
             "--role",
             role,
             "--passphrase-stdin",
+            "--as",
+            "admin@localhost",
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
