@@ -274,3 +274,25 @@ fn the_api_refuses_large_or_slow_bodies_and_unknown_paths() {
     assert_eq!(r.status, 408);
     assert_eq!(call(&s, "GET", "health", None, None).0.status, 200);
 }
+
+#[test]
+fn health_is_503_for_a_degraded_store_and_names_no_problem_in_detail() {
+    let site = Site::new();
+    // An audit row of a user who is not there: `db check` calls the store degraded.
+    let c = site.conn();
+    c.pragma_update(None, "foreign_keys", false).unwrap();
+    c.execute(
+        "INSERT INTO audit_logs (user_id, action, resource_type) VALUES (999, 'x', 'y')",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let s = site.serve(&["--no-build"]);
+    let (r, v) = call(&s, "GET", "health", None, None);
+    assert_eq!(r.status, 503, "{v}");
+    assert_eq!(v["status"], "degraded");
+    assert_eq!(v["foreign_keys"], "violations");
+    assert!(!r.text().contains("audit_logs"), "{v}");
+    let (r, _) = call(&s, "HEAD", "health", None, None);
+    assert_eq!(r.status, 503);
+}
