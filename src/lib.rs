@@ -23,7 +23,9 @@ pub mod menu;
 pub mod model;
 // Post URL patterns (`[permalinks]`, a post's `path`) and where they put a post's page.
 pub mod permalinks;
+pub mod stats;
 pub mod store;
+pub mod tokens;
 pub mod units;
 
 // Front matter (YAML/TOML) and its dates → the model's `PostFields`.

@@ -12,6 +12,7 @@ pub mod init;
 pub mod migrate;
 pub mod post;
 pub mod serve;
+pub mod signin;
 pub mod stats;
 pub mod tag;
 pub mod user;

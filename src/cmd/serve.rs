@@ -106,6 +106,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         live_reload: !args.no_build,
         start_up_build: !args.no_build,
         limits: Limits::default(),
+        api: Some(settings.clone()),
     };
     let server = Server::start(&opts)?;
     let url = server.url();
@@ -113,6 +114,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     println!("{url}");
     if !bind.is_loopback() {
         eprintln!("warning: listening on {bind}: other machines can read this site");
+        eprintln!(
+            "warning: the admin API ({}) is reachable too, and its passphrases and tokens travel \
+             in clear text: expose it only behind TLS (a reverse proxy that terminates HTTPS)",
+            crate::serve::api::PREFIX
+        );
     }
     if !ctx.quiet {
         println!(

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::Ctx;
+use crate::content::sessions::{self, Revoke};
 use crate::content::users::{self, NewUser};
 use crate::content::{open_store, ActAs};
 
@@ -48,6 +49,29 @@ pub enum Args {
         /// Give the user's posts and versions to this user (needed when they wrote posts).
         #[arg(long, value_name = "EMAIL")]
         reassign: Option<String>,
+        #[command(flatten)]
+        act: ActAs,
+    },
+    /// List the live sign-ins of the admin API (never a token: the store keeps only hashes).
+    #[command(
+        after_help = "Examples:\n  bloggo user sessions\n  bloggo user sessions ada@example.org"
+    )]
+    Sessions {
+        /// Only this user's.
+        email: Option<String>,
+    },
+    /// Revoke sign-ins of the admin API: a user's, one by ID (from `user sessions`), or all.
+    /// Their refresh and access tokens stop working at once.
+    #[command(
+        after_help = "Examples:\n  bloggo user revoke ada@example.org\n  bloggo user revoke 12\n  bloggo user revoke --all"
+    )]
+    Revoke {
+        /// An email (every sign-in of that user) or a session ID.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        target: Option<String>,
+        /// Every sign-in of every user.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         act: ActAs,
     },
@@ -125,6 +149,39 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let user = users::remove(&mut store, &act, &email, reassign.as_deref())?;
             if !ctx.quiet {
                 writeln!(out, "removed {}", user.email)?;
+            }
+        }
+        Args::Sessions { email } => {
+            let live = sessions::list(&mut store, email.as_deref())?;
+            if live.is_empty() {
+                writeln!(out, "no live sessions")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                out,
+                "{:<5} {:<30} {:<19}  {:<19}  expires (UTC)",
+                "id", "email", "signed in (UTC)", "refreshed (UTC)"
+            )?;
+            for s in live {
+                writeln!(
+                    out,
+                    "{:<5} {:<30} {:<19}  {:<19}  {}",
+                    s.id, s.email, s.signed_in_at, s.refreshed_at, s.expires_at
+                )?;
+            }
+        }
+        Args::Revoke { target, all, act } => {
+            let what = match (target, all) {
+                (_, true) => Revoke::All,
+                (Some(t), false) => match t.trim().parse::<i64>() {
+                    Ok(id) => Revoke::Id(id),
+                    Err(_) => Revoke::User(t),
+                },
+                (None, false) => unreachable!("clap requires a target unless --all"),
+            };
+            let n = sessions::revoke(&mut store, &act, &what)?;
+            if !ctx.quiet {
+                writeln!(out, "revoked {n} token(s)")?;
             }
         }
     }

@@ -11,6 +11,8 @@ pub mod actor;
 pub mod audit;
 pub mod categories;
 pub mod posts;
+pub mod sessions;
+pub mod signin;
 pub mod sync;
 pub mod tags;
 pub mod users;

@@ -18,7 +18,9 @@
 //! UTF-8 (400), targets that are not a path
 //! (absolute-form, `*`: 400), and request bodies (`Transfer-Encoding`: 400; a `Content-Length`
 //! body is answered, then the connection is closed, so a request hidden in a body is never
-//! served). hyper answers a malformed head with 400, conflicting `Content-Length`s with 400,
+//! served). The one exception is a path under [`Bodies::prefix`] (the admin API): a body of
+//! at most [`Bodies::max`] bytes is read whole, within the head's deadline (408 when it is
+//! late, 413 when it is larger), and handed to the handler. hyper answers a malformed head with 400, conflicting `Content-Length`s with 400,
 //! and a head larger than [`Limits::max_head`] with 431 (also when it is the request line that
 //! is too long: hyper cannot tell before the line ends).
 
@@ -55,6 +57,16 @@ pub struct Limits {
     /// response: a connection that has not sent a complete head by then is closed, however
     /// slowly it trickles. It is also how long an idle keep-alive connection is kept.
     pub head_timeout: Duration,
+    /// Which requests' bodies are read (all others' are refused as above).
+    pub bodies: Bodies,
+}
+
+/// Requests whose body is read: those to paths under `prefix`, with a `Content-Length` of at
+/// most `max` bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Bodies {
+    pub prefix: &'static str,
+    pub max: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +77,10 @@ impl Default for Limits {
             max_headers: 64,
             max_head: 32 * 1024,
             head_timeout: Duration::from_secs(5),
+            bodies: Bodies {
+                prefix: super::api::PREFIX,
+                max: 16 * 1024,
+            },
         }
     }
 }
@@ -78,9 +94,11 @@ pub struct Request {
     pub headers: HeaderMap,
     /// The client's address.
     pub peer: IpAddr,
-    /// Whether a body follows the head (it is not read; the connection is closed after the
-    /// response).
+    /// Whether a body follows the head that was not read (the connection is closed after
+    /// the response).
     pub has_body: bool,
+    /// The body, when the path is one whose bodies are read ([`Limits::bodies`]).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -89,13 +107,14 @@ impl Request {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Checks a head hyper parsed against bloggo's own limits; a refusal is its status and why.
-    fn from_hyper(
+    /// Checks a head hyper parsed against bloggo's own limits, and reads the body of a path
+    /// whose bodies are read; a refusal is its status and why.
+    async fn from_hyper(
         rq: hyper::Request<Incoming>,
         peer: IpAddr,
         limits: &Limits,
     ) -> Result<Request, (u16, &'static str)> {
-        let (head, _body) = rq.into_parts();
+        let (head, mut incoming) = rq.into_parts();
         let uri = &head.uri;
         let target = uri.path_and_query().map_or("", |p| p.as_str());
         if uri.scheme().is_some() || uri.authority().is_some() || !target.starts_with('/') {
@@ -121,18 +140,51 @@ impl Request {
         if head.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
             return Err((400, "request bodies are not accepted"));
         }
-        let has_body = head
-            .headers
-            .get(CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
+        let length = head.headers.get(CONTENT_LENGTH).map(|v| {
+            std::str::from_utf8(v.as_bytes())
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        });
+        let mut has_body = length.is_some_and(|n| n != Some(0));
+        let mut body = Vec::new();
+        if has_body && target.starts_with(limits.bodies.prefix) {
+            match length.flatten() {
+                Some(n) if n <= limits.bodies.max as u64 => {}
+                _ => return Err((413, "the request body is too large")),
+            }
+            body = tokio::time::timeout(
+                limits.head_timeout,
+                read_body(&mut incoming, limits.bodies.max),
+            )
+            .await
+            .map_err(|_| (408, "the request body was not sent in time"))??;
+            has_body = false;
+        }
         Ok(Request {
             method: head.method,
             target: target.to_string(),
             headers: head.headers,
             peer,
             has_body,
+            body,
         })
     }
+}
+
+/// A whole request body of at most `max` bytes.
+async fn read_body(incoming: &mut Incoming, max: usize) -> Result<Vec<u8>, (u16, &'static str)> {
+    let mut body = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut *incoming).poll_frame(cx)).await
+    {
+        let frame = frame.map_err(|_| (400, "the request body could not be read"))?;
+        if let Ok(data) = frame.into_data() {
+            if body.len() + data.len() > max {
+                return Err((413, "the request body is too large"));
+            }
+            body.extend_from_slice(&data);
+        }
+    }
+    Ok(body)
 }
 
 /// A response body.
@@ -413,7 +465,7 @@ fn service<H: Handler>(
     hyper::service::service_fn(move |rq: hyper::Request<Incoming>| {
         let handler = handler.clone();
         async move {
-            Ok(match Request::from_hyper(rq, peer.ip(), &limits) {
+            Ok(match Request::from_hyper(rq, peer.ip(), &limits).await {
                 Ok(r) => {
                     let head_only = r.method == Method::HEAD;
                     let close = r.has_body;

@@ -9,6 +9,8 @@
 //! - [`watcher`], [`livereload`]: rebuild triggers and the browser side of rebuilds;
 //! - [`rebuild`]: the loop that runs rebuilds and reports them; [`backups`]: the schedule;
 //!   [`webhooks`]: the thread that sends webhook deliveries.
+//! - [`api`]: the admin API under `/_bloggo/api/` (sign-in, tokens, health, backups, stats),
+//!   [`lockout`]: its sign-in attempts per address.
 //!
 //! A [`Server`] owns a tokio runtime whose few worker threads answer complete requests; a
 //! connection that is slow to send its head, idle between requests, or listening for reload
@@ -17,11 +19,13 @@
 //! server stops accepting, lets every request in flight finish, then lets the view writer
 //! commit everything queued.
 
+pub mod api;
 pub mod backups;
 pub mod device;
 pub mod files;
 pub mod http;
 pub mod livereload;
+pub mod lockout;
 pub mod pages;
 pub mod privacy;
 pub mod rebuild;
@@ -82,6 +86,8 @@ pub struct ServeOptions {
     /// a page that is not there gets the "building…" page (503) instead of a 404.
     pub start_up_build: bool,
     pub limits: Limits,
+    /// The site, for the admin API (`None`: no API, its paths are 404).
+    pub api: Option<crate::config::Settings>,
 }
 
 /// State every request reads.
@@ -98,6 +104,7 @@ struct Shared {
     anonymiser: IpAnonymiser,
     devices: device::Classifier,
     live: Option<LiveReload>,
+    api: Option<Arc<api::Api>>,
 }
 
 /// A running server.
@@ -163,6 +170,12 @@ struct App {
 impl http::Handler for App {
     async fn handle(self: Arc<Self>, rq: Request) -> Response {
         let (path, query) = files::split_target(&rq.target);
+        if path.starts_with(api::PREFIX) {
+            return match &self.shared.api {
+                Some(api) => api.clone().handle(rq).await,
+                None => Response::text(404, "the admin API is not served here"),
+            };
+        }
         if rq.method == Method::GET && path == livereload::EVENTS_PATH {
             if let Some(live) = &self.shared.live {
                 let events = live.subscribe(query == Some("start-up"));
@@ -242,6 +255,10 @@ impl Server {
             anonymiser: IpAnonymiser::new()?,
             devices: device::Classifier::default(),
             live,
+            api: match &opts.api {
+                Some(settings) => Some(Arc::new(api::Api::new(settings.clone())?)),
+                None => None,
+            },
         });
         let runtime = http::runtime(opts.workers).context("cannot start the server's threads")?;
         let listener = {
@@ -399,7 +416,7 @@ fn clean_referrer(r: &str) -> Option<String> {
     (!r.is_empty()).then(|| truncate(r, 500).to_string())
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -528,6 +545,7 @@ mod live_tests {
             live_reload: true,
             start_up_build: false,
             limits: Limits::default(),
+            api: None,
         }
     }
 

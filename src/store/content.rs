@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod posts;
+pub mod sessions;
 pub mod taxonomy;
 pub mod users;
 pub mod versions;
@@ -55,6 +56,10 @@ pub enum Permission {
     UsersManage,
     CategoriesManage,
     TagsManage,
+    /// Views and referrers (`bloggo stats`, the API's `/stats`).
+    AnalyticsView,
+    /// Backups, restore, migrations (the API's `/backups`).
+    SystemAdmin,
 }
 
 impl Permission {
@@ -67,6 +72,8 @@ impl Permission {
             Permission::UsersManage => "users.manage",
             Permission::CategoriesManage => "categories.manage",
             Permission::TagsManage => "tags.manage",
+            Permission::AnalyticsView => "analytics.view",
+            Permission::SystemAdmin => "system.admin",
         }
     }
 }

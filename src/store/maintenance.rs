@@ -81,6 +81,7 @@ impl super::Store {
                 resource_id: None,
                 old_values: None,
                 new_values: Some(details),
+                client: None,
                 at: crate::model::Timestamp::now(),
             },
         )

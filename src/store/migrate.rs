@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_post_kinds"),
     migration!(7, "0007_sections"),
     migration!(8, "0008_webhook_delivery_state"),
+    migration!(9, "0009_token_families"),
 ];
 
 /// The newest schema version this build knows.

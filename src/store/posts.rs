@@ -904,6 +904,7 @@ impl<'c> Writer<'c> {
                 old_values: None,
                 new_values: Some(counts),
                 at: self.now,
+                client: None,
             },
         )
     }

@@ -84,6 +84,7 @@ fn audit_row(
             old_values: old,
             new_values: new,
             at,
+            client: None,
         },
     )
 }

@@ -3,6 +3,7 @@
 mod harness;
 
 mod aliases;
+mod api;
 mod backup;
 mod build;
 mod content;
@@ -20,6 +21,7 @@ mod processes;
 mod props;
 mod sections;
 mod serve;
+mod signin;
 mod urls;
 mod views;
 mod webhooks;

@@ -212,6 +212,28 @@ impl Client {
         self.writer.write_all(req.as_bytes()).unwrap();
         read_response(&mut self.reader, method == "HEAD").expect("a response")
     }
+
+    /// A request with a body (its `Content-Length` added).
+    pub fn send_body(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.writer.write_all(&bytes).unwrap();
+        read_response(&mut self.reader, method == "HEAD").expect("a response")
+    }
 }
 
 /// A site with one published post and a hand-made output folder (served with --no-build).

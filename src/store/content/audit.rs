@@ -1,4 +1,5 @@
-//! The audit log: one row per change made through the commands, and one per import.
+//! The audit log: one row per change made through the commands, one per import, and one per
+//! admin API call (with the client's address and user agent).
 
 use crate::store::Tx;
 use anyhow::Result;
@@ -32,13 +33,23 @@ pub struct NewEntry<'a> {
     pub new_values: Option<&'a Value>,
     /// A store timestamp.
     pub at: Timestamp,
+    /// Where an API call came from (`None` for the command line and imports).
+    pub client: Option<&'a Client>,
+}
+
+/// The client of an API call, as its audit row records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// Appends an audit row: the one place `audit_logs` rows are written.
 pub(in crate::store) fn append(conn: &rusqlite::Connection, e: &NewEntry) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, old_values, new_values,
+                                 created_at, ip_address, user_agent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         e.user_id,
@@ -47,7 +58,9 @@ pub(in crate::store) fn append(conn: &rusqlite::Connection, e: &NewEntry) -> rus
         e.resource_id,
         e.old_values.map(Value::to_string),
         e.new_values.map(Value::to_string),
-        e.at
+        e.at,
+        e.client.and_then(|c| c.ip_address.as_deref()),
+        e.client.and_then(|c| c.user_agent.as_deref()),
     ])?;
     Ok(())
 }
@@ -73,6 +86,34 @@ pub fn write(
             old_values,
             new_values,
             at: Timestamp::now(),
+            client: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// Appends an audit row for an API call or a sign-in, now: `user_id` is the acting user
+/// (`None` when nobody signed in), `client` where the call came from.
+pub fn write_from(
+    conn: &Tx,
+    user_id: Option<i64>,
+    action: &str,
+    resource_type: &str,
+    resource_id: Option<i64>,
+    new_values: Option<&Value>,
+    client: &Client,
+) -> Result<()> {
+    append(
+        conn.conn(),
+        &NewEntry {
+            user_id,
+            action,
+            resource_type,
+            resource_id,
+            old_values: None,
+            new_values,
+            at: Timestamp::now(),
+            client: Some(client),
         },
     )?;
     Ok(())

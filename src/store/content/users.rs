@@ -255,3 +255,48 @@ pub fn hash_passphrase(passphrase: &str) -> Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing the passphrase: {e}"))?;
     Ok(hash.to_string())
 }
+
+/// The argon2 PHC string of a user's passphrase (`None`: they have none).
+pub fn passphrase_hash(conn: &Tx, user_id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT passphrase_hash FROM users WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Whether `passphrase` matches `hash` (argon2's own verification, which compares the
+/// derived keys in constant time). Without a hash a fixed one is checked and the answer is
+/// false, so a sign-in as a user who does not exist (or has no passphrase) costs the same
+/// time as a wrong passphrase and tells nothing by its timing.
+pub fn verify_passphrase(hash: Option<&str>, passphrase: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let checked = match hash {
+        Some(h) => h,
+        None => {
+            STAND_IN.get_or_init(|| hash_passphrase("bloggo: no such user").unwrap_or_default())
+        }
+    };
+    let ok = argon2::Argon2::default()
+        .verify_password(passphrase.as_bytes(), checked)
+        .is_ok();
+    ok && hash.is_some()
+}
+
+#[cfg(test)]
+mod passphrase_tests {
+    use super::*;
+
+    #[test]
+    fn a_passphrase_verifies_against_its_hash_only() {
+        let hash = hash_passphrase("correct horse").unwrap();
+        assert!(verify_passphrase(Some(&hash), "correct horse"));
+        assert!(!verify_passphrase(Some(&hash), "correct horsE"));
+        assert!(!verify_passphrase(None, "bloggo: no such user"));
+        assert!(!verify_passphrase(Some("not a PHC string"), "x"));
+    }
+}
