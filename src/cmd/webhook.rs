@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::content::open_store;
+use crate::content::{open_store, ActAs};
+use crate::store::content::Permission;
 use crate::webhooks;
 
 #[derive(Debug, clap::Subcommand)]
@@ -24,16 +25,29 @@ pub enum Args {
         /// The key of the X-Bloggo-Signature HMAC.
         #[arg(long, env = webhooks::SECRET_ENV, hide_env_values = true)]
         secret: Option<String>,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Every webhook with its events and deliveries (never its secret).
     #[command(after_help = "Example:\n  bloggo webhook list")]
-    List,
+    List {
+        #[command(flatten)]
+        act: ActAs,
+    },
     /// Remove a webhook and its deliveries.
     #[command(after_help = "Example:\n  bloggo webhook remove 2")]
-    Remove { id: i64 },
+    Remove {
+        id: i64,
+        #[command(flatten)]
+        act: ActAs,
+    },
     /// Send a `ping` to a webhook now and show its answer.
     #[command(after_help = "Example:\n  bloggo webhook test 2")]
-    Test { id: i64 },
+    Test {
+        id: i64,
+        #[command(flatten)]
+        act: ActAs,
+    },
     /// Send every delivery that is due, once (for cron; `bloggo serve` does it by itself).
     #[command(
         after_help = "Example (crontab):\n  * * * * * bloggo --site /srv/blog webhook deliver --quiet"
@@ -44,11 +58,21 @@ pub enum Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let (settings, mut store) = open_store(&ctx.site)?;
     let mut out = std::io::stdout().lock();
+    // Webhooks hold secrets and send the site's events out: an administrator's business.
+    // `deliver` only sends what is queued (cron runs it as the site's owner).
+    if let Args::Add { act, .. }
+    | Args::List { act }
+    | Args::Remove { act, .. }
+    | Args::Test { act, .. } = &args
+    {
+        store.read(|tx| act.require(tx, Permission::SystemAdmin, "manage webhooks"))?;
+    }
     match args {
         Args::Add {
             url,
             events,
             secret,
+            ..
         } => {
             let events = webhooks::parse_events(&events)?;
             let (secret, made) = match secret {
@@ -65,7 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 )?;
             }
         }
-        Args::List => {
+        Args::List { .. } => {
             let all = webhooks::list(&mut store)?;
             writeln!(
                 out,
@@ -91,13 +115,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 )?;
             }
         }
-        Args::Remove { id } => {
+        Args::Remove { id, .. } => {
             let h = webhooks::remove(&mut store, id)?;
             if !ctx.quiet {
                 writeln!(out, "removed webhook {id} ({})", h.url)?;
             }
         }
-        Args::Test { id } => {
+        Args::Test { id, .. } => {
             let d = webhooks::ping(&mut store, &settings, id)?;
             writeln!(out, "ping → {}", d.url)?;
             let a = &d.attempt;

@@ -328,3 +328,42 @@ fn bad_urls_and_events_are_refused() {
         vec![vec!["pending", "1", "NULL", "1"]]
     );
 }
+
+#[test]
+fn only_an_administrator_manages_webhooks() {
+    let site = Site::new();
+    site.run(&["user", "add", "Ann Author", "ann@example.org"])
+        .ok();
+    let refused = site
+        .run(&[
+            "webhook",
+            "add",
+            "https://hooks.example/x",
+            "--events",
+            "post.published",
+            "--secret",
+            "s",
+            "--as",
+            "ann@example.org",
+        ])
+        .fails();
+    assert!(
+        refused.stderr.contains("system.admin"),
+        "{}",
+        refused.stderr
+    );
+    site.run(&["webhook", "list", "--as", "ann@example.org"])
+        .fails();
+    assert_eq!(site.count("SELECT count(*) FROM webhooks"), 0);
+    site.run(&[
+        "webhook",
+        "add",
+        "https://hooks.example/x",
+        "--events",
+        "post.published",
+        "--secret",
+        "s",
+    ])
+    .ok();
+    assert_eq!(site.count("SELECT count(*) FROM webhooks"), 1);
+}
