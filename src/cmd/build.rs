@@ -48,5 +48,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         String::new()
     };
     println!("{summary}{removed} → {}", summary.out.display());
+    if let (Some((at, slug)), false) = (&summary.next_scheduled, ctx.quiet) {
+        println!(
+            "next scheduled post: {slug} at {}; build again then (the guide shows a cron line), or let `bloggo serve` do it",
+            crate::frontmatter::dates::show_time(*at, &settings.timezone)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -145,7 +145,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             wake,
         );
         // Meanwhile, pages not written yet get a "building…" page (503) that reloads after.
-        rebuild_once(&server.handle(), &mut build, None, &fingerprint);
+        let due = rebuild_once(&server.handle(), &mut build, None, &fingerprint)
+            .ok()
+            .flatten();
         server.handle().start_up_done();
         if !args.no_watch {
             let (tx, rx) = mpsc::channel();
@@ -158,7 +160,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 tx,
                 stop.clone(),
             )?);
-            background.push(spawn_rebuilds(server.handle(), rx, build, fingerprint)?);
+            background.push(spawn_rebuilds(
+                server.handle(),
+                rx,
+                build,
+                fingerprint,
+                due,
+            )?);
         }
     }
     if let Some(interval) = settings.backup_interval {
@@ -247,6 +255,7 @@ fn site_builder(
         Ok(Rebuilt {
             summary: summary.to_string(),
             changed: summary.written + summary.removed > 0,
+            next_due: summary.next_scheduled.as_ref().map(|(at, _)| at.utc()),
         })
     })
 }

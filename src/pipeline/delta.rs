@@ -247,6 +247,7 @@ pub(super) fn build(run: &mut Run, kept: BuildState) -> Result<BuildSummary, Sto
         seconds: 0.0,
         out: out.clone(),
         warnings,
+        next_scheduled: None,
     })
 }
 

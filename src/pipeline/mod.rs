@@ -64,6 +64,9 @@ pub struct BuildSummary {
     pub out: PathBuf,
     /// Things skipped with a reason.
     pub warnings: Vec<String>,
+    /// The next scheduled post (its date and slug): the site changes then without anyone
+    /// touching the store (`serve` rebuilds at that moment; a deployed site needs a build).
+    pub next_scheduled: Option<(crate::model::Timestamp, String)>,
 }
 
 impl std::fmt::Display for BuildSummary {
@@ -141,6 +144,9 @@ pub fn build_site_then(
         None => whole::build(&mut run)?,
     };
     summary.seconds = run.clock.seconds();
+    if !opts.drafts {
+        summary.next_scheduled = run.next_scheduled();
+    }
     // A deploy hook wants a site that changed, not a preview.
     if !opts.drafts && summary.written + summary.removed > 0 {
         run.build_finished(&summary);

@@ -136,6 +136,21 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The next scheduled post after this build's instant (see `Store::next_scheduled`); a
+    /// store that cannot say is a warning, not a failed build.
+    pub fn next_scheduled(&self) -> Option<(crate::model::Timestamp, String)> {
+        match self
+            .store
+            .next_scheduled(crate::model::Timestamp::from_utc(self.now))
+        {
+            Ok(next) => next,
+            Err(e) => {
+                eprintln!("warning: cannot read when the next scheduled post is due: {e}");
+                None
+            }
+        }
+    }
+
     /// Lets the store forget the change log up to what this build read (see
     /// `Store::prune_changes`); a log that stays long only costs space.
     pub fn prune_change_log(&self, seq: i64) {

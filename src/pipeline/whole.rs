@@ -221,6 +221,7 @@ pub(super) fn build(run: &mut Run) -> Result<BuildSummary> {
         seconds: 0.0,
         out: out.clone(),
         warnings,
+        next_scheduled: None,
     })
 }
 

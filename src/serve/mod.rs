@@ -640,6 +640,7 @@ mod live_tests {
             Ok(rebuild::Rebuilt {
                 summary: "1 page".into(),
                 changed: true,
+                next_due: None,
             })
         });
         let fingerprint: Fingerprint = Arc::new(Mutex::new(None));
@@ -663,7 +664,7 @@ mod live_tests {
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         viewed.send(()).unwrap();
-        assert!(rebuilding.join().unwrap());
+        assert!(rebuilding.join().unwrap().is_ok());
         server.shutdown();
         let views: i64 = Store::attach(&store)
             .unwrap()
@@ -698,16 +699,12 @@ mod live_tests {
             Ok(rebuild::Rebuilt {
                 summary: "1 page".into(),
                 changed: true,
+                next_due: None,
             })
         });
         let server = Server::start(&test_options(&output, &store)).unwrap();
         let fingerprint: Fingerprint = Arc::new(Mutex::new(None));
-        assert!(rebuild::rebuild_once(
-            &server.handle(),
-            &mut build,
-            None,
-            &fingerprint
-        ));
+        assert!(rebuild::rebuild_once(&server.handle(), &mut build, None, &fingerprint).is_ok());
         let addr = server.addr();
         assert!(get(addr, "/").contains("version one"));
 
@@ -735,7 +732,8 @@ mod live_tests {
             ignored: vec![output.clone()],
         };
         let debouncer = watcher::watch(set, Duration::from_millis(100), tx).unwrap();
-        let rebuilds = rebuild::spawn_rebuilds(server.handle(), rx, build, fingerprint).unwrap();
+        let rebuilds =
+            rebuild::spawn_rebuilds(server.handle(), rx, build, fingerprint, None).unwrap();
 
         // A burst of saves: one rebuild, one reload event, the new page within 2 s.
         for i in 0..3 {

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 
 use super::watcher::{Change, Fingerprint};
 use super::ServerHandle;
@@ -25,6 +26,9 @@ pub struct Rebuilt {
     pub summary: String,
     /// Whether any served file was written or removed.
     pub changed: bool,
+    /// When the next scheduled post comes due: the site changes then with no edit, so the
+    /// rebuild loop wakes for it.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Display for Rebuilt {
@@ -36,13 +40,18 @@ impl std::fmt::Display for Rebuilt {
 /// Builds the site into the served folder.
 pub type RebuildFn = Box<dyn FnMut() -> Result<Rebuilt> + Send>;
 
-/// Runs one rebuild and tells the server and the browsers about it. Returns whether it worked.
+/// A rebuild that failed; the error was reported (terminal and browser overlay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed;
+
+/// Runs one rebuild and tells the server and the browsers about it. Returns when the next
+/// scheduled post comes due (`Ok(None)`: none is), or [`Failed`].
 pub fn rebuild_once(
     server: &ServerHandle,
     rebuild: &mut RebuildFn,
     change: Option<&Change>,
     fingerprint: &Fingerprint,
-) -> bool {
+) -> Result<Option<DateTime<Utc>>, Failed> {
     let started = Instant::now();
     // The store poller waits on this lock while the rebuild (and its sync) writes, then finds
     // the fingerprint taken after it, so this rebuild's writes never count as another
@@ -87,7 +96,7 @@ pub fn rebuild_once(
                 None => writeln!(out, "built in {built} ms ({summary})"),
             };
             let _ = out.flush();
-            true
+            Ok(summary.next_due)
         }
         Err(e) => {
             let message = format!("{e:#}");
@@ -95,22 +104,53 @@ pub fn rebuild_once(
             if let Some(live) = server.live() {
                 live.failed(&message);
             }
-            false
+            Err(Failed)
         }
     }
 }
 
-/// Starts the thread that rebuilds on each change until every change sender is dropped.
+/// The longest the rebuild loop sleeps before it looks at the clock again while a scheduled
+/// post is due later (a suspended machine or a clock set forward wakes it in time).
+const DUE_CHECK: Duration = Duration::from_secs(30);
+
+/// The next change, or a scheduled post coming due (a change of its own); `None` once every
+/// change sender is gone.
+fn next_change(changes: &Receiver<Change>, due: &mut Option<DateTime<Utc>>) -> Option<Change> {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let Some(at) = *due else {
+            return changes.recv().ok();
+        };
+        let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        // The store keeps seconds and a post is live once its second has begun.
+        match changes.recv_timeout(left.min(DUE_CHECK) + Duration::from_millis(20)) {
+            Ok(change) => return Some(change),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) if Utc::now() >= at => {
+                *due = None;
+                return Some(Change {
+                    at: Instant::now(),
+                    what: "a scheduled post coming due".into(),
+                });
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Starts the thread that rebuilds on each change, and when a scheduled post comes due
+/// (`due`, then whatever each rebuild says), until every change sender is dropped.
 pub fn spawn_rebuilds(
     server: ServerHandle,
     changes: Receiver<Change>,
     mut rebuild: RebuildFn,
     fingerprint: Fingerprint,
+    mut due: Option<DateTime<Utc>>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("bloggo-rebuild".into())
         .spawn(move || {
-            while let Ok(first) = changes.recv() {
+            while let Some(first) = next_change(&changes, &mut due) {
                 // Changes that came while the last rebuild ran, or come within QUIET of each
                 // other (a watcher may report one save in two parts), are folded into this one.
                 let mut change = first;
@@ -122,7 +162,9 @@ pub fn spawn_rebuilds(
                         change.what = format!("{}, {}", change.what, more.what);
                     }
                 }
-                rebuild_once(&server, &mut rebuild, Some(&change), &fingerprint);
+                if let Ok(next) = rebuild_once(&server, &mut rebuild, Some(&change), &fingerprint) {
+                    due = next;
+                }
             }
         })
 }

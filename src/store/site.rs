@@ -263,6 +263,21 @@ impl<'c> SiteReader<'c> {
 }
 
 impl super::Store {
+    /// The first published post dated after `now` (a scheduled post: its date and slug), so a
+    /// build can say when the site changes next and `serve` can rebuild then. Soft-deleted and
+    /// archived posts never come due.
+    pub fn next_scheduled(&self, now: Timestamp) -> rusqlite::Result<Option<(Timestamp, String)>> {
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE(published_at, created_at), slug FROM posts
+                 WHERE status = 'published' AND deleted_at IS NULL
+                   AND COALESCE(published_at, created_at) > ?1
+                 ORDER BY 1, id LIMIT 1",
+            )?
+            .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
     /// Records the pages a build published posts at (post id, output file), so later builds
     /// keep a redirect at each should a post's URL change (see `SiteRows::pages`).
     pub fn remember_pages(&self, pages: &[(i64, String)]) -> rusqlite::Result<()> {

@@ -19,6 +19,7 @@ mod moving;
 mod pages;
 mod processes;
 mod props;
+mod scheduled;
 mod sections;
 mod serve;
 mod signin;
