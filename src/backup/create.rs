@@ -14,8 +14,10 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::record::{self, Actor};
 use super::sidecar::{self, Meta};
 use super::{file_for, retention, stamp, tier_dir, BackupInfo, Pruned, Tier, Verdict};
 use crate::config::Settings;
@@ -38,8 +40,34 @@ pub struct Created {
     pub verify_time: Duration,
 }
 
-/// Takes, verifies, links and prunes. `progress(done, total)` reports copied pages.
+/// Takes, verifies, links and prunes; then writes the audit row and remembers the backup in
+/// the store (a backup that failed leaves the store as it was, as its error says). `progress(done, total)` reports copied pages.
 pub fn create(
+    settings: &Settings,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Created> {
+    let c = take_verify_prune(settings, note, now, progress)?;
+    let mut details = record::describe(settings, &c.info);
+    details["result"] = json!("ok");
+    details["tiers"] = json!(c.tiers);
+    details["note"] = json!(note);
+    details["pruned"] = json!(c
+        .pruned
+        .deleted
+        .iter()
+        .map(BackupInfo::tier_id)
+        .collect::<Vec<_>>());
+    record::write(settings, actor, "backup.create", details, |tx| {
+        record::remember_taken(tx, &c.info, now)
+    })
+    .with_context(|| format!("backup {} was taken and verified", c.info.id))?;
+    Ok(c)
+}
+
+fn take_verify_prune(
     settings: &Settings,
     note: Option<&str>,
     now: DateTime<Utc>,
@@ -82,7 +110,7 @@ pub fn create(
         }
         tiers.push(tier);
     }
-    let pruned = super::prune(settings, now, false)?;
+    let pruned = super::prune_files(settings, now, false)?;
     Ok(Created {
         info,
         tiers,

@@ -9,10 +9,13 @@
 //! - `create`: take (`create.rs`), verify (`verify.rs`), link weekly/monthly copies, prune
 //!   (`retention.rs`, a pure function of dates).
 //! - `restore` (`restore.rs`), `db recover` (`recover.rs`).
+//! - Create, verify, restore and prune write an audit row with their actor; the last backup
+//!   taken and verified are remembered in the store's key-value store (`record.rs`).
 //!
 //! All SQL is in `crate::store::backup`.
 
 pub mod create;
+pub mod record;
 pub mod recover;
 pub mod restore;
 pub mod retention;
@@ -26,6 +29,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+pub use record::Actor;
 pub use restore::{restore, RestoreReport};
 pub use sidecar::Meta;
 pub use verify::Verdict;
@@ -205,13 +209,36 @@ pub fn newest_good(settings: &Settings) -> Result<Option<BackupInfo>> {
 
 /// Takes a backup now: online copy, compress, verify, weekly/monthly copies, then prune.
 /// Fails (keeping the file, its sidecar marked failed) when verification fails.
-pub fn create(settings: &Settings, note: Option<&str>, now: DateTime<Utc>) -> Result<BackupInfo> {
-    create::create(settings, note, now, &mut |_, _| {}).map(|c| c.info)
+pub fn create(
+    settings: &Settings,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<BackupInfo> {
+    create::create(settings, actor, note, now, &mut |_, _| {}).map(|c| c.info)
 }
 
-/// Verifies one backup file and records the result in its sidecar.
-pub fn verify(backup: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
-    verify::verify_and_record(backup, now)
+/// Verifies one backup file, records the result in its sidecar, and writes the audit row
+/// with the result, passed or failed (remembering a verification that passed).
+pub fn verify(
+    settings: &Settings,
+    actor: &Actor,
+    backup: &BackupInfo,
+    now: DateTime<Utc>,
+) -> Result<Verdict> {
+    let verdict = verify::verify_and_record(backup, now)?;
+    let mut details = record::describe(settings, backup);
+    details["result"] = serde_json::json!(if verdict.ok { "ok" } else { "failed" });
+    if !verdict.ok {
+        details["problems"] = serde_json::json!(verdict.problems);
+    }
+    record::write(settings, actor, "backup.verify", details, |tx| {
+        if verdict.ok {
+            record::remember_verified(tx, backup, now)?;
+        }
+        Ok(())
+    })?;
+    Ok(verdict)
 }
 
 /// What `prune` removed (or would remove).
@@ -252,8 +279,28 @@ fn stale_temp_files(settings: &Settings, now: DateTime<Utc>) -> Vec<PathBuf> {
 
 /// Deletes daily/weekly/monthly backups beyond the `[backup]` retention (and their sidecars),
 /// never the newest good backup nor `pre-restore` ones, and temp files of interrupted backups
-/// older than a day. With `dry_run`, only says what would go.
-pub fn prune(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<Pruned> {
+/// older than a day. With `dry_run`, only says what would go; otherwise writes the audit row.
+pub fn prune(
+    settings: &Settings,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<Pruned> {
+    let pruned = prune_files(settings, now, dry_run)?;
+    if !dry_run {
+        let details = serde_json::json!({
+            "result": "ok",
+            "deleted": pruned.deleted.iter().map(|b| record::describe(settings, b)).collect::<Vec<_>>(),
+            "kept": pruned.kept,
+            "stale_temp_files": pruned.stale_temp.iter().map(|p| shown(settings, p)).collect::<Vec<_>>(),
+        });
+        record::write(settings, actor, "backup.prune", details, |_| Ok(()))?;
+    }
+    Ok(pruned)
+}
+
+/// `prune` without the audit row (`create` records what it pruned in its own row).
+fn prune_files(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<Pruned> {
     let policy = retention::Policy::from_settings(settings)?;
     let all = list(settings)?;
     let newest_good: Vec<String> = all

@@ -5,8 +5,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use super::create::{sync_dir, take, unique_stamp};
+use super::record::{self, Actor};
 use super::verify::{decompress_to, verify_and_record};
 use super::{find, BackupInfo, Tier};
 use crate::config::Settings;
@@ -29,8 +31,26 @@ pub struct RestoreReport {
 }
 
 /// Replaces the store with backup `id`. Refuses while a `bloggo serve` holds the site and when
-/// the backup fails verification; the store is untouched in both cases.
-pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<RestoreReport> {
+/// the backup fails verification; the store is untouched in both cases (and by any failure
+/// before the backup is written in). The audit row goes into the restored store.
+pub fn restore(
+    settings: &Settings,
+    actor: &Actor,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
+    let r = replace_store(settings, id, now)?;
+    let mut details = record::describe(settings, &r.restored);
+    details["result"] = json!("ok");
+    details["safety_backup"] = json!(r.safety.as_ref().map(BackupInfo::tier_id));
+    details["from_schema"] = json!(r.from_schema);
+    details["to_schema"] = json!(r.to_schema);
+    record::write(settings, actor, "backup.restore", details, |_| Ok(()))
+        .with_context(|| format!("backup {} was restored", r.restored.tier_id()))?;
+    Ok(r)
+}
+
+fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<RestoreReport> {
     let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
     let candidates = find(settings, id)?;
     let backup = candidates

@@ -7,7 +7,8 @@ use anyhow::{bail, Result};
 use chrono::Utc;
 
 use super::Ctx;
-use crate::backup::{self, shown, BackupInfo};
+use crate::backup::{self, shown, Actor, BackupInfo};
+use crate::content::ActAs;
 use crate::units;
 
 #[derive(Debug, clap::Subcommand)]
@@ -19,6 +20,8 @@ pub enum Args {
         /// A note kept in the backup's sidecar and shown by `list`.
         #[arg(long)]
         note: Option<String>,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// List backups: ID, tier, date, size, posts and views, verified, note.
     List,
@@ -27,6 +30,8 @@ pub enum Args {
     Verify {
         /// `20261123-104500` (every tier holding it), or `daily/20261123-104500`.
         id: Option<String>,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Restore a backup (verified first; a pre-restore safety backup of the current store is
     /// taken). Refused while `bloggo serve` runs on the site.
@@ -37,12 +42,16 @@ pub enum Args {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Delete backups beyond the retention policy (never the newest good one, never pre-restore).
     Prune {
         /// Only say what would be deleted.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Age of the newest good backup; non-zero exit when older than `[backup] max_age` or none.
     Status,
@@ -52,14 +61,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     let now = Utc::now();
     match args {
-        Args::Create { note } => {
+        Args::Create { note, act } => {
+            let actor = Actor::cli(&settings, &act)?;
             let bar = progress_bar(ctx.quiet);
-            let c = backup::create::create(&settings, note.as_deref(), now, &mut |done, total| {
-                if let Some(b) = &bar {
-                    b.set_length(total);
-                    b.set_position(done);
-                }
-            })?;
+            let c = backup::create::create(
+                &settings,
+                &actor,
+                note.as_deref(),
+                now,
+                &mut |done, total| {
+                    if let Some(b) = &bar {
+                        b.set_length(total);
+                        b.set_position(done);
+                    }
+                },
+            )?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
@@ -130,7 +146,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Args::Verify { id } => {
+        Args::Verify { id, act } => {
+            let actor = Actor::cli(&settings, &act)?;
             let targets = match &id {
                 Some(id) => backup::find(&settings, id)?,
                 None => backup::list(&settings)?,
@@ -142,7 +159,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut failed = 0;
             println!("{:<16} {:<11} {:<6} PROBLEMS", "ID", "TIER", "RESULT");
             for b in &targets {
-                let v = backup::verify(b, now)?;
+                let v = backup::verify(&settings, &actor, b, now)?;
                 if !v.ok {
                     failed += 1;
                 }
@@ -161,7 +178,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Args::Restore { id, yes } => {
+        Args::Restore { id, yes, act } => {
+            let actor = Actor::cli(&settings, &act)?;
             let chosen = backup::find(&settings, &id)?.remove(0);
             if crate::lock::held_by_server(&settings) {
                 bail!(
@@ -172,7 +190,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             if !yes {
                 confirm(&settings, &chosen)?;
             }
-            let r = backup::restore(&settings, &id, now)?;
+            let r = backup::restore(&settings, &actor, &id, now)?;
             match (&r.safety, &r.safety_skipped) {
                 (Some(s), _) => {
                     println!(
@@ -207,8 +225,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Args::Prune { dry_run } => {
-            let p = backup::prune(&settings, now, dry_run)?;
+        Args::Prune { dry_run, act } => {
+            let actor = Actor::cli(&settings, &act)?;
+            let p = backup::prune(&settings, &actor, now, dry_run)?;
             print_pruned(&settings, &p, dry_run);
             if p.deleted.is_empty() && p.stale_temp.is_empty() {
                 println!("nothing to prune ({} backup files kept)", p.kept);
@@ -235,6 +254,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     "no good backup in {}: take one with `bloggo backup create`",
                     settings.backup_dir.display()
                 ),
+            }
+            // What the store remembers (serve schedules by it), when it can be read.
+            if let Ok((taken, verified)) = backup::record::last(&settings) {
+                if let Some(t) = taken {
+                    println!(
+                        "last backup taken: {} at {}",
+                        t.id,
+                        t.at.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                }
+                if let Some(v) = verified {
+                    println!(
+                        "last verified: {} at {}",
+                        v.backup,
+                        v.at.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                }
             }
             Ok(if s.fresh {
                 ExitCode::SUCCESS

@@ -229,18 +229,18 @@ fn site_builder(
     })
 }
 
-/// How serve finds the newest good backup and takes one (through the backup code).
+/// How serve learns when the last backup was taken (the store's key-value entry, or the newest
+/// good file) and takes one (through the backup code).
 fn backup_hooks(settings: &Settings) -> (backups::NewestFn, backups::CreateFn) {
     let for_newest = settings.clone();
-    let newest: backups::NewestFn =
-        Box::new(move || {
-            Ok(crate::backup::newest_good(&for_newest)?
-                .map(|b| std::time::SystemTime::from(b.created)))
-        });
+    let newest: backups::NewestFn = Box::new(move || {
+        Ok(crate::backup::record::last_taken(&for_newest)?.map(std::time::SystemTime::from))
+    });
     let for_create = settings.clone();
     let create: backups::CreateFn = Box::new(move || {
         let b = crate::backup::create(
             &for_create,
+            &crate::backup::Actor::scheduled(),
             Some("scheduled by bloggo serve"),
             chrono::Utc::now(),
         )?;

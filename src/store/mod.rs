@@ -13,11 +13,12 @@ mod tx;
 pub use tx::Tx;
 
 // Query modules, one per area: import (posts), build (site snapshot), serve (views),
-// backup (online copy), content management (content); the change log a delta build reads
-// (changes).
+// backup (online copy, audit rows), content management (content); the change log a delta
+// build reads (changes); what bloggo remembers between runs (kv).
 pub mod backup;
 pub mod changes;
 pub mod content;
+pub mod kv;
 pub mod posts;
 pub mod sections;
 pub mod site;

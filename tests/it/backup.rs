@@ -12,7 +12,8 @@ use crate::harness::{rows, Site};
 use bloggo::config::Settings;
 
 /// Every table of a store, every row (ordered), as strings. The change log is left out: a
-/// restore adds an entry to it on purpose (`store::changes::forget`).
+/// restore adds an entry to it on purpose (`store::changes::forget`); so are the audit rows
+/// and key-value entries of the backup operations themselves (the restore writes its own).
 fn dump(conn: &Connection) -> Vec<(String, Vec<Vec<String>>)> {
     let tables: Vec<String> = rows(
         conn,
@@ -27,9 +28,14 @@ fn dump(conn: &Connection) -> Vec<(String, Vec<Vec<String>>)> {
         .map(|t| {
             let ncols = rows(conn, &format!("PRAGMA table_info(\"{t}\")")).len();
             let order: Vec<String> = (1..=ncols).map(|i| i.to_string()).collect();
+            let only = match t.as_str() {
+                "audit_logs" => "WHERE resource_type <> 'backup'",
+                "key_value_store" => "WHERE key NOT LIKE 'backup.%'",
+                _ => "",
+            };
             let r = rows(
                 conn,
-                &format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", ")),
+                &format!("SELECT * FROM \"{t}\" {only} ORDER BY {}", order.join(", ")),
             );
             (t, r)
         })
@@ -212,6 +218,66 @@ fn create_verify_restore_round_trips_to_identical_rows_and_leaves_a_safety_backu
     site.run(&["backup", "verify", &safety[0].1]).ok();
     site.run(&["backup", "restore", &safety[0].1, "--yes"]).ok();
     assert_eq!(dump(&site.conn()), changed);
+
+    // The store restored is the safety backup's: the rows of the create and verify before
+    // it (one verify row per tier holding the backup), then the restore's own; each with its
+    // actor (the only admin) and what was done.
+    site.run(&["backup", "prune"]).ok();
+    let audit = site.rows(
+        "SELECT a.action, u.email, json_extract(a.new_values, '$.via'),
+                json_extract(a.new_values, '$.result'), json_extract(a.new_values, '$.id'),
+                json_extract(a.new_values, '$.file') IS NOT NULL,
+                json_extract(a.new_values, '$.size') > 0
+         FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id
+         WHERE a.resource_type = 'backup'
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY min(a.id)",
+    );
+    let email = "admin@localhost".to_string();
+    let row = |action: &str, result: &str, id: &str| {
+        vec![
+            action.to_string(),
+            email.clone(),
+            "cli".to_string(),
+            result.to_string(),
+            id.to_string(),
+            "1".to_string(),
+            "1".to_string(),
+        ]
+    };
+    assert_eq!(
+        audit,
+        vec![
+            row("backup.create", "ok", &id),
+            row("backup.verify", "ok", &id),
+            row("backup.restore", "ok", &safety[0].1),
+            vec![
+                "backup.prune".to_string(),
+                email.clone(),
+                "cli".to_string(),
+                "ok".to_string(),
+                "NULL".to_string(),
+                "0".to_string(),
+                "NULL".to_string()
+            ],
+        ]
+    );
+    // A verification that fails is audited too, with its problems.
+    let path = site.backup_path("daily", &id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    site.run(&["backup", "verify", &id]).fails();
+    let failed = site.rows(
+        "SELECT json_extract(new_values, '$.result'), json_extract(new_values, '$.problems') LIKE '%SHA-256%'
+         FROM audit_logs WHERE action = 'backup.verify' ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(failed, vec![vec!["failed", "1"]]);
+    // The last good verification is remembered.
+    let last = site.rows(
+        "SELECT json_extract(value, '$.backup') FROM key_value_store WHERE key = 'backup.last_verified'",
+    );
+    assert!(last[0][0].ends_with(&format!("/{id}")), "{last:?}");
 }
 
 #[test]
@@ -247,7 +313,8 @@ fn a_backup_taken_while_views_are_inserted_is_a_committed_prefix() {
         std::thread::yield_now();
     }
     let low = committed.load(Ordering::SeqCst);
-    let info = bloggo::backup::create(&settings, Some("under load"), Utc::now()).unwrap();
+    let info =
+        bloggo::backup::create(&settings, &test_actor(), Some("under load"), Utc::now()).unwrap();
     let high = committed.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
     let written = writer.join().unwrap();
@@ -319,7 +386,7 @@ fn a_backup_whose_database_is_damaged_fails_verify_even_with_a_matching_checksum
     let settings = site.settings();
     // A Wednesday mid-month: on a Sunday or the 1st the daily backup is also the weekly or
     // monthly one (a link to the same file), which this test would damage too.
-    let info = bloggo::backup::create(&settings, None, day(2026, 12, 2)).unwrap();
+    let info = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 12, 2)).unwrap();
     // Damage the database inside, then re-compress and rewrite the sidecar's size and hash,
     // as a buggy copy tool would: only the database checks can catch it.
     let tmp = tempfile::tempdir().unwrap();
@@ -361,7 +428,13 @@ fn prune_keeps_the_gfs_set_end_to_end() {
     // 2026-02-20 .. 2026-03-03: Sundays are 22 Feb and 1 Mar; 1 Mar is also the first.
     let start = day(2026, 2, 20);
     for d in 0..12 {
-        bloggo::backup::create(&settings, None, start + chrono::Duration::days(d)).unwrap();
+        bloggo::backup::create(
+            &settings,
+            &test_actor(),
+            None,
+            start + chrono::Duration::days(d),
+        )
+        .unwrap();
     }
     let ids = |tier: &str| -> Vec<String> {
         site.backup_files()
@@ -427,9 +500,9 @@ fn prune_never_deletes_the_newest_good_backup_and_never_pre_restore() {
     site.fill_blog(2, 5);
     site.set_backup_config("keep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0");
     let settings = site.settings();
-    let a = bloggo::backup::create(&settings, None, day(2026, 4, 7)).unwrap();
-    let b = bloggo::backup::create(&settings, None, day(2026, 4, 8)).unwrap();
-    bloggo::backup::restore(&settings, &b.id, day(2026, 4, 9)).unwrap();
+    let a = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 7)).unwrap();
+    let b = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 8)).unwrap();
+    bloggo::backup::restore(&settings, &test_actor(), &b.id, day(2026, 4, 9)).unwrap();
     let files = site.backup_files();
     assert!(
         !files.contains(&("daily".into(), a.id.clone())),
@@ -454,7 +527,7 @@ fn restore_refuses_while_a_server_holds_the_store() {
     assert!(bloggo::lock::held_by_server(&settings));
     let r = site.run(&["backup", "restore", &id, "--yes"]).fails();
     assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
-    let e = bloggo::backup::restore(&settings, &id, Utc::now()).unwrap_err();
+    let e = bloggo::backup::restore(&settings, &test_actor(), &id, Utc::now()).unwrap_err();
     assert!(format!("{e:#}").contains("stop it first"), "{e:#}");
     assert_eq!(dump(&site.conn()), before);
     assert!(!site.backup_files().iter().any(|(t, _)| t == "pre-restore"));
@@ -470,8 +543,13 @@ fn status_fails_without_a_backup_and_when_the_newest_is_too_old() {
     let s = site.run(&["backup", "status"]).fails();
     assert!(s.stdout.contains("no good backup"), "{}", s.stdout);
     let settings = site.settings();
-    let old =
-        bloggo::backup::create(&settings, None, Utc::now() - chrono::Duration::hours(30)).unwrap();
+    let old = bloggo::backup::create(
+        &settings,
+        &test_actor(),
+        None,
+        Utc::now() - chrono::Duration::hours(30),
+    )
+    .unwrap();
     let s = site.run(&["backup", "status"]).fails();
     assert!(s.stdout.contains("TOO OLD"), "{}", s.stdout);
     let newest = bloggo::backup::newest_good(&settings).unwrap().unwrap();
@@ -584,7 +662,8 @@ fn restoring_a_backup_of_an_older_schema_migrates_it() {
         bloggo::store::migrate::down(&mut conn, &store, 1).unwrap();
     }
     let settings = site.settings();
-    let old = bloggo::backup::create(&settings, Some("schema 1"), Utc::now()).unwrap();
+    let old =
+        bloggo::backup::create(&settings, &test_actor(), Some("schema 1"), Utc::now()).unwrap();
     assert_eq!(old.meta.as_ref().unwrap().schema_version, 1);
     bloggo::store::Store::open(&store, false).unwrap();
 
@@ -602,4 +681,45 @@ fn restoring_a_backup_of_an_older_schema_migrates_it() {
     );
     assert_eq!(site.count("SELECT count(*) FROM posts"), 3);
     site.run(&["db", "check"]).ok();
+}
+
+/// Who acts in backups the tests take through the library.
+fn test_actor() -> bloggo::backup::Actor {
+    bloggo::backup::Actor {
+        email: None,
+        via: "test",
+    }
+}
+
+/// Serve's schedule starts from the last backup the store remembers: a missed one is caught
+/// up at once, a recent one is not repeated, even when its file is not where serve looks.
+#[test]
+fn serve_schedules_from_the_last_backup_the_store_remembers() {
+    use bloggo::serve::backups::first_delay;
+    use std::time::{Duration, SystemTime};
+    let site = Site::new();
+    let day = Duration::from_secs(86_400);
+    let due = |settings: &Settings| {
+        let last = bloggo::backup::record::last_taken(settings)
+            .unwrap()
+            .map(SystemTime::from);
+        first_delay(last, day, SystemTime::now())
+    };
+    assert_eq!(due(&site.settings()), Duration::ZERO, "no backup yet");
+    let settings = site.settings();
+    bloggo::backup::create(
+        &settings,
+        &test_actor(),
+        None,
+        Utc::now() - chrono::Duration::days(2),
+    )
+    .unwrap();
+    assert_eq!(due(&settings), Duration::ZERO, "missed: caught up at once");
+    bloggo::backup::create(&settings, &test_actor(), None, Utc::now()).unwrap();
+    assert!(due(&settings) > day - Duration::from_secs(60));
+    // The backups moved elsewhere: the store still remembers the last one.
+    site.set_backup_config("dir = \"elsewhere\"");
+    let moved = site.settings();
+    assert!(bloggo::backup::list(&moved).unwrap().is_empty());
+    assert!(due(&moved) > day - Duration::from_secs(60));
 }
