@@ -208,6 +208,10 @@ pub struct BackupConfig {
     pub weekly_day: String,
     /// `backup status` fails when the newest good backup is older than this.
     pub max_age: String,
+    /// `"passphrase"`: encrypt backups with the passphrase in `$BLOGGO_BACKUP_PASSPHRASE`.
+    pub encrypt: Option<String>,
+    /// Encrypt backups to this age public key (`age1…`); decrypting needs its identity file.
+    pub recipient: Option<String>,
 }
 
 impl Default for BackupConfig {
@@ -220,6 +224,8 @@ impl Default for BackupConfig {
             keep_monthly: 12,
             weekly_day: "sunday".into(),
             max_age: "26h".into(),
+            encrypt: None,
+            recipient: None,
         }
     }
 }
@@ -434,6 +440,7 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("[markdown] highlight_theme: {e}"))?;
         }
         crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
+        crate::backup::crypt::Method::of(&config.backup)?;
         let default_posts = "posts".to_string();
         let posts_segment = config.urls.posts.as_ref().unwrap_or(&default_posts);
         for (key, seg) in [
@@ -605,6 +612,8 @@ keep_daily = 7
 keep_weekly = 4
 keep_monthly = 12
 # interval = "24h"   # bloggo serve takes a backup this often
+# encrypt = "passphrase"   # encrypt backups with $BLOGGO_BACKUP_PASSPHRASE (age)
+# recipient = "age1..."    # or encrypt them to this public key
 "#
     )
 }

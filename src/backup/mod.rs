@@ -1,7 +1,8 @@
 //! Backups: online, verified, compressed, retained, restorable.
 //!
 //! A backup is `BACKUP_DIR/<tier>/bloggo-YYYYMMDD-HHMMSS.sqlite.gz` (gzip of a SQLite copy taken
-//! with the online backup API) plus a sidecar `bloggo-YYYYMMDD-HHMMSS.meta.json`. Its ID is the
+//! with the online backup API; `.sqlite.gz.age` when encrypted, `crypt.rs`) plus a sidecar
+//! `bloggo-YYYYMMDD-HHMMSS.meta.json`. Its ID is the
 //! UTC stamp `YYYYMMDD-HHMMSS`: unique across tiers (a new backup never reuses a stamp), so the
 //! weekly and monthly copies of a daily backup share its ID. `daily/20261123-104500` and the
 //! file name `bloggo-20261123-104500` are accepted too.
@@ -15,6 +16,7 @@
 //! All SQL is in `crate::store::backup`.
 
 pub mod create;
+pub mod crypt;
 pub mod record;
 pub mod recover;
 pub mod restore;
@@ -36,6 +38,8 @@ pub use verify::Verdict;
 
 /// The backup file name's extension.
 pub const EXTENSION: &str = ".sqlite.gz";
+/// The extension of an encrypted backup (`crypt.rs`).
+pub const ENCRYPTED_EXTENSION: &str = ".sqlite.gz.age";
 /// `bloggo-` + stamp + extension.
 pub const PREFIX: &str = "bloggo-";
 /// The stamp format of IDs and file names (UTC).
@@ -132,9 +136,20 @@ pub fn tier_dir(settings: &Settings, tier: Tier) -> PathBuf {
     settings.backup_dir.join(tier.as_str())
 }
 
-/// The backup file of an ID in a tier.
-pub fn file_for(settings: &Settings, tier: Tier, id: &str) -> PathBuf {
-    tier_dir(settings, tier).join(format!("{PREFIX}{id}{EXTENSION}"))
+/// The backup file of an ID in a tier, encrypted (`.sqlite.gz.age`) or not.
+pub fn file_for(settings: &Settings, tier: Tier, id: &str, encrypted: bool) -> PathBuf {
+    let ext = if encrypted {
+        ENCRYPTED_EXTENSION
+    } else {
+        EXTENSION
+    };
+    tier_dir(settings, tier).join(format!("{PREFIX}{id}{ext}"))
+}
+
+/// A backup file name without its extension (`.sqlite.gz.age` or `.sqlite.gz`).
+pub fn strip_extension(name: &str) -> Option<&str> {
+    name.strip_suffix(ENCRYPTED_EXTENSION)
+        .or_else(|| name.strip_suffix(EXTENSION))
 }
 
 /// Every backup file, oldest first (by ID, then tier).
@@ -151,10 +166,7 @@ pub fn list(settings: &Settings) -> Result<Vec<BackupInfo>> {
             let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            let Some(id) = name
-                .strip_prefix(PREFIX)
-                .and_then(|n| n.strip_suffix(EXTENSION))
-            else {
+            let Some(id) = name.strip_prefix(PREFIX).and_then(strip_extension) else {
                 continue;
             };
             let Some(created) = parse_stamp(id) else {
@@ -175,7 +187,7 @@ pub fn list(settings: &Settings) -> Result<Vec<BackupInfo>> {
     Ok(out)
 }
 
-/// The backups an ID names: `20261123-104500`, `bloggo-20261123-104500[.sqlite.gz]`, or
+/// The backups an ID names: `20261123-104500`, `bloggo-20261123-104500[.sqlite.gz[.age]]`, or
 /// `daily/20261123-104500` (one tier). Errors, listing what exists, when none matches.
 pub fn find(settings: &Settings, id: &str) -> Result<Vec<BackupInfo>> {
     let (tier, rest) = match id.split_once('/') {
@@ -188,7 +200,7 @@ pub fn find(settings: &Settings, id: &str) -> Result<Vec<BackupInfo>> {
         None => (None, id),
     };
     let bare = rest.strip_prefix(PREFIX).unwrap_or(rest);
-    let bare = bare.strip_suffix(EXTENSION).unwrap_or(bare);
+    let bare = strip_extension(bare).unwrap_or(bare);
     let found: Vec<BackupInfo> = list(settings)?
         .into_iter()
         .filter(|b| b.id == bare && tier.is_none_or(|t| t == b.tier))
@@ -223,10 +235,11 @@ pub fn create(
 pub fn verify(
     settings: &Settings,
     actor: &Actor,
+    keys: &crypt::Keys,
     backup: &BackupInfo,
     now: DateTime<Utc>,
 ) -> Result<Verdict> {
-    let verdict = verify::verify_and_record(backup, now)?;
+    let verdict = verify::verify_and_record(backup, keys, now)?;
     let mut details = record::describe(settings, backup);
     details["result"] = serde_json::json!(if verdict.ok { "ok" } else { "failed" });
     if !verdict.ok {

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::create::{sync_dir, take, unique_stamp};
+use super::crypt::Keys;
 use super::record::{self, Actor};
-use super::verify::{decompress_to, verify_and_record};
+use super::verify::{decompress_to, verify_and_record, verify_fresh};
 use super::{find, BackupInfo, Tier};
 use crate::config::Settings;
 use crate::lock::ServeLock;
@@ -36,10 +37,11 @@ pub struct RestoreReport {
 pub fn restore(
     settings: &Settings,
     actor: &Actor,
+    keys: &Keys,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<RestoreReport> {
-    let r = replace_store(settings, id, now)?;
+    let r = replace_store(settings, keys, id, now)?;
     let mut details = record::describe(settings, &r.restored);
     details["result"] = json!("ok");
     details["safety_backup"] = json!(r.safety.as_ref().map(BackupInfo::tier_id));
@@ -50,7 +52,12 @@ pub fn restore(
     Ok(r)
 }
 
-fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<RestoreReport> {
+fn replace_store(
+    settings: &Settings,
+    keys: &Keys,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
     let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
     let candidates = find(settings, id)?;
     let backup = candidates
@@ -58,7 +65,7 @@ fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Re
         .find(|b| b.tier == Tier::Daily)
         .unwrap_or(&candidates[0])
         .clone();
-    let verdict = verify_and_record(&backup, now)?;
+    let verdict = verify_and_record(&backup, keys, now)?;
     if !verdict.ok {
         bail!(
             "backup {} failed verification: {}; nothing was changed. Pick another backup (`bloggo backup list`)",
@@ -85,6 +92,7 @@ fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Re
             let note = format!("before restoring {}", backup.id);
             let safety = take(
                 settings,
+                keys,
                 Tier::PreRestore,
                 &sid,
                 at,
@@ -92,7 +100,7 @@ fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Re
                 &mut |_, _| {},
             )
             .context("cannot take the safety backup of the current store; nothing was changed")?;
-            let v = verify_and_record(&safety, now)?;
+            let v = verify_fresh(&safety, keys, now)?;
             report.safety_problems = v.problems;
             report.safety = Some(safety);
         }
@@ -110,7 +118,7 @@ fn replace_store(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Re
         .suffix(".sqlite.tmp")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
-    decompress_to(&backup.path, tmp.path())?;
+    decompress_to(&backup, keys, tmp.path())?;
     let check = store::backup::check_copy(tmp.path());
     if !check.problems.is_empty() {
         bail!(

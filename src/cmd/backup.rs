@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use chrono::Utc;
 
 use super::Ctx;
+use crate::backup::crypt::Keys;
 use crate::backup::{self, shown, Actor, BackupInfo};
 use crate::content::ActAs;
 use crate::units;
@@ -31,6 +32,8 @@ pub enum Args {
         /// `20261123-104500` (every tier holding it), or `daily/20261123-104500`.
         id: Option<String>,
         #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
         act: ActAs,
     },
     /// Restore a backup (verified first; a pre-restore safety backup of the current store is
@@ -42,6 +45,8 @@ pub enum Args {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
         #[command(flatten)]
         act: ActAs,
     },
@@ -55,6 +60,21 @@ pub enum Args {
     },
     /// Age of the newest good backup; non-zero exit when older than `[backup] max_age` or none.
     Status,
+}
+
+/// The keys of encrypted backups: `--identity`, and the passphrase from the environment.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyArgs {
+    /// The age identity (secret key) file of the recipient a backup is encrypted to.
+    /// Default: $BLOGGO_BACKUP_IDENTITY. A passphrase is read from $BLOGGO_BACKUP_PASSPHRASE.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<std::path::PathBuf>,
+}
+
+impl KeyArgs {
+    fn keys(self) -> Keys {
+        Keys::from_env(self.identity)
+    }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
@@ -146,7 +166,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Args::Verify { id, act } => {
+        Args::Verify { id, keys, act } => {
+            let keys = keys.keys();
             let actor = Actor::cli(&settings, &act)?;
             let targets = match &id {
                 Some(id) => backup::find(&settings, id)?,
@@ -159,7 +180,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut failed = 0;
             println!("{:<16} {:<11} {:<6} PROBLEMS", "ID", "TIER", "RESULT");
             for b in &targets {
-                let v = backup::verify(&settings, &actor, b, now)?;
+                let v = backup::verify(&settings, &actor, &keys, b, now)?;
                 if !v.ok {
                     failed += 1;
                 }
@@ -178,7 +199,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Args::Restore { id, yes, act } => {
+        Args::Restore { id, yes, keys, act } => {
+            let keys = keys.keys();
             let actor = Actor::cli(&settings, &act)?;
             let chosen = backup::find(&settings, &id)?.remove(0);
             if crate::lock::held_by_server(&settings) {
@@ -190,7 +212,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             if !yes {
                 confirm(&settings, &chosen)?;
             }
-            let r = backup::restore(&settings, &actor, &id, now)?;
+            let r = backup::restore(&settings, &actor, &keys, &id, now)?;
             match (&r.safety, &r.safety_skipped) {
                 (Some(s), _) => {
                     println!(

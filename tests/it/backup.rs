@@ -322,7 +322,7 @@ fn a_backup_taken_while_views_are_inserted_is_a_committed_prefix() {
 
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("copy.sqlite");
-    bloggo::backup::verify::decompress_to(&info.path, &copy).unwrap();
+    bloggo::backup::verify::decompress_to(&info, &Default::default(), &copy).unwrap();
     let conn = Connection::open(&copy).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -391,7 +391,7 @@ fn a_backup_whose_database_is_damaged_fails_verify_even_with_a_matching_checksum
     // as a buggy copy tool would: only the database checks can catch it.
     let tmp = tempfile::tempdir().unwrap();
     let raw = tmp.path().join("raw.sqlite");
-    bloggo::backup::verify::decompress_to(&info.path, &raw).unwrap();
+    bloggo::backup::verify::decompress_to(&info, &Default::default(), &raw).unwrap();
     let mut db = std::fs::read(&raw).unwrap();
     let page = 4096;
     let last = db.len() / page - 2;
@@ -502,7 +502,14 @@ fn prune_never_deletes_the_newest_good_backup_and_never_pre_restore() {
     let settings = site.settings();
     let a = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 7)).unwrap();
     let b = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 8)).unwrap();
-    bloggo::backup::restore(&settings, &test_actor(), &b.id, day(2026, 4, 9)).unwrap();
+    bloggo::backup::restore(
+        &settings,
+        &test_actor(),
+        &Default::default(),
+        &b.id,
+        day(2026, 4, 9),
+    )
+    .unwrap();
     let files = site.backup_files();
     assert!(
         !files.contains(&("daily".into(), a.id.clone())),
@@ -527,7 +534,14 @@ fn restore_refuses_while_a_server_holds_the_store() {
     assert!(bloggo::lock::held_by_server(&settings));
     let r = site.run(&["backup", "restore", &id, "--yes"]).fails();
     assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
-    let e = bloggo::backup::restore(&settings, &test_actor(), &id, Utc::now()).unwrap_err();
+    let e = bloggo::backup::restore(
+        &settings,
+        &test_actor(),
+        &Default::default(),
+        &id,
+        Utc::now(),
+    )
+    .unwrap_err();
     assert!(format!("{e:#}").contains("stop it first"), "{e:#}");
     assert_eq!(dump(&site.conn()), before);
     assert!(!site.backup_files().iter().any(|(t, _)| t == "pre-restore"));
@@ -722,4 +736,169 @@ fn serve_schedules_from_the_last_backup_the_store_remembers() {
     let moved = site.settings();
     assert!(bloggo::backup::list(&moved).unwrap().is_empty());
     assert!(due(&moved) > day - Duration::from_secs(60));
+}
+
+fn sidecar_of(site: &Site, id: &str) -> serde_json::Value {
+    let path = site
+        .root
+        .join("backups/daily")
+        .join(format!("bloggo-{id}.meta.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn sha256_hex(path: &Path) -> String {
+    bloggo::backup::verify::sha256_file(path).unwrap().0
+}
+
+#[test]
+fn a_passphrase_encrypted_backup_round_trips_and_a_wrong_passphrase_is_a_clear_error() {
+    let site = Site::new();
+    site.fill_blog(5, 40);
+    let before = dump(&site.conn());
+    site.set_backup_config("encrypt = \"passphrase\"");
+    let pass = [("BLOGGO_BACKUP_PASSPHRASE", "correct horse battery staple")];
+    let wrong = [("BLOGGO_BACKUP_PASSPHRASE", "wrong horse")];
+
+    // No passphrase: nothing is taken, and the error says where it goes.
+    let r = site.run_env(&["backup", "create"], &[]).fails();
+    assert!(
+        r.stderr.contains("BLOGGO_BACKUP_PASSPHRASE"),
+        "{}",
+        r.stderr
+    );
+    assert!(site.backup_files().is_empty());
+
+    let out = site.run_env(&["backup", "create"], &pass).ok().stdout;
+    let id = created_id(&out);
+    let file = site
+        .root
+        .join("backups/daily")
+        .join(format!("bloggo-{id}.sqlite.gz.age"));
+    assert!(file.is_file(), "{out}");
+    assert!(!site.backup_path("daily", &id).exists());
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
+    let meta = sidecar_of(&site, &id);
+    assert_eq!(meta["encryption"]["method"], "passphrase");
+    assert_eq!(
+        meta["sha256"],
+        sha256_hex(&file),
+        "the hash of the stored bytes"
+    );
+    assert_eq!(meta["compressed_size"], bytes.len());
+    assert_eq!(meta["verified"]["ok"], true);
+    assert!(meta["verified"].get("limited").is_none());
+    assert!(site.run(&["backup", "list"]).ok().stdout.contains(&id));
+
+    for (env, says) in [
+        (&[][..], "set $BLOGGO_BACKUP_PASSPHRASE"),
+        (&wrong[..], "does not decrypt it"),
+    ] {
+        let r = site.run_env(&["backup", "verify", &id], env).fails();
+        assert!(
+            r.stderr.contains(&format!("backup daily/{id}")),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        let r = site
+            .run_env(&["backup", "restore", &id, "--yes"], env)
+            .fails();
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+    }
+    // A wrong key says nothing about the backup: its last verification still stands.
+    assert_eq!(sidecar_of(&site, &id)["verified"]["ok"], true);
+    assert_eq!(
+        dump(&site.conn()),
+        before,
+        "a refused restore changes nothing"
+    );
+
+    site.run_env(&["backup", "verify", &id], &pass).ok();
+    site.conn()
+        .execute_batch("DELETE FROM post_views; UPDATE posts SET title = 'changed';")
+        .unwrap();
+    site.run_env(&["backup", "restore", &id, "--yes"], &pass)
+        .ok();
+    assert_eq!(dump(&site.conn()), before);
+    // The safety backup of the changed store is encrypted too.
+    let safety: Vec<_> = std::fs::read_dir(site.root.join("backups/pre-restore"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".sqlite.gz.age"))
+        .collect();
+    assert_eq!(safety.len(), 1);
+}
+
+#[test]
+fn a_backup_encrypted_to_a_recipient_needs_its_identity_to_verify_and_restore() {
+    use age::secrecy::ExposeSecret;
+    let site = Site::new();
+    site.fill_blog(5, 40);
+    let before = dump(&site.conn());
+    let identity = age::pq::Identity::generate();
+    let key = site.tmp.path().join("backup-key.txt");
+    std::fs::write(&key, identity.to_string().expose_secret()).unwrap();
+    let other = site.tmp.path().join("other-key.txt");
+    std::fs::write(
+        &other,
+        age::pq::Identity::generate().to_string().expose_secret(),
+    )
+    .unwrap();
+    let recipient = identity.to_public().to_string();
+    site.set_backup_config(&format!("recipient = \"{recipient}\""));
+
+    // The site holds only the public key: the backup is checked as far as it can be.
+    let out = site.run_env(&["backup", "create"], &[]).ok().stdout;
+    let id = created_id(&out);
+    let meta = sidecar_of(&site, &id);
+    assert_eq!(meta["encryption"]["method"], "recipient");
+    assert_eq!(meta["encryption"]["recipient"], recipient.as_str());
+    assert_eq!(meta["verified"]["ok"], true);
+    assert!(meta["verified"]["limited"]
+        .as_str()
+        .unwrap()
+        .contains("--identity"));
+    site.run(&["backup", "status"]).ok();
+
+    let r = site.run_env(&["backup", "verify", &id], &[]).fails();
+    assert!(
+        r.stderr
+            .contains(&format!("backup daily/{id} is encrypted to {recipient}"))
+            && r.stderr.contains("--identity FILE"),
+        "{}",
+        r.stderr
+    );
+    let r = site
+        .run_env(
+            &[
+                "backup",
+                "verify",
+                &id,
+                "--identity",
+                other.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .fails();
+    assert!(r.stderr.contains("does not decrypt it"), "{}", r.stderr);
+    let v = site
+        .run_env(
+            &["backup", "verify", &id, "--identity", key.to_str().unwrap()],
+            &[],
+        )
+        .ok()
+        .stdout;
+    assert!(v.contains("1 checked, 0 failed"), "{v}");
+    assert!(sidecar_of(&site, &id)["verified"].get("limited").is_none());
+
+    site.conn()
+        .execute_batch("DELETE FROM post_views;")
+        .unwrap();
+    site.run_env(
+        &["backup", "restore", &id, "--yes"],
+        &[("BLOGGO_BACKUP_IDENTITY", key.to_str().unwrap())],
+    )
+    .ok();
+    assert_eq!(dump(&site.conn()), before);
 }
