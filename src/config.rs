@@ -212,6 +212,25 @@ pub struct BackupConfig {
     pub encrypt: Option<String>,
     /// Encrypt backups to this age public key (`age1…`); decrypting needs its identity file.
     pub recipient: Option<String>,
+    /// `[backup.remote]`: off-site copies in S3-compatible storage.
+    pub remote: Option<RemoteConfig>,
+}
+
+/// `[backup.remote]`: where off-site copies go. Credentials come from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), never from this file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// `s3://bucket/prefix`.
+    pub url: String,
+    /// The S3-compatible server (`https://s3.example.net`); AWS itself when unset.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 impl Default for BackupConfig {
@@ -226,6 +245,7 @@ impl Default for BackupConfig {
             max_age: "26h".into(),
             encrypt: None,
             recipient: None,
+            remote: None,
         }
     }
 }
@@ -441,6 +461,9 @@ impl Settings {
         }
         crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
         crate::backup::crypt::Method::of(&config.backup)?;
+        if let Some(remote) = &config.backup.remote {
+            crate::backup::remote::Location::parse(remote).context("[backup.remote] url")?;
+        }
         let default_posts = "posts".to_string();
         let posts_segment = config.urls.posts.as_ref().unwrap_or(&default_posts);
         for (key, seg) in [

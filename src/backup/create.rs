@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::crypt::{self, Keys};
 use super::record::{self, Actor};
+use super::remote;
 use super::sidecar::{self, Meta};
 use super::{file_for, retention, stamp, tier_dir, BackupInfo, Pruned, Tier, Verdict};
 use crate::config::Settings;
@@ -36,6 +37,8 @@ pub struct Created {
     pub tiers: Vec<Tier>,
     pub verdict: Verdict,
     pub pruned: Pruned,
+    /// The off-site copy, when `[backup.remote]` is set.
+    pub off_site: Option<remote::OffSite>,
     /// Time taken by the copy and compression, and by the verification.
     pub copy_time: Duration,
     pub verify_time: Duration,
@@ -51,7 +54,18 @@ pub fn create(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Created> {
     let keys = Keys::from_env(None);
-    let c = take_verify_prune(settings, &keys, note, now, progress)?;
+    let mut c = take_verify_prune(settings, &keys, note, now, progress)?;
+    let off_site = remote::Remote::open(settings)
+        .and_then(|r| {
+            r.map(|r| remote::copy_off_site(settings, &r, &c.info.id, &c.tiers, now))
+                .transpose()
+        })
+        .map_err(|e| {
+            e.context(format!(
+                "backup {} was taken and verified here, but its off-site copy failed",
+                c.info.id
+            ))
+        });
     let mut details = record::describe(settings, &c.info);
     details["result"] = json!("ok");
     details["tiers"] = json!(c.tiers);
@@ -62,10 +76,16 @@ pub fn create(
         .iter()
         .map(BackupInfo::tier_id)
         .collect::<Vec<_>>());
+    details["remote"] = match &off_site {
+        Ok(None) => serde_json::Value::Null,
+        Ok(Some(o)) => json!({ "url": o.url, "uploaded": o.uploaded, "pruned": o.pruned }),
+        Err(e) => json!({ "error": format!("{e:#}") }),
+    };
     record::write(settings, actor, "backup.create", details, |tx| {
         record::remember_taken(tx, &c.info, now)
     })
     .with_context(|| format!("backup {} was taken and verified", c.info.id))?;
+    c.off_site = off_site?;
     Ok(c)
 }
 
@@ -119,6 +139,7 @@ fn take_verify_prune(
         tiers,
         verdict,
         pruned,
+        off_site: None,
         copy_time,
         verify_time,
     })

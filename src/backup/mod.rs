@@ -10,6 +10,7 @@
 //! - `create`: take (`create.rs`), verify (`verify.rs`), link weekly/monthly copies, prune
 //!   (`retention.rs`, a pure function of dates).
 //! - `restore` (`restore.rs`), `db recover` (`recover.rs`).
+//! - Off-site copies in S3-compatible storage after each backup (`remote.rs`).
 //! - Create, verify, restore and prune write an audit row with their actor; the last backup
 //!   taken and verified are remembered in the store's key-value store (`record.rs`).
 //!
@@ -19,6 +20,7 @@ pub mod create;
 pub mod crypt;
 pub mod record;
 pub mod recover;
+pub mod remote;
 pub mod restore;
 pub mod retention;
 pub mod sidecar;
@@ -32,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 pub use record::Actor;
-pub use restore::{restore, RestoreReport};
+pub use restore::{restore, restore_remote, RestoreReport};
 pub use sidecar::Meta;
 pub use verify::Verdict;
 

@@ -41,23 +41,6 @@ pub fn restore(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<RestoreReport> {
-    let r = replace_store(settings, keys, id, now)?;
-    let mut details = record::describe(settings, &r.restored);
-    details["result"] = json!("ok");
-    details["safety_backup"] = json!(r.safety.as_ref().map(BackupInfo::tier_id));
-    details["from_schema"] = json!(r.from_schema);
-    details["to_schema"] = json!(r.to_schema);
-    record::write(settings, actor, "backup.restore", details, |_| Ok(()))
-        .with_context(|| format!("backup {} was restored", r.restored.tier_id()))?;
-    Ok(r)
-}
-
-fn replace_store(
-    settings: &Settings,
-    keys: &Keys,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<RestoreReport> {
     let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
     let candidates = find(settings, id)?;
     let backup = candidates
@@ -65,6 +48,68 @@ fn replace_store(
         .find(|b| b.tier == Tier::Daily)
         .unwrap_or(&candidates[0])
         .clone();
+    let r = replace_store(settings, keys, backup, now)?;
+    audit(settings, actor, &r, None)?;
+    Ok(r)
+}
+
+/// Restores off-site backup `id` (`[backup.remote]`): downloads it and its sidecar beside the
+/// local backups, checks its SHA-256 against the sidecar, then restores it as [`restore`] does.
+pub fn restore_remote(
+    settings: &Settings,
+    actor: &Actor,
+    keys: &Keys,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
+    let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
+    let remote = super::remote::Remote::open(settings)?
+        .context("no [backup.remote] in bloggo.toml: there are no off-site backups to restore")?;
+    std::fs::create_dir_all(&settings.backup_dir).with_context(|| {
+        format!(
+            "{}: cannot create the backup folder",
+            settings.backup_dir.display()
+        )
+    })?;
+    let dir = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempdir_in(&settings.backup_dir)
+        .with_context(|| {
+            format!(
+                "{}: cannot create a temp folder",
+                settings.backup_dir.display()
+            )
+        })?;
+    let backup = remote.download(id, dir.path())?;
+    let r = replace_store(settings, keys, backup, now)?;
+    audit(settings, actor, &r, Some(&remote.url))?;
+    Ok(r)
+}
+
+fn audit(
+    settings: &Settings,
+    actor: &Actor,
+    r: &RestoreReport,
+    remote: Option<&str>,
+) -> Result<()> {
+    let mut details = record::describe(settings, &r.restored);
+    details["remote"] = json!(remote);
+    details["result"] = json!("ok");
+    details["safety_backup"] = json!(r.safety.as_ref().map(BackupInfo::tier_id));
+    details["from_schema"] = json!(r.from_schema);
+    details["to_schema"] = json!(r.to_schema);
+    record::write(settings, actor, "backup.restore", details, |_| Ok(()))
+        .with_context(|| format!("backup {} was restored", r.restored.tier_id()))
+}
+
+/// Verifies `backup`, takes the safety backup, and writes the backup into the store. The
+/// caller holds the serve lock.
+fn replace_store(
+    settings: &Settings,
+    keys: &Keys,
+    backup: BackupInfo,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
     let verdict = verify_and_record(&backup, keys, now)?;
     if !verdict.ok {
         bail!(

@@ -25,7 +25,11 @@ pub enum Args {
         act: ActAs,
     },
     /// List backups: ID, tier, date, size, posts and views, verified, note.
-    List,
+    List {
+        /// The off-site copies in `[backup.remote]` instead: ID, tier, date, size, encrypted.
+        #[arg(long)]
+        remote: bool,
+    },
     /// Verify one backup (by ID), or all; exits non-zero if any fails.
     #[command(after_help = "Example:\n  bloggo backup verify 20261123-104500")]
     Verify {
@@ -45,6 +49,10 @@ pub enum Args {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Download the backup from `[backup.remote]` (checked against its sidecar's SHA-256)
+        /// and restore that.
+        #[arg(long)]
+        remote: bool,
         #[command(flatten)]
         keys: KeyArgs,
         #[command(flatten)]
@@ -117,9 +125,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 println!("  {}", shown(&settings, &c.info.path));
             }
             print_pruned(&settings, &c.pruned, false);
+            if let Some(o) = &c.off_site {
+                println!("  off-site: {} files → {}", o.uploaded.len(), o.url);
+                for p in &o.pruned {
+                    println!("  deleted off-site {p}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Args::List => {
+        Args::List { remote: true } => list_remote(&settings),
+        Args::List { remote: false } => {
             let all = backup::list(&settings)?;
             if all.is_empty() {
                 println!(
@@ -199,10 +214,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Args::Restore { id, yes, keys, act } => {
+        Args::Restore {
+            id,
+            yes,
+            remote,
+            keys,
+            act,
+        } => {
             let keys = keys.keys();
             let actor = Actor::cli(&settings, &act)?;
-            let chosen = backup::find(&settings, &id)?.remove(0);
             if crate::lock::held_by_server(&settings) {
                 bail!(
                     "refusing to restore: the store is in use by a running `bloggo serve` (lock {}); stop it first",
@@ -210,9 +230,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 );
             }
             if !yes {
-                confirm(&settings, &chosen)?;
+                confirm(&settings, &id, remote)?;
             }
-            let r = backup::restore(&settings, &actor, &keys, &id, now)?;
+            let r = if remote {
+                backup::restore_remote(&settings, &actor, &keys, &id, now)?
+            } else {
+                backup::restore(&settings, &actor, &keys, &id, now)?
+            };
             match (&r.safety, &r.safety_skipped) {
                 (Some(s), _) => {
                     println!(
@@ -303,6 +327,38 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     }
 }
 
+/// `backup list --remote`.
+fn list_remote(settings: &crate::config::Settings) -> Result<ExitCode> {
+    let Some(remote) = backup::remote::Remote::open(settings)? else {
+        bail!("no [backup.remote] in bloggo.toml: there are no off-site backups to list");
+    };
+    let all = remote.list()?;
+    if all.is_empty() {
+        println!("no off-site backups in {}", remote.url);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<16} {:<11} {:<19} {:>9}  {:<9} COMPLETE",
+        "ID", "TIER", "DATE (UTC)", "SIZE", "ENCRYPTED"
+    );
+    for b in &all {
+        println!(
+            "{:<16} {:<11} {:<19} {:>9}  {:<9} {}",
+            b.id,
+            b.tier.as_str(),
+            b.created.format("%Y-%m-%d %H:%M:%S"),
+            units::bytes(b.size),
+            if b.encrypted() { "yes" } else { "no" },
+            if b.sidecar.is_some() {
+                "yes"
+            } else {
+                "no (no sidecar)"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_pruned(settings: &crate::config::Settings, pruned: &backup::Pruned, dry_run: bool) {
     let verb = if dry_run { "would delete" } else { "deleted" };
     for b in &pruned.deleted {
@@ -317,21 +373,29 @@ fn print_pruned(settings: &crate::config::Settings, pruned: &backup::Pruned, dry
 }
 
 /// Asks on the terminal; refuses when stdin is not one.
-fn confirm(settings: &crate::config::Settings, b: &BackupInfo) -> Result<()> {
+fn confirm(settings: &crate::config::Settings, id: &str, remote: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
-        bail!("restore replaces the store and stdin is not a terminal to confirm it: pass --yes to restore {} without asking", b.id);
+        bail!("restore replaces the store and stdin is not a terminal to confirm it: pass --yes to restore {id} without asking");
     }
-    let posts = b
-        .meta
-        .as_ref()
-        .ok()
-        .and_then(|m| m.rows_of("posts"))
-        .map_or("?".into(), |n| n.to_string());
+    let what = if remote {
+        format!("the off-site backup {id}")
+    } else {
+        let b: BackupInfo = backup::find(settings, id)?.remove(0);
+        let posts = b
+            .meta
+            .as_ref()
+            .ok()
+            .and_then(|m| m.rows_of("posts"))
+            .map_or("?".into(), |n| n.to_string());
+        format!(
+            "backup {} ({} UTC, {posts} posts)",
+            b.tier_id(),
+            b.created.format("%Y-%m-%d %H:%M:%S")
+        )
+    };
     print!(
-        "Replace {} with backup {} ({} UTC, {posts} posts)? A safety backup of the current store is taken first. [y/N] ",
+        "Replace {} with {what}? A safety backup of the current store is taken first. [y/N] ",
         settings.store.display(),
-        b.tier_id(),
-        b.created.format("%Y-%m-%d %H:%M:%S"),
     );
     std::io::stdout().flush()?;
     let mut line = String::new();

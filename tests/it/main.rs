@@ -15,6 +15,7 @@ mod import;
 mod linkcheck;
 mod links;
 mod moving;
+mod offsite;
 mod pages;
 mod processes;
 mod props;
