@@ -37,8 +37,9 @@ pub struct Created {
     pub tiers: Vec<Tier>,
     pub verdict: Verdict,
     pub pruned: Pruned,
-    /// The off-site copy, when `[backup.remote]` is set.
-    pub off_site: Option<remote::OffSite>,
+    /// The off-site copy, when `[backup.remote]` is set; why it failed, when it did (the
+    /// backup itself is taken and verified all the same).
+    pub off_site: Option<std::result::Result<remote::OffSite, String>>,
     /// Time taken by the copy and compression, and by the verification.
     pub copy_time: Duration,
     pub verify_time: Duration,
@@ -55,17 +56,19 @@ pub fn create(
 ) -> Result<Created> {
     let keys = Keys::from_env(None);
     let mut c = take_verify_prune(settings, &keys, note, now, progress)?;
-    let off_site = remote::Remote::open(settings)
-        .and_then(|r| {
-            r.map(|r| remote::copy_off_site(settings, &r, &c.info.id, &c.tiers, now))
-                .transpose()
-        })
-        .map_err(|e| {
-            e.context(format!(
-                "backup {} was taken and verified here, but its off-site copy failed",
+    let off_site = match remote::Remote::open(settings) {
+        Ok(None) => None,
+        Ok(Some(r)) => Some(remote::copy_off_site(settings, &r, now)),
+        Err(e) => Some(Err(e)),
+    }
+    .map(|r| {
+        r.map_err(|e| {
+            format!(
+                "backup {} was taken and verified here, but its off-site copy failed: {e:#}",
                 c.info.id
-            ))
-        });
+            )
+        })
+    });
     let mut details = record::describe(settings, &c.info);
     details["result"] = json!("ok");
     details["tiers"] = json!(c.tiers);
@@ -77,15 +80,15 @@ pub fn create(
         .map(BackupInfo::tier_id)
         .collect::<Vec<_>>());
     details["remote"] = match &off_site {
-        Ok(None) => serde_json::Value::Null,
-        Ok(Some(o)) => json!({ "url": o.url, "uploaded": o.uploaded, "pruned": o.pruned }),
-        Err(e) => json!({ "error": format!("{e:#}") }),
+        None => serde_json::Value::Null,
+        Some(Ok(o)) => json!({ "url": o.url, "uploaded": o.uploaded, "pruned": o.pruned }),
+        Some(Err(e)) => json!({ "error": e }),
     };
     record::write(settings, actor, "backup.create", details, |tx| {
         record::remember_taken(tx, &c.info, now)
     })
     .with_context(|| format!("backup {} was taken and verified", c.info.id))?;
-    c.off_site = off_site?;
+    c.off_site = off_site;
     Ok(c)
 }
 

@@ -1,6 +1,6 @@
 //! Off-site copies in S3-compatible storage (`[backup.remote]`): after each backup its files
-//! and sidecars go to `s3://bucket/prefix/<tier>/`, laid out as the local folder is; the same
-//! retention is applied there; `backup list --remote` lists them and `backup restore --remote`
+//! and sidecars go to `s3://bucket/prefix/<tier>/`, laid out as the local folder is (with any
+//! good local backup whose upload failed before); the same retention is applied there; `backup list --remote` lists them and `backup restore --remote`
 //! downloads one, checks it against its sidecar's SHA-256, and restores it as usual.
 //!
 //! A copy is complete once its sidecar is there (the file goes first). Credentials come from
@@ -297,21 +297,22 @@ impl Remote {
     }
 }
 
-/// Copies a backup just taken off-site (every tier it was kept in), then applies retention
-/// there.
-pub fn copy_off_site(
-    settings: &Settings,
-    remote: &Remote,
-    id: &str,
-    tiers: &[Tier],
-    now: DateTime<Utc>,
-) -> Result<OffSite> {
+/// Brings the off-site copy up to date after a backup: uploads every good local backup
+/// (daily, weekly, monthly) that has no complete copy there yet (the one just taken, and any
+/// whose upload failed before), then applies the retention of `[backup]` there.
+pub fn copy_off_site(settings: &Settings, remote: &Remote, now: DateTime<Utc>) -> Result<OffSite> {
     let mut done = OffSite {
         url: remote.url.clone(),
         ..OffSite::default()
     };
-    for tier in tiers {
-        for b in super::find(settings, &format!("{tier}/{id}"))? {
+    let there: Vec<String> = remote
+        .list()?
+        .into_iter()
+        .filter(|b| b.sidecar.is_some())
+        .map(|b| b.tier_id())
+        .collect();
+    for b in super::list(settings)? {
+        if b.tier != Tier::PreRestore && b.is_good() && !there.contains(&b.tier_id()) {
             done.uploaded.extend(remote.upload(&b)?);
         }
     }

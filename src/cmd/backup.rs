@@ -125,11 +125,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 println!("  {}", shown(&settings, &c.info.path));
             }
             print_pruned(&settings, &c.pruned, false);
-            if let Some(o) = &c.off_site {
-                println!("  off-site: {} files → {}", o.uploaded.len(), o.url);
-                for p in &o.pruned {
-                    println!("  deleted off-site {p}");
+            match &c.off_site {
+                Some(Ok(o)) => {
+                    println!("  off-site: {} files → {}", o.uploaded.len(), o.url);
+                    for p in &o.pruned {
+                        println!("  deleted off-site {p}");
+                    }
                 }
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                None => {}
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -157,9 +157,16 @@ fn an_off_site_copy_lands_in_s3_and_restores_from_there() {
     );
     assert!(Moto::keys(&bucket).is_empty());
 
+    let failed_id = r.stdout.split_whitespace().nth(1).unwrap().to_string();
     let out = site.run_env(&["backup", "create"], &CREDS).ok().stdout;
     let id = out.split_whitespace().nth(1).unwrap().to_string();
+    // The backup whose copy failed goes with the next one.
     assert!(out.contains("off-site:"), "{out}");
+    assert!(
+        Moto::keys(&bucket).contains(&format!("blog/daily/bloggo-{failed_id}.meta.json")),
+        "{:?}",
+        Moto::keys(&bucket)
+    );
     let keys = Moto::keys(&bucket);
     assert!(
         keys.contains(&format!("blog/daily/bloggo-{id}.sqlite.gz"))
@@ -250,9 +257,7 @@ fn retention_applies_off_site_as_it_does_here() {
         let at = start + chrono::Duration::days(day);
         let c =
             bloggo::backup::create::create(&local_only, &actor, None, at, &mut |_, _| {}).unwrap();
-        let done =
-            bloggo::backup::remote::copy_off_site(&settings, &remote, &c.info.id, &c.tiers, at)
-                .unwrap();
+        let done = bloggo::backup::remote::copy_off_site(&settings, &remote, at).unwrap();
         assert_eq!(done.uploaded.len(), 2 * c.tiers.len());
     }
     let local: Vec<String> = bloggo::backup::list(&settings)
