@@ -210,6 +210,29 @@ pub struct BackupConfig {
     pub weekly_day: String,
     /// `backup status` fails when the newest good backup is older than this.
     pub max_age: String,
+    /// `"passphrase"`: encrypt backups with the passphrase in `$BLOGGO_BACKUP_PASSPHRASE`.
+    pub encrypt: Option<String>,
+    /// Encrypt backups to this age public key (`age1…`); decrypting needs its identity file.
+    pub recipient: Option<String>,
+    /// `[backup.remote]`: off-site copies in S3-compatible storage.
+    pub remote: Option<RemoteConfig>,
+}
+
+/// `[backup.remote]`: where off-site copies go. Credentials come from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), never from this file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// `s3://bucket/prefix`.
+    pub url: String,
+    /// The S3-compatible server (`https://s3.example.net`); AWS itself when unset.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 impl Default for BackupConfig {
@@ -222,6 +245,9 @@ impl Default for BackupConfig {
             keep_monthly: 12,
             weekly_day: "sunday".into(),
             max_age: "26h".into(),
+            encrypt: None,
+            recipient: None,
+            remote: None,
         }
     }
 }
@@ -459,6 +485,10 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("[markdown] highlight_theme: {e}"))?;
         }
         crate::config::weekday(&config.backup.weekly_day).context("[backup] weekly_day")?;
+        crate::backup::crypt::Method::of(&config.backup)?;
+        if let Some(remote) = &config.backup.remote {
+            crate::backup::remote::Location::parse(remote).context("[backup.remote] url")?;
+        }
         let default_posts = "posts".to_string();
         let posts_segment = config.urls.posts.as_ref().unwrap_or(&default_posts);
         for (key, seg) in [
@@ -648,6 +678,8 @@ keep_daily = 7
 keep_weekly = 4
 keep_monthly = 12
 # interval = "24h"   # bloggo serve takes a backup this often
+# encrypt = "passphrase"   # encrypt backups with $BLOGGO_BACKUP_PASSPHRASE (age)
+# recipient = "age1..."    # or encrypt them to this public key
 "#
     )
 }

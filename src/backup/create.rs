@@ -14,8 +14,12 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::crypt::{self, Keys};
+use super::record::{self, Actor};
+use super::remote;
 use super::sidecar::{self, Meta};
 use super::{file_for, retention, stamp, tier_dir, BackupInfo, Pruned, Tier, Verdict};
 use crate::config::Settings;
@@ -33,14 +37,64 @@ pub struct Created {
     pub tiers: Vec<Tier>,
     pub verdict: Verdict,
     pub pruned: Pruned,
+    /// The off-site copy, when `[backup.remote]` is set; why it failed, when it did (the
+    /// backup itself is taken and verified all the same).
+    pub off_site: Option<std::result::Result<remote::OffSite, String>>,
     /// Time taken by the copy and compression, and by the verification.
     pub copy_time: Duration,
     pub verify_time: Duration,
 }
 
-/// Takes, verifies, links and prunes. `progress(done, total)` reports copied pages.
+/// Takes, verifies, links and prunes; then writes the audit row and remembers the backup in
+/// the store (a backup that failed leaves the store as it was, as its error says). `progress(done, total)` reports copied pages.
 pub fn create(
     settings: &Settings,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Created> {
+    let keys = Keys::from_env(None);
+    let mut c = take_verify_prune(settings, &keys, note, now, progress)?;
+    let off_site = match remote::Remote::open(settings) {
+        Ok(None) => None,
+        Ok(Some(r)) => Some(remote::copy_off_site(settings, &r, now)),
+        Err(e) => Some(Err(e)),
+    }
+    .map(|r| {
+        r.map_err(|e| {
+            format!(
+                "backup {} was taken and verified here, but its off-site copy failed: {e:#}",
+                c.info.id
+            )
+        })
+    });
+    let mut details = record::describe(settings, &c.info);
+    details["result"] = json!("ok");
+    details["tiers"] = json!(c.tiers);
+    details["note"] = json!(note);
+    details["pruned"] = json!(c
+        .pruned
+        .deleted
+        .iter()
+        .map(BackupInfo::tier_id)
+        .collect::<Vec<_>>());
+    details["remote"] = match &off_site {
+        None => serde_json::Value::Null,
+        Some(Ok(o)) => json!({ "url": o.url, "uploaded": o.uploaded, "pruned": o.pruned }),
+        Some(Err(e)) => json!({ "error": e }),
+    };
+    record::write(settings, actor, "backup.create", details, |tx| {
+        record::remember_taken(tx, &c.info, now)
+    })
+    .with_context(|| format!("backup {} was taken and verified", c.info.id))?;
+    c.off_site = off_site;
+    Ok(c)
+}
+
+fn take_verify_prune(
+    settings: &Settings,
+    keys: &Keys,
     note: Option<&str>,
     now: DateTime<Utc>,
     progress: &mut dyn FnMut(u64, u64),
@@ -48,10 +102,10 @@ pub fn create(
     let policy = retention::Policy::from_settings(settings)?;
     let (id, at) = unique_stamp(settings, now);
     let started = Instant::now();
-    let info = take(settings, Tier::Daily, &id, at, note, progress)?;
+    let info = take(settings, keys, Tier::Daily, &id, at, note, progress)?;
     let copy_time = started.elapsed();
     let started = Instant::now();
-    let verdict = verify_new(settings, &info, now)?;
+    let verdict = verify_new(settings, keys, &info, now)?;
     let verify_time = started.elapsed();
     if !verdict.ok {
         bail!(
@@ -82,12 +136,13 @@ pub fn create(
         }
         tiers.push(tier);
     }
-    let pruned = super::prune(settings, now, false)?;
+    let pruned = super::prune_files(settings, now, false)?;
     Ok(Created {
         info,
         tiers,
         verdict,
         pruned,
+        off_site: None,
         copy_time,
         verify_time,
     })
@@ -98,10 +153,11 @@ pub fn unique_stamp(settings: &Settings, now: DateTime<Utc>) -> (String, DateTim
     let mut at = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
     loop {
         let id = stamp(at);
-        if !Tier::ALL
-            .iter()
-            .any(|t| file_for(settings, *t, &id).exists())
-        {
+        if !Tier::ALL.iter().any(|t| {
+            [false, true]
+                .iter()
+                .any(|&e| file_for(settings, *t, &id, e).exists())
+        }) {
             return (id, at);
         }
         at += chrono::Duration::seconds(1);
@@ -111,7 +167,12 @@ pub fn unique_stamp(settings: &Settings, now: DateTime<Utc>) -> (String, DateTim
 /// Verifies a backup just taken. Verification decompresses it beside itself: when the disk
 /// has no room for that, the backup (which cannot be proved good) is removed and the error
 /// says the disk is full.
-fn verify_new(settings: &Settings, info: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
+fn verify_new(
+    settings: &Settings,
+    keys: &Keys,
+    info: &BackupInfo,
+    now: DateTime<Utc>,
+) -> Result<Verdict> {
     let dir = info.path.parent().unwrap_or(&settings.backup_dir);
     let size = info.meta.as_ref().map_or(0, |m| m.size);
     let full = |cause: String| {
@@ -126,7 +187,7 @@ fn verify_new(settings: &Settings, info: &BackupInfo, now: DateTime<Utc>) -> Res
             crate::units::bytes(free)
         )));
     }
-    let verdict = match super::verify::verify_and_record(info, now) {
+    let verdict = match super::verify::verify_fresh(info, keys, now) {
         Ok(v) => v,
         Err(e) if crate::disk::is_full(&e) => return Err(full(e.root_cause().to_string())),
         Err(e) => return Err(e),
@@ -165,19 +226,37 @@ fn disk_full(settings: &Settings, dir: &Path, file: &Path, cause: &str) -> anyho
     )
 }
 
-/// Writes one backup file of the store and its (not yet verified) sidecar into a tier. On a
-/// full disk nothing is left and the error names the tier's folder.
+/// Writes one backup file of the store and its (not yet verified) sidecar into a tier,
+/// encrypted as `[backup]` says (the passphrase from `keys`). On a full disk nothing is left
+/// and the error names the tier's folder.
 pub fn take(
     settings: &Settings,
+    keys: &Keys,
     tier: Tier,
     id: &str,
     at: DateTime<Utc>,
     note: Option<&str>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BackupInfo> {
+    let method = crypt::Method::of(&settings.config.backup)?;
     let dir = tier_dir(settings, tier);
-    let final_path = file_for(settings, tier, id);
-    take_into(settings, tier, id, at, note, progress, &dir, &final_path).map_err(|e| {
+    let final_path = file_for(settings, tier, id, method != crypt::Method::None);
+    let how = Encrypt {
+        method: &method,
+        keys,
+    };
+    take_into(
+        settings,
+        &how,
+        tier,
+        id,
+        at,
+        note,
+        progress,
+        &dir,
+        &final_path,
+    )
+    .map_err(|e| {
         if crate::disk::is_full(&e) {
             disk_full(settings, &dir, &final_path, &e.root_cause().to_string())
         } else {
@@ -186,9 +265,16 @@ pub fn take(
     })
 }
 
+/// How `take` encrypts: the method of `[backup]` and the keys at hand.
+struct Encrypt<'a> {
+    method: &'a crypt::Method,
+    keys: &'a Keys,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn take_into(
     settings: &Settings,
+    how: &Encrypt,
     tier: Tier,
     id: &str,
     at: DateTime<Utc>,
@@ -209,7 +295,22 @@ fn take_into(
     let summary = store::backup::summary(raw.path())
         .with_context(|| format!("{}: cannot read the copy", raw.path().display()))?;
 
-    let (gz, size, sha256) = compress(raw.path(), dir)?;
+    if let crypt::Method::Recipient(key) = how.method {
+        let encryption = how.method.sidecar().expect("a recipient");
+        if !how.keys.can_decrypt(&encryption) {
+            // Its verification cannot decrypt it: the copy is checked before it is encrypted.
+            let check = store::backup::check_copy(raw.path());
+            if !check.problems.is_empty() {
+                bail!(
+                    "the copy of {} for backup {id} does not check out: {}; nothing was kept (it was to be encrypted to {key})",
+                    settings.store.display(),
+                    check.problems.join("; ")
+                );
+            }
+        }
+    }
+    let what = format!("backup {tier}/{id}");
+    let (gz, size, sha256) = compress(raw.path(), dir, how, &what)?;
     drop(raw);
     let compressed_size = gz.as_file().metadata()?.len();
     gz.persist_noclobber(final_path)
@@ -225,6 +326,7 @@ fn take_into(
         size,
         compressed_size,
         sha256,
+        encryption: how.method.sidecar(),
         rows: summary.1,
         note: note.map(str::to_string),
         verified: None,
@@ -261,9 +363,14 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Gzips `src` into a fsync'd temp file in `dir`; returns it, the input size and the
-/// SHA-256 of the compressed bytes.
-fn compress(src: &Path, dir: &Path) -> Result<(tempfile::NamedTempFile, u64, String)> {
+/// Gzips (then encrypts, as `how` says) `src` into a fsync'd temp file in `dir`; returns it,
+/// the input size and the SHA-256 of the stored bytes.
+fn compress(
+    src: &Path,
+    dir: &Path,
+    how: &Encrypt,
+    what: &str,
+) -> Result<(tempfile::NamedTempFile, u64, String)> {
     let tmp = tempfile::Builder::new()
         .prefix(".backup-")
         .suffix(".gz.tmp")
@@ -275,10 +382,11 @@ fn compress(src: &Path, dir: &Path) -> Result<(tempfile::NamedTempFile, u64, Str
         inner: BufWriter::with_capacity(1 << 20, tmp.reopen()?),
         hash: Sha256::new(),
     };
-    let mut gz = GzEncoder::new(out, Compression::new(LEVEL));
+    let sealed = crypt::encrypting(how.method, how.keys, what, out)?;
+    let mut gz = GzEncoder::new(sealed, Compression::new(LEVEL));
     let size = std::io::copy(&mut reader, &mut gz)
         .with_context(|| format!("{}: cannot compress", tmp.path().display()))?;
-    let mut out = gz.finish()?;
+    let mut out = gz.finish()?.finish()?;
     out.flush()?;
     let sha = crate::fsx::hex(&out.hash.finalize());
     let file = out
@@ -297,7 +405,7 @@ fn link_into(settings: &Settings, info: &BackupInfo, tier: Tier) -> Result<()> {
     let dir = tier_dir(settings, tier);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create the backup folder", dir.display()))?;
-    let to = file_for(settings, tier, &info.id);
+    let to = dir.join(info.path.file_name().context("a backup file name")?);
     if std::fs::hard_link(&info.path, &to).is_err() {
         let tmp = tempfile::Builder::new()
             .prefix(".backup-")
@@ -348,7 +456,7 @@ mod tests {
         let settings = Settings::load(tmp.path()).unwrap();
         let dir = tier_dir(&settings, Tier::Daily);
         std::fs::create_dir_all(&dir).unwrap();
-        let path = file_for(&settings, Tier::Daily, "20260101-000000");
+        let path = file_for(&settings, Tier::Daily, "20260101-000000", false);
         std::fs::write(&path, b"gz").unwrap();
         let meta = Meta {
             id: "20260101-000000".into(),
@@ -360,6 +468,7 @@ mod tests {
             size: u64::MAX / 4,
             compressed_size: 2,
             sha256: String::new(),
+            encryption: None,
             rows: Default::default(),
             note: None,
             verified: None,
@@ -374,7 +483,7 @@ mod tests {
         sidecar::write(&info.sidecar_path(), info.meta.as_ref().unwrap()).unwrap();
         let e = format!(
             "{:#}",
-            verify_new(&settings, &info, Utc::now()).unwrap_err()
+            verify_new(&settings, &Keys::default(), &info, Utc::now()).unwrap_err()
         );
         assert!(
             e.starts_with(&format!("{}: the disk is full", dir.display())),

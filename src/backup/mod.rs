@@ -1,7 +1,8 @@
 //! Backups: online, verified, compressed, retained, restorable.
 //!
 //! A backup is `BACKUP_DIR/<tier>/bloggo-YYYYMMDD-HHMMSS.sqlite.gz` (gzip of a SQLite copy taken
-//! with the online backup API) plus a sidecar `bloggo-YYYYMMDD-HHMMSS.meta.json`. Its ID is the
+//! with the online backup API; `.sqlite.gz.age` when encrypted, `crypt.rs`) plus a sidecar
+//! `bloggo-YYYYMMDD-HHMMSS.meta.json`. Its ID is the
 //! UTC stamp `YYYYMMDD-HHMMSS`: unique across tiers (a new backup never reuses a stamp), so the
 //! weekly and monthly copies of a daily backup share its ID. `daily/20261123-104500` and the
 //! file name `bloggo-20261123-104500` are accepted too.
@@ -9,11 +10,17 @@
 //! - `create`: take (`create.rs`), verify (`verify.rs`), link weekly/monthly copies, prune
 //!   (`retention.rs`, a pure function of dates).
 //! - `restore` (`restore.rs`), `db recover` (`recover.rs`).
+//! - Off-site copies in S3-compatible storage after each backup (`remote.rs`).
+//! - Create, verify, restore and prune write an audit row with their actor; the last backup
+//!   taken and verified are remembered in the store's key-value store (`record.rs`).
 //!
 //! All SQL is in `crate::store::backup`.
 
 pub mod create;
+pub mod crypt;
+pub mod record;
 pub mod recover;
+pub mod remote;
 pub mod restore;
 pub mod retention;
 pub mod sidecar;
@@ -26,12 +33,15 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-pub use restore::{restore, RestoreReport};
+pub use record::Actor;
+pub use restore::{restore, restore_remote, RestoreReport};
 pub use sidecar::Meta;
 pub use verify::Verdict;
 
 /// The backup file name's extension.
 pub const EXTENSION: &str = ".sqlite.gz";
+/// The extension of an encrypted backup (`crypt.rs`).
+pub const ENCRYPTED_EXTENSION: &str = ".sqlite.gz.age";
 /// `bloggo-` + stamp + extension.
 pub const PREFIX: &str = "bloggo-";
 /// The stamp format of IDs and file names (UTC).
@@ -128,9 +138,20 @@ pub fn tier_dir(settings: &Settings, tier: Tier) -> PathBuf {
     settings.backup_dir.join(tier.as_str())
 }
 
-/// The backup file of an ID in a tier.
-pub fn file_for(settings: &Settings, tier: Tier, id: &str) -> PathBuf {
-    tier_dir(settings, tier).join(format!("{PREFIX}{id}{EXTENSION}"))
+/// The backup file of an ID in a tier, encrypted (`.sqlite.gz.age`) or not.
+pub fn file_for(settings: &Settings, tier: Tier, id: &str, encrypted: bool) -> PathBuf {
+    let ext = if encrypted {
+        ENCRYPTED_EXTENSION
+    } else {
+        EXTENSION
+    };
+    tier_dir(settings, tier).join(format!("{PREFIX}{id}{ext}"))
+}
+
+/// A backup file name without its extension (`.sqlite.gz.age` or `.sqlite.gz`).
+pub fn strip_extension(name: &str) -> Option<&str> {
+    name.strip_suffix(ENCRYPTED_EXTENSION)
+        .or_else(|| name.strip_suffix(EXTENSION))
 }
 
 /// Every backup file, oldest first (by ID, then tier).
@@ -147,10 +168,7 @@ pub fn list(settings: &Settings) -> Result<Vec<BackupInfo>> {
             let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            let Some(id) = name
-                .strip_prefix(PREFIX)
-                .and_then(|n| n.strip_suffix(EXTENSION))
-            else {
+            let Some(id) = name.strip_prefix(PREFIX).and_then(strip_extension) else {
                 continue;
             };
             let Some(created) = parse_stamp(id) else {
@@ -171,7 +189,7 @@ pub fn list(settings: &Settings) -> Result<Vec<BackupInfo>> {
     Ok(out)
 }
 
-/// The backups an ID names: `20261123-104500`, `bloggo-20261123-104500[.sqlite.gz]`, or
+/// The backups an ID names: `20261123-104500`, `bloggo-20261123-104500[.sqlite.gz[.age]]`, or
 /// `daily/20261123-104500` (one tier). Errors, listing what exists, when none matches.
 pub fn find(settings: &Settings, id: &str) -> Result<Vec<BackupInfo>> {
     let (tier, rest) = match id.split_once('/') {
@@ -184,7 +202,7 @@ pub fn find(settings: &Settings, id: &str) -> Result<Vec<BackupInfo>> {
         None => (None, id),
     };
     let bare = rest.strip_prefix(PREFIX).unwrap_or(rest);
-    let bare = bare.strip_suffix(EXTENSION).unwrap_or(bare);
+    let bare = strip_extension(bare).unwrap_or(bare);
     let found: Vec<BackupInfo> = list(settings)?
         .into_iter()
         .filter(|b| b.id == bare && tier.is_none_or(|t| t == b.tier))
@@ -205,13 +223,37 @@ pub fn newest_good(settings: &Settings) -> Result<Option<BackupInfo>> {
 
 /// Takes a backup now: online copy, compress, verify, weekly/monthly copies, then prune.
 /// Fails (keeping the file, its sidecar marked failed) when verification fails.
-pub fn create(settings: &Settings, note: Option<&str>, now: DateTime<Utc>) -> Result<BackupInfo> {
-    create::create(settings, note, now, &mut |_, _| {}).map(|c| c.info)
+pub fn create(
+    settings: &Settings,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<BackupInfo> {
+    create::create(settings, actor, note, now, &mut |_, _| {}).map(|c| c.info)
 }
 
-/// Verifies one backup file and records the result in its sidecar.
-pub fn verify(backup: &BackupInfo, now: DateTime<Utc>) -> Result<Verdict> {
-    verify::verify_and_record(backup, now)
+/// Verifies one backup file, records the result in its sidecar, and writes the audit row
+/// with the result, passed or failed (remembering a verification that passed).
+pub fn verify(
+    settings: &Settings,
+    actor: &Actor,
+    keys: &crypt::Keys,
+    backup: &BackupInfo,
+    now: DateTime<Utc>,
+) -> Result<Verdict> {
+    let verdict = verify::verify_and_record(backup, keys, now)?;
+    let mut details = record::describe(settings, backup);
+    details["result"] = serde_json::json!(if verdict.ok { "ok" } else { "failed" });
+    if !verdict.ok {
+        details["problems"] = serde_json::json!(verdict.problems);
+    }
+    record::write(settings, actor, "backup.verify", details, |tx| {
+        if verdict.ok {
+            record::remember_verified(tx, backup, now)?;
+        }
+        Ok(())
+    })?;
+    Ok(verdict)
 }
 
 /// What `prune` removed (or would remove).
@@ -252,8 +294,28 @@ fn stale_temp_files(settings: &Settings, now: DateTime<Utc>) -> Vec<PathBuf> {
 
 /// Deletes daily/weekly/monthly backups beyond the `[backup]` retention (and their sidecars),
 /// never the newest good backup nor `pre-restore` ones, and temp files of interrupted backups
-/// older than a day. With `dry_run`, only says what would go.
-pub fn prune(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<Pruned> {
+/// older than a day. With `dry_run`, only says what would go; otherwise writes the audit row.
+pub fn prune(
+    settings: &Settings,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<Pruned> {
+    let pruned = prune_files(settings, now, dry_run)?;
+    if !dry_run {
+        let details = serde_json::json!({
+            "result": "ok",
+            "deleted": pruned.deleted.iter().map(|b| record::describe(settings, b)).collect::<Vec<_>>(),
+            "kept": pruned.kept,
+            "stale_temp_files": pruned.stale_temp.iter().map(|p| shown(settings, p)).collect::<Vec<_>>(),
+        });
+        record::write(settings, actor, "backup.prune", details, |_| Ok(()))?;
+    }
+    Ok(pruned)
+}
+
+/// `prune` without the audit row (`create` records what it pruned in its own row).
+fn prune_files(settings: &Settings, now: DateTime<Utc>, dry_run: bool) -> Result<Pruned> {
     let policy = retention::Policy::from_settings(settings)?;
     let all = list(settings)?;
     let newest_good: Vec<String> = all

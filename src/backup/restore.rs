@@ -5,9 +5,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use super::create::{sync_dir, take, unique_stamp};
-use super::verify::{decompress_to, verify_and_record};
+use super::crypt::Keys;
+use super::record::{self, Actor};
+use super::verify::{decompress_to, verify_and_record, verify_fresh};
 use super::{find, BackupInfo, Tier};
 use crate::config::Settings;
 use crate::lock::ServeLock;
@@ -29,8 +32,15 @@ pub struct RestoreReport {
 }
 
 /// Replaces the store with backup `id`. Refuses while a `bloggo serve` holds the site and when
-/// the backup fails verification; the store is untouched in both cases.
-pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<RestoreReport> {
+/// the backup fails verification; the store is untouched in both cases (and by any failure
+/// before the backup is written in). The audit row goes into the restored store.
+pub fn restore(
+    settings: &Settings,
+    actor: &Actor,
+    keys: &Keys,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
     let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
     let candidates = find(settings, id)?;
     let backup = candidates
@@ -38,7 +48,69 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         .find(|b| b.tier == Tier::Daily)
         .unwrap_or(&candidates[0])
         .clone();
-    let verdict = verify_and_record(&backup, now)?;
+    let r = replace_store(settings, keys, backup, now)?;
+    audit(settings, actor, &r, None)?;
+    Ok(r)
+}
+
+/// Restores off-site backup `id` (`[backup.remote]`): downloads it and its sidecar beside the
+/// local backups, checks its SHA-256 against the sidecar, then restores it as [`restore`] does.
+pub fn restore_remote(
+    settings: &Settings,
+    actor: &Actor,
+    keys: &Keys,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
+    let _lock = ServeLock::acquire(settings).context("refusing to restore")?;
+    let remote = super::remote::Remote::open(settings)?
+        .context("no [backup.remote] in bloggo.toml: there are no off-site backups to restore")?;
+    std::fs::create_dir_all(&settings.backup_dir).with_context(|| {
+        format!(
+            "{}: cannot create the backup folder",
+            settings.backup_dir.display()
+        )
+    })?;
+    let dir = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempdir_in(&settings.backup_dir)
+        .with_context(|| {
+            format!(
+                "{}: cannot create a temp folder",
+                settings.backup_dir.display()
+            )
+        })?;
+    let backup = remote.download(id, dir.path())?;
+    let r = replace_store(settings, keys, backup, now)?;
+    audit(settings, actor, &r, Some(&remote.url))?;
+    Ok(r)
+}
+
+fn audit(
+    settings: &Settings,
+    actor: &Actor,
+    r: &RestoreReport,
+    remote: Option<&str>,
+) -> Result<()> {
+    let mut details = record::describe(settings, &r.restored);
+    details["remote"] = json!(remote);
+    details["result"] = json!("ok");
+    details["safety_backup"] = json!(r.safety.as_ref().map(BackupInfo::tier_id));
+    details["from_schema"] = json!(r.from_schema);
+    details["to_schema"] = json!(r.to_schema);
+    record::write(settings, actor, "backup.restore", details, |_| Ok(()))
+        .with_context(|| format!("backup {} was restored", r.restored.tier_id()))
+}
+
+/// Verifies `backup`, takes the safety backup, and writes the backup into the store. The
+/// caller holds the serve lock.
+fn replace_store(
+    settings: &Settings,
+    keys: &Keys,
+    backup: BackupInfo,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
+    let verdict = verify_and_record(&backup, keys, now)?;
     if !verdict.ok {
         bail!(
             "backup {} failed verification: {}; nothing was changed. Pick another backup (`bloggo backup list`)",
@@ -65,6 +137,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
             let note = format!("before restoring {}", backup.id);
             let safety = take(
                 settings,
+                keys,
                 Tier::PreRestore,
                 &sid,
                 at,
@@ -72,7 +145,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
                 &mut |_, _| {},
             )
             .context("cannot take the safety backup of the current store; nothing was changed")?;
-            let v = verify_and_record(&safety, now)?;
+            let v = verify_fresh(&safety, keys, now)?;
             report.safety_problems = v.problems;
             report.safety = Some(safety);
         }
@@ -90,7 +163,7 @@ pub fn restore(settings: &Settings, id: &str, now: DateTime<Utc>) -> Result<Rest
         .suffix(".sqlite.tmp")
         .tempfile_in(dir)
         .with_context(|| format!("{}: cannot create a temp file", dir.display()))?;
-    decompress_to(&backup.path, tmp.path())?;
+    decompress_to(&backup, keys, tmp.path())?;
     let check = store::backup::check_copy(tmp.path());
     if !check.problems.is_empty() {
         bail!(

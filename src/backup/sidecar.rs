@@ -20,16 +20,29 @@ pub struct Meta {
     pub schema_version: i64,
     /// Bytes of the database before compression.
     pub size: u64,
-    /// Bytes of the `.sqlite.gz` file.
+    /// Bytes of the stored file (compressed, and encrypted when it is).
     pub compressed_size: u64,
-    /// SHA-256 of the `.sqlite.gz` file, hex.
+    /// SHA-256 of the stored file's bytes (as encrypted, when it is), hex.
     pub sha256: String,
+    /// How the file is encrypted (`.sqlite.gz.age`); none for a plain `.sqlite.gz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     /// Rows of the main tables (`store::check::MAIN_TABLES`).
     pub rows: BTreeMap<String, i64>,
     pub note: Option<String>,
     /// The last verification, when there was one.
     #[serde(default)]
     pub verified: Option<Verification>,
+}
+
+/// How a backup file is encrypted (with age).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum Encryption {
+    /// With a passphrase (`BLOGGO_BACKUP_PASSPHRASE`).
+    Passphrase,
+    /// To a public key; decrypting needs its identity file.
+    Recipient { recipient: String },
 }
 
 /// The result of one verification.
@@ -39,6 +52,10 @@ pub struct Verification {
     pub ok: bool,
     #[serde(default)]
     pub problems: Vec<String>,
+    /// What could not be checked: an encrypted backup checked without its key is checked
+    /// as far as its stored bytes, the database having been checked before encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited: Option<String>,
 }
 
 impl Meta {
@@ -52,13 +69,13 @@ impl Meta {
     }
 }
 
-/// `…/bloggo-STAMP.sqlite.gz` → `…/bloggo-STAMP.meta.json`.
+/// `…/bloggo-STAMP.sqlite.gz[.age]` → `…/bloggo-STAMP.meta.json`.
 pub fn path_for(backup: &Path) -> PathBuf {
     let name = backup
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let stem = name.strip_suffix(super::EXTENSION).unwrap_or(name);
+    let stem = super::strip_extension(name).unwrap_or(name);
     backup.with_file_name(format!("{stem}.meta.json"))
 }
 

@@ -7,7 +7,9 @@ use anyhow::{bail, Result};
 use chrono::Utc;
 
 use super::Ctx;
-use crate::backup::{self, shown, BackupInfo};
+use crate::backup::crypt::Keys;
+use crate::backup::{self, shown, Actor, BackupInfo};
+use crate::content::ActAs;
 use crate::units;
 
 #[derive(Debug, clap::Subcommand)]
@@ -19,14 +21,24 @@ pub enum Args {
         /// A note kept in the backup's sidecar and shown by `list`.
         #[arg(long)]
         note: Option<String>,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// List backups: ID, tier, date, size, posts and views, verified, note.
-    List,
+    List {
+        /// The off-site copies in `[backup.remote]` instead: ID, tier, date, size, encrypted.
+        #[arg(long)]
+        remote: bool,
+    },
     /// Verify one backup (by ID), or all; exits non-zero if any fails.
     #[command(after_help = "Example:\n  bloggo backup verify 20261123-104500")]
     Verify {
         /// `20261123-104500` (every tier holding it), or `daily/20261123-104500`.
         id: Option<String>,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Restore a backup (verified first; a pre-restore safety backup of the current store is
     /// taken). Refused while `bloggo serve` runs on the site.
@@ -37,29 +49,61 @@ pub enum Args {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Download the backup from `[backup.remote]` (checked against its sidecar's SHA-256)
+        /// and restore that.
+        #[arg(long)]
+        remote: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Delete backups beyond the retention policy (never the newest good one, never pre-restore).
     Prune {
         /// Only say what would be deleted.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        act: ActAs,
     },
     /// Age of the newest good backup; non-zero exit when older than `[backup] max_age` or none.
     Status,
+}
+
+/// The keys of encrypted backups: `--identity`, and the passphrase from the environment.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyArgs {
+    /// The age identity (secret key) file of the recipient a backup is encrypted to.
+    /// Default: $BLOGGO_BACKUP_IDENTITY. A passphrase is read from $BLOGGO_BACKUP_PASSPHRASE.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<std::path::PathBuf>,
+}
+
+impl KeyArgs {
+    fn keys(self) -> Keys {
+        Keys::from_env(self.identity)
+    }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
     let now = Utc::now();
     match args {
-        Args::Create { note } => {
+        Args::Create { note, act } => {
+            let actor = Actor::cli(&settings, &act)?;
             let bar = progress_bar(ctx.quiet);
-            let c = backup::create::create(&settings, note.as_deref(), now, &mut |done, total| {
-                if let Some(b) = &bar {
-                    b.set_length(total);
-                    b.set_position(done);
-                }
-            })?;
+            let c = backup::create::create(
+                &settings,
+                &actor,
+                note.as_deref(),
+                now,
+                &mut |done, total| {
+                    if let Some(b) = &bar {
+                        b.set_length(total);
+                        b.set_position(done);
+                    }
+                },
+            )?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
@@ -81,9 +125,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 println!("  {}", shown(&settings, &c.info.path));
             }
             print_pruned(&settings, &c.pruned, false);
+            match &c.off_site {
+                Some(Ok(o)) => {
+                    println!("  off-site: {} files → {}", o.uploaded.len(), o.url);
+                    for p in &o.pruned {
+                        println!("  deleted off-site {p}");
+                    }
+                }
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                None => {}
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Args::List => {
+        Args::List { remote: true } => list_remote(&settings),
+        Args::List { remote: false } => {
             let all = backup::list(&settings)?;
             if all.is_empty() {
                 println!(
@@ -130,7 +188,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Args::Verify { id } => {
+        Args::Verify { id, keys, act } => {
+            let keys = keys.keys();
+            let actor = Actor::cli(&settings, &act)?;
             let targets = match &id {
                 Some(id) => backup::find(&settings, id)?,
                 None => backup::list(&settings)?,
@@ -142,7 +202,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             let mut failed = 0;
             println!("{:<16} {:<11} {:<6} PROBLEMS", "ID", "TIER", "RESULT");
             for b in &targets {
-                let v = backup::verify(b, now)?;
+                let v = backup::verify(&settings, &actor, &keys, b, now)?;
                 if !v.ok {
                     failed += 1;
                 }
@@ -161,8 +221,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Args::Restore { id, yes } => {
-            let chosen = backup::find(&settings, &id)?.remove(0);
+        Args::Restore {
+            id,
+            yes,
+            remote,
+            keys,
+            act,
+        } => {
+            let keys = keys.keys();
+            let actor = Actor::cli(&settings, &act)?;
             if crate::lock::held_by_server(&settings) {
                 bail!(
                     "refusing to restore: the store is in use by a running `bloggo serve` (lock {}); stop it first",
@@ -170,9 +237,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 );
             }
             if !yes {
-                confirm(&settings, &chosen)?;
+                confirm(&settings, &id, remote)?;
             }
-            let r = backup::restore(&settings, &id, now)?;
+            let r = if remote {
+                backup::restore_remote(&settings, &actor, &keys, &id, now)?
+            } else {
+                backup::restore(&settings, &actor, &keys, &id, now)?
+            };
             match (&r.safety, &r.safety_skipped) {
                 (Some(s), _) => {
                     println!(
@@ -207,8 +278,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Args::Prune { dry_run } => {
-            let p = backup::prune(&settings, now, dry_run)?;
+        Args::Prune { dry_run, act } => {
+            let actor = Actor::cli(&settings, &act)?;
+            let p = backup::prune(&settings, &actor, now, dry_run)?;
             print_pruned(&settings, &p, dry_run);
             if p.deleted.is_empty() && p.stale_temp.is_empty() {
                 println!("nothing to prune ({} backup files kept)", p.kept);
@@ -236,6 +308,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                     settings.backup_dir.display()
                 ),
             }
+            // What the store remembers (serve schedules by it), when it can be read.
+            if let Ok((taken, verified)) = backup::record::last(&settings) {
+                if let Some(t) = taken {
+                    println!(
+                        "last backup taken: {} at {}",
+                        t.id,
+                        t.at.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                }
+                if let Some(v) = verified {
+                    println!(
+                        "last verified: {} at {}",
+                        v.backup,
+                        v.at.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
+                }
+            }
             Ok(if s.fresh {
                 ExitCode::SUCCESS
             } else {
@@ -243,6 +332,38 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// `backup list --remote`.
+fn list_remote(settings: &crate::config::Settings) -> Result<ExitCode> {
+    let Some(remote) = backup::remote::Remote::open(settings)? else {
+        bail!("no [backup.remote] in bloggo.toml: there are no off-site backups to list");
+    };
+    let all = remote.list()?;
+    if all.is_empty() {
+        println!("no off-site backups in {}", remote.url);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<16} {:<11} {:<19} {:>9}  {:<9} COMPLETE",
+        "ID", "TIER", "DATE (UTC)", "SIZE", "ENCRYPTED"
+    );
+    for b in &all {
+        println!(
+            "{:<16} {:<11} {:<19} {:>9}  {:<9} {}",
+            b.id,
+            b.tier.as_str(),
+            b.created.format("%Y-%m-%d %H:%M:%S"),
+            units::bytes(b.size),
+            if b.encrypted() { "yes" } else { "no" },
+            if b.sidecar.is_some() {
+                "yes"
+            } else {
+                "no (no sidecar)"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_pruned(settings: &crate::config::Settings, pruned: &backup::Pruned, dry_run: bool) {
@@ -259,21 +380,29 @@ fn print_pruned(settings: &crate::config::Settings, pruned: &backup::Pruned, dry
 }
 
 /// Asks on the terminal; refuses when stdin is not one.
-fn confirm(settings: &crate::config::Settings, b: &BackupInfo) -> Result<()> {
+fn confirm(settings: &crate::config::Settings, id: &str, remote: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
-        bail!("restore replaces the store and stdin is not a terminal to confirm it: pass --yes to restore {} without asking", b.id);
+        bail!("restore replaces the store and stdin is not a terminal to confirm it: pass --yes to restore {id} without asking");
     }
-    let posts = b
-        .meta
-        .as_ref()
-        .ok()
-        .and_then(|m| m.rows_of("posts"))
-        .map_or("?".into(), |n| n.to_string());
+    let what = if remote {
+        format!("the off-site backup {id}")
+    } else {
+        let b: BackupInfo = backup::find(settings, id)?.remove(0);
+        let posts = b
+            .meta
+            .as_ref()
+            .ok()
+            .and_then(|m| m.rows_of("posts"))
+            .map_or("?".into(), |n| n.to_string());
+        format!(
+            "backup {} ({} UTC, {posts} posts)",
+            b.tier_id(),
+            b.created.format("%Y-%m-%d %H:%M:%S")
+        )
+    };
     print!(
-        "Replace {} with backup {} ({} UTC, {posts} posts)? A safety backup of the current store is taken first. [y/N] ",
+        "Replace {} with {what}? A safety backup of the current store is taken first. [y/N] ",
         settings.store.display(),
-        b.tier_id(),
-        b.created.format("%Y-%m-%d %H:%M:%S"),
     );
     std::io::stdout().flush()?;
     let mut line = String::new();

@@ -82,8 +82,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
                 confirm(&settings.store)?;
             }
             drop(store);
+            let actor = crate::backup::Actor {
+                email: None,
+                via: "migrate reset",
+            };
             let backup = crate::backup::create(
                 &settings,
+                &actor,
                 Some("before migrate reset"),
                 chrono::Utc::now(),
             )

@@ -284,26 +284,37 @@ fn deliverer(settings: &Settings) -> webhooks::DeliverFn {
     })
 }
 
-/// How serve finds the newest good backup and takes one (through the backup code).
+/// How serve learns when the last backup was taken (the store's key-value entry, or the newest
+/// good file) and takes one (through the backup code).
 fn backup_hooks(settings: &Settings) -> (backups::NewestFn, backups::CreateFn) {
     let for_newest = settings.clone();
-    let newest: backups::NewestFn =
-        Box::new(move || {
-            Ok(crate::backup::newest_good(&for_newest)?
-                .map(|b| std::time::SystemTime::from(b.created)))
-        });
+    let newest: backups::NewestFn = Box::new(move || {
+        Ok(crate::backup::record::last_taken(&for_newest)?.map(std::time::SystemTime::from))
+    });
     let for_create = settings.clone();
     let create: backups::CreateFn = Box::new(move || {
-        let b = crate::backup::create(
+        let c = crate::backup::create::create(
             &for_create,
+            &crate::backup::Actor::scheduled(),
             Some("scheduled by bloggo serve"),
             chrono::Utc::now(),
+            &mut |_, _| {},
         )?;
+        // The backup is taken: a failed off-site copy is retried with the next one, not by
+        // taking another backup at once.
+        let off_site = match &c.off_site {
+            Some(Ok(o)) => format!(", {} files off-site", o.uploaded.len()),
+            Some(Err(e)) => {
+                eprintln!("warning: {e}; the next backup sends it");
+                String::new()
+            }
+            None => String::new(),
+        };
         Ok(format!(
-            "{} ({} bytes) → {}",
-            b.tier_id(),
-            b.file_size(),
-            crate::backup::shown(&for_create, &b.path)
+            "{} ({} bytes) → {}{off_site}",
+            c.info.tier_id(),
+            c.info.file_size(),
+            crate::backup::shown(&for_create, &c.info.path)
         ))
     });
     (newest, create)

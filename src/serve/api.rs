@@ -252,12 +252,18 @@ impl Api {
         let note = body
             .note
             .unwrap_or_else(|| format!("taken through the API by {}", user.email));
-        let b =
-            backup::create(&self.settings, Some(&note), Utc::now()).map_err(|e| internal(&e))?;
+        // The backup writes its own `backup.create` row (what was taken); this one records the
+        // call (who, from where).
+        let actor = backup::Actor {
+            email: Some(user.email.clone()),
+            via: "api",
+        };
+        let b = backup::create(&self.settings, &actor, Some(&note), Utc::now())
+            .map_err(|e| internal(&e))?;
         self.audit(
             &mut store,
             &user,
-            "backup.create",
+            "api.backup.create",
             json!({"id": b.id, "tier": b.tier}),
             &client,
         )?;
@@ -271,15 +277,21 @@ impl Api {
         let found = self.find(id)?;
         let mut results = Vec::new();
         let mut ok = true;
+        let actor = backup::Actor {
+            email: Some(user.email.clone()),
+            via: "api",
+        };
+        let keys = backup::crypt::Keys::from_env(None);
         for b in &found {
-            let v = backup::verify(b, Utc::now()).map_err(|e| internal(&e))?;
+            let v = backup::verify(&self.settings, &actor, &keys, b, Utc::now())
+                .map_err(|e| internal(&e))?;
             ok &= v.ok;
             results.push(json!({"tier": b.tier, "ok": v.ok, "problems": v.problems}));
         }
         self.audit(
             &mut store,
             &user,
-            "backup.verify",
+            "api.backup.verify",
             json!({"id": id, "ok": ok}),
             &client,
         )?;

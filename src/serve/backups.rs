@@ -1,5 +1,7 @@
-//! Scheduled backups while serving: one at start-up when the newest backup is older than the
-//! interval (or there is none), then one every interval, while requests and views go on.
+//! Scheduled backups while serving: one at start-up when the last backup is older than the
+//! interval (or there is none: a missed one is caught up at once), then one every interval,
+//! while requests and views go on. When the last one was taken is what the store remembers
+//! (`backup::record::last_taken`), so a restart does not back up again right away.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -41,6 +43,13 @@ pub fn spawn_backups(
                     Duration::ZERO
                 }
             };
+            if !wait.is_zero() {
+                let whole = Duration::from_secs(wait.as_secs());
+                println!(
+                    "backup: the last one is recent; next in {}",
+                    humantime::format_duration(whole)
+                );
+            }
             loop {
                 if !sleep_unless_stopped(wait, &stop) {
                     return;

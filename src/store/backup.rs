@@ -542,3 +542,40 @@ pub fn summary(path: &Path) -> Result<(i64, BTreeMap<String, i64>), StoreError> 
     }
     Ok((version, rows))
 }
+
+/// Appends the audit row of a backup operation (`backup.create`, `backup.verify`,
+/// `backup.restore`, `backup.prune`; resource `backup`), with what was done as JSON. The
+/// acting user is looked up by email in this store (after a restore the store is the
+/// backup's, whose user IDs may differ); `None` when no user acted (scheduled by `serve`) or
+/// the email is not a user here, the email staying in the JSON.
+pub fn audit(
+    tx: &super::Tx,
+    by_email: Option<&str>,
+    action: &str,
+    details: &serde_json::Value,
+) -> rusqlite::Result<()> {
+    use rusqlite::OptionalExtension;
+    let user_id: Option<i64> = match by_email {
+        Some(email) => tx
+            .query_row(
+                "SELECT id FROM users WHERE lower(email) = lower(?1)",
+                [email.trim()],
+                |r| r.get(0),
+            )
+            .optional()?,
+        None => None,
+    };
+    super::content::audit::append(
+        tx.conn(),
+        &super::content::audit::NewEntry {
+            user_id,
+            action,
+            resource_type: "backup",
+            resource_id: None,
+            old_values: None,
+            new_values: Some(details),
+            at: crate::model::Timestamp::now(),
+            client: None,
+        },
+    )
+}

@@ -13,11 +13,13 @@ mod tx;
 pub use tx::Tx;
 
 // Query modules, one per area: import (posts), build (site snapshot), serve (views),
-// backup (online copy), content management (content); the change log a delta build reads
-// (changes); webhooks and their delivery queue (webhooks).
+// backup (online copy, audit rows), content management (content); the change log a delta
+// build reads (changes); what bloggo remembers between runs (kv); webhooks and their delivery
+// queue (webhooks).
 pub mod backup;
 pub mod changes;
 pub mod content;
+pub mod kv;
 pub mod maintenance;
 pub mod posts;
 pub mod sections;

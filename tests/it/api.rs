@@ -231,8 +231,8 @@ fn sign_in_refresh_revoke_reuse_lockout_backups_and_their_audit_rows() {
     for (action, who) in [
         ("session.start", ADMIN),
         ("backup.list", ADMIN),
-        ("backup.create", ADMIN),
-        ("backup.verify", ADMIN),
+        ("api.backup.create", ADMIN),
+        ("api.backup.verify", ADMIN),
         ("backup.restore.refused", ADMIN),
         ("stats.read", ADMIN),
         ("session.start", EDITOR),

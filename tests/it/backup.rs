@@ -12,7 +12,8 @@ use crate::harness::{rows, Site};
 use bloggo::config::Settings;
 
 /// Every table of a store, every row (ordered), as strings. The change log is left out: a
-/// restore adds an entry to it on purpose (`store::changes::forget`).
+/// restore adds an entry to it on purpose (`store::changes::forget`); so are the audit rows
+/// and key-value entries of the backup operations themselves (the restore writes its own).
 fn dump(conn: &Connection) -> Vec<(String, Vec<Vec<String>>)> {
     let tables: Vec<String> = rows(
         conn,
@@ -27,9 +28,14 @@ fn dump(conn: &Connection) -> Vec<(String, Vec<Vec<String>>)> {
         .map(|t| {
             let ncols = rows(conn, &format!("PRAGMA table_info(\"{t}\")")).len();
             let order: Vec<String> = (1..=ncols).map(|i| i.to_string()).collect();
+            let only = match t.as_str() {
+                "audit_logs" => "WHERE resource_type <> 'backup'",
+                "key_value_store" => "WHERE key NOT LIKE 'backup.%'",
+                _ => "",
+            };
             let r = rows(
                 conn,
-                &format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", ")),
+                &format!("SELECT * FROM \"{t}\" {only} ORDER BY {}", order.join(", ")),
             );
             (t, r)
         })
@@ -212,6 +218,66 @@ fn create_verify_restore_round_trips_to_identical_rows_and_leaves_a_safety_backu
     site.run(&["backup", "verify", &safety[0].1]).ok();
     site.run(&["backup", "restore", &safety[0].1, "--yes"]).ok();
     assert_eq!(dump(&site.conn()), changed);
+
+    // The store restored is the safety backup's: the rows of the create and verify before
+    // it (one verify row per tier holding the backup), then the restore's own; each with its
+    // actor (the only admin) and what was done.
+    site.run(&["backup", "prune"]).ok();
+    let audit = site.rows(
+        "SELECT a.action, u.email, json_extract(a.new_values, '$.via'),
+                json_extract(a.new_values, '$.result'), json_extract(a.new_values, '$.id'),
+                json_extract(a.new_values, '$.file') IS NOT NULL,
+                json_extract(a.new_values, '$.size') > 0
+         FROM audit_logs a LEFT JOIN users u ON u.id = a.user_id
+         WHERE a.resource_type = 'backup'
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY min(a.id)",
+    );
+    let email = "admin@localhost".to_string();
+    let row = |action: &str, result: &str, id: &str| {
+        vec![
+            action.to_string(),
+            email.clone(),
+            "cli".to_string(),
+            result.to_string(),
+            id.to_string(),
+            "1".to_string(),
+            "1".to_string(),
+        ]
+    };
+    assert_eq!(
+        audit,
+        vec![
+            row("backup.create", "ok", &id),
+            row("backup.verify", "ok", &id),
+            row("backup.restore", "ok", &safety[0].1),
+            vec![
+                "backup.prune".to_string(),
+                email.clone(),
+                "cli".to_string(),
+                "ok".to_string(),
+                "NULL".to_string(),
+                "0".to_string(),
+                "NULL".to_string()
+            ],
+        ]
+    );
+    // A verification that fails is audited too, with its problems.
+    let path = site.backup_path("daily", &id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    site.run(&["backup", "verify", &id]).fails();
+    let failed = site.rows(
+        "SELECT json_extract(new_values, '$.result'), json_extract(new_values, '$.problems') LIKE '%SHA-256%'
+         FROM audit_logs WHERE action = 'backup.verify' ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(failed, vec![vec!["failed", "1"]]);
+    // The last good verification is remembered.
+    let last = site.rows(
+        "SELECT json_extract(value, '$.backup') FROM key_value_store WHERE key = 'backup.last_verified'",
+    );
+    assert!(last[0][0].ends_with(&format!("/{id}")), "{last:?}");
 }
 
 #[test]
@@ -247,7 +313,8 @@ fn a_backup_taken_while_views_are_inserted_is_a_committed_prefix() {
         std::thread::yield_now();
     }
     let low = committed.load(Ordering::SeqCst);
-    let info = bloggo::backup::create(&settings, Some("under load"), Utc::now()).unwrap();
+    let info =
+        bloggo::backup::create(&settings, &test_actor(), Some("under load"), Utc::now()).unwrap();
     let high = committed.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
     let written = writer.join().unwrap();
@@ -255,7 +322,7 @@ fn a_backup_taken_while_views_are_inserted_is_a_committed_prefix() {
 
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("copy.sqlite");
-    bloggo::backup::verify::decompress_to(&info.path, &copy).unwrap();
+    bloggo::backup::verify::decompress_to(&info, &Default::default(), &copy).unwrap();
     let conn = Connection::open(&copy).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -319,12 +386,12 @@ fn a_backup_whose_database_is_damaged_fails_verify_even_with_a_matching_checksum
     let settings = site.settings();
     // A Wednesday mid-month: on a Sunday or the 1st the daily backup is also the weekly or
     // monthly one (a link to the same file), which this test would damage too.
-    let info = bloggo::backup::create(&settings, None, day(2026, 12, 2)).unwrap();
+    let info = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 12, 2)).unwrap();
     // Damage the database inside, then re-compress and rewrite the sidecar's size and hash,
     // as a buggy copy tool would: only the database checks can catch it.
     let tmp = tempfile::tempdir().unwrap();
     let raw = tmp.path().join("raw.sqlite");
-    bloggo::backup::verify::decompress_to(&info.path, &raw).unwrap();
+    bloggo::backup::verify::decompress_to(&info, &Default::default(), &raw).unwrap();
     let mut db = std::fs::read(&raw).unwrap();
     let page = 4096;
     let last = db.len() / page - 2;
@@ -361,7 +428,13 @@ fn prune_keeps_the_gfs_set_end_to_end() {
     // 2026-02-20 .. 2026-03-03: Sundays are 22 Feb and 1 Mar; 1 Mar is also the first.
     let start = day(2026, 2, 20);
     for d in 0..12 {
-        bloggo::backup::create(&settings, None, start + chrono::Duration::days(d)).unwrap();
+        bloggo::backup::create(
+            &settings,
+            &test_actor(),
+            None,
+            start + chrono::Duration::days(d),
+        )
+        .unwrap();
     }
     let ids = |tier: &str| -> Vec<String> {
         site.backup_files()
@@ -427,9 +500,16 @@ fn prune_never_deletes_the_newest_good_backup_and_never_pre_restore() {
     site.fill_blog(2, 5);
     site.set_backup_config("keep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0");
     let settings = site.settings();
-    let a = bloggo::backup::create(&settings, None, day(2026, 4, 7)).unwrap();
-    let b = bloggo::backup::create(&settings, None, day(2026, 4, 8)).unwrap();
-    bloggo::backup::restore(&settings, &b.id, day(2026, 4, 9)).unwrap();
+    let a = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 7)).unwrap();
+    let b = bloggo::backup::create(&settings, &test_actor(), None, day(2026, 4, 8)).unwrap();
+    bloggo::backup::restore(
+        &settings,
+        &test_actor(),
+        &Default::default(),
+        &b.id,
+        day(2026, 4, 9),
+    )
+    .unwrap();
     let files = site.backup_files();
     assert!(
         !files.contains(&("daily".into(), a.id.clone())),
@@ -454,7 +534,14 @@ fn restore_refuses_while_a_server_holds_the_store() {
     assert!(bloggo::lock::held_by_server(&settings));
     let r = site.run(&["backup", "restore", &id, "--yes"]).fails();
     assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
-    let e = bloggo::backup::restore(&settings, &id, Utc::now()).unwrap_err();
+    let e = bloggo::backup::restore(
+        &settings,
+        &test_actor(),
+        &Default::default(),
+        &id,
+        Utc::now(),
+    )
+    .unwrap_err();
     assert!(format!("{e:#}").contains("stop it first"), "{e:#}");
     assert_eq!(dump(&site.conn()), before);
     assert!(!site.backup_files().iter().any(|(t, _)| t == "pre-restore"));
@@ -470,8 +557,13 @@ fn status_fails_without_a_backup_and_when_the_newest_is_too_old() {
     let s = site.run(&["backup", "status"]).fails();
     assert!(s.stdout.contains("no good backup"), "{}", s.stdout);
     let settings = site.settings();
-    let old =
-        bloggo::backup::create(&settings, None, Utc::now() - chrono::Duration::hours(30)).unwrap();
+    let old = bloggo::backup::create(
+        &settings,
+        &test_actor(),
+        None,
+        Utc::now() - chrono::Duration::hours(30),
+    )
+    .unwrap();
     let s = site.run(&["backup", "status"]).fails();
     assert!(s.stdout.contains("TOO OLD"), "{}", s.stdout);
     let newest = bloggo::backup::newest_good(&settings).unwrap().unwrap();
@@ -584,7 +676,8 @@ fn restoring_a_backup_of_an_older_schema_migrates_it() {
         bloggo::store::migrate::down(&mut conn, &store, 1).unwrap();
     }
     let settings = site.settings();
-    let old = bloggo::backup::create(&settings, Some("schema 1"), Utc::now()).unwrap();
+    let old =
+        bloggo::backup::create(&settings, &test_actor(), Some("schema 1"), Utc::now()).unwrap();
     assert_eq!(old.meta.as_ref().unwrap().schema_version, 1);
     bloggo::store::Store::open(&store, false).unwrap();
 
@@ -602,4 +695,210 @@ fn restoring_a_backup_of_an_older_schema_migrates_it() {
     );
     assert_eq!(site.count("SELECT count(*) FROM posts"), 3);
     site.run(&["db", "check"]).ok();
+}
+
+/// Who acts in backups the tests take through the library.
+fn test_actor() -> bloggo::backup::Actor {
+    bloggo::backup::Actor {
+        email: None,
+        via: "test",
+    }
+}
+
+/// Serve's schedule starts from the last backup the store remembers: a missed one is caught
+/// up at once, a recent one is not repeated, even when its file is not where serve looks.
+#[test]
+fn serve_schedules_from_the_last_backup_the_store_remembers() {
+    use bloggo::serve::backups::first_delay;
+    use std::time::{Duration, SystemTime};
+    let site = Site::new();
+    let day = Duration::from_secs(86_400);
+    let due = |settings: &Settings| {
+        let last = bloggo::backup::record::last_taken(settings)
+            .unwrap()
+            .map(SystemTime::from);
+        first_delay(last, day, SystemTime::now())
+    };
+    assert_eq!(due(&site.settings()), Duration::ZERO, "no backup yet");
+    let settings = site.settings();
+    bloggo::backup::create(
+        &settings,
+        &test_actor(),
+        None,
+        Utc::now() - chrono::Duration::days(2),
+    )
+    .unwrap();
+    assert_eq!(due(&settings), Duration::ZERO, "missed: caught up at once");
+    bloggo::backup::create(&settings, &test_actor(), None, Utc::now()).unwrap();
+    assert!(due(&settings) > day - Duration::from_secs(60));
+    // The backups moved elsewhere: the store still remembers the last one.
+    site.set_backup_config("dir = \"elsewhere\"");
+    let moved = site.settings();
+    assert!(bloggo::backup::list(&moved).unwrap().is_empty());
+    assert!(due(&moved) > day - Duration::from_secs(60));
+}
+
+fn sidecar_of(site: &Site, id: &str) -> serde_json::Value {
+    let path = site
+        .root
+        .join("backups/daily")
+        .join(format!("bloggo-{id}.meta.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn sha256_hex(path: &Path) -> String {
+    bloggo::backup::verify::sha256_file(path).unwrap().0
+}
+
+#[test]
+fn a_passphrase_encrypted_backup_round_trips_and_a_wrong_passphrase_is_a_clear_error() {
+    let site = Site::new();
+    site.fill_blog(5, 40);
+    let before = dump(&site.conn());
+    site.set_backup_config("encrypt = \"passphrase\"");
+    let pass = [("BLOGGO_BACKUP_PASSPHRASE", "correct horse battery staple")];
+    let wrong = [("BLOGGO_BACKUP_PASSPHRASE", "wrong horse")];
+
+    // No passphrase: nothing is taken, and the error says where it goes.
+    let r = site.run_env(&["backup", "create"], &[]).fails();
+    assert!(
+        r.stderr.contains("BLOGGO_BACKUP_PASSPHRASE"),
+        "{}",
+        r.stderr
+    );
+    assert!(site.backup_files().is_empty());
+
+    let out = site.run_env(&["backup", "create"], &pass).ok().stdout;
+    let id = created_id(&out);
+    let file = site
+        .root
+        .join("backups/daily")
+        .join(format!("bloggo-{id}.sqlite.gz.age"));
+    assert!(file.is_file(), "{out}");
+    assert!(!site.backup_path("daily", &id).exists());
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
+    let meta = sidecar_of(&site, &id);
+    assert_eq!(meta["encryption"]["method"], "passphrase");
+    assert_eq!(
+        meta["sha256"],
+        sha256_hex(&file),
+        "the hash of the stored bytes"
+    );
+    assert_eq!(meta["compressed_size"], bytes.len());
+    assert_eq!(meta["verified"]["ok"], true);
+    assert!(meta["verified"].get("limited").is_none());
+    assert!(site.run(&["backup", "list"]).ok().stdout.contains(&id));
+
+    for (env, says) in [
+        (&[][..], "set $BLOGGO_BACKUP_PASSPHRASE"),
+        (&wrong[..], "does not decrypt it"),
+    ] {
+        let r = site.run_env(&["backup", "verify", &id], env).fails();
+        assert!(
+            r.stderr.contains(&format!("backup daily/{id}")),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        let r = site
+            .run_env(&["backup", "restore", &id, "--yes"], env)
+            .fails();
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+    }
+    // A wrong key says nothing about the backup: its last verification still stands.
+    assert_eq!(sidecar_of(&site, &id)["verified"]["ok"], true);
+    assert_eq!(
+        dump(&site.conn()),
+        before,
+        "a refused restore changes nothing"
+    );
+
+    site.run_env(&["backup", "verify", &id], &pass).ok();
+    site.conn()
+        .execute_batch("DELETE FROM post_views; UPDATE posts SET title = 'changed';")
+        .unwrap();
+    site.run_env(&["backup", "restore", &id, "--yes"], &pass)
+        .ok();
+    assert_eq!(dump(&site.conn()), before);
+    // The safety backup of the changed store is encrypted too.
+    let safety: Vec<_> = std::fs::read_dir(site.root.join("backups/pre-restore"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".sqlite.gz.age"))
+        .collect();
+    assert_eq!(safety.len(), 1);
+}
+
+#[test]
+fn a_backup_encrypted_to_a_recipient_needs_its_identity_to_verify_and_restore() {
+    use age::secrecy::ExposeSecret;
+    let site = Site::new();
+    site.fill_blog(5, 40);
+    let before = dump(&site.conn());
+    let identity = age::pq::Identity::generate();
+    let key = site.tmp.path().join("backup-key.txt");
+    std::fs::write(&key, identity.to_string().expose_secret()).unwrap();
+    let other = site.tmp.path().join("other-key.txt");
+    std::fs::write(
+        &other,
+        age::pq::Identity::generate().to_string().expose_secret(),
+    )
+    .unwrap();
+    let recipient = identity.to_public().to_string();
+    site.set_backup_config(&format!("recipient = \"{recipient}\""));
+
+    // The site holds only the public key: the backup is checked as far as it can be.
+    let out = site.run_env(&["backup", "create"], &[]).ok().stdout;
+    let id = created_id(&out);
+    let meta = sidecar_of(&site, &id);
+    assert_eq!(meta["encryption"]["method"], "recipient");
+    assert_eq!(meta["encryption"]["recipient"], recipient.as_str());
+    assert_eq!(meta["verified"]["ok"], true);
+    assert!(meta["verified"]["limited"]
+        .as_str()
+        .unwrap()
+        .contains("--identity"));
+    site.run(&["backup", "status"]).ok();
+
+    let r = site.run_env(&["backup", "verify", &id], &[]).fails();
+    assert!(
+        r.stderr
+            .contains(&format!("backup daily/{id} is encrypted to {recipient}"))
+            && r.stderr.contains("--identity FILE"),
+        "{}",
+        r.stderr
+    );
+    let r = site
+        .run_env(
+            &[
+                "backup",
+                "verify",
+                &id,
+                "--identity",
+                other.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .fails();
+    assert!(r.stderr.contains("does not decrypt it"), "{}", r.stderr);
+    let v = site
+        .run_env(
+            &["backup", "verify", &id, "--identity", key.to_str().unwrap()],
+            &[],
+        )
+        .ok()
+        .stdout;
+    assert!(v.contains("1 checked, 0 failed"), "{v}");
+    assert!(sidecar_of(&site, &id)["verified"].get("limited").is_none());
+
+    site.conn()
+        .execute_batch("DELETE FROM post_views;")
+        .unwrap();
+    site.run_env(
+        &["backup", "restore", &id, "--yes"],
+        &[("BLOGGO_BACKUP_IDENTITY", key.to_str().unwrap())],
+    )
+    .ok();
+    assert_eq!(dump(&site.conn()), before);
 }

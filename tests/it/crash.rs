@@ -435,7 +435,7 @@ fn backup_create_killed_never_lists_a_partial_backup() {
         let all = bloggo::backup::list(&settings).unwrap();
         let mut bad = 0;
         for b in &all {
-            let verdict = bloggo::backup::verify::verify_file(b);
+            let verdict = bloggo::backup::verify::verify_file(b, &Default::default()).unwrap();
             if b.is_good() {
                 assert!(
                     verdict.ok,
@@ -467,10 +467,11 @@ fn backup_create_killed_never_lists_a_partial_backup() {
         }
         tally.runs += 1;
         // Clear what the kill left (broken backups by hand, temp files by prune), then re-run.
-        for b in all
-            .iter()
-            .filter(|b| !bloggo::backup::verify::verify_file(b).ok)
-        {
+        for b in all.iter().filter(|b| {
+            !bloggo::backup::verify::verify_file(b, &Default::default())
+                .unwrap()
+                .ok
+        }) {
             std::fs::remove_file(&b.path).unwrap();
             let _ = std::fs::remove_file(b.sidecar_path());
         }

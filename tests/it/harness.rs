@@ -104,8 +104,18 @@ impl Site {
     /// Runs with extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(bin());
-        // Who acts is the test's to say, not the environment's (`--as`, `BLOGGO_USER`).
-        cmd.env_remove("BLOGGO_USER");
+        // Who acts is the test's to say, not the environment's (`--as`, `BLOGGO_USER`); so are
+        // the keys of encrypted backups and the credentials of off-site ones.
+        for var in [
+            "BLOGGO_USER",
+            "BLOGGO_BACKUP_PASSPHRASE",
+            "BLOGGO_BACKUP_IDENTITY",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd.arg("--site").arg(&self.root).args(args);
         for (k, v) in env {
             cmd.env(k, v);

@@ -16,6 +16,7 @@ mod import;
 mod linkcheck;
 mod links;
 mod moving;
+mod offsite;
 mod pages;
 mod processes;
 mod props;

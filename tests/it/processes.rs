@@ -377,7 +377,7 @@ fn opening_the_store_again_in_a_process_keeps_its_locks() {
     drop(bloggo::store::Store::connect_read_only(&store).unwrap());
     bloggo::store::check::check(&store);
     bloggo::store::backup::readable(&store).unwrap();
-    bloggo::backup::create(&settings, None, chrono::Utc::now()).unwrap();
+    bloggo::backup::create(&settings, &test_actor(), None, chrono::Utc::now()).unwrap();
     bloggo::pipeline::build_site(
         &settings,
         &bloggo::pipeline::BuildOptions {
@@ -529,4 +529,12 @@ fn restore_and_migrate_down_are_refused_while_serve_runs() {
         site.count("SELECT max(version) FROM schema_migrations"),
         bloggo::store::migrate::latest_version()
     );
+}
+
+/// Who acts in backups the tests take through the library.
+fn test_actor() -> bloggo::backup::Actor {
+    bloggo::backup::Actor {
+        email: None,
+        via: "test",
+    }
 }

@@ -705,6 +705,25 @@ fn can_take_a_backup_at_start_up_while_serving_and_hold_the_lock() {
     assert!(r.stderr.contains("running `bloggo serve`"), "{}", r.stderr);
     assert_eq!(s.terminate(), 0);
     assert!(site.count("SELECT count(*) FROM post_views") >= 1);
+    // The scheduled backup is audited (no user acted) and remembered in the store.
+    let audit = site.rows(
+        "SELECT user_id, json_extract(new_values, '$.via'), json_extract(new_values, '$.result')
+         FROM audit_logs WHERE action = 'backup.create'",
+    );
+    assert_eq!(audit, vec![vec!["NULL", "serve", "ok"]]);
+    let remembered = site.rows(
+        "SELECT json_extract(value, '$.id') FROM key_value_store WHERE key = 'backup.last_taken'",
+    );
+    assert_eq!(remembered, vec![vec![id.clone()]]);
+
+    // Restarted right after: the last backup is recent, so none is taken at start-up.
+    let mut again = site.serve(&["--no-build"]);
+    again.wait_for_line("backup: the last one is recent; next in 23h", 20);
+    assert_eq!(again.terminate(), 0);
+    assert_eq!(
+        site.count("SELECT count(*) FROM audit_logs WHERE action = 'backup.create'"),
+        1
+    );
 }
 
 /// Raises this test process's own descriptor limit to its hard limit (tests that hold hundreds
