@@ -212,12 +212,12 @@ pub struct Row {
     pub note: String,
 }
 
-const HBAR_W: f64 = 480.0;
+const HBAR_W: f64 = 400.0;
 const HBAR_ROW: f64 = 40.0;
 /// The bars' room; the rest of the width is for the note after the longest.
-const HBAR_LENGTH: f64 = 360.0;
+const HBAR_LENGTH: f64 = 290.0;
 /// Labels longer than this are cut (the `<title>` keeps them whole).
-const LABEL_CHARS: usize = 60;
+const LABEL_CHARS: usize = 44;
 
 /// Horizontal bars, one row each: the label above its bar, the note after it; the longest
 /// bar is the largest value. No rows draw a one-line frame that says so.
@@ -453,7 +453,7 @@ mod tests {
             }],
         );
         assert!(svg.contains(&format!("<title>{long}: 1</title>")));
-        assert!(svg.contains(&format!(">{}…</text>", "x".repeat(59))));
+        assert!(svg.contains(&format!(">{}…</text>", "x".repeat(43))));
     }
 
     #[test]

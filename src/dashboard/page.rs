@@ -72,9 +72,10 @@ pub fn render(p: &Page) -> String {
     per_day(&mut h, p);
     h.push_str("<div class=\"columns\">\n");
     top_posts(&mut h, s);
+    h.push_str("<div>\n");
     devices(&mut h, s);
-    h.push_str("</div>\n");
     referrers(&mut h, s);
+    h.push_str("</div>\n</div>\n");
     let _ = write!(
         h,
         r#"</main>
