@@ -331,7 +331,7 @@ mod tests {
         }
     }
 
-    fn page<'a>(s: &'a Stats, range: DayRange, picker: Picker) -> String {
+    fn page(s: &Stats, range: DayRange, picker: Picker) -> String {
         render(&Page {
             site: "My & blog",
             stats: s,

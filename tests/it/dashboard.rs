@@ -26,7 +26,7 @@ fn views_of(p: usize, d: usize) -> usize {
         0 => 2 + (d * 3) % 7,
         1 => (d % 4) * 2,
         2 => {
-            if d % 3 == 0 {
+            if d.is_multiple_of(3) {
                 5
             } else {
                 1
@@ -85,7 +85,7 @@ fn site() -> (Site, Expected) {
                         DESKTOP
                     }
                 };
-                let referrer = (n % 5 == 0).then_some("https://news.example/item");
+                let referrer = n.is_multiple_of(5).then_some("https://news.example/item");
                 e.news += usize::from(referrer.is_some());
                 let at = format!("{} {:02}:{:02}:00", day(d), n % 24, n % 60);
                 insert
