@@ -24,6 +24,8 @@ pub mod model;
 // Post URL patterns (`[permalinks]`, a post's `path`) and where they put a post's page.
 pub mod permalinks;
 pub mod stats;
+// The stats dashboard: one HTML page with SVG charts (`stats --html`, serve's `/_bloggo/stats`).
+pub mod dashboard;
 pub mod store;
 pub mod tokens;
 pub mod units;

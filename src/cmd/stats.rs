@@ -1,41 +1,101 @@
-//! `bloggo stats`
+//! `bloggo stats`: the views as text, or as the dashboard page (`--html FILE`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use super::Ctx;
 use crate::config::parse_duration;
-use crate::stats::{gather, Stats};
+use crate::dashboard::page::{self, Page, Picker};
+use crate::stats::{gather, gather_days, parse_day, today, DayRange, Stats};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  bloggo stats --since 30d --top 10")]
+#[command(after_help = "Examples:\n  bloggo stats --since 30d --top 10\n  \
+    bloggo stats --html stats.html --from 2026-11-01 --to 2026-11-30")]
 pub struct Args {
     /// Only views newer than this (e.g. 7d, 30d, 12h).
     #[arg(long, default_value = "30d")]
     pub since: String,
+    /// Whole UTC days from this one (YYYY-MM-DD) instead of --since; up to --to, or today.
+    #[arg(long, conflicts_with = "since")]
+    pub from: Option<String>,
+    /// The last UTC day counted (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
     /// How many posts and referrers to list.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Write the dashboard (one self-contained HTML page with charts) to FILE instead.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let settings = ctx.settings()?;
-    let window = parse_duration(&args.since).context("--since")?;
-    let stats = gather(&settings.store, window, args.top).context("--since")?;
-    print!("{}", report(&args.since, &stats));
+    let (stats, range, window) = match &args.from {
+        Some(from) => {
+            let from = parse_day(from).context("--from")?;
+            let to = match &args.to {
+                Some(to) => parse_day(to).context("--to")?,
+                None => today(),
+            };
+            let range = DayRange::new(from, to).context("--from/--to")?;
+            let stats = gather_days(&settings.store, &range, args.top)?;
+            (stats, range, format!("from {from} to {to}"))
+        }
+        None => {
+            let window = parse_duration(&args.since).context("--since")?;
+            let stats = gather(&settings.store, window, args.top).context("--since")?;
+            let range = DayRange::new(day_of(&stats.since)?, today()).context("--since")?;
+            (stats, range, format!("in the last {}", args.since))
+        }
+    };
+    let Some(file) = &args.html else {
+        print!("{}", report(&window, &stats));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let html = page::render(&Page {
+        site: &settings.config.title,
+        stats: &stats,
+        range,
+        picker: Picker::Command(command_line(&args)),
+        generated: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+    });
+    crate::fsx::write_atomic(file, html.as_bytes(), crate::fsx::Durability::Atomic)
+        .with_context(|| format!("{}: cannot write the dashboard", file.display()))?;
+    if !ctx.quiet {
+        println!(
+            "Wrote the dashboard of the views {window} ({} views, {} days) to {}",
+            stats.total,
+            range.day_count(),
+            file.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The text `bloggo stats` prints.
+/// The day of a store timestamp.
+fn day_of(timestamp: &str) -> Result<chrono::NaiveDate> {
+    parse_day(timestamp.get(..10).unwrap_or(timestamp)).context("the window's start")
+}
+
+/// The flags that chose the range, as the page shows them.
+fn command_line(args: &Args) -> String {
+    let mut line = String::from("bloggo stats --html");
+    match (&args.from, &args.to) {
+        (Some(from), Some(to)) => line += &format!(" --from {from} --to {to}"),
+        (Some(from), None) => line += &format!(" --from {from}"),
+        _ => line += &format!(" --since {}", args.since),
+    }
+    line
+}
+
+/// The text `bloggo stats` prints; `window` says which views ("in the last 30d").
 fn report(window: &str, s: &Stats) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Views in the last {window} (since {} UTC): {}",
-        s.since, s.total
-    );
+    let _ = writeln!(out, "Views {window} (since {} UTC): {}", s.since, s.total);
     if s.total == 0 {
         let _ = writeln!(
             out,

@@ -73,6 +73,11 @@ impl Api {
         })
     }
 
+    /// The site the API answers for.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// Answers a request under [`PREFIX`] (on the blocking pool).
     pub async fn handle(self: Arc<Self>, rq: Request) -> Response {
         let api = self.clone();

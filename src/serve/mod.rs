@@ -11,6 +11,7 @@
 //!   [`webhooks`]: the thread that sends webhook deliveries.
 //! - [`api`]: the admin API under `/_bloggo/api/` (sign-in, tokens, health, backups, stats),
 //!   [`lockout`]: its sign-in attempts per address.
+//! - [`dashboard`]: the stats page at `/_bloggo/stats`, for loopback clients.
 //!
 //! A [`Server`] owns a tokio runtime whose few worker threads answer complete requests; a
 //! connection that is slow to send its head, idle between requests, or listening for reload
@@ -21,6 +22,7 @@
 
 pub mod api;
 pub mod backups;
+pub mod dashboard;
 pub mod device;
 pub mod files;
 pub mod http;
@@ -175,6 +177,16 @@ impl http::Handler for App {
                 Some(api) => api.clone().handle(rq).await,
                 None => Response::text(404, "the admin API is not served here"),
             };
+        }
+        if path == dashboard::PATH {
+            let source = dashboard::Source {
+                store: self.shared.store.clone(),
+                site: self.shared.api.as_ref().map_or_else(
+                    || "bloggo".to_string(),
+                    |a| a.settings().config.title.clone(),
+                ),
+            };
+            return dashboard::answer(source, rq).await;
         }
         if rq.method == Method::GET && path == livereload::EVENTS_PATH {
             if let Some(live) = &self.shared.live {

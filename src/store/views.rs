@@ -30,9 +30,18 @@ pub struct NewView {
     pub device: DeviceClass,
 }
 
+/// The views a report reads: `since <= viewed_at < until`, both UTC in the store's timestamp
+/// format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub since: String,
+    pub until: String,
+}
+
 /// One line of the "views per post" report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostViews {
+    pub id: i64,
     pub slug: String,
     pub title: String,
     pub views: i64,
@@ -164,45 +173,80 @@ impl Store {
         Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    /// Posts by views since a time (UTC, store format), most viewed first.
-    pub fn views_per_post(&self, since: &str, top: usize) -> Result<Vec<PostViews>, StoreError> {
+    /// Posts by views in a span, most viewed first.
+    pub fn views_per_post(&self, span: &Span, top: usize) -> Result<Vec<PostViews>, StoreError> {
         let conn = &self.conn;
         let mut stmt = conn.prepare(
-            "SELECT p.slug, p.title, count(*) AS n
+            "SELECT p.id, p.slug, p.title, count(*) AS n
                FROM post_views v JOIN posts p ON p.id = v.post_id
-              WHERE v.viewed_at >= ?1
+              WHERE v.viewed_at >= ?1 AND v.viewed_at < ?2
               GROUP BY v.post_id
               ORDER BY n DESC, p.slug
-              LIMIT ?2",
+              LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![since, top as i64], |r| {
+        let rows = stmt.query_map(params![span.since, span.until, top as i64], |r| {
             Ok(PostViews {
-                slug: r.get(0)?,
-                title: r.get(1)?,
-                views: r.get(2)?,
+                id: r.get(0)?,
+                slug: r.get(1)?,
+                title: r.get(2)?,
+                views: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Total views since a time.
-    pub fn total_views(&self, since: &str) -> Result<i64, StoreError> {
+    /// Total views in a span.
+    pub fn total_views(&self, span: &Span) -> Result<i64, StoreError> {
         let conn = &self.conn;
         Ok(conn.query_row(
-            "SELECT count(*) FROM post_views WHERE viewed_at >= ?1",
-            [since],
+            "SELECT count(*) FROM post_views WHERE viewed_at >= ?1 AND viewed_at < ?2",
+            params![span.since, span.until],
             |r| r.get(0),
         )?)
     }
 
-    /// Views since a time grouped by user agent (the caller classifies each agent once).
-    pub fn views_by_user_agent(&self, since: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    /// Views per UTC day (`YYYY-MM-DD`) in a span, days without views left out, oldest first.
+    pub fn views_per_day(&self, span: &Span) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare(
+            "SELECT substr(viewed_at, 1, 10) AS day, count(*) FROM post_views
+              WHERE viewed_at >= ?1 AND viewed_at < ?2
+              GROUP BY day ORDER BY day",
+        )?;
+        let rows = stmt.query_map(params![span.since, span.until], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One post's views per UTC day in a span, as [`Store::views_per_day`].
+    pub fn post_views_per_day(
+        &self,
+        post_id: i64,
+        span: &Span,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = &self.conn;
+        let mut stmt = conn.prepare_cached(
+            "SELECT substr(viewed_at, 1, 10) AS day, count(*) FROM post_views
+              WHERE post_id = ?1 AND viewed_at >= ?2 AND viewed_at < ?3
+              GROUP BY day ORDER BY day",
+        )?;
+        let rows = stmt.query_map(params![post_id, span.since, span.until], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Views in a span grouped by user agent (the caller classifies each agent once).
+    pub fn views_by_user_agent(&self, span: &Span) -> Result<Vec<(String, i64)>, StoreError> {
         let conn = &self.conn;
         let mut stmt = conn.prepare(
             "SELECT ifnull(user_agent, ''), count(*) FROM post_views
-              WHERE viewed_at >= ?1 GROUP BY 1",
+              WHERE viewed_at >= ?1 AND viewed_at < ?2 GROUP BY 1",
         )?;
-        let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![span.since, span.until], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -217,15 +261,17 @@ impl Store {
         )?)
     }
 
-    /// The most frequent referrers since a time (views without a referrer are left out).
-    pub fn top_referrers(&self, since: &str, top: usize) -> Result<Vec<(String, i64)>, StoreError> {
+    /// The most frequent referrers in a span (views without a referrer are left out).
+    pub fn top_referrers(&self, span: &Span, top: usize) -> Result<Vec<(String, i64)>, StoreError> {
         let conn = &self.conn;
         let mut stmt = conn.prepare(
             "SELECT referrer, count(*) AS n FROM post_views
-              WHERE viewed_at >= ?1 AND referrer IS NOT NULL AND referrer <> ''
-              GROUP BY referrer ORDER BY n DESC, referrer LIMIT ?2",
+              WHERE viewed_at >= ?1 AND viewed_at < ?2 AND referrer IS NOT NULL AND referrer <> ''
+              GROUP BY referrer ORDER BY n DESC, referrer LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![since, top as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![span.since, span.until, top as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -297,15 +343,61 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(counts, vec![3, 1, 0]);
-        assert_eq!(store.total_views("2026-01-01 10:00:01").unwrap(), 2);
-        let top = store.views_per_post("2000-01-01 00:00:00", 1).unwrap();
+        assert_eq!(
+            store
+                .total_views(&span("2026-01-01 10:00:01", "9999-01-01 00:00:00"))
+                .unwrap(),
+            2
+        );
+        let all = span("2000-01-01 00:00:00", "9999-01-01 00:00:00");
+        let top = store.views_per_post(&all, 1).unwrap();
         assert_eq!(top[0].slug, "one");
         assert_eq!(top.len(), 1);
         assert_eq!(
-            store.top_referrers("2000-01-01 00:00:00", 5).unwrap(),
+            store.top_referrers(&all, 5).unwrap(),
             vec![("https://a.example/".to_string(), 3)]
         );
         assert_eq!(store.device_totals().unwrap(), (2, 1, 1));
+    }
+
+    fn span(since: &str, until: &str) -> Span {
+        Span {
+            since: since.into(),
+            until: until.into(),
+        }
+    }
+
+    /// Per day and per post and day, the end of a span excluded.
+    #[test]
+    fn views_per_day_count_utc_days_within_the_span() {
+        let (_d, mut store) = store_with_posts();
+        let batch = [
+            view(1, DeviceClass::Desktop, "2026-01-01 00:00:00", None),
+            view(1, DeviceClass::Desktop, "2026-01-01 23:59:59", None),
+            view(2, DeviceClass::Mobile, "2026-01-01 12:00:00", None),
+            view(1, DeviceClass::Mobile, "2026-01-03 08:00:00", None),
+            view(2, DeviceClass::Mobile, "2026-01-04 00:00:00", None),
+        ];
+        store.record_views(&batch).unwrap();
+        let s = span("2026-01-01 00:00:00", "2026-01-04 00:00:00");
+        let days = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+            v.iter().map(|(d, n)| (d.to_string(), *n)).collect()
+        };
+        assert_eq!(
+            store.views_per_day(&s).unwrap(),
+            days(&[("2026-01-01", 3), ("2026-01-03", 1)])
+        );
+        assert_eq!(
+            store.post_views_per_day(1, &s).unwrap(),
+            days(&[("2026-01-01", 2), ("2026-01-03", 1)])
+        );
+        assert_eq!(
+            store.post_views_per_day(2, &s).unwrap(),
+            days(&[("2026-01-01", 1)])
+        );
+        assert_eq!(store.total_views(&s).unwrap(), 4);
+        let top = store.views_per_post(&s, 10).unwrap();
+        assert_eq!((top[0].id, top[0].views, top[1].views), (1, 3, 1));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod backup;
 mod build;
 mod content;
 mod crash;
+mod dashboard;
 mod delta;
 mod expected;
 mod faults;
