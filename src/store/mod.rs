@@ -18,6 +18,7 @@ pub use tx::Tx;
 pub mod backup;
 pub mod changes;
 pub mod content;
+pub mod ingest;
 pub mod maintenance;
 pub mod posts;
 pub mod sections;
