@@ -101,7 +101,8 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Read {} lines from {} files.", self.lines, self.files)?;
+        let s = if self.files == 1 { "" } else { "s" };
+        writeln!(f, "Read {} lines from {} file{s}.", self.lines, self.files)?;
         writeln!(
             f,
             "Views counted: {} (desktop {}, mobile {}, tablet {})",

@@ -13,6 +13,7 @@ mod expected;
 mod faults;
 mod foundation;
 mod import;
+mod ingest;
 mod linkcheck;
 mod links;
 mod moving;
