@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use flate2::read::MultiGzDecoder;
 
 /// About how many bytes of lines a chunk holds.
-pub const CHUNK: usize = 4 << 20;
+pub const CHUNK: usize = 8 << 20;
 
 /// An open log file.
 pub struct Input {

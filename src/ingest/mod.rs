@@ -58,7 +58,7 @@ enum Format {
 pub fn ingest(settings: &Settings, files: &[PathBuf], progress: bool) -> Result<Summary> {
     let snap = crate::pipeline::live_snapshot(settings, &settings.output)?;
     let site = SiteMap::of(&snap, &settings.build_base_url(None)?);
-    let store = Store::open(&settings.store, false)
+    let store = Store::open_ingest_writer(&settings.store)
         .with_context(|| format!("{}: cannot open the store", settings.store.display()))?;
     let devices = Classifier::default();
     let anonymiser = IpAnonymiser::new()?;
@@ -197,7 +197,7 @@ fn judge_lines(
             }
             .ok_or((Skip::Unparseable, n))?;
             let view = judge.judge(&record).map_err(|why| (why, n))?;
-            Ok((dedupe::line_key(bytes), view))
+            Ok((dedupe::line_key(record.time, bytes), view))
         })
         .collect();
     let mut views = Vec::with_capacity(judged.len());

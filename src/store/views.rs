@@ -188,22 +188,35 @@ pub(super) fn record_in(
     }
     let mut per_post: HashMap<i64, Sums> = HashMap::new();
     {
+        // Whether each post is still there, asked once per post: a plain one-row INSERT
+        // needs no statement journal (an INSERT ... SELECT does, which cost a fifth of a
+        // large ingest's time).
+        let mut exists = tx.prepare_cached("SELECT 1 FROM posts WHERE id = ?1")?;
+        let mut present: HashMap<i64, bool> = HashMap::new();
         let mut insert = tx.prepare_cached(
             "INSERT INTO post_views (post_id, ip_address, user_agent, referrer, viewed_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (i, v) in views.iter().enumerate() {
-            let inserted = insert.execute(params![
+            let there = match present.get(&v.post_id) {
+                Some(there) => *there,
+                None => {
+                    let there = exists.exists([v.post_id])?;
+                    present.insert(v.post_id, there);
+                    there
+                }
+            };
+            if !there {
+                skipped.push(i);
+                continue;
+            }
+            insert.execute(params![
                 v.post_id,
                 v.ip,
                 v.user_agent,
                 v.referrer,
                 v.viewed_at
             ])?;
-            if inserted == 0 {
-                skipped.push(i);
-                continue;
-            }
             let s = per_post.entry(v.post_id).or_default();
             s.total += 1;
             match v.device {
