@@ -40,6 +40,9 @@ pub enum Command {
     Serve(cmd::serve::Args),
     /// Page views per post, devices and referrers.
     Stats(cmd::stats::Args),
+    /// Count page views from the web server's access logs of a deployed site.
+    #[command(subcommand)]
+    Views(cmd::views::Args),
     /// Online, verified, compressed backups with retention.
     #[command(subcommand)]
     Backup(cmd::backup::Args),

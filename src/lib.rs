@@ -42,6 +42,8 @@ pub mod pipeline;
 pub mod render;
 pub mod snapshot;
 pub mod templates;
+// Access-log ingest (issue 19): `bloggo views ingest`.
+pub mod ingest;
 // Owned by the serve work (issue 5).
 pub mod serve;
 // Owned by the backup work (issue 6).

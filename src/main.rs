@@ -67,6 +67,7 @@ fn run(cli: Cli, acting: Option<String>) -> Result<ExitCode> {
         Command::Build(a) => cmd::build::run(&ctx, a),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Stats(a) => cmd::stats::run(&ctx, a),
+        Command::Views(a) => cmd::views::run(&ctx, a),
         Command::Backup(a) => cmd::backup::run(&ctx, a),
         Command::Post(a) => cmd::post::run(&ctx, a),
         Command::Category(a) => cmd::category::run(&ctx, a),

@@ -16,6 +16,7 @@ pub mod signin;
 pub mod stats;
 pub mod tag;
 pub mod user;
+pub mod views;
 pub mod webhook;
 
 use anyhow::Result;

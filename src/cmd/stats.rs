@@ -99,7 +99,7 @@ fn report(window: &str, s: &Stats) -> String {
     if s.total == 0 {
         let _ = writeln!(
             out,
-            "No views recorded in this window; `bloggo serve` records views of post pages."
+            "No views recorded in this window; `bloggo serve` records views of post pages, and `bloggo views ingest` counts a deployed site's from its access logs."
         );
         return out;
     }

@@ -423,7 +423,7 @@ fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
 }
 
 /// A referrer without its query and fragment (they can carry personal data), at most 500 bytes.
-fn clean_referrer(r: &str) -> Option<String> {
+pub(crate) fn clean_referrer(r: &str) -> Option<String> {
     let r = r.split(['?', '#']).next().unwrap_or("").trim();
     (!r.is_empty()).then(|| truncate(r, 500).to_string())
 }

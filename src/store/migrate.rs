@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_sections"),
     migration!(8, "0008_webhook_delivery_state"),
     migration!(9, "0009_token_families"),
+    migration!(10, "0010_ingested_views"),
 ];
 
 /// The newest schema version this build knows.

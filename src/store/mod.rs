@@ -19,6 +19,7 @@ pub use tx::Tx;
 pub mod backup;
 pub mod changes;
 pub mod content;
+pub mod ingest;
 pub mod kv;
 pub mod maintenance;
 pub mod posts;

@@ -6,6 +6,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "audit_logs",
     "categories",
     "files",
+    "ingested_views",
     "key_value_store",
     "permissions",
     "post_aliases",

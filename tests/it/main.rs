@@ -14,6 +14,7 @@ mod expected;
 mod faults;
 mod foundation;
 mod import;
+mod ingest;
 mod linkcheck;
 mod links;
 mod moving;

@@ -1,0 +1,2 @@
+-- Undoes 0010: the keys of ingested log lines (the views they counted stay).
+DROP TABLE ingested_views;
