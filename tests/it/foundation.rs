@@ -462,3 +462,62 @@ fn db_optimize_refreshes_statistics_and_vacuum_gives_space_back() {
     );
     site.run(&["db", "check"]).ok();
 }
+
+/// Every table of the schema does a job (issue 18): the store's code reads it and writes it
+/// (or, for the tables only migrations fill, reads it). A table nothing uses is dead weight to
+/// drop with a migration.
+#[test]
+fn every_table_is_read_and_written_by_the_stores_code() {
+    let site = Site::new();
+    let mut code = String::new();
+    for e in walkdir::WalkDir::new(crate::harness::repo().join("src/store")) {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "rs") {
+            code += &std::fs::read_to_string(e.path())
+                .unwrap()
+                .split("#[cfg(test)]\nmod tests")
+                .next()
+                .unwrap()
+                .replace(['\n', '\t'], " ");
+        }
+    }
+    let squeezed = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Filled by the migrations that create them (roles, permissions, their links) or by
+    // SQLite: read only.
+    let seeded = [
+        "roles",
+        "permissions",
+        "role_permissions",
+        "schema_migrations",
+    ];
+    // Keys whose only reader is their own uniqueness (`INSERT OR IGNORE`): written only.
+    let dedupe = ["ingested_views"];
+    let mut unused = Vec::new();
+    for t in site.rows(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    ) {
+        let t = &t[0];
+        let reads = [format!("FROM {t} "), format!("JOIN {t} ")]
+            .iter()
+            .any(|p| squeezed.contains(p.as_str()))
+            || squeezed.contains(&format!("FROM {t}\""));
+        let writes = [
+            format!("INSERT INTO {t} "),
+            format!("INSERT OR IGNORE INTO {t} "),
+            format!("INSERT OR REPLACE INTO {t} "),
+            format!("UPDATE {t} "),
+            format!("DELETE FROM {t} "),
+            format!("DELETE FROM {t}\""),
+        ]
+        .iter()
+        .any(|p| squeezed.contains(p.as_str()));
+        let reads = reads || dedupe.contains(&t.as_str());
+        if !reads || (!writes && !seeded.contains(&t.as_str())) {
+            unused.push(format!("{t} (read: {reads}, written: {writes})"));
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "tables without users in src/store: {unused:#?}"
+    );
+}
