@@ -269,10 +269,17 @@ impl super::Store {
     pub fn next_scheduled(&self, now: Timestamp) -> rusqlite::Result<Option<(Timestamp, String)>> {
         self.conn
             .prepare_cached(
-                "SELECT COALESCE(published_at, created_at), slug FROM posts
-                 WHERE status = 'published' AND deleted_at IS NULL
-                   AND COALESCE(published_at, created_at) > ?1
-                 ORDER BY 1, id LIMIT 1",
+                // Two ranges of idx_posts_status_published (a post dated by its publication,
+                // and one dated by its creation): not a scan of every published post, which
+                // every build would pay.
+                "SELECT at, slug FROM (
+                     SELECT published_at AS at, slug, id FROM posts
+                     WHERE status = 'published' AND published_at > ?1 AND deleted_at IS NULL
+                     UNION ALL
+                     SELECT created_at, slug, id FROM posts
+                     WHERE status = 'published' AND published_at IS NULL AND created_at > ?1
+                       AND deleted_at IS NULL)
+                 ORDER BY at, id LIMIT 1",
             )?
             .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
