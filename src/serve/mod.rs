@@ -428,9 +428,10 @@ fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
         return None;
     };
     let viewed_at = Timestamp::now();
-    let ip = shared
-        .anonymiser
-        .anonymise(rq.peer, &viewed_at.utc().format("%Y-%m-%d").to_string());
+    let ip = shared.anonymiser.anonymise(
+        reader(shared, rq),
+        &viewed_at.utc().format("%Y-%m-%d").to_string(),
+    );
     if let Some(repeats) = &shared.repeats {
         if !repeats.lock().unwrap().counts(&ip, post_id, Instant::now()) {
             return None;
@@ -444,6 +445,21 @@ fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
         viewed_at,
         device,
     })
+}
+
+/// The reader's address: the peer's, or for the public collector behind a reverse proxy on
+/// this machine (a loopback peer), the last address of `X-Forwarded-For` (the one the proxy
+/// added; those before it are whatever the client claimed).
+fn reader(shared: &Shared, rq: &Request) -> IpAddr {
+    if !shared.public || !rq.peer.is_loopback() {
+        return rq.peer;
+    }
+    forwarded_for(rq.header("x-forwarded-for")).unwrap_or(rq.peer)
+}
+
+/// The last address of an `X-Forwarded-For` value.
+fn forwarded_for(value: Option<&str>) -> Option<IpAddr> {
+    value?.rsplit(',').next()?.trim().parse().ok()
 }
 
 /// `DNT: 1` (Do Not Track) or `Sec-GPC: 1` (Global Privacy Control).
@@ -538,6 +554,21 @@ mod tests {
         );
         assert_eq!(clean_referrer(""), None);
         assert_eq!(truncate("héllo", 2), "h");
+    }
+
+    #[test]
+    fn the_proxy_added_address_is_the_last_of_x_forwarded_for() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            forwarded_for(Some("10.0.0.9, 203.0.113.7")),
+            Some(ip("203.0.113.7"))
+        );
+        assert_eq!(
+            forwarded_for(Some(" 2001:db8::1 ")),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(forwarded_for(Some("203.0.113.7, unknown")), None);
+        assert_eq!(forwarded_for(None), None);
     }
 }
 

@@ -110,14 +110,22 @@ fn the_public_collector_answers_the_beacon_only_and_respects_dnt_and_gpc() {
     );
     // The same address and post again within the window: not counted twice.
     assert_eq!(beacon(&s, &[]), 204);
+    // Behind a reverse proxy on this machine, readers are told apart by the address it adds.
+    for xff in ["203.0.113.7", "198.51.100.1, 203.0.113.8", "203.0.113.8"] {
+        assert_eq!(beacon(&s, &[("X-Forwarded-For", xff)]), 204);
+    }
     assert_eq!(s.terminate(), 0);
-    assert_eq!(views(&site), 1);
+    assert_eq!(views(&site), 3);
     assert_eq!(
         site.count(
             "SELECT count(*) FROM post_views v JOIN posts p ON p.id = v.post_id
              WHERE p.slug = 'hello'"
         ),
-        1
+        3
+    );
+    assert_eq!(
+        site.count("SELECT count(DISTINCT ip_address) FROM post_views"),
+        3
     );
 }
 
