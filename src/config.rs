@@ -56,6 +56,8 @@ pub struct Config {
     pub serve: ServeConfig,
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    #[serde(default, skip_serializing_if = "AnalyticsConfig::is_unset")]
+    pub analytics: AnalyticsConfig,
     /// `[[menu]]` entries: the links of the site's header nav.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub menu: Vec<crate::menu::MenuEntry>,
@@ -276,6 +278,45 @@ impl Default for ServeConfig {
             record_views: true,
         }
     }
+}
+
+/// `[analytics]`: the view beacon of the built site.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Where post pages send a view (`https://stats.example.org/_bloggo/view` or a site
+    /// path like `/_bloggo/view`); no beacon script when unset.
+    pub beacon: Option<String>,
+}
+
+impl AnalyticsConfig {
+    fn is_unset(&self) -> bool {
+        self.beacon.is_none()
+    }
+}
+
+/// A beacon URL (`[analytics] beacon`): `http(s)://host/...` or a site path `/...`, without a
+/// query or fragment (the script adds `?slug=`), and with nothing that would need escaping
+/// in an HTML attribute.
+pub fn check_beacon(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let shape_ok = match rest {
+        Some(rest) => !rest.is_empty() && !rest.starts_with('/'),
+        None => url.starts_with('/') && !url.starts_with("//"),
+    };
+    if !shape_ok {
+        bail!("{url:?} must be an absolute http(s) URL (https://stats.example.org/_bloggo/view) or a site path (/_bloggo/view)");
+    }
+    if let Some(c) = url.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '?' | '#' | '"' | '\'' | '<' | '>' | '&' | '\\' | '`')
+    }) {
+        bail!("{url:?} must not contain {c:?} (no query, fragment, quotes or spaces: the script adds ?slug=)");
+    }
+    Ok(())
 }
 
 /// `[webhooks]`: how failed deliveries are retried.
@@ -512,6 +553,9 @@ impl Settings {
                 .or_insert_with(|| post_pattern.clone());
         }
         let menu = crate::menu::items(&config.menu)?;
+        if let Some(beacon) = &config.analytics.beacon {
+            check_beacon(beacon).context("[analytics] beacon")?;
+        }
         let hooks = &config.webhooks;
         if !(1..=100).contains(&hooks.max_attempts) {
             bail!(
@@ -708,6 +752,37 @@ mod tests {
         );
         let e = s.build_base_url(Some("b.example")).unwrap_err();
         assert!(e.to_string().contains("must start with"), "{e}");
+    }
+
+    #[test]
+    fn beacons_are_absolute_http_urls_or_site_paths_without_a_query() {
+        for ok in [
+            "https://stats.example.org/_bloggo/view",
+            "http://127.0.0.1:4000/_bloggo/view",
+            "/_bloggo/view",
+        ] {
+            assert!(check_beacon(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "stats.example.org/_bloggo/view",
+            "ftp://x/y",
+            "https://",
+            "//stats.example.org/v",
+            "/v?x=1",
+            "/v#x",
+            "/a b",
+            "/\"><script>",
+        ] {
+            assert!(check_beacon(bad).is_err(), "{bad}");
+        }
+        let config: Config =
+            toml::from_str("title='a'\nbase_url='/'\n[analytics]\nbeacon='stats.example.org'\n")
+                .unwrap();
+        let e = format!(
+            "{:#}",
+            Settings::from_config(Path::new("/site"), config).unwrap_err()
+        );
+        assert!(e.contains("[analytics] beacon"), "{e}");
     }
 
     #[test]

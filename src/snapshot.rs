@@ -46,6 +46,8 @@ pub struct SiteInfo {
     pub timezone: Timezone,
     /// `[[menu]]`, resolved against `root`.
     pub menu: Vec<crate::menu::MenuLink>,
+    /// `[analytics] beacon`: where post pages send a view (no script when `None`).
+    pub beacon: Option<String>,
 }
 
 impl SiteInfo {
@@ -69,6 +71,7 @@ impl SiteInfo {
             extra: serde_json::to_value(&c.extra).unwrap_or(serde_json::Value::Null),
             timezone: settings.timezone,
             menu: crate::menu::links(&settings.menu, &root),
+            beacon: c.analytics.beacon.clone(),
         }
     }
 

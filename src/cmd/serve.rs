@@ -40,6 +40,10 @@ pub struct Args {
     /// Open the site in a browser.
     #[arg(long)]
     pub open: bool,
+    /// Run as a small production collector: answer only the view beacon (/_bloggo/view),
+    /// nothing else (no site, no live reload, no admin API); needs --bind.
+    #[arg(long, conflicts_with_all = ["drafts", "no_watch", "no_build", "open"])]
+    pub public: bool,
 }
 
 /// How often the store is checked for changes made by other programs.
@@ -49,6 +53,12 @@ const STORE_POLL: Duration = Duration::from_secs(1);
 const DEBOUNCE: Duration = Duration::from_millis(50);
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
+    if args.public && args.bind.is_none() {
+        anyhow::bail!(
+            "--public needs an explicit --bind ADDRESS: the collector listens only where you say \
+             (e.g. --bind 127.0.0.1 behind a reverse proxy, or --bind 0.0.0.0 for every network)"
+        );
+    }
     let settings = ctx.settings()?;
     let cfg = &settings.config.serve;
     let bind: IpAddr = match &args.bind {
@@ -64,6 +74,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot handle Ctrl-C")?;
+    }
+    if args.public {
+        return run_public(ctx, &settings, bind, args.port.unwrap_or(cfg.port), &stop);
     }
 
     let drafts_dir = if args.drafts {
@@ -107,6 +120,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
         start_up_build: !args.no_build,
         limits: Limits::default(),
         api: Some(settings.clone()),
+        public: false,
     };
     let server = Server::start(&opts)?;
     let url = server.url();
@@ -199,6 +213,63 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             settings.store.display()
         );
     }
+    Ok(stopped(ctx, report))
+}
+
+/// How often the public collector re-reads which slugs are posts (a build or an import on
+/// the same store adds some).
+const PUBLIC_REFRESH: Duration = Duration::from_secs(10);
+
+/// `serve --public`: the view beacon only, until a signal.
+fn run_public(
+    ctx: &Ctx,
+    settings: &Settings,
+    bind: IpAddr,
+    port: u16,
+    stop: &AtomicBool,
+) -> Result<ExitCode> {
+    let cfg = &settings.config.serve;
+    let server = Server::start(&ServeOptions {
+        bind,
+        port,
+        workers: cfg.workers,
+        output: settings.output.clone(),
+        store: settings.store.clone(),
+        post_pages: PostPages::default(),
+        record_views: cfg.record_views,
+        flush_interval: settings.flush_interval,
+        drafts: false,
+        live_reload: false,
+        start_up_build: false,
+        limits: Limits::default(),
+        api: None,
+        public: true,
+    })?;
+    let url = server.url();
+    println!("{url}");
+    if !ctx.quiet {
+        println!(
+            "collecting views at {}{} only (Ctrl-C stops; views are recorded in {})",
+            url.trim_end_matches('/'),
+            crate::serve::BEACON_PATH,
+            settings.store.display()
+        );
+    }
+    let mut refreshed = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if refreshed.elapsed() >= PUBLIC_REFRESH {
+            if let Err(e) = server.handle().refresh_posts() {
+                eprintln!("serve: cannot re-read the posts' slugs: {e:#}");
+            }
+            refreshed = std::time::Instant::now();
+        }
+    }
+    Ok(stopped(ctx, server.shutdown()))
+}
+
+/// Says what the view writer did; a failure when views were lost.
+fn stopped(ctx: &Ctx, report: crate::serve::views::WriterReport) -> ExitCode {
     if !ctx.quiet {
         println!(
             "stopped; {} views recorded in {} transactions",
@@ -216,9 +287,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode> {
             "error: {} views could not be recorded (see above)",
             report.lost
         );
-        return Ok(ExitCode::FAILURE);
+        return ExitCode::FAILURE;
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// The rebuild action: `build_site` into the served folder. It syncs content/ into the store

@@ -27,6 +27,8 @@ struct SiteView<'a> {
     counts: SiteCounts,
     /// `[[menu]]` links, in order (empty when none is configured).
     menu: &'a [crate::menu::MenuLink],
+    /// `[analytics] beacon` (null when unset: the theme adds no script).
+    beacon: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +81,7 @@ pub(super) fn site_view(snap: &Snapshot) -> Value {
             syntax: s.path("syntax.css"),
         },
         menu: &s.menu,
+        beacon: s.beacon.as_deref(),
         counts: SiteCounts {
             posts: snap.listed(),
             categories: snap.categories.len(),

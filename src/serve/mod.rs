@@ -12,6 +12,8 @@
 //! - [`api`]: the admin API under `/_bloggo/api/` (sign-in, tokens, health, backups, stats),
 //!   [`lockout`]: its sign-in attempts per address.
 //! - [`dashboard`]: the stats page at `/_bloggo/stats`, for loopback clients.
+//! - [`repeats`]: the rate rule of the public collector (`serve --public`, [`ServeOptions::public`]),
+//!   which answers the view beacon and nothing else.
 //!
 //! A [`Server`] owns a tokio runtime whose few worker threads answer complete requests; a
 //! connection that is slow to send its head, idle between requests, or listening for reload
@@ -31,6 +33,7 @@ pub mod lockout;
 pub mod pages;
 pub mod privacy;
 pub mod rebuild;
+pub mod repeats;
 pub mod views;
 pub mod watcher;
 pub mod webhooks;
@@ -39,9 +42,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use hyper::header::{
@@ -58,6 +61,7 @@ use http::{Body, Limits, Request, Response};
 use livereload::LiveReload;
 use pages::PostPages;
 use privacy::IpAnonymiser;
+use repeats::RecentViews;
 use views::{ViewSender, WriterReport};
 
 /// The beacon a page (or a deployed static site) calls to count a view: `?slug=...`.
@@ -90,6 +94,9 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// The site, for the admin API (`None`: no API, its paths are 404).
     pub api: Option<crate::config::Settings>,
+    /// The public collector: only the view beacon is answered (every other path is a 404),
+    /// and a post viewed again from the same address within [`repeats::WINDOW`] counts once.
+    pub public: bool,
 }
 
 /// State every request reads.
@@ -107,6 +114,9 @@ struct Shared {
     devices: device::Classifier,
     live: Option<LiveReload>,
     api: Option<Arc<api::Api>>,
+    public: bool,
+    /// The rate rule (public collector only).
+    repeats: Option<Mutex<RecentViews>>,
 }
 
 /// A running server.
@@ -172,6 +182,9 @@ struct App {
 impl http::Handler for App {
     async fn handle(self: Arc<Self>, rq: Request) -> Response {
         let (path, query) = files::split_target(&rq.target);
+        if self.shared.public && path != BEACON_PATH {
+            return Response::text(404, "this server only collects views");
+        }
         if path.starts_with(api::PREFIX) {
             return match &self.shared.api {
                 Some(api) => api.clone().handle(rq).await,
@@ -271,6 +284,10 @@ impl Server {
                 Some(settings) => Some(Arc::new(api::Api::new(settings.clone())?)),
                 None => None,
             },
+            public: opts.public,
+            repeats: opts
+                .public
+                .then(|| Mutex::new(RecentViews::new(repeats::WINDOW))),
         });
         let runtime = http::runtime(opts.workers).context("cannot start the server's threads")?;
         let listener = {
@@ -400,9 +417,10 @@ fn beacon(
         .header(ACCESS_CONTROL_ALLOW_ORIGIN, "*")
 }
 
-/// The view of a request from a person (none for bots, or when views are not recorded).
+/// The view of a request from a person (none for bots, for browsers that ask not to be
+/// tracked, for repeats under the rate rule, or when views are not recorded).
 fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
-    if !shared.record_views {
+    if !shared.record_views || asks_not_to_be_tracked(rq) {
         return None;
     }
     let ua = rq.header("user-agent").unwrap_or("");
@@ -410,16 +428,45 @@ fn record(shared: &Shared, rq: &Request, post_id: i64) -> Option<NewView> {
         return None;
     };
     let viewed_at = Timestamp::now();
+    let ip = shared.anonymiser.anonymise(
+        reader(shared, rq),
+        &viewed_at.utc().format("%Y-%m-%d").to_string(),
+    );
+    if let Some(repeats) = &shared.repeats {
+        if !repeats.lock().unwrap().counts(&ip, post_id, Instant::now()) {
+            return None;
+        }
+    }
     Some(NewView {
         post_id,
-        ip: shared
-            .anonymiser
-            .anonymise(rq.peer, &viewed_at.utc().format("%Y-%m-%d").to_string()),
+        ip,
         user_agent: truncate(ua, 512).to_string(),
         referrer: rq.header("referer").and_then(clean_referrer),
         viewed_at,
         device,
     })
+}
+
+/// The reader's address: the peer's, or for the public collector behind a reverse proxy on
+/// this machine (a loopback peer), the last address of `X-Forwarded-For` (the one the proxy
+/// added; those before it are whatever the client claimed).
+fn reader(shared: &Shared, rq: &Request) -> IpAddr {
+    if !shared.public || !rq.peer.is_loopback() {
+        return rq.peer;
+    }
+    forwarded_for(rq.header("x-forwarded-for")).unwrap_or(rq.peer)
+}
+
+/// The last address of an `X-Forwarded-For` value.
+fn forwarded_for(value: Option<&str>) -> Option<IpAddr> {
+    value?.rsplit(',').next()?.trim().parse().ok()
+}
+
+/// `DNT: 1` (Do Not Track) or `Sec-GPC: 1` (Global Privacy Control).
+fn asks_not_to_be_tracked(rq: &Request) -> bool {
+    ["dnt", "sec-gpc"]
+        .iter()
+        .any(|h| rq.header(h).is_some_and(|v| v.trim() == "1"))
 }
 
 /// A referrer without its query and fragment (they can carry personal data), at most 500 bytes.
@@ -508,6 +555,21 @@ mod tests {
         assert_eq!(clean_referrer(""), None);
         assert_eq!(truncate("héllo", 2), "h");
     }
+
+    #[test]
+    fn the_proxy_added_address_is_the_last_of_x_forwarded_for() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            forwarded_for(Some("10.0.0.9, 203.0.113.7")),
+            Some(ip("203.0.113.7"))
+        );
+        assert_eq!(
+            forwarded_for(Some(" 2001:db8::1 ")),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(forwarded_for(Some("203.0.113.7, unknown")), None);
+        assert_eq!(forwarded_for(None), None);
+    }
 }
 
 /// The live-reload path end to end with a stand-in for the site builder: watcher → debounced
@@ -558,6 +620,7 @@ mod live_tests {
             start_up_build: false,
             limits: Limits::default(),
             api: None,
+            public: false,
         }
     }
 

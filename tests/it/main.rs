@@ -5,6 +5,7 @@ mod harness;
 mod aliases;
 mod api;
 mod backup;
+mod beacon;
 mod build;
 mod content;
 mod crash;
