@@ -77,7 +77,18 @@ pub fn syntax_css() -> String {
         let rules = css_for_theme_with_class_style(&THEMES.themes[name], CLASS_STYLE)
             .expect("class-style CSS of a built-in theme");
         let _ = writeln!(css, "\n@media (prefers-color-scheme: {scheme}) {{");
+        // The block's background is the theme's (`--code-bg` in style.css): the syntect
+        // theme's own (white on GitHub) would hide it in light mode.
+        let mut in_code = false;
         for line in rules.lines() {
+            if line.starts_with(".hl-code {") {
+                in_code = true;
+            } else if line.starts_with('}') {
+                in_code = false;
+            }
+            if in_code && line.trim_start().starts_with("background-color:") {
+                continue;
+            }
             if line.is_empty() {
                 css.push('\n');
             } else {
@@ -430,5 +441,9 @@ mod tests {
         );
         assert!(expected.contains("@media (prefers-color-scheme: dark)"));
         assert!(expected.contains(".hl-code {"));
+        // Code blocks keep the theme's background (issue 20's first defect).
+        let code_rule = expected.split(".hl-code {").nth(1).unwrap();
+        let code_rule = &code_rule[..code_rule.find('}').unwrap()];
+        assert!(!code_rule.contains("background-color"), "{code_rule}");
     }
 }
