@@ -514,10 +514,12 @@ fn put_in_section(
 }
 
 /// Where the page of a post read from a file goes (URLs are compared by its output file:
-/// `/a/` and `/a/index.html` are one page), and what put it there (`None`: its own path).
+/// `/a/` and `/a/index.html` are one page), and, when `with_source` (an import report), what
+/// put it there (`None`: its own path).
 fn fields_place(
     settings: &Settings,
     f: &PostFields,
+    with_source: bool,
 ) -> (crate::permalinks::Location, Option<report::UrlSource>) {
     let date = f.published_at.unwrap_or_else(Timestamp::now);
     let cats = crate::permalinks::categories_value(
@@ -533,7 +535,13 @@ fn fields_place(
         &cats,
         f.section.as_deref(),
     );
-    place(settings, &keys, f.path.as_deref(), f.kind)
+    let own = f.path.as_deref();
+    let source = if with_source {
+        url_source(settings, &keys, own, f.kind)
+    } else {
+        None
+    };
+    (location(settings, &keys, own, f.kind), source)
 }
 
 /// The output file of the page of a post in the store.
@@ -576,32 +584,61 @@ fn page_file(
     own: Option<&str>,
     kind: PostKind,
 ) -> String {
-    place(settings, keys, own, kind).0.file
+    location(settings, keys, own, kind).file
 }
 
-/// Where a post goes (as `permalinks::locate` places it: its own path, else its pattern,
-/// else the default one) and what put it there: `None` for its own path, else the pattern's
-/// source.
-fn place(
+/// The section of `keys` (`None` for a post in none).
+fn section_of<'a>(keys: &crate::permalinks::Keys<'a>) -> Option<&'a str> {
+    Some(keys.section).filter(|s| !s.is_empty())
+}
+
+/// Where a post goes: `permalinks::locate` with the pattern of its kind and section. What
+/// every import computes for every post (the store's too, for the URL check), so it borrows
+/// the site's pattern and builds nothing for the report.
+fn location(
     settings: &Settings,
     keys: &crate::permalinks::Keys,
     own: Option<&str>,
     kind: PostKind,
-) -> (crate::permalinks::Location, Option<report::UrlSource>) {
+) -> crate::permalinks::Location {
+    match kind {
+        PostKind::Post => {
+            let pattern = crate::permalinks::pattern_of(
+                &settings.post_pattern,
+                &settings.section_patterns,
+                section_of(keys),
+            );
+            crate::permalinks::locate(&pattern, own, keys)
+        }
+        PostKind::Page => crate::permalinks::locate(&crate::snapshot::page_pattern(), own, keys),
+    }
+}
+
+/// What puts a post where [`location`] puts it, for the import report: `None` for its own
+/// path, else the pattern's source (bloggo's default when the pattern leaves no path, as
+/// `permalinks::locate` falls back).
+fn url_source(
+    settings: &Settings,
+    keys: &crate::permalinks::Keys,
+    own: Option<&str>,
+    kind: PostKind,
+) -> Option<report::UrlSource> {
     use crate::permalinks::Pattern;
     use report::UrlSource;
-    if let Some(at) = own.and_then(|text| Pattern::parse(text).ok()?.expand(keys)) {
-        return (at, None);
+    if own
+        .and_then(|text| Pattern::parse(text).ok()?.expand(keys))
+        .is_some()
+    {
+        return None;
     }
-    let section = Some(keys.section).filter(|s| !s.is_empty());
+    let section = section_of(keys);
     let (pattern, source) = match kind {
         PostKind::Post => {
             let pattern = crate::permalinks::pattern_of(
                 &settings.post_pattern,
                 &settings.section_patterns,
                 section,
-            )
-            .into_owned();
+            );
             let text = pattern.to_string();
             let default = crate::permalinks::default_pattern(
                 settings.config.urls.posts.as_deref().unwrap_or("posts"),
@@ -612,7 +649,7 @@ fn place(
                     pattern: text,
                 },
                 Some(_) => UrlSource::SectionDefault { pattern: text },
-                None if settings.config.permalinks.posts.is_some() || pattern != default => {
+                None if settings.config.permalinks.posts.is_some() || *pattern != default => {
                     UrlSource::Permalinks {
                         key: "posts".into(),
                         pattern: text,
@@ -620,7 +657,7 @@ fn place(
                 }
                 None => UrlSource::Default { pattern: text },
             };
-            (pattern, source)
+            (pattern.into_owned(), source)
         }
         PostKind::Page => {
             let pattern = crate::snapshot::page_pattern();
@@ -628,17 +665,26 @@ fn place(
             (pattern, UrlSource::Default { pattern: text })
         }
     };
-    match pattern.expand(keys) {
-        Some(at) => (at, Some(source)),
-        None => {
-            let fallback = crate::permalinks::default_pattern("posts");
-            let at = fallback
-                .expand(keys)
-                .expect("the default pattern always gives a path");
-            let pattern = fallback.to_string();
-            (at, Some(UrlSource::Default { pattern }))
-        }
-    }
+    Some(match pattern.expand(keys) {
+        Some(_) => source,
+        None => UrlSource::Default {
+            pattern: crate::permalinks::default_pattern("posts").to_string(),
+        },
+    })
+}
+
+/// Where a post goes and what put it there (see [`location`] and [`url_source`]).
+#[cfg(test)]
+fn place(
+    settings: &Settings,
+    keys: &crate::permalinks::Keys,
+    own: Option<&str>,
+    kind: PostKind,
+) -> (crate::permalinks::Location, Option<report::UrlSource>) {
+    (
+        location(settings, keys, own, kind),
+        url_source(settings, keys, own, kind),
+    )
 }
 
 /// The URL path (below the site root) of a page's output file, for messages.
@@ -698,7 +744,7 @@ impl<'a, 'c> Apply<'a, 'c> {
                         path: shown(&p.path),
                         ..p.clone()
                     }));
-                let (at, source) = fields_place(self.settings, &post.fields);
+                let (at, source) = fields_place(self.settings, &post.fields, self.report);
                 row = self.report.then(|| report::PostReport {
                     source: f.rel.clone(),
                     change: ChangeKind::New,
