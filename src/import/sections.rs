@@ -78,11 +78,7 @@ impl Plan {
         if stem.starts_with("index.") && !folder.is_empty() {
             folder = folder_of(folder);
         }
-        let key = match (&self.root, key_of(folder)) {
-            (Some(root), k) if k.is_empty() => key_of(root),
-            (Some(root), k) => format!("{}/{k}", key_of(root)),
-            (None, k) => k,
-        };
+        let key = key_under(self.root.as_deref(), folder);
         (key != self.section_of(rel).unwrap_or("")).then_some(key)
     }
 }
@@ -102,6 +98,17 @@ fn key_of(folder: &str) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The key of a folder of the imported folder: its path as a key, below `root` when the
+/// imported folder is a lone section's (see [`Rules::root_section`]).
+fn key_under(root: Option<&str>, folder: &str) -> String {
+    let key = key_of(folder);
+    match (root, key.is_empty()) {
+        (Some(root), true) => key_of(root),
+        (Some(root), false) => format!("{}/{key}", key_of(root)),
+        (None, _) => key,
+    }
 }
 
 /// The folder of a file path (`a/b/_index.md` → `a/b`, `_index.md` → ``).
@@ -126,14 +133,7 @@ pub fn plan(
         .root_section
         .as_ref()
         .filter(|_| index_files.iter().any(|f| folder_of(&f.rel).is_empty()));
-    let prefix = |folder: &str| -> String {
-        let key = key_of(folder);
-        match (root, key.is_empty()) {
-            (Some(root), true) => key_of(root),
-            (Some(root), false) => format!("{}/{key}", key_of(root)),
-            (None, _) => key,
-        }
-    };
+    let prefix = |folder: &str| key_under(root.map(String::as_str), folder);
     for f in index_files {
         let folder = folder_of(&f.rel);
         let key = prefix(folder);
